@@ -1,0 +1,192 @@
+"""Defining agents: the ``Agent`` base class, ``FunctionAgent`` and the ``@agent`` decorator.
+
+An agent receives a ``Query`` (gold stripped) and returns a string or an ``AgentResult``. ``invoke``
+wraps every call: it times it, enforces a timeout, and turns any exception into ``AgentResult.error``
+so a failing agent never fails the question.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, overload
+
+from pydantic import ValidationError
+
+from agentroute.types import AgentResult, AgentSpec, Query
+
+
+class AgentDefinitionError(ValueError):
+    """An agent is defined wrongly (bad name, bad signature, duplicate name, …)."""
+
+
+def make_spec(
+    name: str,
+    description: str = "",
+    skills: Sequence[str] = (),
+    cost_per_call: float = 0.0,
+    model: str | None = None,
+    strategy: str | None = None,
+) -> AgentSpec:
+    try:
+        return AgentSpec(
+            name=name,
+            description=description,
+            skills=list(skills),
+            cost_per_call=cost_per_call,
+            model=model,
+            strategy=strategy,
+        )
+    except ValidationError as e:
+        msg = "; ".join(err["msg"] for err in e.errors())
+        raise AgentDefinitionError(f"agent {name!r}: {msg}") from None
+
+
+class Agent:
+    """Base class for stateful agents: override ``run`` (sync) or ``arun`` (async)."""
+
+    spec: AgentSpec
+
+    def __init__(
+        self,
+        name: str,
+        description: str = "",
+        skills: Sequence[str] = (),
+        cost_per_call: float = 0.0,
+        model: str | None = None,
+        strategy: str | None = None,
+    ) -> None:
+        self.spec = make_spec(name, description, skills, cost_per_call, model, strategy)
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    def run(self, query: Query) -> str | AgentResult:
+        raise NotImplementedError(f"agent {self.name!r} must override run() or arun()")
+
+    async def arun(self, query: Query) -> str | AgentResult:
+        if type(self).run is Agent.run:
+            raise NotImplementedError(f"agent {self.name!r} must override run() or arun()")
+        return await asyncio.to_thread(self.run, query)
+
+    async def invoke(self, query: Query, timeout: float | None = None) -> AgentResult:
+        """Run the agent once; never raises (errors and timeouts come back in ``AgentResult.error``)."""
+        start = time.perf_counter()
+        try:
+            out = await asyncio.wait_for(self.arun(query.for_routing()), timeout)
+            result = self._as_result(out)
+        except asyncio.TimeoutError:
+            result = AgentResult(agent=self.name, error=f"timeout after {timeout:g}s")
+        except Exception as e:  # noqa: BLE001 - an agent failure must not fail the question
+            result = AgentResult(agent=self.name, error=f"{type(e).__name__}: {e}")
+        update: dict[str, Any] = {"latency_s": time.perf_counter() - start}
+        if result.cost == 0.0:
+            update["cost"] = self.spec.cost_per_call
+        return result.model_copy(update=update)
+
+    def _as_result(self, out: object) -> AgentResult:
+        if isinstance(out, AgentResult):
+            return out if out.agent == self.name else out.model_copy(update={"agent": self.name})
+        if isinstance(out, str):
+            return AgentResult(agent=self.name, answer=out)
+        if out is None:
+            return AgentResult(agent=self.name, error="agent returned no answer")
+        if isinstance(out, (int, float)):
+            return AgentResult(agent=self.name, answer=str(out))
+        raise TypeError(f"agent {self.name!r} returned {type(out).__name__}; expected str or AgentResult")
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r})"
+
+
+AgentFn = Callable[[Query], "str | AgentResult | Awaitable[str | AgentResult]"]
+
+
+class FunctionAgent(Agent):
+    """An agent backed by a plain function ``fn(query) -> str | AgentResult`` (sync or async)."""
+
+    def __init__(self, fn: Callable[..., Any], **spec: Any) -> None:
+        super().__init__(**spec)
+        _check_signature(fn, self.name)
+        self.fn = fn
+        self._is_async = inspect.iscoroutinefunction(fn)
+
+    def run(self, query: Query) -> str | AgentResult:
+        return self.fn(query)
+
+    async def arun(self, query: Query) -> str | AgentResult:
+        if self._is_async:
+            return await self.fn(query)
+        return await asyncio.to_thread(self.fn, query)
+
+
+def _check_signature(fn: Callable[..., Any], name: str) -> None:
+    if not callable(fn):
+        raise AgentDefinitionError(f"agent {name!r}: expected a function, got {type(fn).__name__}")
+    try:
+        sig = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return
+    try:
+        sig.bind(object())
+    except TypeError:
+        params = ", ".join(sig.parameters) or "no parameters"
+        raise AgentDefinitionError(
+            f"agent {name!r}: function {getattr(fn, '__qualname__', fn)!r} must take exactly one "
+            f"positional argument (the Query), but its signature is ({params})"
+        ) from None
+
+
+@overload
+def agent(fn: Callable[..., Any], /) -> FunctionAgent: ...
+
+
+@overload
+def agent(
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    skills: Sequence[str] = (),
+    cost_per_call: float = 0.0,
+    model: str | None = None,
+    strategy: str | None = None,
+) -> Callable[[Callable[..., Any]], FunctionAgent]: ...
+
+
+def agent(
+    fn: Callable[..., Any] | None = None,
+    /,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    skills: Sequence[str] = (),
+    cost_per_call: float = 0.0,
+    model: str | None = None,
+    strategy: str | None = None,
+) -> FunctionAgent | Callable[[Callable[..., Any]], FunctionAgent]:
+    """Turn a function into an agent; ``name`` defaults to the function name, ``description`` to its docstring.
+
+    >>> @agent(name="echo", description="Repeats the question", skills=["testing"])
+    ... def echo(q: Query) -> str:
+    ...     return q.text
+    """
+
+    def wrap(f: Callable[..., Any]) -> FunctionAgent:
+        agent_name = name or getattr(f, "__name__", "agent").replace("_", "-")
+        doc = description if description is not None else inspect.getdoc(f) or ""
+        return FunctionAgent(
+            f,
+            name=agent_name,
+            description=doc,
+            skills=skills,
+            cost_per_call=cost_per_call,
+            model=model,
+            strategy=strategy,
+        )
+
+    if fn is not None:
+        return wrap(fn)
+    return wrap

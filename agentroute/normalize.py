@@ -1,0 +1,49 @@
+"""Answer normalisation and the EM / F1 metrics used by voting and evaluation."""
+
+from __future__ import annotations
+
+import re
+import string
+from collections import Counter
+from collections.abc import Sequence
+
+_ARTICLES = frozenset({"a", "an", "the"})
+_PUNCT = str.maketrans("", "", string.punctuation)
+_NUMBER = re.compile(r"^[-+]?\$?\d[\d,]*(\.\d+)?%?$")
+
+
+def _token(token: str) -> str:
+    """Numbers are canonicalised ('1,200.50' -> '1200.5', '3.0' -> '3'); other tokens lose punctuation."""
+    bare = token.strip(".,;:!?()[]\"'")
+    if _NUMBER.match(bare):
+        digits = bare.replace(",", "").replace("$", "").rstrip("%")
+        value = float(digits)
+        return str(int(value)) if value.is_integer() else f"{value:.6f}".rstrip("0").rstrip(".")
+    return token.translate(_PUNCT)
+
+
+def normalize_answer(text: str | None) -> str:
+    """Lowercase, drop punctuation and articles, canonicalise numbers, squeeze whitespace."""
+    if not text:
+        return ""
+    tokens = (_token(t) for t in text.lower().split())
+    return " ".join(t for t in tokens if t and t not in _ARTICLES)
+
+
+def exact_match(pred: str | None, golds: Sequence[str]) -> float:
+    p = normalize_answer(pred)
+    return float(bool(p) and any(p == normalize_answer(g) for g in golds))
+
+
+def f1(pred: str | None, golds: Sequence[str]) -> float:
+    ptoks = normalize_answer(pred).split()
+    best = 0.0
+    for g in golds:
+        gtoks = normalize_answer(g).split()
+        common = Counter(ptoks) & Counter(gtoks)
+        overlap = sum(common.values())
+        if overlap == 0:
+            continue
+        prec, rec = overlap / len(ptoks), overlap / len(gtoks)
+        best = max(best, 2 * prec * rec / (prec + rec))
+    return best

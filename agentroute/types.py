@@ -1,0 +1,176 @@
+"""Models shared by every layer: agents, queries, results, routing decisions, run records, query graphs.
+
+Everything that crosses a module boundary is one of these, so the layers stay independent.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+AGENT_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:/+@-]{0,127}$")
+
+NodeLabel = Literal["Query", "Entity", "Agent"]
+RelType = Literal["MENTIONS", "RELATED", "COVERS", "SIMILAR", "PERFORMED"]
+
+#: Fixed endpoint labels of every relationship type (stores never take labels from user text).
+ENDPOINTS: dict[str, tuple[str, str]] = {
+    "MENTIONS": ("Query", "Entity"),
+    "RELATED": ("Entity", "Entity"),
+    "COVERS": ("Agent", "Entity"),
+    "SIMILAR": ("Query", "Query"),
+    "PERFORMED": ("Query", "Agent"),
+}
+NODE_LABELS: tuple[str, ...] = ("Query", "Entity", "Agent")
+REL_TYPES: tuple[str, ...] = tuple(ENDPOINTS)
+
+
+class AgentSpec(BaseModel):
+    """What a router knows about an agent: who it is, what it is good at, what a call costs."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    description: str = ""
+    skills: list[str] = Field(default_factory=list)
+    cost_per_call: float = 0.0
+    model: str | None = None
+    strategy: str | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _slug(cls, v: str) -> str:
+        if not AGENT_NAME_RE.match(v):
+            raise ValueError(
+                f"invalid agent name {v!r}: expected 1-128 characters of letters, digits and _.:/+@-, "
+                "starting with a letter or digit"
+            )
+        return v
+
+    def profile_text(self) -> str:
+        """The text an embedder sees for this agent (so unseen agents can still be scored)."""
+        skills = ", ".join(self.skills)
+        return f"{self.name}. {self.description} Skills: {skills}".strip()
+
+
+class Query(BaseModel):
+    """A question. ``gold`` is for evaluation only and never reaches a router."""
+
+    id: str
+    text: str
+    context: list[str] = Field(default_factory=list)
+    gold: list[str] | None = None
+    meta: dict[str, Any] = Field(default_factory=dict)
+
+    def for_routing(self) -> Query:
+        """The same query without gold answers (what routers and agents may see)."""
+        return self.model_copy(update={"gold": None})
+
+
+class AgentResult(BaseModel):
+    agent: str
+    answer: str | None = None
+    score: float | None = None
+    cost: float = 0.0
+    latency_s: float = 0.0
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and self.answer is not None
+
+
+class RoutingDecision(BaseModel):
+    router: str
+    probs: dict[str, float]
+    selected: list[str]
+    rationale: str | None = None
+
+
+class Answer(BaseModel):
+    text: str
+    decision: RoutingDecision
+    results: list[AgentResult] = Field(default_factory=list)
+    support: dict[str, float] = Field(default_factory=dict)
+
+
+class AgentRecord(BaseModel):
+    """One agent's recorded outcome on one question (a routing-log cell / a PERFORMED edge)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    score: float | None = None
+    pred: str | None = None
+    cost_usd: float | None = None
+    latency_s: float | None = None
+    steps: float | None = None
+
+
+class RunRecord(BaseModel):
+    """One question with every agent's outcome: the routing-log row of DESIGN.md."""
+
+    model_config = ConfigDict(extra="allow")
+
+    dataset: str | None = None
+    qid: str
+    split: str | None = None
+    question: str
+    gold: list[str] | None = None
+    agents: dict[str, AgentRecord] = Field(default_factory=dict)
+
+    def scores(self) -> dict[str, float]:
+        """Agent -> score, for agents that have one."""
+        return {a: r.score for a, r in self.agents.items() if r.score is not None}
+
+    def costs(self) -> dict[str, float]:
+        return {a: r.cost_usd for a, r in self.agents.items() if r.cost_usd is not None}
+
+
+@dataclass
+class PastQuery:
+    """A similar past question in a query graph, with how each agent did on it (PERFORMED edges)."""
+
+    id: str
+    text: str
+    similarity: float
+    scores: dict[str, float] = field(default_factory=dict)
+    costs: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class QueryGraph:
+    """The heterogeneous graph of one question, as routers see it.
+
+    Indexes in the edge lists refer to positions in ``entities`` / ``agents`` / ``similar``.
+    Feature rows are aligned with those lists. No gold answer and no score of this question appear here.
+    """
+
+    query: Query
+    query_vec: np.ndarray  # (dim,)
+    entities: list[str]  # entity ids; the first ``n_mentioned`` are mentioned by the query
+    entity_kinds: list[str]
+    n_mentioned: int
+    entity_vecs: np.ndarray  # (len(entities), dim)
+    related: list[tuple[int, int, str]]  # entity i -> entity j, relation kind
+    agents: list[AgentSpec]
+    agent_vecs: np.ndarray  # (len(agents), dim)
+    covers: list[tuple[int, int]]  # agent i covers entity j
+    similar: list[PastQuery]
+    past_vecs: np.ndarray  # (len(similar), dim)
+
+    @property
+    def agent_names(self) -> list[str]:
+        return [a.name for a in self.agents]
+
+
+@dataclass
+class TrainExample:
+    """A query graph with the outcomes a router learns from (never available at routing time)."""
+
+    graph: QueryGraph
+    scores: dict[str, float]
+    costs: dict[str, float] = field(default_factory=dict)
