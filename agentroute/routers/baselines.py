@@ -1,0 +1,1 @@
+"""Baseline routers: random, best-single, all, knn, mlp, oracle."""

@@ -1,0 +1,1 @@
+"""GNN router (AgentRouter-style)."""
