@@ -1,1 +1,83 @@
-"""agentroute."""
+"""agentroute: multi-agent question answering with knowledge-graph routing.
+
+The public API is exactly ``__all__``; everything else is private implementation. Names are imported
+lazily so ``import agentroute`` (and the CLI) stays fast until torch-backed parts are used.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+_EXPORTS: dict[str, str] = {
+    # agents
+    "Agent": "agentroute.agents.base",
+    "FunctionAgent": "agentroute.agents.base",
+    "agent": "agentroute.agents.base",
+    "AgentDefinitionError": "agentroute.agents.base",
+    "AgentPool": "agentroute.agents.pool",
+    "load_agents": "agentroute.agents.loading",
+    "AgentLoadError": "agentroute.agents.loading",
+    "ReplayAgent": "agentroute.agents.replay",
+    "replay_pool": "agentroute.agents.replay",
+    # shared models
+    "AgentSpec": "agentroute.types",
+    "Query": "agentroute.types",
+    "AgentResult": "agentroute.types",
+    "RoutingDecision": "agentroute.types",
+    "Answer": "agentroute.types",
+    "RunRecord": "agentroute.types",
+    "AgentRecord": "agentroute.types",
+    "QueryGraph": "agentroute.types",
+    "PastQuery": "agentroute.types",
+    "TrainExample": "agentroute.types",
+    # knowledge graph
+    "GraphStore": "agentroute.kg.store",
+    "open_store": "agentroute.kg.store",
+    "register_store": "agentroute.kg.store",
+    "QueryGraphBuilder": "agentroute.kg.builder",
+    "make_embedder": "agentroute.kg.embed",
+    "make_extractor": "agentroute.kg.extract",
+    # routing, aggregation, execution
+    "Router": "agentroute.routers.base",
+    "BaseRouter": "agentroute.routers.base",
+    "make_router": "agentroute.routers.base",
+    "register_router": "agentroute.routers.base",
+    "router_names": "agentroute.routers.base",
+    "Aggregator": "agentroute.aggregate",
+    "make_aggregator": "agentroute.aggregate",
+    "register_aggregator": "agentroute.aggregate",
+    "AgentRoute": "agentroute.workflow",
+    "build_router_graph": "agentroute.workflow",
+    "make_examples": "agentroute.workflow",
+    # data and benchmarks
+    "build_suite": "agentroute.suite",
+    "read_routing_log": "agentroute.bench.logs",
+    "run_replay_benchmark": "agentroute.bench.replay",
+    "exact_match": "agentroute.normalize",
+    "f1": "agentroute.normalize",
+    "normalize_answer": "agentroute.normalize",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'agentroute' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__
+
+
+if TYPE_CHECKING:  # pragma: no cover
+    from agentroute.agents.base import Agent, AgentDefinitionError, FunctionAgent, agent  # noqa: F401
+    from agentroute.agents.pool import AgentPool  # noqa: F401
+    from agentroute.workflow import AgentRoute, build_router_graph  # noqa: F401

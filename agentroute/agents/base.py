@@ -13,9 +13,20 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, overload
 
+from concurrent.futures import ThreadPoolExecutor
+
 from pydantic import ValidationError
 
 from agentroute.types import AgentResult, AgentSpec, Query
+
+
+#: Sync agents run here, so a fan-out of blocking agents is not capped by asyncio's small default pool.
+_EXECUTOR = ThreadPoolExecutor(max_workers=64, thread_name_prefix="agentroute-agent")
+
+
+async def run_sync(fn: Callable[..., Any], *args: Any) -> Any:
+    """Run a blocking callable on the agents' thread pool."""
+    return await asyncio.get_running_loop().run_in_executor(_EXECUTOR, fn, *args)
 
 
 class AgentDefinitionError(ValueError):
@@ -70,7 +81,7 @@ class Agent:
     async def arun(self, query: Query) -> str | AgentResult:
         if type(self).run is Agent.run:
             raise NotImplementedError(f"agent {self.name!r} must override run() or arun()")
-        return await asyncio.to_thread(self.run, query)
+        return await run_sync(self.run, query)
 
     async def invoke(self, query: Query, timeout: float | None = None) -> AgentResult:
         """Run the agent once; never raises (errors and timeouts come back in ``AgentResult.error``)."""
@@ -120,7 +131,7 @@ class FunctionAgent(Agent):
     async def arun(self, query: Query) -> str | AgentResult:
         if self._is_async:
             return await self.fn(query)
-        return await asyncio.to_thread(self.fn, query)
+        return await run_sync(self.fn, query)
 
 
 def _check_signature(fn: Callable[..., Any], name: str) -> None:

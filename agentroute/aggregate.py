@@ -1,0 +1,112 @@
+"""Aggregators: turn the selected agents' results into one answer.
+
+``weighted-vote`` sums the router's probability per distinct normalised answer (AgentRouter's rule),
+``majority`` counts one vote per agent, ``top-one`` keeps the most probable agent that answered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol, runtime_checkable
+
+from agentroute.normalize import normalize_answer
+from agentroute.types import AgentResult, Answer, Query, RoutingDecision
+
+
+@runtime_checkable
+class Aggregator(Protocol):
+    name: str
+
+    def aggregate(self, query: Query, decision: RoutingDecision, results: Sequence[AgentResult]) -> Answer: ...
+
+
+def _answered(results: Sequence[AgentResult]) -> list[AgentResult]:
+    return [r for r in results if r.ok and normalize_answer(r.answer)]
+
+
+class _Vote:
+    """Group answers by normalised text and return the heaviest group.
+
+    Ties go to the group holding the single most probable agent, then to the earlier agent in the
+    decision's selection order, so the result never depends on completion order.
+    """
+
+    name = "vote"
+
+    def weight(self, decision: RoutingDecision, result: AgentResult) -> float:
+        raise NotImplementedError
+
+    def aggregate(self, query: Query, decision: RoutingDecision, results: Sequence[AgentResult]) -> Answer:
+        answered = _answered(results)
+        if not answered:
+            return Answer(text="", decision=decision, results=list(results), support={})
+        order = {a: i for i, a in enumerate(decision.selected)}
+        mass: dict[str, float] = {}
+        best: dict[str, AgentResult] = {}
+        for r in answered:
+            key = normalize_answer(r.answer)
+            mass[key] = mass.get(key, 0.0) + self.weight(decision, r)
+            incumbent = best.get(key)
+            if incumbent is None or _rank(decision, r, order) < _rank(decision, incumbent, order):
+                best[key] = r
+        winner = min(mass, key=lambda k: (-round(mass[k], 12), _rank(decision, best[k], order)))
+        support = {str(best[k].answer): m for k, m in sorted(mass.items(), key=lambda kv: -kv[1])}
+        return Answer(text=str(best[winner].answer), decision=decision, results=list(results), support=support)
+
+
+def _rank(decision: RoutingDecision, r: AgentResult, order: dict[str, int]) -> tuple[float, int]:
+    return (-decision.probs.get(r.agent, 0.0), order.get(r.agent, len(order)))
+
+
+class WeightedVote(_Vote):
+    name = "weighted-vote"
+
+    def weight(self, decision: RoutingDecision, result: AgentResult) -> float:
+        # A tiny floor keeps agents the router gave ~0 mass from being ignored entirely.
+        return max(decision.probs.get(result.agent, 0.0), 1e-9)
+
+
+class MajorityVote(_Vote):
+    name = "majority"
+
+    def weight(self, decision: RoutingDecision, result: AgentResult) -> float:
+        return 1.0
+
+
+class TopOne:
+    name = "top-one"
+
+    def aggregate(self, query: Query, decision: RoutingDecision, results: Sequence[AgentResult]) -> Answer:
+        answered = _answered(results)
+        order = {a: i for i, a in enumerate(decision.selected)}
+        if not answered:
+            return Answer(text="", decision=decision, results=list(results), support={})
+        top = min(answered, key=lambda r: _rank(decision, r, order))
+        return Answer(
+            text=str(top.answer),
+            decision=decision,
+            results=list(results),
+            support={str(top.answer): decision.probs.get(top.agent, 0.0)},
+        )
+
+
+_AGGREGATORS: dict[str, Callable[..., Aggregator]] = {
+    "weighted-vote": WeightedVote,
+    "majority": MajorityVote,
+    "top-one": TopOne,
+}
+
+
+def register_aggregator(name: str, factory: Callable[..., Aggregator]) -> None:
+    _AGGREGATORS[name] = factory
+
+
+def aggregator_names() -> list[str]:
+    return sorted(_AGGREGATORS)
+
+
+def make_aggregator(name: str = "weighted-vote", **options: Any) -> Aggregator:
+    factory = _AGGREGATORS.get(name)
+    if factory is None:
+        raise ValueError(f"unknown aggregator {name!r}: expected one of {', '.join(sorted(_AGGREGATORS))}")
+    return factory(**options)

@@ -1,0 +1,294 @@
+"""The LangGraph pipeline (build graph -> route -> parallel agents -> aggregate) and the ``AgentRoute`` facade.
+
+``build_router_graph`` returns an *uncompiled* ``StateGraph`` so a host application chooses its own
+checkpointer and store; ``AgentRoute`` compiles one for ``ask``/``aask``/``ask_many`` and offers
+``as_node`` to drop the whole router into another LangGraph app as a single node.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import operator
+from collections.abc import Callable, Iterable, Sequence
+from typing import Annotated, Any, TypedDict
+
+from langgraph.graph import END, START, StateGraph
+from langgraph.types import Send
+
+from agentroute.aggregate import Aggregator, make_aggregator
+from agentroute.agents.base import Agent
+from agentroute.agents.pool import AgentPool
+from agentroute.kg.builder import QueryGraphBuilder
+from agentroute.kg.embed import Embedder
+from agentroute.kg.extract import EntityExtractor
+from agentroute.kg.store import GraphStore, open_store
+from agentroute.normalize import exact_match
+from agentroute.routers.base import Router, make_router
+from agentroute.types import (
+    AgentRecord,
+    AgentResult,
+    Answer,
+    Query,
+    QueryGraph,
+    RoutingDecision,
+    RunRecord,
+    TrainExample,
+)
+
+
+class RouteState(TypedDict, total=False):
+    """State of one question travelling through the router graph."""
+
+    question: str
+    query: Query
+    graph: QueryGraph
+    decision: RoutingDecision
+    results: Annotated[list[AgentResult], operator.add]
+    answer: Answer
+
+
+class AgentTask(TypedDict):
+    """What one ``Send`` carries to ``run_agent``."""
+
+    query: Query
+    agent: str
+
+
+def as_query(question: str | Query, id: str | None = None) -> Query:
+    if isinstance(question, Query):
+        return question
+    if not isinstance(question, str) or not question.strip():
+        raise ValueError("a question must be a non-empty string or a Query")
+    return Query(id=id or "q-" + hashlib.sha1(question.encode()).hexdigest()[:12], text=question)
+
+
+async def invoke_with_retries(agent: Agent, query: Query, timeout_s: float | None, retries: int) -> AgentResult:
+    """Call an agent, retrying failed calls; the last result (maybe an error) is returned, never raised."""
+    result = await agent.invoke(query, timeout=timeout_s)
+    for _ in range(retries):
+        if result.error is None:
+            break
+        result = await agent.invoke(query, timeout=timeout_s)
+    return result
+
+
+def build_router_graph(
+    agents: AgentPool,
+    builder: QueryGraphBuilder,
+    router: Router,
+    aggregator: Aggregator,
+    *,
+    k: int | None = None,
+    timeout_s: float | None = 60.0,
+    retries: int = 0,
+) -> StateGraph:
+    """Nodes: ``build_graph`` -> ``route`` -> ``run_agent`` (one ``Send`` per selected agent) -> ``aggregate``."""
+
+    def build_graph(state: RouteState) -> dict[str, Any]:
+        query = state.get("query") or as_query(state["question"])
+        return {"query": query, "graph": builder.build(query.for_routing())}
+
+    def route(state: RouteState) -> dict[str, Any]:
+        decision = router.route(state["graph"], k)
+        unknown = [a for a in decision.selected if a not in agents]
+        if unknown:
+            raise ValueError(f"router {router.name!r} selected unknown agents: {unknown}")
+        return {"decision": decision}
+
+    def fan_out(state: RouteState) -> list[Send] | str:
+        selected = state["decision"].selected
+        if not selected:
+            return "aggregate"
+        return [Send("run_agent", AgentTask(query=state["query"], agent=name)) for name in selected]
+
+    async def run_agent(task: AgentTask) -> dict[str, Any]:
+        result = await invoke_with_retries(agents[task["agent"]], task["query"], timeout_s, retries)
+        return {"results": [result]}
+
+    async def aggregate(state: RouteState) -> dict[str, Any]:
+        results = sorted(state.get("results", []), key=lambda r: r.agent)
+        answer = aggregator.aggregate(state["query"], state["decision"], results)
+        return {"answer": answer}
+
+    graph = StateGraph(RouteState)
+    graph.add_node("build_graph", build_graph)
+    graph.add_node("route", route)
+    graph.add_node("run_agent", run_agent)
+    graph.add_node("aggregate", aggregate, defer=True)
+    graph.add_edge(START, "build_graph")
+    graph.add_edge("build_graph", "route")
+    graph.add_conditional_edges("route", fan_out, ["run_agent", "aggregate"])
+    graph.add_edge("run_agent", "aggregate")
+    graph.add_edge("aggregate", END)
+    return graph
+
+
+def make_examples(builder: QueryGraphBuilder, records: Sequence[RunRecord]) -> list[TrainExample]:
+    """Training examples: each record's query graph (its own record excluded from history) and its scores."""
+    queries = [Query(id=r.qid, text=r.question) for r in records]
+    graphs = builder.build_many(queries)
+    return [TrainExample(graph=g, scores=r.scores(), costs=r.costs()) for g, r in zip(graphs, records)]
+
+
+class AgentRoute:
+    """Route questions to a set of agents, run them in parallel with LangGraph, aggregate one answer.
+
+    >>> ar = AgentRoute(agents, router="knn")      # doctest: +SKIP
+    >>> ar.profile(train_queries)                  # run every agent once, record scores in the store
+    >>> ar.fit()                                   # train the router on the store's history
+    >>> ar.ask("What is 12 * 7?").text
+    """
+
+    def __init__(
+        self,
+        agents: AgentPool | Iterable[Agent],
+        router: Router | str = "knn",
+        *,
+        store: GraphStore | str = "memory",
+        aggregator: Aggregator | str = "weighted-vote",
+        embedder: Embedder | None = None,
+        extractor: EntityExtractor | None = None,
+        k: int | None = None,
+        k_similar: int = 10,
+        timeout_s: float | None = 60.0,
+        retries: int = 0,
+        builder: QueryGraphBuilder | None = None,
+    ) -> None:
+        self.agents = agents if isinstance(agents, AgentPool) else AgentPool(agents)
+        if not len(self.agents):
+            raise ValueError("AgentRoute needs at least one agent")
+        self.store = open_store(store) if isinstance(store, str) else store
+        self.router = make_router(router) if isinstance(router, str) else router
+        self.aggregator = make_aggregator(aggregator) if isinstance(aggregator, str) else aggregator
+        self.builder = builder or QueryGraphBuilder(
+            self.store, self.agents.specs, embedder=embedder, extractor=extractor, k_similar=k_similar
+        )
+        self.k, self.timeout_s, self.retries = k, timeout_s, retries
+        self._compiled: Any = None
+
+    # -- LangGraph ---------------------------------------------------------------------------------
+
+    def as_graph(self) -> StateGraph:
+        """The uncompiled router graph (compile it with your own checkpointer if you need one)."""
+        return build_router_graph(
+            self.agents,
+            self.builder,
+            self.router,
+            self.aggregator,
+            k=self.k,
+            timeout_s=self.timeout_s,
+            retries=self.retries,
+        )
+
+    @property
+    def compiled(self) -> Any:
+        if self._compiled is None:
+            self._compiled = self.as_graph().compile()
+        return self._compiled
+
+    def as_node(
+        self, input_key: str = "question", output_key: str = "answer", details_key: str | None = None
+    ) -> Callable[[dict[str, Any]], Any]:
+        """An async LangGraph node: reads ``state[input_key]`` (str or Query), writes the answer text to
+        ``output_key`` and, if ``details_key`` is set, the full ``Answer`` there."""
+
+        async def node(state: dict[str, Any]) -> dict[str, Any]:
+            answer = await self.aask(state[input_key])
+            out: dict[str, Any] = {output_key: answer.text}
+            if details_key:
+                out[details_key] = answer
+            return out
+
+        node.__name__ = "agentroute"
+        return node
+
+    # -- asking ------------------------------------------------------------------------------------
+
+    async def aask(self, question: str | Query) -> Answer:
+        state = await self.compiled.ainvoke({"query": as_query(question)})
+        return state["answer"]
+
+    def ask(self, question: str | Query) -> Answer:
+        """Synchronous ``aask`` (from inside a running event loop, use ``await aask`` instead)."""
+        return _run(self.aask(question))
+
+    async def aask_many(self, questions: Sequence[str | Query], concurrency: int = 8) -> list[Answer]:
+        """Answer many questions, at most ``concurrency`` at a time, in input order."""
+        gate = asyncio.Semaphore(max(1, concurrency))
+
+        async def one(q: str | Query) -> Answer:
+            async with gate:
+                return await self.aask(q)
+
+        return list(await asyncio.gather(*(one(q) for q in questions)))
+
+    def ask_many(self, questions: Sequence[str | Query], concurrency: int = 8) -> list[Answer]:
+        return _run(self.aask_many(questions, concurrency))
+
+    # -- learning ----------------------------------------------------------------------------------
+
+    async def aprofile(
+        self,
+        queries: Sequence[Query],
+        scorer: Callable[[str | None, Sequence[str]], float] = exact_match,
+        concurrency: int = 8,
+        record: bool = True,
+    ) -> list[RunRecord]:
+        """Run every agent on every (gold-labelled) query, score the answers, and record them in the store."""
+        gate = asyncio.Semaphore(max(1, concurrency))
+
+        async def one(q: Query) -> RunRecord:
+            async with gate:
+                results = await asyncio.gather(
+                    *(invoke_with_retries(a, q, self.timeout_s, self.retries) for a in self.agents)
+                )
+            cells = {
+                r.agent: AgentRecord(
+                    score=None if r.error or q.gold is None else scorer(r.answer, q.gold),
+                    pred=r.answer,
+                    cost_usd=r.cost,
+                    latency_s=r.latency_s,
+                )
+                for r in results
+            }
+            return RunRecord(qid=q.id, question=q.text, gold=q.gold, agents=cells)
+
+        runs = list(await asyncio.gather(*(one(q) for q in queries)))
+        if record:
+            self.record(runs)
+        return runs
+
+    def profile(
+        self,
+        queries: Sequence[Query],
+        scorer: Callable[[str | None, Sequence[str]], float] = exact_match,
+        concurrency: int = 8,
+        record: bool = True,
+    ) -> list[RunRecord]:
+        return _run(self.aprofile(queries, scorer, concurrency, record))
+
+    def record(self, runs: Sequence[RunRecord]) -> None:
+        """Store runs (query, entities, PERFORMED scores) and make them visible to the query graphs."""
+        extract = self.builder.extractor.extract
+        self.store.record_many(runs, [[e.id for e in extract(r.question)] for r in runs])
+        self.builder.add_history(runs)
+
+    def fit(self, records: Sequence[RunRecord] | None = None) -> AgentRoute:
+        """Train the router on ``records`` (default: the store's whole history)."""
+        if records is not None:
+            self.builder.set_history(records)
+        else:
+            self.builder.refresh()
+            records = list(self.store.history())
+        self.router.fit(make_examples(self.builder, records))
+        return self
+
+
+def _run(coro: Any) -> Any:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    coro.close()
+    raise RuntimeError("called a synchronous AgentRoute method inside a running event loop; use the a* variant")

@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+import pytest
+
+from agentroute.aggregate import MajorityVote, TopOne, WeightedVote, aggregator_names, make_aggregator
+from agentroute.types import AgentResult, Query, RoutingDecision
+
+Q = Query(id="q1", text="What is the capital of France?")
+
+
+def decision(probs: dict[str, float]) -> RoutingDecision:
+    return RoutingDecision(router="test", probs=probs, selected=sorted(probs, key=lambda a: -probs[a]))
+
+
+def res(agent: str, answer: str | None, error: str | None = None) -> AgentResult:
+    return AgentResult(agent=agent, answer=answer, error=error)
+
+
+def test_weighted_vote_sums_probability_per_normalised_answer() -> None:
+    d = decision({"a": 0.45, "b": 0.35, "c": 0.2})
+    results = [res("a", "Lyon"), res("b", "paris"), res("c", "The Paris.")]
+    answer = WeightedVote().aggregate(Q, d, results)
+    assert answer.text == "paris"  # 0.35 + 0.2 outweighs 0.45
+    assert answer.support["paris"] == pytest.approx(0.55)
+    assert answer.support["Lyon"] == pytest.approx(0.45)
+
+
+def test_weighted_vote_prefers_the_single_heavy_agent_over_a_light_pair() -> None:
+    d = decision({"a": 0.7, "b": 0.2, "c": 0.1})
+    answer = WeightedVote().aggregate(Q, d, [res("a", "Lyon"), res("b", "Paris"), res("c", "paris")])
+    assert answer.text == "Lyon"
+
+
+def test_majority_counts_agents_not_probability() -> None:
+    d = decision({"a": 0.7, "b": 0.2, "c": 0.1})
+    answer = MajorityVote().aggregate(Q, d, [res("a", "Lyon"), res("b", "Paris"), res("c", "paris")])
+    assert answer.text == "Paris"
+    assert answer.support["Paris"] == 2
+
+
+def test_majority_tie_goes_to_most_probable_agent_regardless_of_order() -> None:
+    d = decision({"a": 0.2, "b": 0.8})
+    for results in ([res("a", "x"), res("b", "y")], [res("b", "y"), res("a", "x")]):
+        assert MajorityVote().aggregate(Q, d, results).text == "y"
+
+
+def test_errors_and_empty_answers_do_not_vote() -> None:
+    d = decision({"a": 0.6, "b": 0.4})
+    answer = WeightedVote().aggregate(Q, d, [res("a", None, error="boom"), res("b", "Paris")])
+    assert answer.text == "Paris"
+    answer = WeightedVote().aggregate(Q, d, [res("a", "  "), res("b", "Paris")])
+    assert answer.text == "Paris"
+    assert len(answer.results) == 2
+
+
+def test_no_answer_at_all_abstains() -> None:
+    d = decision({"a": 1.0})
+    for agg in (WeightedVote(), MajorityVote(), TopOne()):
+        answer = agg.aggregate(Q, d, [res("a", None, error="timeout")])
+        assert answer.text == ""
+        assert answer.support == {}
+
+
+def test_top_one_skips_failed_top_agent() -> None:
+    d = decision({"a": 0.6, "b": 0.3, "c": 0.1})
+    answer = TopOne().aggregate(Q, d, [res("a", None, error="x"), res("b", "B"), res("c", "C")])
+    assert answer.text == "B"
+
+
+def test_registry() -> None:
+    assert {"weighted-vote", "majority", "top-one"} <= set(aggregator_names())
+    assert isinstance(make_aggregator("majority"), MajorityVote)
+    with pytest.raises(ValueError, match="unknown aggregator 'nope'"):
+        make_aggregator("nope")

@@ -1,0 +1,165 @@
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any, TypedDict
+
+import pytest
+from langgraph.graph import END, START, StateGraph
+
+from agentroute import Agent, AgentRoute, Query, agent
+from agentroute.routers.base import BaseRouter, normalise
+from agentroute.types import QueryGraph, RoutingDecision
+
+
+class PickAll(BaseRouter):
+    name = "pick-all"
+
+    def route(self, graph: QueryGraph, k: int | None = None) -> RoutingDecision:
+        probs = normalise({a: 1.0 for a in graph.agent_names})
+        return RoutingDecision(router=self.name, probs=probs, selected=graph.agent_names)
+
+
+def sleepers(n: int, *, sync: bool) -> list[Agent]:
+    out = []
+    for i in range(n):
+        if sync:
+
+            def fn(q: Query, i: int = i) -> str:
+                time.sleep(0.2)
+                return "same"
+        else:
+
+            async def fn(q: Query, i: int = i) -> str:
+                await asyncio.sleep(0.2)
+                return "same"
+
+        out.append(agent(name=f"sleeper-{i}", description="sleeps")(fn))
+    return out
+
+
+@pytest.mark.parametrize("sync", [False, True])
+def test_fan_out_runs_agents_concurrently(sync: bool) -> None:
+    n = 5
+    ar = AgentRoute(sleepers(n, sync=sync), PickAll())
+    ar.ask("warm up")
+    start = time.perf_counter()
+    answer = ar.ask("How long does this take?")
+    elapsed = time.perf_counter() - start
+    assert answer.text == "same"
+    assert sorted(r.agent for r in answer.results) == [f"sleeper-{i}" for i in range(n)]
+    assert elapsed < 0.5 * n * 0.2, f"{n} agents of 0.2 s took {elapsed:.2f} s: not concurrent"
+
+
+def test_raising_agent_does_not_fail_the_question() -> None:
+    @agent(name="boom")
+    def boom(q: Query) -> str:
+        raise RuntimeError("tool crashed")
+
+    @agent(name="fine")
+    def fine(q: Query) -> str:
+        return "42"
+
+    answer = AgentRoute([boom, fine], PickAll()).ask("What is 6 * 7?")
+    assert answer.text == "42"
+    errors = {r.agent: r.error for r in answer.results}
+    assert errors["fine"] is None
+    assert "RuntimeError: tool crashed" in errors["boom"]
+
+
+def test_timeout_becomes_an_error_result() -> None:
+    @agent(name="slow")
+    async def slow(q: Query) -> str:
+        await asyncio.sleep(5)
+        return "late"
+
+    @agent(name="fast")
+    def fast(q: Query) -> str:
+        return "early"
+
+    start = time.perf_counter()
+    answer = AgentRoute([slow, fast], PickAll(), timeout_s=0.2).ask("hurry")
+    assert time.perf_counter() - start < 2
+    assert answer.text == "early"
+    assert "timeout" in {r.agent: r.error for r in answer.results}["slow"]
+
+
+def test_retries_recover_a_flaky_agent() -> None:
+    calls = {"n": 0}
+
+    @agent(name="flaky")
+    def flaky(q: Query) -> str:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise ConnectionError("first call fails")
+        return "ok"
+
+    assert AgentRoute([flaky], PickAll(), retries=0).ask("x").text == ""
+    calls["n"] = 0
+    assert AgentRoute([flaky], PickAll(), retries=1).ask("x").text == "ok"
+
+
+def arithmetic_and_facts() -> tuple[list[Agent], list[Query]]:
+    @agent(name="math", description="Does arithmetic", skills=["arithmetic", "numbers"])
+    def math(q: Query) -> str:
+        a, b = [int(t) for t in q.text.replace("?", "").split() if t.isdigit()][:2]
+        return str(a + b)
+
+    @agent(name="facts", description="Knows capitals", skills=["geography"])
+    def facts(q: Query) -> str:
+        return "Paris" if "France" in q.text else "unknown"
+
+    train = [Query(id=f"m{i}", text=f"What is {i} plus {i + 3}?", gold=[str(2 * i + 3)]) for i in range(12)]
+    train += [Query(id=f"f{i}", text="What is the capital of France?", gold=["Paris"]) for i in range(3)]
+    return [math, facts], train
+
+
+def test_profile_then_fit_routes_to_the_agent_that_scored() -> None:
+    agents, train = arithmetic_and_facts()
+    ar = AgentRoute(agents, "knn", k=1)
+    runs = ar.profile(train)
+    assert len(runs) == len(train)
+    assert runs[0].agents["math"].score == 1.0 and runs[0].agents["facts"].score == 0.0
+    assert ar.store.counts()["PERFORMED"] == 2 * len(train)
+    ar.fit()
+    answer = ar.ask("What is 100 plus 23?")
+    assert answer.decision.selected == ["math"]
+    assert answer.text == "123"
+    assert ar.ask("What is the capital of France?").decision.selected == ["facts"]
+
+
+def test_as_node_inside_a_host_graph() -> None:
+    agents, train = arithmetic_and_facts()
+    ar = AgentRoute(agents, "knn", k=1)
+    ar.profile(train)
+    ar.fit()
+
+    class Host(TypedDict, total=False):
+        question: str
+        answer: str
+        shouted: str
+
+    def shout(state: Host) -> dict[str, Any]:
+        return {"shouted": state["answer"].upper() + "!"}
+
+    host = StateGraph(Host)
+    host.add_node("agentroute", ar.as_node(input_key="question", output_key="answer"))
+    host.add_node("shout", shout)
+    host.add_edge(START, "agentroute")
+    host.add_edge("agentroute", "shout")
+    host.add_edge("shout", END)
+    final = asyncio.run(host.compile().ainvoke({"question": "What is the capital of France?"}))
+    assert final["shouted"] == "PARIS!"
+
+
+def test_as_graph_is_uncompiled_and_has_the_pipeline_nodes() -> None:
+    agents, _ = arithmetic_and_facts()
+    graph = AgentRoute(agents, PickAll()).as_graph()
+    assert isinstance(graph, StateGraph)
+    assert {"build_graph", "route", "run_agent", "aggregate"} <= set(graph.nodes)
+
+
+def test_bad_question_is_a_clear_error() -> None:
+    agents, _ = arithmetic_and_facts()
+    with pytest.raises(ValueError, match="non-empty"):
+        AgentRoute(agents, PickAll()).ask("   ")
