@@ -173,6 +173,206 @@ def ask(
         out.print(f"rationale: {d.rationale}")
 
 
+# -------------------------------------------------------------------------------------- quickstart / bench
+
+
+@app.command()
+@handle_errors
+def quickstart(
+    out_dir: Path = typer.Option(Path("agentroute-quickstart"), "--out", "-o", help="Report folder."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the generated world, questions and routers."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Offline demo: build the suite's knowledge graph, profile its tool agents, train every router
+    (GNN included) and evaluate each one on the test split through the LangGraph pipeline."""
+    from agentroute.bench.quickstart import quickstart_summary, run_quickstart
+    from agentroute.bench.report import report_table, write_report
+
+    report = run_quickstart(seed=seed, progress=progress_printer(True))
+    paths = write_report(report, out_dir)
+    if as_json:
+        print_json(quickstart_summary(report))
+        return
+    out.print(report_table(report))
+    out.print(f"report: {', '.join(str(p) for p in paths)}")
+
+
+@bench_app.command("run")
+@handle_errors
+def bench_run(
+    logs: Path = typer.Option(..., "--logs", help="Routing log (unified JSONL) to train/evaluate on."),
+    test_logs: Path = typer.Option(None, "--test-logs", help="Separate test log (else k-fold CV on --logs)."),
+    folds: int = typer.Option(5, "--folds", "-k", min=2, help="Cross-validation folds."),
+    routers_opt: str = typer.Option(
+        "gnn,gnn-top1,knn,mlp,best-single,all,random,oracle", "--routers", help="Comma-separated routers."
+    ),
+    seed: int = typer.Option(0, "--seed"),
+    embedder: str = typer.Option("hashing", "--embedder", help="hashing (default, offline) or minilm."),
+    device: str = typer.Option("auto", "--device", help="GNN device: auto, cpu or cuda."),
+    out_dir: Path = typer.Option(None, "--out", "-o", help="Write report.json, report.md and plots here."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Replay a routing log: train and evaluate every router on the same folds, print one table."""
+    from agentroute.bench.logs import read_routing_log
+    from agentroute.bench.replay import run_replay_benchmark
+    from agentroute.bench.report import report_table, write_report
+
+    names = [r.strip() for r in routers_opt.split(",") if r.strip()]
+    records = read_routing_log(logs)
+    test_records = read_routing_log(test_logs) if test_logs else None
+    gnn_opts = {"device": device}
+    report = run_replay_benchmark(
+        records,
+        test_records=test_records,
+        folds=folds,
+        routers=names,
+        seed=seed,
+        embedder=embedder,
+        router_options={"gnn": gnn_opts, "gnn-top1": gnn_opts},
+        progress=progress_printer(True),
+        title=f"agentroute bench: {logs.name}",
+    )
+    if out_dir is not None:
+        paths = write_report(report, out_dir)
+        err.print(f"report: {', '.join(str(p) for p in paths)}")
+    if as_json:
+        print_json(report.to_json_summary())
+        return
+    out.print(report_table(report))
+
+
+@app.command()
+@handle_errors
+def train(
+    output: Path = typer.Option(..., "--out", "-o", help="Checkpoint file to write (model.pt)."),
+    logs: Path = typer.Option(None, "--logs", help="Routing log to train on (else: the store's history)."),
+    store: str = typer.Option(None, "--store", help=STORE_HELP + " Used when --logs is not given."),
+    router: str = typer.Option("gnn", "--router", help="gnn or gnn-top1."),
+    embedder: str = typer.Option("hashing", "--embedder", help="hashing (default, offline) or minilm."),
+    device: str = typer.Option("auto", "--device", help="auto (CUDA when present), cpu or cuda."),
+    epochs: int = typer.Option(40, "--epochs", min=1),
+    seed: int = typer.Option(0, "--seed"),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Train the GNN router on a routing log or on a store's history and save a checkpoint."""
+    from agentroute.commands import train_gnn
+
+    if (logs is None) == (store is None):
+        raise BadInput("give exactly one of --logs FILE or --store URL")
+    summary = train_gnn(
+        output,
+        logs=logs,
+        store=store,
+        router=router,
+        embedder=embedder,
+        device=device,
+        epochs=epochs,
+        seed=seed,
+        progress=progress_printer(not as_json),
+    )
+    if as_json:
+        print_json(summary)
+        return
+    for key, value in summary.items():
+        out.print(f"{key}: {value}")
+
+
+# ------------------------------------------------------------------------------------------------------ kg
+
+
+@kg_app.command("stats")
+@handle_errors
+def kg_stats(
+    store: str = typer.Option("memory", "--store", help=STORE_HELP),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Count nodes per label and relationships per type."""
+    from agentroute.kg.store import open_store
+
+    graph_store = open_store(store)
+    try:
+        counts = graph_store.counts()
+    finally:
+        graph_store.close()
+    if as_json:
+        print_json(counts)
+        return
+    table = Table("element", "count", title=f"store: {store}")
+    for key, n in counts.items():
+        table.add_row(key, str(n))
+    out.print(table)
+
+
+@kg_app.command("show")
+@handle_errors
+def kg_show(
+    question: str = typer.Argument(..., help="Show the query graph this question would get."),
+    agents: str = typer.Option(None, "--agents", "-a", help=AGENTS_HELP),
+    store: str = typer.Option("memory", "--store", help=STORE_HELP),
+    seed: int = typer.Option(0, "--seed", help="Seed of the built-in suite."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Show a question's knowledge graph: entities, neighbours, agents, similar past questions."""
+    from agentroute.commands import show_query_graph
+
+    graph = show_query_graph(question, agents=agents, store=store, seed=seed, progress=progress_printer(not as_json))
+    if as_json:
+        print_json(graph)
+        return
+    out.print(f"[bold]Query[/bold] {graph['query']}")
+    ent = Table("entity", "kind", "mentioned", title="entities")
+    for e in graph["entities"]:
+        ent.add_row(e["id"], e["kind"], "yes" if e["mentioned"] else "neighbour")
+    out.print(ent)
+    if graph["related"]:
+        out.print("related: " + "; ".join(f"{s} -[{k}]-> {d}" for s, d, k in graph["related"]))
+    if graph["covers"]:
+        out.print("covers: " + "; ".join(f"{a} -> {e}" for a, e in graph["covers"]))
+    sim = Table("past question", "similarity", "scores", title="similar past questions")
+    for p in graph["similar"]:
+        scores = ", ".join(f"{a}={v:g}" for a, v in p["scores"].items())
+        sim.add_row(p["text"], f"{p['similarity']:.3f}", scores)
+    out.print(sim)
+
+
+@kg_app.command("ingest")
+@handle_errors
+def kg_ingest(
+    logs: Path = typer.Option(..., "--logs", help="A routing log (unified JSONL, optionally .gz)."),
+    store: str = typer.Option("memory", "--store", help=STORE_HELP),
+    as_json: bool = typer.Option(False, "--json", help="Print the counts written as JSON."),
+) -> None:
+    """Load a routing log into the store: questions, entities, agents, PERFORMED scores and costs."""
+    from agentroute.commands import ingest_log
+
+    counts = ingest_log(logs, store, progress=progress_printer(not as_json))
+    if as_json:
+        print_json(counts)
+        return
+    table = Table("written", "count", title=f"{logs} -> {store}")
+    for key, n in counts.items():
+        table.add_row(key, str(n))
+    out.print(table)
+
+
+@kg_app.command("export")
+@handle_errors
+def kg_export(
+    fmt: str = typer.Option("json", "--format", "-f", help="graphml, json or cypher."),
+    store: str = typer.Option("memory", "--store", help=STORE_HELP),
+    output: Path = typer.Option(None, "--out", "-o", help="Output file (default: stdout)."),
+) -> None:
+    """Export the whole store as GraphML, JSON or a Cypher script."""
+    from agentroute.commands import export_store
+
+    text = export_store(store, fmt)
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text, encoding="utf-8")
+        err.print(f"wrote {output}")
+
+
 @app.command()
 @handle_errors
 def routers() -> None:

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from agentroute.agents.loading import load_agents
 from agentroute.agents.pool import AgentPool
+from agentroute.bench.logs import read_routing_log
+from agentroute.kg.builder import QueryGraphBuilder
+from agentroute.kg.embed import make_embedder
+from agentroute.kg.export import export
+from agentroute.kg.ingest import ingest_records
 from agentroute.kg.store import GraphStore, open_store
 from agentroute.routers.base import Router, make_router
 from agentroute.suite import build_suite
-from agentroute.types import Answer
-from agentroute.workflow import AgentRoute
+from agentroute.types import AgentSpec, Answer
+from agentroute.workflow import AgentRoute, as_query, make_examples
 
 Progress = Callable[[str], None]
 
@@ -40,6 +47,16 @@ def load_router(name: str, model: Path | None, seed: int = 0, device: str = "aut
     return make_router(name, seed=seed)
 
 
+def bootstrap_builtin(store: GraphStore, seed: int, progress: Progress = _quiet) -> AgentPool:
+    """The built-in agents; an empty store first gets the suite's world and profiled training questions."""
+    suite = build_suite(seed)
+    if not has_history(store):
+        progress(f"empty store: profiling {len(suite.agents)} built-in agents on {len(suite.train)} questions")
+        suite.world.load_into(store)
+        AgentRoute(suite.agents, "all", store=store).profile(suite.train)
+    return suite.agents
+
+
 def ask_one(
     question: str,
     *,
@@ -56,19 +73,104 @@ def ask_one(
     training questions so a learned router has history to learn from."""
     graph_store = open_store(store)
     try:
-        if agents is None:
-            suite = build_suite(seed)
-            pool = suite.agents
-        else:
-            pool = load_agents(agents)
+        pool = bootstrap_builtin(graph_store, seed, progress) if agents is None else load_agents(agents)
         ar = AgentRoute(pool, load_router(router, model, seed), store=graph_store, k=k, timeout_s=timeout_s)
-        if agents is None and not has_history(graph_store):
-            progress(f"empty store: profiling {len(pool)} built-in agents on {len(suite.train)} training questions")
-            suite.world.load_into(graph_store)
-            ar.profile(suite.train)
         if model is None and has_history(graph_store):
             progress(f"fitting router {router!r} on the store's history")
             ar.fit()
         return ar.ask(question)
     finally:
         graph_store.close()
+
+
+def show_query_graph(
+    question: str, *, agents: str | None = None, store: str = "memory", seed: int = 0, progress: Progress = _quiet
+) -> dict[str, Any]:
+    """The query graph a question gets, as plain data (what ``kg show`` prints)."""
+    graph_store = open_store(store)
+    try:
+        pool = bootstrap_builtin(graph_store, seed, progress) if agents is None else load_agents(agents)
+        graph = QueryGraphBuilder(graph_store, pool.specs).build(as_query(question))
+    finally:
+        graph_store.close()
+    ents = graph.entities
+    return {
+        "query": graph.query.text,
+        "entities": [
+            {"id": e, "kind": k, "mentioned": i < graph.n_mentioned}
+            for i, (e, k) in enumerate(zip(ents, graph.entity_kinds))
+        ],
+        "related": [[ents[i], ents[j], kind] for i, j, kind in graph.related],
+        "agents": graph.agent_names,
+        "covers": [[graph.agents[a].name, ents[e]] for a, e in graph.covers],
+        "similar": [
+            {"id": p.id, "text": p.text, "similarity": round(p.similarity, 4), "scores": p.scores}
+            for p in graph.similar
+        ],
+    }
+
+
+def ingest_log(logs: Path, store: str, progress: Progress = _quiet) -> dict[str, int]:
+    """Load a routing log into a store; returns the counts written."""
+    records = read_routing_log(logs)
+    progress(f"read {len(records)} questions from {logs}")
+    graph_store = open_store(store)
+    try:
+        return ingest_records(graph_store, records)
+    finally:
+        graph_store.close()
+
+
+def export_store(store: str, fmt: str) -> str:
+    """The whole store as GraphML, JSON or Cypher text."""
+    graph_store = open_store(store)
+    try:
+        return export(graph_store, fmt)
+    finally:
+        graph_store.close()
+
+
+def train_gnn(
+    output: Path,
+    *,
+    logs: Path | None = None,
+    store: str | None = None,
+    router: str = "gnn",
+    embedder: str = "hashing",
+    device: str = "auto",
+    epochs: int = 40,
+    seed: int = 0,
+    progress: Progress = _quiet,
+) -> dict[str, Any]:
+    """Train a GNN router on a routing log (or a store's history) and save its checkpoint."""
+    if router not in ("gnn", "gnn-top1"):
+        raise ValueError(f"train supports the GNN routers gnn and gnn-top1, not {router!r}")
+    if logs is not None:
+        records = read_routing_log(logs)
+    else:
+        graph_store = open_store(store or "memory")
+        try:
+            records = list(graph_store.history())
+        finally:
+            graph_store.close()
+    records = [r for r in records if r.scores()]
+    if not records:
+        raise ValueError(f"no scored questions to train on in {logs or store}")
+    agents = sorted({a for r in records for a in r.agents})
+    emb = make_embedder(embedder)
+    builder = QueryGraphBuilder(open_store("memory"), [AgentSpec(name=a) for a in agents], embedder=emb)
+    builder.set_history(records)
+    progress(f"building {len(records)} training graphs over {len(agents)} agents")
+    examples = make_examples(builder, records)
+    gnn = make_router(router, seed=seed, device=device, epochs=epochs, embedder=emb)
+    start = time.perf_counter()
+    progress(f"training {router} on {gnn.device}")  # type: ignore[attr-defined]
+    gnn.fit(examples)
+    gnn.save(output)  # type: ignore[attr-defined]
+    return {
+        "checkpoint": str(output),
+        "questions": len(records),
+        "agents": len(agents),
+        "device": str(gnn.device),  # type: ignore[attr-defined]
+        "seconds": round(time.perf_counter() - start, 2),
+    }

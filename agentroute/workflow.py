@@ -16,9 +16,9 @@ from typing import Annotated, Any, TypedDict
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import Send
 
-from agentroute.aggregate import Aggregator, make_aggregator
 from agentroute.agents.base import Agent
 from agentroute.agents.pool import AgentPool
+from agentroute.aggregate import Aggregator, make_aggregator
 from agentroute.kg.builder import QueryGraphBuilder
 from agentroute.kg.embed import Embedder
 from agentroute.kg.extract import EntityExtractor
@@ -245,7 +245,8 @@ class AgentRoute:
                 )
             cells = {
                 r.agent: AgentRecord(
-                    score=None if r.error or q.gold is None else scorer(r.answer, q.gold),
+                    # A failed call is a wrong answer (score 0), not a missing one.
+                    score=None if q.gold is None else (0.0 if r.error else scorer(r.answer, q.gold)),
                     pred=r.answer,
                     cost_usd=r.cost,
                     latency_s=r.latency_s,

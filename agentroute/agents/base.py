@@ -11,14 +11,12 @@ import asyncio
 import inspect
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, overload
-
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any, overload
 
 from pydantic import ValidationError
 
 from agentroute.types import AgentResult, AgentSpec, Query
-
 
 #: Sync agents run here, so a fan-out of blocking agents is not capped by asyncio's small default pool.
 _EXECUTOR = ThreadPoolExecutor(max_workers=64, thread_name_prefix="agentroute-agent")

@@ -35,6 +35,10 @@ class GraphStore(Protocol):
         """The node's properties (including ``id``), or None."""
         ...
 
+    def nodes(self, label: NodeLabel) -> list[dict[str, Any]]:
+        """Every node of one label (properties including ``id``), ordered by id."""
+        ...
+
     def edges(self, rel: RelType, src: str | None = None, dst: str | None = None) -> list[dict[str, Any]]:
         """Relationships of one type, optionally filtered by endpoint ids; rows carry src, dst and props."""
         ...

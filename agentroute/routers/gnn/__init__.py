@@ -1,1 +1,20 @@
-"""GNN router (AgentRouter-style)."""
+"""GNN router (AgentRouter-style): query graphs -> HeteroData -> heterogeneous GNN -> agent probabilities.
+
+Importing this package registers the "gnn" and "gnn-top1" routers.
+"""
+
+from agentroute.routers.gnn.checkpoint import FORMAT_VERSION, CheckpointError
+from agentroute.routers.gnn.data import collate, graph_arrays, to_heterodata
+from agentroute.routers.gnn.model import GNNScorer
+from agentroute.routers.gnn.router import GNNRouter, resolve_device
+
+__all__ = [
+    "FORMAT_VERSION",
+    "CheckpointError",
+    "GNNRouter",
+    "GNNScorer",
+    "collate",
+    "graph_arrays",
+    "resolve_device",
+    "to_heterodata",
+]

@@ -1,0 +1,127 @@
+"""Reading routing logs: the unified JSONL format of DESIGN.md, one question per line, plain or gzipped.
+
+Every line is validated as it is read so a bad file fails with the file, the line and what was expected,
+instead of a KeyError deep inside a benchmark run.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import math
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from agentroute.types import AGENT_NAME_RE, AgentRecord, RunRecord
+
+_NUMERIC_FIELDS = ("cost_usd", "latency_s", "steps")
+
+
+class LogFormatError(ValueError):
+    """A routing-log line does not follow the unified format; the message names file and line."""
+
+
+def _open_lines(path: Path) -> Iterator[str]:
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8") as fh:
+        yield from fh
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _agent_cell(name: str, cell: Any) -> tuple[AgentRecord | None, str | None]:
+    """Validate one agent cell; returns (record, None) or (None, what was expected)."""
+    if not AGENT_NAME_RE.match(name):
+        return None, f"agent name {name!r} is not a valid agent name (letters, digits and _.:/+@-)"
+    if not isinstance(cell, dict):
+        return None, f'agent {name!r}: expected an object like {{"score": 0.5}}, got {type(cell).__name__}'
+    score = cell.get("score")
+    if score is not None and not (_is_number(score) and 0.0 <= score <= 1.0):
+        return None, f"agent {name!r}: expected \"score\" to be a number in [0, 1] or null, got {score!r}"
+    for key in _NUMERIC_FIELDS:
+        v = cell.get(key)
+        if v is not None and not _is_number(v):
+            return None, f"agent {name!r}: expected {key!r} to be a number or null, got {v!r}"
+    data = dict(cell)
+    if data.get("pred") is not None and not isinstance(data["pred"], str):
+        data["pred"] = json.dumps(data["pred"]) if isinstance(data["pred"], (list, dict)) else str(data["pred"])
+    return AgentRecord.model_validate(data), None
+
+
+def parse_record(obj: Any, default_qid: str) -> RunRecord:
+    """Validate one decoded line; raises ValueError saying what was expected."""
+    if not isinstance(obj, dict):
+        raise ValueError(f"expected a JSON object per line, got {type(obj).__name__}")
+    question = obj.get("question")
+    if not isinstance(question, str):
+        raise ValueError('missing "question" (expected a string)' if question is None
+                         else f'"question" must be a string, got {type(question).__name__}')
+    agents = obj.get("agents")
+    if not isinstance(agents, dict):
+        raise ValueError(f'"agents" is not an object (expected {{agent name: {{"score": ...}}}}), '
+                         f"got {type(agents).__name__}")
+    cells: dict[str, AgentRecord] = {}
+    for name, cell in agents.items():
+        record, problem = _agent_cell(str(name), cell)
+        if problem:
+            raise ValueError(problem)
+        cells[str(name)] = record  # type: ignore[assignment]
+    gold = obj.get("gold")
+    if isinstance(gold, str):
+        gold = [gold]
+    elif isinstance(gold, list):
+        gold = [g if isinstance(g, str) else json.dumps(g) for g in gold]
+    elif gold is not None:
+        raise ValueError(f'"gold" must be a list of strings or null, got {type(gold).__name__}')
+    qid = obj.get("qid")
+    data = {**obj, "qid": default_qid if qid in (None, "") else str(qid), "gold": gold, "agents": cells}
+    for key in ("dataset", "split"):
+        if data.get(key) is not None:
+            data[key] = str(data[key])
+    return RunRecord.model_validate(data)
+
+
+def read_routing_log(path: str | Path) -> list[RunRecord]:
+    """Read a unified routing log (``.jsonl`` or ``.jsonl.gz``); blank lines are skipped.
+
+    A row without ``qid`` gets a stable id ``<dataset or file stem>-<line number>``.
+    Raises ``LogFormatError`` naming the file and line of the first bad row.
+    """
+    path = Path(path)
+    stem = path.name.split(".")[0]
+    records: list[RunRecord] = []
+    for lineno, line in enumerate(_open_lines(path), start=1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise LogFormatError(f"{path}:{lineno}: invalid JSON ({e.msg}); expected one JSON object per line") from None
+        dataset = obj.get("dataset") if isinstance(obj, dict) else None
+        try:
+            records.append(parse_record(obj, f"{dataset or stem}-{lineno}"))
+        except (ValueError, ValidationError) as e:
+            raise LogFormatError(f"{path}:{lineno}: {e}") from None
+    return records
+
+
+def split_records(records: Sequence[RunRecord], split: str) -> list[RunRecord]:
+    """The rows of one file-level split (the ``split`` field, e.g. "train" / "test")."""
+    return [r for r in records if r.split == split]
+
+
+def question_key(text: str) -> str:
+    """What makes two rows 'the same question' (case and whitespace do not count)."""
+    return " ".join(text.lower().split())
+
+
+def drop_overlap(test: Sequence[RunRecord], train: Sequence[RunRecord]) -> tuple[list[RunRecord], int]:
+    """Test rows whose question text does not also appear in train, and how many were dropped."""
+    seen = {question_key(r.question) for r in train}
+    kept = [r for r in test if question_key(r.question) not in seen]
+    return kept, len(test) - len(kept)

@@ -1,0 +1,92 @@
+"""Scoring replayed answers and summarising results: answer score, cost, bootstrap CI, gap closed.
+
+The answer rule (DESIGN.md) lets a routing log score answers no agent was asked for again: a final answer
+is worth the recorded score of an executed agent that gave that answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from agentroute.normalize import normalize_answer
+from agentroute.types import RoutingDecision, RunRecord
+
+
+def executed(selected: Sequence[str], record: RunRecord) -> list[str]:
+    """Selected agents that actually ran on this row and have a score (a missing agent is 'not run')."""
+    seen: set[str] = set()
+    out: list[str] = []
+    for a in selected:
+        cell = record.agents.get(a)
+        if a not in seen and cell is not None and cell.score is not None:
+            out.append(a)
+            seen.add(a)
+    return out
+
+
+def answer_score(answer_text: str, selected: Sequence[str], decision: RoutingDecision, record: RunRecord) -> float:
+    """The recorded score of the final answer.
+
+    * Some executed agent has a (non-empty) prediction: the max score among executed agents whose
+      normalised prediction equals the normalised answer; 0 if none does.
+    * No executed agent has a prediction (logs with scores only): the score of the executed agent with the
+      highest routing probability (earlier in ``selected`` on ties).
+    * Nothing ran: 0.
+    """
+    ran = executed(selected, record)
+    if not ran:
+        return 0.0
+    preds = {a: normalize_answer(record.agents[a].pred) for a in ran}
+    if any(preds.values()):
+        key = normalize_answer(answer_text)
+        matching = [float(record.agents[a].score) for a in ran if key and preds[a] == key]  # type: ignore[arg-type]
+        return max(matching, default=0.0)
+    order = {a: i for i, a in enumerate(ran)}
+    top = min(ran, key=lambda a: (-decision.probs.get(a, 0.0), order[a]))
+    return float(record.agents[top].score)  # type: ignore[arg-type]
+
+
+def query_cost(selected: Sequence[str], record: RunRecord) -> float | None:
+    """Dollar cost of the executed selected agents (sum of ``cost_usd``).
+
+    None when any of them has no ``cost_usd``: logs that only give ``input_price_per_M`` /
+    ``output_price_per_M`` (no token counts) or nothing cannot be costed, and a partial sum would
+    understate the cost.
+    """
+    total = 0.0
+    for a in executed(selected, record):
+        cost = record.agents[a].cost_usd
+        if cost is None:
+            return None
+        total += cost
+    return total
+
+
+def mean_cost(costs: Sequence[float | None]) -> float | None:
+    """Mean cost per query, or None as soon as one query's cost is unknown."""
+    if not costs or any(c is None for c in costs):
+        return None
+    return float(np.mean(costs))  # type: ignore[arg-type]
+
+
+def bootstrap_ci(values: Sequence[float], n: int = 1000, seed: int = 0, alpha: float = 0.05) -> tuple[float, float]:
+    """Percentile bootstrap confidence interval of the mean (questions resampled with replacement)."""
+    x = np.asarray(values, dtype=float)
+    if x.size == 0:
+        return (float("nan"), float("nan"))
+    rng = np.random.default_rng(seed)
+    means = x[rng.integers(0, x.size, size=(n, x.size))].mean(axis=1)
+    return (float(np.quantile(means, alpha / 2)), float(np.quantile(means, 1 - alpha / 2)))
+
+
+def gap_closed(acc: float, best_single: float, oracle: float) -> float | None:
+    """Share of the best-single → oracle gap a router closes (1 = oracle, 0 = best single, < 0 = worse).
+
+    None when there is no gap to close.
+    """
+    gap = oracle - best_single
+    if gap <= 1e-12:
+        return None
+    return (acc - best_single) / gap

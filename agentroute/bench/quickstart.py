@@ -1,0 +1,123 @@
+"""``agentroute quickstart``: the whole pipeline on the built-in suite, offline, in a couple of minutes.
+
+Build the knowledge graph (the suite's world), run every tool agent on the training questions and record
+how each scored, fit every router on that history, then answer every test question through the real
+LangGraph pipeline once per router, and report accuracy against agent calls.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+
+from agentroute.bench.metrics import bootstrap_ci, gap_closed
+from agentroute.bench.report import BenchReport, RouterResult
+from agentroute.kg.builder import QueryGraphBuilder
+from agentroute.kg.stores.networkx_store import NetworkXStore
+from agentroute.normalize import exact_match
+from agentroute.routers.base import Router, make_router
+from agentroute.suite import build_suite
+from agentroute.types import RunRecord
+from agentroute.workflow import AgentRoute, make_examples
+
+QUICKSTART_ROUTERS: tuple[str, ...] = ("gnn", "gnn-top1", "knn", "mlp", "best-single", "all", "random", "oracle")
+
+
+def _mean(xs: Sequence[float]) -> float:
+    return float(sum(xs) / len(xs)) if xs else 0.0
+
+
+def _per_agent(runs: Sequence[RunRecord], agents: Sequence[str]) -> dict[str, list[float]]:
+    return {a: [r.agents[a].score or 0.0 for r in runs] for a in agents}
+
+
+def run_quickstart(
+    seed: int = 0,
+    routers: Sequence[str] = QUICKSTART_ROUTERS,
+    n_train: int = 600,
+    n_test: int = 300,
+    progress: Callable[[str], None] | None = None,
+) -> BenchReport:
+    say = progress or (lambda msg: None)
+    t0 = time.perf_counter()
+    suite = build_suite(seed, n_train=n_train, n_test=n_test)
+    store = NetworkXStore()
+    n_entities, n_relations = suite.world.load_into(store)
+    say(f"knowledge graph: {n_entities} entities, {n_relations} relations; {len(suite.agents)} agents")
+
+    profiler = AgentRoute(suite.agents, "all", store=store)
+    train_runs = profiler.profile(suite.train, concurrency=32)
+    test_runs = profiler.profile(suite.test, concurrency=32, record=False)
+    names = suite.agents.names
+    train_scores, test_scores = _per_agent(train_runs, names), _per_agent(test_runs, names)
+    best_agent = max(names, key=lambda a: (_mean(train_scores[a]), a))
+    best_single = _mean(test_scores[best_agent])
+    oracle = _mean([max(r.scores().values(), default=0.0) for r in test_runs])
+    say(f"profiled {len(names)} agents on {len(train_runs)} train / {len(test_runs)} test questions")
+
+    builder = QueryGraphBuilder(store, suite.agents.specs)
+    builder.set_history(train_runs)
+    examples = make_examples(builder, train_runs)
+    oracle_scores = {r.qid: r.scores() for r in test_runs}
+
+    results: list[RouterResult] = []
+    choice: dict[str, dict[str, float]] = {}
+    for name in routers:
+        start = time.perf_counter()
+        router: Router = (
+            make_router("oracle", scores=oracle_scores) if name == "oracle" else make_router(name, seed=seed)
+        )
+        router.fit(examples)
+        answers = AgentRoute(suite.agents, router, store=store, builder=builder).ask_many(suite.test, concurrency=16)
+        scores = [exact_match(a.text, q.gold or []) for a, q in zip(answers, suite.test)]
+        acc = _mean(scores)
+        low, high = bootstrap_ci(scores, seed=seed)
+        counts: dict[str, float] = {a: 0.0 for a in names}
+        for a in answers:
+            for s in a.decision.selected:
+                counts[s] += 1.0 / len(answers)
+        choice[name] = counts
+        results.append(
+            RouterResult(
+                router=name,
+                accuracy=acc,
+                ci_low=low,
+                ci_high=high,
+                calls_per_query=_mean([len(a.decision.selected) for a in answers]),
+                gap_closed=gap_closed(acc, best_single, oracle),
+                seconds=time.perf_counter() - start,
+                scores=scores,
+            )
+        )
+        say(f"{name:<12} accuracy {acc:.3f}  calls/query {results[-1].calls_per_query:.2f}")
+
+    say(f"quickstart finished in {time.perf_counter() - t0:.1f} s")
+    return BenchReport(
+        title="agentroute quickstart (built-in offline suite)",
+        n=len(suite.test),
+        folds=1,
+        best_single=best_single,
+        best_single_agent=best_agent,
+        oracle=oracle,
+        embedder=str(builder.embedder.config().get("name", "hashing")),
+        seed=seed,
+        results=results,
+        agent_choice=choice,
+        agents=names,
+        hindsight_agent=max(names, key=lambda a: (_mean(test_scores[a]), a)),
+        hindsight_best=max(_mean(test_scores[a]) for a in names),
+        qids=[q.id for q in suite.test],
+    )
+
+
+def quickstart_summary(report: BenchReport) -> dict[str, object]:
+    """The ``--json`` object of ``agentroute quickstart``."""
+    return {
+        "n_test": report.n,
+        "oracle": report.oracle,
+        "best_single": report.best_single,
+        "results": [
+            {"router": r.router, "accuracy": r.accuracy, "calls_per_query": r.calls_per_query}
+            for r in report.results
+        ],
+    }

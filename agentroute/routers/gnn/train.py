@@ -1,0 +1,170 @@
+"""The training loop: KL(p* || p) with AdamW, gradient clipping and early stopping on a seeded split.
+
+Everything random (initialisation, the validation split, batch order, dropout) draws from generators seeded
+here, inside ``torch.random.fork_rng``, so two fits with one seed give identical weights on CPU and the
+caller's global random state is left untouched.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+from torch_geometric.data import HeteroData
+from torch_geometric.utils import scatter
+
+from agentroute.routers.gnn.data import GraphArrays, collate
+from agentroute.routers.gnn.model import segment_log_softmax
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 40
+    batch_size: int = 128
+    lr: float = 1e-3
+    weight_decay: float = 0.01
+    clip: float = 1.0
+    patience: int = 6
+    val_fraction: float = 0.1
+    time_limit_s: float | None = None  # stop early (keeping the best weights) after this many seconds
+
+
+@dataclass
+class TrainReport:
+    epochs_run: int = 0
+    best_epoch: int = -1
+    best_val_loss: float = float("inf")
+    seconds: float = 0.0
+    history: list[tuple[float, float]] = field(default_factory=list)  # (train loss, val loss) per epoch
+
+
+@dataclass
+class Batch:
+    data: HeteroData
+    target: Tensor  # (num_agent_nodes,) target probabilities
+    mask: Tensor  # (num_agent_nodes,) agents that count in the loss
+
+
+def make_batch(
+    items: Sequence[GraphArrays], targets: Sequence[np.ndarray], masks: Sequence[np.ndarray]
+) -> Batch:
+    return Batch(
+        data=collate(items),
+        target=torch.from_numpy(np.concatenate(targets).astype(np.float32)),
+        mask=torch.from_numpy(np.concatenate(masks).astype(bool)),
+    )
+
+
+def kl_loss(logits: Tensor, batch: Batch) -> Tensor:
+    """Mean over graphs (with at least one scored agent) of KL(p* || softmax(logits))."""
+    index = batch.data["agent"].batch
+    n = batch.data.num_graphs
+    logp = segment_log_softmax(logits, index, n, batch.mask)
+    valid = batch.mask & (batch.target > 0)
+    safe_t = torch.where(valid, batch.target, torch.ones_like(batch.target))
+    terms = torch.where(valid, batch.target * (safe_t.log() - logp), torch.zeros_like(logits))
+    per_graph = scatter(terms, index, dim=0, dim_size=n, reduce="sum")
+    has = scatter(batch.mask.float(), index, dim=0, dim_size=n, reduce="sum") > 0
+    return per_graph[has].sum() / has.sum().clamp_min(1)
+
+
+def _to(batch: Batch, device: torch.device) -> Batch:
+    if device.type == "cpu":
+        return batch
+    return Batch(batch.data.to(device), batch.target.to(device), batch.mask.to(device))
+
+
+def split_indices(n: int, val_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Seeded (train, validation) index split; no validation set below 10 examples."""
+    order = np.random.default_rng(seed).permutation(n)
+    n_val = int(round(n * val_fraction)) if n >= 10 else 0
+    return np.sort(order[n_val:]), np.sort(order[:n_val])
+
+
+def train_model(
+    build_model: Callable[[], nn.Module],
+    items: Sequence[GraphArrays],
+    targets: Sequence[np.ndarray],
+    masks: Sequence[np.ndarray],
+    config: TrainConfig,
+    device: torch.device,
+    seed: int,
+) -> tuple[nn.Module, TrainReport]:
+    """Build the model under ``seed`` and train it; returns the best-validation weights."""
+    start = time.perf_counter()
+    report = TrainReport()
+    fork_devices = [device.index or 0] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=fork_devices):
+        torch.manual_seed(seed)
+        model = build_model().to(device)
+        optimiser = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+        train_idx, val_idx = split_indices(len(items), config.val_fraction, seed)
+        val_batches = [
+            _to(
+                make_batch([items[i] for i in chunk], [targets[i] for i in chunk], [masks[i] for i in chunk]),
+                device,
+            )
+            for chunk in np.array_split(val_idx, max(1, int(np.ceil(len(val_idx) / 1024))))
+            if len(chunk)
+        ]
+        rng = np.random.default_rng(seed + 1)
+        best_state = copy.deepcopy(model.state_dict())
+        stale = 0
+        for epoch in range(config.epochs):
+            model.train()
+            order = train_idx[rng.permutation(len(train_idx))]
+            total, count = 0.0, 0
+            for s in range(0, len(order), config.batch_size):
+                chunk = order[s : s + config.batch_size]
+                batch = _to(
+                    make_batch(
+                        [items[i] for i in chunk], [targets[i] for i in chunk], [masks[i] for i in chunk]
+                    ),
+                    device,
+                )
+                loss = kl_loss(model(batch.data), batch)
+                optimiser.zero_grad(set_to_none=True)
+                loss.backward()
+                nn.utils.clip_grad_norm_(model.parameters(), config.clip)
+                optimiser.step()
+                total += float(loss) * len(chunk)
+                count += len(chunk)
+            train_loss = total / max(count, 1)
+            val_loss = evaluate_loss(model, val_batches) if val_batches else train_loss
+            report.history.append((train_loss, val_loss))
+            report.epochs_run = epoch + 1
+            if val_loss < report.best_val_loss - 1e-5:
+                report.best_val_loss, report.best_epoch, stale = val_loss, epoch, 0
+                best_state = copy.deepcopy(model.state_dict())
+            else:
+                stale += 1
+            out_of_time = (
+                config.time_limit_s is not None and time.perf_counter() - start > config.time_limit_s
+            )
+            if stale >= config.patience or out_of_time:
+                break
+        model.load_state_dict(best_state)
+    model.eval()
+    report.seconds = time.perf_counter() - start
+    return model, report
+
+
+@torch.no_grad()
+def evaluate_loss(model: nn.Module, batches: Sequence[Batch]) -> float:
+    model.eval()
+    total, count = 0.0, 0
+    for batch in batches:
+        n = int(
+            (
+                scatter(batch.mask.float(), batch.data["agent"].batch, dim=0, dim_size=batch.data.num_graphs)
+                > 0
+            ).sum()
+        )
+        total += float(kl_loss(model(batch.data), batch)) * n
+        count += n
+    return total / max(count, 1)
