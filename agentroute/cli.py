@@ -181,14 +181,24 @@ def ask(
 def quickstart(
     out_dir: Path = typer.Option(Path("agentroute-quickstart"), "--out", "-o", help="Report folder."),
     seed: int = typer.Option(0, "--seed", help="Seed of the generated world, questions and routers."),
+    n_train: int = typer.Option(600, "--train", min=20, help="Generated training questions."),
+    n_test: int = typer.Option(300, "--test", min=10, help="Generated test questions."),
+    store: str = typer.Option("memory", "--store", help=STORE_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
     """Offline demo: build the suite's knowledge graph, profile its tool agents, train every router
     (GNN included) and evaluate each one on the test split through the LangGraph pipeline."""
     from agentroute.bench.quickstart import quickstart_summary, run_quickstart
     from agentroute.bench.report import report_table, write_report
+    from agentroute.kg.store import open_store
 
-    report = run_quickstart(seed=seed, progress=progress_printer(True))
+    graph_store = open_store(store)
+    try:
+        report = run_quickstart(
+            seed=seed, n_train=n_train, n_test=n_test, progress=progress_printer(True), store=graph_store
+        )
+    finally:
+        graph_store.close()
     paths = write_report(report, out_dir)
     if as_json:
         print_json(quickstart_summary(report))

@@ -32,7 +32,8 @@ def answer_score(answer_text: str, selected: Sequence[str], decision: RoutingDec
     * Some executed agent has a (non-empty) prediction: the max score among executed agents whose
       normalised prediction equals the normalised answer; 0 if none does.
     * No executed agent has a prediction (logs with scores only): the score of the executed agent with the
-      highest routing probability (earlier in ``selected`` on ties).
+      highest routing probability; agents tied for it share the answer, so their mean score counts (the
+      expected score of breaking the tie at random, rather than whichever agent happens to come first).
     * Nothing ran: 0.
     """
     ran = executed(selected, record)
@@ -43,9 +44,10 @@ def answer_score(answer_text: str, selected: Sequence[str], decision: RoutingDec
         key = normalize_answer(answer_text)
         matching = [float(record.agents[a].score) for a in ran if key and preds[a] == key]  # type: ignore[arg-type]
         return max(matching, default=0.0)
-    order = {a: i for i, a in enumerate(ran)}
-    top = min(ran, key=lambda a: (-decision.probs.get(a, 0.0), order[a]))
-    return float(record.agents[top].score)  # type: ignore[arg-type]
+    weight = {a: decision.probs.get(a, 0.0) for a in ran}
+    best = max(weight.values())
+    tied = [float(record.agents[a].score) for a in ran if weight[a] >= best - 1e-12]  # type: ignore[arg-type]
+    return float(np.mean(tied))
 
 
 def query_cost(selected: Sequence[str], record: RunRecord) -> float | None:

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from agentroute.bench.metrics import bootstrap_ci, gap_closed
 from agentroute.bench.report import BenchReport, RouterResult
 from agentroute.kg.builder import QueryGraphBuilder
+from agentroute.kg.store import GraphStore
 from agentroute.kg.stores.networkx_store import NetworkXStore
 from agentroute.normalize import exact_match
 from agentroute.routers.base import Router, make_router
@@ -37,11 +38,13 @@ def run_quickstart(
     n_train: int = 600,
     n_test: int = 300,
     progress: Callable[[str], None] | None = None,
+    store: GraphStore | None = None,
 ) -> BenchReport:
+    """Run the quickstart; ``store`` (default: a fresh in-memory store) receives the world and the runs."""
     say = progress or (lambda msg: None)
     t0 = time.perf_counter()
     suite = build_suite(seed, n_train=n_train, n_test=n_test)
-    store = NetworkXStore()
+    store = store if store is not None else NetworkXStore()
     n_entities, n_relations = suite.world.load_into(store)
     say(f"knowledge graph: {n_entities} entities, {n_relations} relations; {len(suite.agents)} agents")
 

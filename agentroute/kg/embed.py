@@ -77,7 +77,7 @@ class HashingEmbedder:
                 "bigrams": self.bigrams, "seed": self.seed}
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
-        if not texts:
+        if len(texts) == 0:
             return np.zeros((0, self.dim), dtype=np.float32)
         cache = self._text_cache
         hits = [cache.get(t) for t in texts]

@@ -183,7 +183,7 @@ class MlpRouter(BaseRouter):
         epochs: int = 60,
         lr: float = 3e-3,
         weight_decay: float = 1e-4,
-        dropout: float = 0.1,
+        dropout: float = 0.3,
         batch_size: int = 128,
         val_fraction: float = 0.1,
         patience: int = 5,
@@ -217,9 +217,16 @@ class MlpRouter(BaseRouter):
                 y[i, col[a]] = s
                 mask[i, col[a]] = 1.0
         self.prior = float(y[mask > 0].mean())
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(self.seed)
-            self.model = self._train(torch.from_numpy(x), torch.from_numpy(y), torch.from_numpy(mask))
+        threads = torch.get_num_threads()
+        try:
+            # a model this small trains fastest on one thread (several threads mostly wait on each other,
+            # and on a busy machine much longer); the global setting is restored afterwards
+            torch.set_num_threads(1)
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(self.seed)
+                self.model = self._train(torch.from_numpy(x), torch.from_numpy(y), torch.from_numpy(mask))
+        finally:
+            torch.set_num_threads(threads)
         return self
 
     def _train(self, x: torch.Tensor, y: torch.Tensor, mask: torch.Tensor) -> nn.Module:

@@ -33,8 +33,9 @@ def test_without_predictions_the_top_weighted_executed_agent_counts() -> None:
     rec = record({"a": {"score": 0.2}, "b": {"score": 0.8}, "c": {"score": 1.0}})
     assert answer_score("", ["a", "b"], decision({"a": 0.3, "b": 0.7}), rec) == pytest.approx(0.8)
     assert answer_score("", ["a", "b"], decision({"a": 0.7, "b": 0.3}), rec) == pytest.approx(0.2)
-    # ties go to the earlier selected agent; an agent that did not run is skipped
-    assert answer_score("", ["b", "a"], decision({"a": 0.5, "b": 0.5}), rec) == pytest.approx(0.8)
+    # agents tied for the top weight count with their mean score; an agent that did not run is skipped
+    assert answer_score("", ["b", "a"], decision({"a": 0.5, "b": 0.5}), rec) == pytest.approx(0.5)
+    assert answer_score("", ["a", "b", "c"], decision({"a": 0.2, "b": 0.4, "c": 0.4}), rec) == pytest.approx(0.9)
     assert answer_score("", ["zz", "a"], decision({"zz": 0.9, "a": 0.1}), rec) == pytest.approx(0.2)
 
 

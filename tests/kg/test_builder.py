@@ -1,4 +1,4 @@
-"""QueryGraphBuilder: graph contents, neighbours, covers, similar past queries, no leakage, history control."""
+"""QueryGraphBuilder: graph contents, neighbours, covers, similar past queries, no leakage, history."""
 
 from __future__ import annotations
 
@@ -13,8 +13,10 @@ from agentroute.kg.stores.networkx_store import NetworkXStore
 from agentroute.types import AgentSpec, Query, QueryGraph, RunRecord
 
 AGENTS = [
-    AgentSpec(name="geo", description="Answers questions about places like Paris.", skills=["capitals", "maps"]),
-    AgentSpec(name="calc", description="Solves arithmetic word problems.", skills=["arithmetic"], cost_per_call=0.5),
+    AgentSpec(name="geo", description="Answers questions about places like Paris.",
+              skills=["capitals", "maps"]),
+    AgentSpec(name="calc", description="Solves arithmetic word problems.", skills=["arithmetic"],
+              cost_per_call=0.5),
     AgentSpec(name="lit", description="Knows novels and authors.", skills=["books"]),
 ]
 
@@ -106,7 +108,8 @@ def test_a_question_never_sees_its_own_record(store: NetworkXStore) -> None:
 
 
 def _content(g: QueryGraph) -> tuple:
-    return (g.entities, g.entity_kinds, g.related, g.covers, [(p.id, p.similarity, p.scores) for p in g.similar],
+    similar = [(p.id, p.similarity, p.scores) for p in g.similar]
+    return (g.entities, g.entity_kinds, g.related, g.covers, similar,
             g.query_vec.tolist(), g.entity_vecs.tolist(), g.past_vecs.tolist())
 
 
@@ -129,7 +132,8 @@ def test_build_many_matches_build(store: NetworkXStore) -> None:
 
 
 def test_empty_history_and_no_entities_give_zero_row_arrays() -> None:
-    g = QueryGraphBuilder(NetworkXStore(), [], embedder=HashingEmbedder(dim=32)).build(Query(id="q", text="?"))
+    builder = QueryGraphBuilder(NetworkXStore(), [], embedder=HashingEmbedder(dim=32))
+    g = builder.build(Query(id="q", text="?"))
     assert g.entities == [] and g.n_mentioned == 0 and g.similar == [] and g.agents == []
     assert g.entity_vecs.shape == (0, 32) and g.past_vecs.shape == (0, 32) and g.agent_vecs.shape == (0, 32)
     assert g.query_vec.shape == (32,)
@@ -174,7 +178,7 @@ def test_with_agents_shares_history_and_featurises_new_agents(store: NetworkXSto
 def test_build_speed_with_4000_history_rows() -> None:
     topics = ["river", "capital", "novel", "apples", "planet", "war", "song", "movie"]
     history = [
-        _run(f"h{i}", f"Question {i}: what about the {topics[i % 8]} number {i % 53} in Region {i % 31}?", 1, 0, 0)
+        _run(f"h{i}", f"Question {i}: what about the {topics[i % 8]} {i % 53} in Region {i % 31}?", 1, 0, 0)
         for i in range(4000)
     ]
     b = QueryGraphBuilder(NetworkXStore(), AGENTS, history=history)

@@ -21,7 +21,8 @@ RECORDS = [
               agents={"geo": {"score": 1.0, "pred": "Paris"}, "calc": {"score": 0.0}}),
     RunRecord(qid="q2", question="How far is Paris from London in 2024?",
               agents={"geo": {"score": 0.5, "cost_usd": 0.02}}),
-    RunRecord(qid="q3", question="What is 12 plus 30?", agents={"calc": {"score": 1.0}, "solver": {"score": 1.0}}),
+    RunRecord(qid="q3", question="What is 12 plus 30?",
+              agents={"calc": {"score": 1.0}, "solver": {"score": 1.0}}),
 ]
 
 

@@ -35,6 +35,10 @@ while building and testing this store:
    ``after_close`` does this whenever the store closes its driver.
 10. ``UNION ALL`` of two aggregating queries dropped the second branch's row; the store avoids UNION.
 11. Summary counters sometimes arrive under raw keys (``nodes-created``), so the store never reads them.
+12. An auto-commit query in a read-mode session sees an empty graph (``execute_read`` is fine), so reads
+    use write-mode sessions there (``read_mode_sessions``).
+13. ``BOLT_PORT`` above 32767 is silently ignored (no Bolt listener at all); ``falkordb_server`` picks
+    ports below that.
 """
 
 from __future__ import annotations
@@ -61,6 +65,8 @@ class Dialect:
     max_statement_bytes: int | None = None
     #: Whether BEGIN/COMMIT make several statements atomic.
     transactional = True
+    #: Whether auto-commit reads may run in read-mode sessions (routed to replicas in a cluster).
+    read_mode_sessions = True
 
     def schema_statements(self) -> list[str]:
         """Idempotent DDL: one uniqueness constraint (which brings its index) on ``id`` per label."""
@@ -88,7 +94,7 @@ class Dialect:
 
     def statement_size(self, query: str, params: Mapping[str, Any]) -> int:
         """Bytes of ``query`` plus its parameters rendered as text (upper bound; see ``max_statement_bytes``)."""
-        size = len("CYPHER ".encode()) + len(query.encode())
+        size = len(b"CYPHER ") + len(query.encode())
         for key, value in params.items():
             size += len(key) + 2 + rendered_size(value)
         return size
@@ -131,6 +137,7 @@ class FalkorDBDialect(Dialect):
     name = "falkordb"
     max_statement_bytes = 3584  # the server crashes a little above 4096; keep a margin for rendering
     transactional = False
+    read_mode_sessions = False
 
     def schema_statements(self) -> list[str]:
         return [f"CREATE INDEX FOR (n:{label}) ON (n.id)" for label in NODE_LABELS]

@@ -7,6 +7,7 @@ Used by the tests and the store benchmark, and handy for trying ``Neo4jStore`` w
 from __future__ import annotations
 
 import os
+import random
 import socket
 import subprocess
 import tempfile
@@ -35,11 +36,17 @@ def falkordb_binaries() -> tuple[Path, Path]:
     return server, module
 
 
-def free_port() -> int:
-    """A loopback port nobody listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def free_port(low: int = 0, high: int = 0) -> int:
+    """A loopback port nobody listens on right now: any (the OS picks), or one in ``low..high``."""
+    for _ in range(200):
+        port = random.randint(low, high) if high else 0
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return int(s.getsockname()[1])
+    raise FalkorDBUnavailable(f"no free loopback port in {low}..{high}")
 
 
 def _bolt_answers(port: int) -> bool:
@@ -62,7 +69,8 @@ def start_falkordb(timeout: float = 20.0) -> tuple[str, Callable[[], None]]:
     workdir = tempfile.TemporaryDirectory(prefix="agentroute-falkordb-")
     log_path = Path(workdir.name) / "server.log"
     for _attempt in range(3):  # a port may be taken between choosing it and binding it
-        redis_port, bolt_port = free_port(), free_port()
+        # FalkorDB silently ignores a BOLT_PORT above 32767 (it is parsed as a 16-bit signed int)
+        redis_port, bolt_port = free_port(), free_port(20000, 32767)
         if redis_port == bolt_port:
             continue
         cmd = [

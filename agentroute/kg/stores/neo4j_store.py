@@ -25,7 +25,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import neo4j
 from neo4j.exceptions import AuthError, ClientError, DriverError, Neo4jError, ServiceUnavailable
 
-from agentroute.kg.stores.cypher_dialect import Dialect, detect_dialect, make_dialect
+from agentroute.kg.stores.cypher_dialect import Dialect, detect_dialect, make_dialect, rendered_size
 from agentroute.types import ENDPOINTS, NODE_LABELS, AgentRecord, NodeLabel, RelType, RunRecord
 
 SCHEMES = ("bolt", "bolt+s", "bolt+ssc", "neo4j", "neo4j+s", "neo4j+ssc")
@@ -151,7 +151,10 @@ class Neo4jStore:
             raise
         except Exception as e:
             self._close_driver()
-            raise StoreConnectionError(f"cannot open graph store {uri}: {self._explain(e, user)}") from None
+            why = self._explain(e, user)
+            if password:
+                why = why.replace(password, "***")
+            raise StoreConnectionError(f"cannot open graph store {uri}: {why}") from None
 
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> Neo4jStore:
@@ -198,10 +201,8 @@ class Neo4jStore:
         rel_, src, dst = _rel(rel)
         data = []
         for r in rows:
-            props = _props(r, skip=("src", "dst"))
-            kind = "" if props.get("kind") is None else str(props["kind"])
-            if "kind" in props and props["kind"] is not None:
-                props["kind"] = kind
+            props = _props(r, skip=("src", "dst", "kind"))
+            kind = "" if r.get("kind") is None else str(r["kind"])  # part of the identity, set by MERGE
             data.append([_id(r, "src"), _id(r, "dst"), kind, props])
         query = (
             f"UNWIND $rows AS row MERGE (a:{src} {{id: row[0]}}) MERGE (b:{dst} {{id: row[1]}}) "
@@ -294,7 +295,7 @@ class Neo4jStore:
         )
         seen: dict[tuple[str, str, str, str], dict[str, Any]] = {}
         for q, params in self._plan(query, ids):
-            for r in self._read(q, params):
+            for r in self._read_encoded(q, params):
                 key = (r["rel"], r["src"], r["dst"], str(r["p"].get("kind", "")))
                 seen.setdefault(key, {"rel": r["rel"], **_edge_row(r["src"], r["dst"], r["p"])})
         return [seen[k] for k in sorted(seen)]
@@ -344,7 +345,7 @@ class Neo4jStore:
         size = base
         for row in rows:
             enc = encode(row)
-            row_size = self._dialect.statement_size("", {"r": [enc]}) - self._dialect.statement_size("", {"r": []})
+            row_size = rendered_size(enc) + 2  # the item and its ", " separator
             if base + row_size > limit:
                 raise ValueError(
                     f"a row of about {row_size} bytes does not fit one statement on {self._dialect.name} "
@@ -367,7 +368,7 @@ class Neo4jStore:
         return enc
 
     def _session(self, read: bool = False) -> neo4j.Session:
-        mode = neo4j.READ_ACCESS if read else neo4j.WRITE_ACCESS
+        mode = neo4j.READ_ACCESS if read and self._dialect.read_mode_sessions else neo4j.WRITE_ACCESS
         return self._driver.session(database=self.database, default_access_mode=mode)
 
     def _write(self, plan: list[tuple[str, dict[str, Any]]]) -> None:
@@ -392,9 +393,10 @@ class Neo4jStore:
             return session.execute_write(work)
 
     def _read(self, query: str, params: dict[str, Any]) -> list[dict[str, Any]]:
-        """One auto-commit read (plan-built params are already encoded; others are encoded here)."""
-        if "rows" not in params:
-            params = self._encode_params(query, params)
+        return self._read_encoded(query, self._encode_params(query, params))
+
+    def _read_encoded(self, query: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+        """One auto-commit query in a read-mode session (params already passed through the dialect)."""
         with self._session(read=True) as session:
             return session.run(query, params).data()
 
@@ -419,6 +421,6 @@ class Neo4jStore:
         if isinstance(e, ServiceUnavailable):
             return f"server unreachable ({_one_line(e)})"
         if isinstance(e, (Neo4jError, DriverError)):
-            hint = " (FalkorDB's Bolt endpoint refuses any credentials)" if user else ""
+            hint = " (if this is FalkorDB: its Bolt endpoint takes no credentials)" if user else ""
             return f"{type(e).__name__}: {_one_line(e)}{hint}"
         return f"{type(e).__name__}: {_one_line(e)}"

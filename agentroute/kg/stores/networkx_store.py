@@ -212,7 +212,9 @@ class NetworkXStore:
             # sorted, so the order (and the builder's choice of neighbours) survives a save and reload
             ordered = sorted(found, key=lambda e: (e[2][0], e[0][1], e[1][1], e[2][1]))
             edges = self._g.edges
-            return [{"rel": k[0], "src": u[1], "dst": v[1], **self._copy(edges[u, v, k])} for u, v, k in ordered]
+            return [
+                {"rel": k[0], "src": u[1], "dst": v[1], **self._copy(edges[u, v, k])} for u, v, k in ordered
+            ]
 
     def history(self) -> Iterator[RunRecord]:
         succ = self._g.succ

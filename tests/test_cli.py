@@ -1,0 +1,141 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from agentroute.cli import app
+from agentroute.types import AgentRecord, RunRecord
+
+REPO = Path(__file__).resolve().parents[1]
+runner = CliRunner()
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def write_log(path: Path, n: int = 60) -> Path:
+    """A routing log where 'math' is right on arithmetic and 'trivia' on the rest."""
+    lines = []
+    for i in range(n):
+        arithmetic = i % 2 == 0
+        text = f"What is {i} plus {i + 1}?" if arithmetic else f"Who wrote book number {i} of the saga?"
+        gold = str(2 * i + 1) if arithmetic else f"author {i}"
+        agents = {
+            "math": AgentRecord(score=1.0 if arithmetic else 0.0, pred=gold if arithmetic else "0"),
+            "trivia": AgentRecord(score=0.0 if arithmetic else 1.0, pred="unknown" if arithmetic else gold),
+            "guesser": AgentRecord(score=0.0, pred=f"guess {i}"),
+        }
+        rec = RunRecord(dataset="toy", qid=f"t{i}", split="test", question=text, gold=[gold], agents=agents)
+        lines.append(rec.model_dump_json())
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_agents_list_builtin_json() -> None:
+    code, stdout, _ = run("agents", "list", "--json")
+    assert code == 0
+    rows = json.loads(stdout)
+    names = {r["name"] for r in rows}
+    assert {"calculator", "kb-lookup", "passage-reader"} <= names
+    assert all(r["description"] and isinstance(r["skills"], list) for r in rows)
+
+
+def test_agents_list_from_file_and_missing_file() -> None:
+    code, stdout, _ = run("agents", "list", "--agents", str(REPO / "agents" / "toolbox.py"), "--json")
+    assert code == 0 and len(json.loads(stdout)) >= 2
+    code, _, stderr = run("agents", "list", "--agents", "no/such/pool.py")
+    assert code == 2
+    assert "no/such/pool.py" in stderr
+
+
+def test_ask_json_with_builtin_agents() -> None:
+    code, stdout, _ = run("ask", "What is 12 * 7?", "--json")
+    assert code == 0
+    out = json.loads(stdout)
+    assert out["answer"] == "84"
+    assert out["router"] == "knn"
+    assert out["selected"] and set(out["selected"]) <= set(out["probs"])
+    assert abs(sum(out["probs"].values()) - 1.0) < 1e-6
+    assert {r["agent"] for r in out["results"]} == set(out["selected"])
+
+
+def test_unknown_router_is_bad_input() -> None:
+    code, _, stderr = run("ask", "hi", "--router", "nope")
+    assert code == 2
+    assert "unknown router 'nope'" in stderr
+
+
+def test_kg_ingest_stats_export_roundtrip(tmp_path: Path) -> None:
+    log = write_log(tmp_path / "log.jsonl", n=20)
+    store = f"file:{tmp_path / 'kg.json'}"
+    code, stdout, _ = run("kg", "ingest", "--logs", str(log), "--store", store, "--json")
+    assert code == 0
+    counts = json.loads(stdout)
+    assert counts["queries"] == 20 and counts["agents"] == 3 and counts["entities"] > 0
+    code, stdout, _ = run("kg", "stats", "--store", store, "--json")
+    stats = json.loads(stdout)
+    assert stats["Query"] == 20 and stats["Agent"] == 3 and stats["PERFORMED"] == 60
+    code, stdout, _ = run("kg", "export", "--format", "json", "--store", store)
+    snap = json.loads(stdout)
+    assert len(snap["nodes"]["Query"]) == 20 and len(snap["relationships"]["PERFORMED"]) == 60
+    out = tmp_path / "kg.graphml"
+    assert run("kg", "export", "--format", "graphml", "--store", store, "--out", str(out))[0] == 0
+    assert "<graphml" in out.read_text()
+    code, stdout, _ = run("kg", "export", "--format", "cypher", "--store", store)
+    assert code == 0 and stdout.count("MERGE (a)-[r:PERFORMED") == 60
+
+
+def test_bad_log_line_is_reported_with_file_and_line(tmp_path: Path) -> None:
+    log = write_log(tmp_path / "log.jsonl", n=5)
+    with log.open("a") as f:
+        f.write("{not json\n")
+    code, _, stderr = run("bench", "run", "--logs", str(log), "--routers", "knn", "--folds", "2")
+    assert code == 2
+    assert "log.jsonl" in stderr and "6" in stderr
+
+
+def test_bench_run_json_and_report(tmp_path: Path) -> None:
+    log = write_log(tmp_path / "log.jsonl", n=60)
+    code, stdout, _ = run(
+        "bench", "run", "--logs", str(log), "--folds", "3", "--routers", "knn,best-single,all,oracle",
+        "--out", str(tmp_path / "rep"), "--json",
+    )
+    assert code == 0
+    out = json.loads(stdout)
+    assert out["n"] == 60 and out["folds"] == 3
+    acc = {r["router"]: r["accuracy"] for r in out["results"]}
+    assert acc["oracle"] == pytest.approx(1.0)
+    assert acc["knn"] > acc["best-single"]
+    assert (tmp_path / "rep" / "report.md").exists()
+    assert list((tmp_path / "rep").glob("*.png"))
+
+
+def test_train_writes_a_checkpoint(tmp_path: Path) -> None:
+    log = write_log(tmp_path / "log.jsonl", n=40)
+    ckpt = tmp_path / "model.pt"
+    code, stdout, _ = run("train", "--logs", str(log), "--out", str(ckpt), "--epochs", "3", "--device", "cpu", "--json")
+    assert code == 0, stdout
+    summary = json.loads(stdout)
+    assert summary["questions"] == 40 and summary["agents"] == 3 and summary["device"] == "cpu"
+    assert ckpt.stat().st_size > 0
+
+
+def test_train_needs_a_source(tmp_path: Path) -> None:
+    code, _, stderr = run("train", "--out", str(tmp_path / "m.pt"))
+    assert code == 2 and "--logs" in stderr
+
+
+def test_quickstart_json_small() -> None:
+    code, stdout, _ = run("quickstart", "--train", "150", "--test", "60", "--json", "--out", "/tmp/agentroute-qs-test")
+    assert code == 0
+    out = json.loads(stdout)
+    assert out["n_test"] == 60
+    routers = {r["router"] for r in out["results"]}
+    assert {"gnn", "gnn-top1", "knn", "mlp", "best-single", "all", "random", "oracle"} <= routers
+    assert out["oracle"] > out["best_single"]
+    assert all(0.0 <= r["accuracy"] <= out["oracle"] + 1e-9 for r in out["results"])
