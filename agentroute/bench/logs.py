@@ -42,14 +42,16 @@ def _agent_cell(name: str, cell: Any) -> tuple[AgentRecord | None, str | None]:
         return None, f'agent {name!r}: expected an object like {{"score": 0.5}}, got {type(cell).__name__}'
     score = cell.get("score")
     if score is not None and not (_is_number(score) and 0.0 <= score <= 1.0):
-        return None, f"agent {name!r}: expected \"score\" to be a number in [0, 1] or null, got {score!r}"
+        return None, f'agent {name!r}: expected "score" to be a number in [0, 1] or null, got {score!r}'
     for key in _NUMERIC_FIELDS:
         v = cell.get(key)
         if v is not None and not _is_number(v):
             return None, f"agent {name!r}: expected {key!r} to be a number or null, got {v!r}"
     data = dict(cell)
     if data.get("pred") is not None and not isinstance(data["pred"], str):
-        data["pred"] = json.dumps(data["pred"]) if isinstance(data["pred"], (list, dict)) else str(data["pred"])
+        data["pred"] = (
+            json.dumps(data["pred"]) if isinstance(data["pred"], (list, dict)) else str(data["pred"])
+        )
     return AgentRecord.model_validate(data), None
 
 
@@ -59,12 +61,17 @@ def parse_record(obj: Any, default_qid: str) -> RunRecord:
         raise ValueError(f"expected a JSON object per line, got {type(obj).__name__}")
     question = obj.get("question")
     if not isinstance(question, str):
-        raise ValueError('missing "question" (expected a string)' if question is None
-                         else f'"question" must be a string, got {type(question).__name__}')
+        raise ValueError(
+            'missing "question" (expected a string)'
+            if question is None
+            else f'"question" must be a string, got {type(question).__name__}'
+        )
     agents = obj.get("agents")
     if not isinstance(agents, dict):
-        raise ValueError(f'"agents" is not an object (expected {{agent name: {{"score": ...}}}}), '
-                         f"got {type(agents).__name__}")
+        raise ValueError(
+            f'"agents" is not an object (expected {{agent name: {{"score": ...}}}}), '
+            f"got {type(agents).__name__}"
+        )
     cells: dict[str, AgentRecord] = {}
     for name, cell in agents.items():
         record, problem = _agent_cell(str(name), cell)
@@ -101,7 +108,9 @@ def read_routing_log(path: str | Path) -> list[RunRecord]:
         try:
             obj = json.loads(line)
         except json.JSONDecodeError as e:
-            raise LogFormatError(f"{path}:{lineno}: invalid JSON ({e.msg}); expected one JSON object per line") from None
+            raise LogFormatError(
+                f"{path}:{lineno}: invalid JSON ({e.msg}); expected one JSON object per line"
+            ) from None
         dataset = obj.get("dataset") if isinstance(obj, dict) else None
         try:
             records.append(parse_record(obj, f"{dataset or stem}-{lineno}"))

@@ -26,7 +26,9 @@ def executed(selected: Sequence[str], record: RunRecord) -> list[str]:
     return out
 
 
-def answer_score(answer_text: str, selected: Sequence[str], decision: RoutingDecision, record: RunRecord) -> float:
+def answer_score(
+    answer_text: str, selected: Sequence[str], decision: RoutingDecision, record: RunRecord
+) -> float:
     """The recorded score of the final answer.
 
     * Some executed agent has a (non-empty) prediction: the max score among executed agents whose
@@ -73,7 +75,9 @@ def mean_cost(costs: Sequence[float | None]) -> float | None:
     return float(np.mean(costs))  # type: ignore[arg-type]
 
 
-def bootstrap_ci(values: Sequence[float], n: int = 1000, seed: int = 0, alpha: float = 0.05) -> tuple[float, float]:
+def bootstrap_ci(
+    values: Sequence[float], n: int = 1000, seed: int = 0, alpha: float = 0.05
+) -> tuple[float, float]:
     """Percentile bootstrap confidence interval of the mean (questions resampled with replacement)."""
     x = np.asarray(values, dtype=float)
     if x.size == 0:

@@ -13,19 +13,27 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from agentroute.aggregate import Aggregator, make_aggregator
-from agentroute.bench.examples import as_query, build_graphs, make_examples
+from agentroute.bench.examples import build_graphs, make_examples
 from agentroute.bench.logs import drop_overlap, question_key
 from agentroute.bench.metrics import answer_score, bootstrap_ci, executed, gap_closed, mean_cost, query_cost
 from agentroute.bench.report import BenchReport, RouterResult
 from agentroute.kg.embed import Embedder, make_embedder
 from agentroute.routers.base import make_router, router_names
-from agentroute.types import AgentRecord, AgentResult, AgentSpec, QueryGraph, RoutingDecision, RunRecord, TrainExample
+from agentroute.types import (
+    AgentRecord,
+    AgentResult,
+    AgentSpec,
+    QueryGraph,
+    RoutingDecision,
+    RunRecord,
+    TrainExample,
+)
 
 DEFAULT_ROUTERS = ("gnn", "gnn-top1", "knn", "mlp", "best-single", "all", "random", "oracle")
 
@@ -57,7 +65,9 @@ def make_folds(questions: Sequence[str], folds: int, seed: int = 0) -> list[int]
     for i, q in enumerate(questions):
         groups.setdefault(question_key(q), []).append(i)
     if folds < 2 or folds > len(groups):
-        raise ValueError(f"folds must be between 2 and the number of distinct questions ({len(groups)}), got {folds}")
+        raise ValueError(
+            f"folds must be between 2 and the number of distinct questions ({len(groups)}), got {folds}"
+        )
     order = np.random.default_rng(seed).permutation(len(groups))
     keys = list(groups)
     fold_of = [0] * len(questions)
@@ -87,7 +97,9 @@ def build_fold(
     from agentroute.kg.builder import QueryGraphBuilder
     from agentroute.kg.stores.networkx_store import NetworkXStore
 
-    builder = QueryGraphBuilder(NetworkXStore(), list(agents), embedder=embedder, **dict(builder_options or {}))
+    builder = QueryGraphBuilder(
+        NetworkXStore(), list(agents), embedder=embedder, **dict(builder_options or {})
+    )
     builder.set_history(list(train))
     examples = make_examples(builder, train)
     graphs = build_graphs(builder, test)
@@ -100,8 +112,12 @@ def _replay(
     """Score, executed agents and cost of one routed question, from the recorded predictions."""
     ran = executed(decision.selected, record)
     results = [
-        AgentResult(agent=a, answer=record.agents[a].pred, score=record.agents[a].score,
-                    cost=record.agents[a].cost_usd or 0.0)
+        AgentResult(
+            agent=a,
+            answer=record.agents[a].pred,
+            score=record.agents[a].score,
+            cost=record.agents[a].cost_usd or 0.0,
+        )
         for a in ran
     ]
     answer = aggregator.aggregate(graph.query, decision, results)
@@ -130,7 +146,50 @@ def _check_routers(routers: Sequence[str]) -> None:
     known = set(router_names())
     unknown = [r for r in routers if r not in known]
     if unknown:
-        raise ValueError(f"unknown router(s) {', '.join(unknown)}: expected some of {', '.join(sorted(known))}")
+        raise ValueError(
+            f"unknown router(s) {', '.join(unknown)}: expected some of {', '.join(sorted(known))}"
+        )
+
+
+@dataclass
+class _Tally:
+    """One router's per-question outcomes, accumulated over folds."""
+
+    scores: list[float] = field(default_factory=list)
+    calls: list[int] = field(default_factory=list)
+    costs: list[float | None] = field(default_factory=list)
+    chosen: Counter[str] = field(default_factory=Counter)
+    fold_accuracy: list[float] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def result(self, router: str, best_single: float, oracle: float, seed: int) -> RouterResult:
+        accuracy = float(np.mean(self.scores)) if self.scores else 0.0
+        lo, hi = bootstrap_ci(self.scores, seed=seed)
+        return RouterResult(
+            router=router,
+            accuracy=accuracy,
+            ci_low=lo,
+            ci_high=hi,
+            calls_per_query=float(np.mean(self.calls)) if self.calls else 0.0,
+            cost_per_query=mean_cost(self.costs),
+            gap_closed=gap_closed(accuracy, best_single, oracle),
+            seconds=self.seconds,
+            fold_accuracy=self.fold_accuracy,
+            scores=self.scores,
+        )
+
+
+def _split(
+    records: Sequence[RunRecord], test_records: Sequence[RunRecord] | None, folds: int, seed: int
+) -> tuple[list[RunRecord], list[int], int, int]:
+    """Usable rows (train first), fold index per row (-1 = always train), skipped rows, dropped test rows."""
+    rows = [r for r in records if r.scores()]
+    skipped = len(records) - len(rows)
+    if test_records is None:
+        return rows, make_folds([r.question for r in rows], folds, seed), skipped, 0
+    kept, dropped = drop_overlap(test_records, records)
+    test = [r for r in kept if r.scores()]
+    return rows + test, [-1] * len(rows) + [0] * len(test), skipped + len(kept) - len(test), dropped
 
 
 def run_replay_benchmark(
@@ -156,98 +215,82 @@ def run_replay_benchmark(
     """
     say = progress or (lambda _msg: None)
     _check_routers(routers)
-    options = {name: dict(opts) for name, opts in (router_options or {}).items()}
-    dropped = 0
-    usable = [r for r in records if r.scores()]
-    skipped = len(records) - len(usable)
-    if test_records is None:
-        fold_of = make_folds([r.question for r in usable], folds, seed)
-        n_folds = folds
-    else:
-        kept, dropped = drop_overlap(test_records, records)
-        test_usable = [r for r in kept if r.scores()]
-        skipped += len(kept) - len(test_usable)
-        fold_of = [-1] * len(usable) + [0] * len(test_usable)
-        usable += test_usable
-        n_folds = 1
+    usable, fold_of, skipped, dropped = _split(records, test_records, folds, seed)
+    n_folds = folds if test_records is None else 1
     rows = [routing_view(r, f"q{i:06d}") for i, r in enumerate(usable)]
-    by_name = {s.name: s for s in agent_specs or ()}
-    agents = [by_name.get(a) or AgentSpec(name=a) for a in agent_order(rows)]
-    emb = make_embedder(embedder)
-    agg = make_aggregator(aggregator)
-    oracle_scores = {r.qid: r.scores() for r in rows}
-
-    per_router: dict[str, dict[str, list[Any]]] = {
-        name: {"scores": [], "calls": [], "costs": [], "chosen": [], "fold_acc": []} for name in routers}
-    seconds = dict.fromkeys(routers, 0.0)
-    qids: list[str] = []
-    fold_ids: list[int] = []
+    given = {s.name: s for s in agent_specs or ()}
+    agents = [given.get(a) or AgentSpec(name=a) for a in agent_order(rows)]
+    emb, agg = make_embedder(embedder), make_aggregator(aggregator)
+    tallies = {name: _Tally() for name in routers}
+    tested: list[int] = []  # row indexes in evaluation order
     best_scores: list[float] = []
     best_agents: list[str] = []
     seconds_graphs = 0.0
     for fold in range(n_folds):
         train = [r for r, f in zip(rows, fold_of) if f != fold]
-        test = [r for r, f in zip(rows, fold_of) if f == fold]
+        test_idx = [i for i, f in enumerate(fold_of) if f == fold]
+        test = [rows[i] for i in test_idx]
         t0 = time.perf_counter()
         data = build_fold(train, test, agents, emb, builder_options)
         seconds_graphs += time.perf_counter() - t0
-        say(f"fold {fold + 1}/{n_folds}: {len(train)} train / {len(test)} test rows, "
-            f"graphs in {time.perf_counter() - t0:.1f}s")
-        qids += [r.qid for r in test]
-        fold_ids += [fold] * len(test)
+        say(
+            f"fold {fold + 1}/{n_folds}: {len(train)} train / {len(test)} test rows, graphs in "
+            f"{time.perf_counter() - t0:.1f}s"
+        )
+        tested += test_idx
         scores, agent = _best_single(train, test)
         best_scores += scores
         best_agents.append(agent)
         for name in routers:
             t0 = time.perf_counter()
-            opts = dict(options.get(name, {}))
-            if name == "oracle":
-                opts.setdefault("scores", oracle_scores)
+            opts = dict((router_options or {}).get(name, {}))
+            if name == "oracle":  # evaluation only: it reads the recorded scores
+                opts.setdefault("scores", {r.qid: r.scores() for r in test})
             router = make_router(name, seed=seed, **opts)
             router.fit(data.examples)
-            decisions = router.route_many(data.graphs)
-            acc = per_router[name]
+            tally = tallies[name]
             fold_scores = []
-            for g, d, r in zip(data.graphs, decisions, test):
+            for g, d, r in zip(data.graphs, router.route_many(data.graphs), test):
                 score, ran, cost = _replay(agg, g, d, r)
                 fold_scores.append(score)
-                acc["calls"].append(len(ran))
-                acc["costs"].append(cost)
-                acc["chosen"].append(ran)
-            acc["scores"] += fold_scores
-            acc["fold_acc"].append(float(np.mean(fold_scores)) if fold_scores else 0.0)
-            seconds[name] += time.perf_counter() - t0
-            say(f"fold {fold + 1}/{n_folds} {name}: {acc['fold_acc'][-1]:.3f} ({time.perf_counter() - t0:.1f}s)")
+                tally.calls.append(len(ran))
+                tally.costs.append(cost)
+                tally.chosen.update(ran)
+            tally.scores += fold_scores
+            tally.fold_accuracy.append(float(np.mean(fold_scores)) if fold_scores else 0.0)
+            tally.seconds += time.perf_counter() - t0
+            say(
+                f"fold {fold + 1}/{n_folds} {name}: {tally.fold_accuracy[-1]:.3f} "
+                f"({time.perf_counter() - t0:.1f}s)"
+            )
 
-    test_rows = {r.qid: r for r in rows}
-    evaluated = [test_rows[q] for q in qids]
-    oracle = float(np.mean([max(r.scores().values()) for r in evaluated])) if evaluated else 0.0
-    best_single = float(np.mean(best_scores)) if best_scores else 0.0
+    evaluated = [rows[i] for i in tested]
+    n = len(evaluated)
+    oracle = float(np.mean([max(r.scores().values()) for r in evaluated])) if n else 0.0
+    best_single = float(np.mean(best_scores)) if n else 0.0
     names = [a.name for a in agents]
-    hindsight = {a: float(np.mean([r.scores().get(a, 0.0) for r in evaluated])) for a in names} if evaluated else {}
+    hindsight = {a: float(np.mean([r.scores().get(a, 0.0) for r in evaluated])) for a in names} if n else {}
     hindsight_agent = min(hindsight, key=lambda a: (-hindsight[a], a)) if hindsight else ""
-
-    results: list[RouterResult] = []
-    choice: dict[str, dict[str, float]] = {}
-    for name in routers:
-        acc = per_router[name]
-        accuracy = float(np.mean(acc["scores"])) if acc["scores"] else 0.0
-        lo, hi = bootstrap_ci(acc["scores"], seed=seed)
-        results.append(RouterResult(
-            router=name, accuracy=accuracy, ci_low=lo, ci_high=hi,
-            calls_per_query=float(np.mean(acc["calls"])) if acc["calls"] else 0.0,
-            cost_per_query=mean_cost(acc["costs"]), gap_closed=gap_closed(accuracy, best_single, oracle),
-            seconds=seconds[name], fold_accuracy=acc["fold_acc"], scores=acc["scores"],
-        ))
-        counts = Counter(a for ran in acc["chosen"] for a in ran)
-        choice[name] = {a: counts[a] / max(len(acc["chosen"]), 1) for a in names}
     most_common = Counter(best_agents).most_common(1)
     return BenchReport(
-        title=title or f"replay benchmark ({len(qids)} questions, {n_folds} fold{'s' if n_folds > 1 else ''})",
-        n=len(qids), folds=n_folds, best_single=best_single,
-        best_single_agent=most_common[0][0] if most_common else "", oracle=oracle,
-        embedder=embedder, seed=seed, results=results, agent_choice=choice, aggregator=aggregator,
-        best_single_agents=best_agents, hindsight_agent=hindsight_agent,
-        hindsight_best=hindsight.get(hindsight_agent, 0.0), agents=names, qids=qids, fold_of=fold_ids,
-        skipped=skipped, dropped_overlap=dropped, seconds_graphs=seconds_graphs,
+        title=title or f"replay benchmark ({n} questions, {n_folds} fold{'s' if n_folds > 1 else ''})",
+        n=n,
+        folds=n_folds,
+        best_single=best_single,
+        best_single_agent=most_common[0][0] if most_common else "",
+        oracle=oracle,
+        embedder=embedder,
+        seed=seed,
+        results=[tallies[name].result(name, best_single, oracle, seed) for name in routers],
+        agent_choice={name: {a: t.chosen[a] / max(n, 1) for a in names} for name, t in tallies.items()},
+        aggregator=aggregator,
+        best_single_agents=best_agents,
+        hindsight_agent=hindsight_agent,
+        hindsight_best=hindsight.get(hindsight_agent, 0.0),
+        agents=names,
+        qids=[usable[i].qid for i in tested],
+        fold_of=[fold_of[i] for i in tested],
+        skipped=skipped,
+        dropped_overlap=dropped,
+        seconds_graphs=seconds_graphs,
     )

@@ -41,7 +41,7 @@ class BenchReport(BaseModel):
     hindsight_agent: str = ""  # best agent on the test questions, chosen after the fact
     hindsight_best: float = 0.0
     agents: list[str] = Field(default_factory=list)
-    qids: list[str] = Field(default_factory=list)
+    qids: list[str] = Field(default_factory=list)  # the log's ids of the evaluated questions, in test order
     fold_of: list[int] = Field(default_factory=list)  # fold index of each entry of qids
     skipped: int = 0  # rows with no scored agent (cannot be evaluated)
     dropped_overlap: int = 0  # test rows dropped because their question also appears in train
@@ -102,7 +102,8 @@ def _caption(report: BenchReport) -> str:
     return (
         f"n={report.n}, folds={report.folds}, best single={report.best_single:.3f} "
         f"({report.best_single_agent}), oracle={report.oracle:.3f}, best in hindsight="
-        f"{report.hindsight_best:.3f} ({report.hindsight_agent}), embedder={report.embedder}, seed={report.seed}"
+        f"{report.hindsight_best:.3f} ({report.hindsight_agent}), embedder={report.embedder}, "
+        f"seed={report.seed}"
     )
 
 
@@ -111,8 +112,12 @@ def report_markdown(report: BenchReport) -> str:
     lines.append("| " + " | ".join(_HEADERS) + " |")
     lines.append("|" + "|".join("---" for _ in _HEADERS) + "|")
     lines += ["| " + " | ".join(row) + " |" for row in _rows(report)]
-    lines += ["", "Gap closed = (accuracy − best single) / (oracle − best single). The oracle reads the "
-              "recorded scores (evaluation only).", ""]
+    lines += [
+        "",
+        "Gap closed = (accuracy − best single) / (oracle − best single). The oracle reads the "
+        "recorded scores (evaluation only).",
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -135,10 +140,17 @@ def _plot_accuracy(report: BenchReport, path: Path) -> None:
     fig, ax = plt.subplots(figsize=(6.5, 4.5))
     for r in report.results:
         ax.scatter(r.calls_per_query, r.accuracy, s=40)
-        ax.errorbar(r.calls_per_query, r.accuracy, yerr=[[r.accuracy - r.ci_low], [r.ci_high - r.accuracy]],
-                    fmt="none", alpha=0.5)
+        ax.errorbar(
+            r.calls_per_query,
+            r.accuracy,
+            yerr=[[r.accuracy - r.ci_low], [r.ci_high - r.accuracy]],
+            fmt="none",
+            alpha=0.5,
+        )
         ax.annotate(r.router, (r.calls_per_query, r.accuracy), textcoords="offset points", xytext=(5, 4))
-    ax.axhline(report.best_single, linestyle="--", color="grey", label=f"best single {report.best_single:.3f}")
+    ax.axhline(
+        report.best_single, linestyle="--", color="grey", label=f"best single {report.best_single:.3f}"
+    )
     ax.axhline(report.oracle, linestyle=":", color="black", label=f"oracle {report.oracle:.3f}")
     ax.set_xlabel("agent calls per query")
     ax.set_ylabel("accuracy")
@@ -159,15 +171,23 @@ def _plot_choice(report: BenchReport, path: Path) -> None:
     routers = [r.router for r in report.results if r.router in report.agent_choice]
     agents = report.agents or sorted({a for c in report.agent_choice.values() for a in c})
     grid = np.array([[report.agent_choice[r].get(a, 0.0) for a in agents] for r in routers]).reshape(
-        len(routers), len(agents))
+        len(routers), len(agents)
+    )
     fig, ax = plt.subplots(figsize=(1.2 + 0.9 * max(len(agents), 2), 1.2 + 0.5 * max(len(routers), 2)))
     im = ax.imshow(grid, vmin=0.0, vmax=1.0, cmap="Blues", aspect="auto")
     ax.set_xticks(range(len(agents)), agents, rotation=40, ha="right")
     ax.set_yticks(range(len(routers)), routers)
     for i in range(len(routers)):
         for j in range(len(agents)):
-            ax.text(j, i, f"{grid[i, j]:.2f}", ha="center", va="center", fontsize=8,
-                    color="white" if grid[i, j] > 0.6 else "black")
+            ax.text(
+                j,
+                i,
+                f"{grid[i, j]:.2f}",
+                ha="center",
+                va="center",
+                fontsize=8,
+                color="white" if grid[i, j] > 0.6 else "black",
+            )
     ax.set_title("share of questions on which each agent is chosen")
     fig.colorbar(im, ax=ax, fraction=0.04)
     fig.tight_layout()

@@ -183,7 +183,7 @@ class SpacyExtractor:
         except ImportError as e:
             raise ImportError("SpacyExtractor needs spaCy: pip install spacy") from e
         try:
-            self._nlp = spacy.load(model, disable=["lemmatizer"])
+            self._nlp = spacy.load(model)
         except OSError as e:
             raise ImportError(
                 f"spaCy model {model!r} is not installed: python -m spacy download {model}"

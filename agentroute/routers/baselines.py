@@ -82,7 +82,9 @@ class BestSingleRouter(BaseRouter):
 
     name = "best-single"
 
-    def __init__(self, seed: int = 0, k: int = 1, temperature: float = 0.05, unseen_score: float = 0.0) -> None:
+    def __init__(
+        self, seed: int = 0, k: int = 1, temperature: float = 0.05, unseen_score: float = 0.0
+    ) -> None:
         self.k = k
         self.temperature = temperature
         self.unseen_score = unseen_score
@@ -231,10 +233,14 @@ class MlpRouter(BaseRouter):
 
     def _train(self, x: torch.Tensor, y: torch.Tensor, mask: torch.Tensor) -> nn.Module:
         model = nn.Sequential(
-            nn.Linear(x.shape[1], self.hidden), nn.ReLU(), nn.Dropout(self.dropout),
+            nn.Linear(x.shape[1], self.hidden),
+            nn.ReLU(),
+            nn.Dropout(self.dropout),
             nn.Linear(self.hidden, y.shape[1]),
         )
-        with torch.no_grad():  # start from each agent's training mean, so training only has to learn deviations
+        with (
+            torch.no_grad()
+        ):  # start from each agent's training mean, so training only has to learn deviations
             rate = ((y * mask).sum(0) / mask.sum(0).clamp(min=1.0)).clamp(0.02, 0.98)
             model[-1].bias.copy_(torch.log(rate / (1 - rate)))
             model[-1].weight.mul_(0.1)
@@ -301,7 +307,9 @@ class OracleRouter(BaseRouter):
 
     name = "oracle"
 
-    def __init__(self, scores: Mapping[str, Mapping[str, float]] | None = None, seed: int = 0, k: int = 1) -> None:
+    def __init__(
+        self, scores: Mapping[str, Mapping[str, float]] | None = None, seed: int = 0, k: int = 1
+    ) -> None:
         self.scores = scores or {}
         self.k = k
 

@@ -9,10 +9,25 @@ import pytest
 from agentroute.bench.logs import LogFormatError, drop_overlap, read_routing_log, split_records
 
 ROWS = [
-    {"dataset": "nq", "qid": "nq-0", "split": "train", "question": "Who wrote Hamlet?", "gold": ["Shakespeare"],
-     "agents": {"a": {"score": 1.0, "pred": "Shakespeare", "rf_router_score": 0.8}, "b": {"score": 0, "pred": 7}}},
-    {"dataset": "nq", "split": "test", "question": "Capital of France?", "gold": None,
-     "agents": {"a": {"score": None}, "b": {"score": 0.5, "cost_usd": 0.002}}, "metric": "em"},
+    {
+        "dataset": "nq",
+        "qid": "nq-0",
+        "split": "train",
+        "question": "Who wrote Hamlet?",
+        "gold": ["Shakespeare"],
+        "agents": {
+            "a": {"score": 1.0, "pred": "Shakespeare", "rf_router_score": 0.8},
+            "b": {"score": 0, "pred": 7},
+        },
+    },
+    {
+        "dataset": "nq",
+        "split": "test",
+        "question": "Capital of France?",
+        "gold": None,
+        "agents": {"a": {"score": None}, "b": {"score": 0.5, "cost_usd": 0.002}},
+        "metric": "em",
+    },
 ]
 
 
@@ -74,7 +89,10 @@ def test_bad_line_names_file_line_and_expectation(tmp_path: Path, line: str, exp
 
 def test_drop_overlap_ignores_case_and_spacing(tmp_path: Path) -> None:
     train = read_routing_log(write(tmp_path / "a.jsonl", ROWS))
-    test_rows = [dict(ROWS[0], qid="t1", question="who  wrote HAMLET?"), dict(ROWS[0], qid="t2", question="New?")]
+    test_rows = [
+        dict(ROWS[0], qid="t1", question="who  wrote HAMLET?"),
+        dict(ROWS[0], qid="t2", question="New?"),
+    ]
     test = read_routing_log(write(tmp_path / "b.jsonl", test_rows))
     kept, dropped = drop_overlap(test, train)
     assert [r.qid for r in kept] == ["t2"]
@@ -82,7 +100,10 @@ def test_drop_overlap_ignores_case_and_spacing(tmp_path: Path) -> None:
 
 
 def test_reads_the_shared_more_log_when_present() -> None:
-    path = Path(__file__).resolve().parents[2] / "../shared/data/routing_logs/more_reasoning_experts/unified_test.jsonl"
+    path = (
+        Path(__file__).resolve().parents[2]
+        / "../shared/data/routing_logs/more_reasoning_experts/unified_test.jsonl"
+    )
     if not path.exists():
         pytest.skip("shared data not available")
     records = read_routing_log(path)

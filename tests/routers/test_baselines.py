@@ -59,7 +59,10 @@ def test_random_is_reproducible_by_seed_and_covers_agents() -> None:
 
 
 def test_best_single_picks_the_train_best_and_gives_unseen_agents_little_mass() -> None:
-    train = [example({"alpha": 0.2, "beta": 0.9, "gamma": 0.5}), example({"alpha": 0.4, "beta": 0.7, "gamma": 0.5})]
+    train = [
+        example({"alpha": 0.2, "beta": 0.9, "gamma": 0.5}),
+        example({"alpha": 0.4, "beta": 0.7, "gamma": 0.5}),
+    ]
     router = make_router("best-single").fit(train)
     g = graph(agents=["alpha", "beta", "gamma", "newcomer"])
     d = router.route(g)
@@ -131,7 +134,10 @@ def test_mlp_learns_a_separable_mapping() -> None:
 
 
 def test_oracle_picks_the_true_best_agent() -> None:
-    scores = {"q1": {"alpha": 0.0, "beta": 1.0, "gamma": 0.5}, "q2": {"alpha": 0.7, "beta": 0.1, "gamma": 0.2}}
+    scores = {
+        "q1": {"alpha": 0.0, "beta": 1.0, "gamma": 0.5},
+        "q2": {"alpha": 0.7, "beta": 0.1, "gamma": 0.2},
+    }
     router = make_router("oracle", scores=scores)
     assert router.route(graph("q1")).selected == ["beta"]
     assert router.route(graph("q2")).selected == ["alpha"]

@@ -28,15 +28,17 @@ while building and testing this store:
    creates range indexes on ``id`` (after checking ``db.indexes()``) and relies on MERGE for uniqueness.
 7. Every server error is ``Neo.DatabaseError.General.UnknownError`` "An unknown error occurred": no message.
 8. Authentication: ``requirepass`` is not enforced on Bolt (no credentials are accepted, any are
-   rejected with the unknown error); the database name selects (and creates) a graph, so a wrong name is
-   not an error.
+   rejected with the unknown error).
 9. After a client closes a connection with Bolt ``GOODBYE`` the next new connection's handshake is never
    answered (it fails after the connection timeout); one plain TCP connect-and-close clears that state.
    ``after_close`` does this whenever the store closes its driver.
 10. ``UNION ALL`` of two aggregating queries dropped the second branch's row; the store avoids UNION.
 11. Summary counters sometimes arrive under raw keys (``nodes-created``), so the store never reads them.
-12. An auto-commit query in a read-mode session sees an empty graph (``execute_read`` is fine), so reads
-    use write-mode sessions there (``read_mode_sessions``).
+12. No database selection: the graph is taken from the *first key name* of a RUN message's extra map, so
+    an auto-commit query with any database name runs on a graph literally called ``db``, one in a
+    read-mode session on a graph called ``mode``, and explicit transactions always on ``falkordb``. The
+    store therefore refuses a database name on FalkorDB and reads in write-mode sessions
+    (``read_mode_sessions``, ``supports_databases``).
 13. ``BOLT_PORT`` above 32767 is silently ignored (no Bolt listener at all); ``falkordb_server`` picks
     ports below that.
 """
@@ -67,6 +69,8 @@ class Dialect:
     transactional = True
     #: Whether auto-commit reads may run in read-mode sessions (routed to replicas in a cluster).
     read_mode_sessions = True
+    #: Whether a session's database name is honoured.
+    supports_databases = True
 
     def schema_statements(self) -> list[str]:
         """Idempotent DDL: one uniqueness constraint (which brings its index) on ``id`` per label."""
@@ -138,6 +142,7 @@ class FalkorDBDialect(Dialect):
     max_statement_bytes = 3584  # the server crashes a little above 4096; keep a margin for rendering
     transactional = False
     read_mode_sessions = False
+    supports_databases = False
 
     def schema_statements(self) -> list[str]:
         return [f"CREATE INDEX FOR (n:{label}) ON (n.id)" for label in NODE_LABELS]
@@ -175,14 +180,7 @@ class FalkorDBDialect(Dialect):
         return value
 
     def after_close(self, host: str | None, port: int | None) -> None:
-        """Clear the server's stale slot left by the driver's GOODBYE (difference 9)."""
-        if not host or not port:
-            return
-        try:
-            with socket.create_connection((host, port), timeout=1.0):
-                pass
-        except OSError:
-            pass
+        clear_stale_bolt_slot(host, port)
 
 
 DIALECTS: dict[str, type[Dialect]] = {"neo4j5": Dialect, "neo4j": Dialect, "memgraph": MemgraphDialect,
@@ -220,6 +218,19 @@ def detect_dialect(run: RunFn) -> Dialect | None:
         return MemgraphDialect()
     except Exception:
         return None
+
+
+def clear_stale_bolt_slot(host: str | None, port: int | None) -> None:
+    """One plain TCP connect-and-close: clears the slot FalkorDB leaves stale after a Bolt GOODBYE
+    (difference 9). Harmless elsewhere; used after closing a driver on a FalkorDB server, or one whose
+    kind is not known yet."""
+    if not host or not port:
+        return
+    try:
+        with socket.create_connection((host, port), timeout=1.0):
+            pass
+    except OSError:
+        pass
 
 
 def rendered_size(value: Any) -> int:

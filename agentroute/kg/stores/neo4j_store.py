@@ -25,7 +25,13 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import neo4j
 from neo4j.exceptions import AuthError, ClientError, DriverError, Neo4jError, ServiceUnavailable
 
-from agentroute.kg.stores.cypher_dialect import Dialect, detect_dialect, make_dialect, rendered_size
+from agentroute.kg.stores.cypher_dialect import (
+    Dialect,
+    clear_stale_bolt_slot,
+    detect_dialect,
+    make_dialect,
+    rendered_size,
+)
 from agentroute.types import ENDPOINTS, NODE_LABELS, AgentRecord, NodeLabel, RelType, RunRecord
 
 SCHEMES = ("bolt", "bolt+s", "bolt+ssc", "neo4j", "neo4j+s", "neo4j+ssc")
@@ -106,6 +112,27 @@ def _one_line(e: BaseException) -> str:
     return " ".join(str(text).split())
 
 
+def parse_bolt_url(url: str) -> dict[str, Any]:
+    """``Neo4jStore`` arguments from a URL: ``uri`` (no credentials, no query), ``user``, ``password``,
+    ``database``, ``dialect``. Credentials and database default to the NEO4J_USER / NEO4J_PASSWORD /
+    NEO4J_DATABASE environment variables; ``?database=`` and ``?dialect=`` query parameters are read."""
+    parts = urlsplit(url)
+    if parts.scheme not in SCHEMES:
+        raise ValueError(f"not a Bolt URL: {parts.scheme}://… (expected one of {', '.join(SCHEMES)})")
+    if not parts.hostname:
+        raise ValueError(f"Bolt URL has no host: {parts.scheme}://…")
+    query = parse_qs(parts.query)
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return {
+        "uri": f"{parts.scheme}://{netloc}",
+        "user": unquote(parts.username) if parts.username else os.environ.get("NEO4J_USER"),
+        "password": unquote(parts.password) if parts.password is not None else os.environ.get("NEO4J_PASSWORD"),
+        "database": query.get("database", [None])[0] or os.environ.get("NEO4J_DATABASE") or None,
+        "dialect": query.get("dialect", [None])[0],
+    }
+
+
 class Neo4jStore:
     """A ``GraphStore`` in Neo4j 5 (or another Bolt server: FalkorDB, Memgraph) reached over Bolt."""
 
@@ -145,12 +172,18 @@ class Neo4jStore:
                         "by its procedures; pass dialect='neo4j5'|'falkordb'|'memgraph'"
                     )
                 self._dialect = found
+            if self.database and not self._dialect.supports_databases:
+                raise StoreConnectionError(
+                    f"cannot open graph store {uri}: {self._dialect.name} cannot select database "
+                    f"{self.database!r} over Bolt; leave the database unset"
+                )
             self._dialect.ensure_schema(self._run_auto)
         except StoreConnectionError:
-            self._close_driver()
+            self._close_driver(clear_slot=True)
             raise
         except Exception as e:
-            self._close_driver()
+            # the server answered but failed us: it may be FalkorDB, whose Bolt slot the close leaves stale
+            self._close_driver(clear_slot=not isinstance(e, ServiceUnavailable))
             why = self._explain(e, user)
             if password:
                 why = why.replace(password, "***")
@@ -158,21 +191,8 @@ class Neo4jStore:
 
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> Neo4jStore:
-        """``bolt://user:pass@host:7687?database=db&dialect=falkordb``; credentials and database default to
-        the NEO4J_USER / NEO4J_PASSWORD / NEO4J_DATABASE environment variables."""
-        parts = urlsplit(url)
-        if parts.scheme not in SCHEMES:
-            raise ValueError(f"not a Bolt URL: {parts.scheme}://… (expected one of {', '.join(SCHEMES)})")
-        if not parts.hostname:
-            raise ValueError(f"Bolt URL has no host: {parts.scheme}://…")
-        query = parse_qs(parts.query)
-        user = unquote(parts.username) if parts.username else os.environ.get("NEO4J_USER")
-        password = unquote(parts.password) if parts.password is not None else os.environ.get("NEO4J_PASSWORD")
-        database = query.get("database", [None])[0] or os.environ.get("NEO4J_DATABASE") or None
-        host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
-        netloc = f"{host}:{parts.port}" if parts.port else host
-        kwargs.setdefault("dialect", query.get("dialect", [None])[0])
-        return cls(f"{parts.scheme}://{netloc}", user=user, password=password, database=database, **kwargs)
+        """``bolt://user:pass@host:7687?database=db&dialect=falkordb`` (see ``parse_bolt_url``)."""
+        return cls(**{**parse_bolt_url(url), **kwargs})
 
     def __repr__(self) -> str:
         db = f", database={self.database!r}" if self.database else ""
@@ -404,13 +424,16 @@ class Neo4jStore:
         with self._session() as session:
             return session.run(query).data()
 
-    def _close_driver(self) -> None:
+    def _close_driver(self, clear_slot: bool = False) -> None:
         driver = getattr(self, "_driver", None)
         if driver is None:
             return
         self._driver = None  # type: ignore[assignment]
         driver.close()
-        self._dialect.after_close(self._host, self._port)
+        if clear_slot:
+            clear_stale_bolt_slot(self._host, self._port)
+        else:
+            self._dialect.after_close(self._host, self._port)
 
     def _explain(self, e: BaseException, user: str | None) -> str:
         """One line saying what went wrong (the password never appears: the driver's messages lack it)."""

@@ -1,0 +1,195 @@
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from agentroute.aggregate import make_aggregator
+from agentroute.bench.logs import read_routing_log
+from agentroute.bench.replay import build_fold, make_folds, routing_view, run_replay_benchmark
+from agentroute.bench.report import BenchReport
+from agentroute.kg.embed import make_embedder
+from agentroute.normalize import normalize_answer
+from agentroute.routers.base import make_router
+from agentroute.types import AgentRecord, AgentSpec, RunRecord
+
+MORE = (
+    Path(__file__).resolve().parents[2]
+    / "../shared/data/routing_logs/more_reasoning_experts/unified_test.jsonl"
+)
+BASELINES = ["knn", "mlp", "best-single", "all", "random", "oracle"]
+FAST_MLP = {"mlp": {"epochs": 15}}
+
+
+@pytest.fixture(scope="module")
+def records() -> list[RunRecord]:
+    if not MORE.exists():
+        pytest.skip("shared routing logs not available")
+    return read_routing_log(MORE)[::12]  # 400 rows spread over all 12 datasets
+
+
+@pytest.fixture(scope="module")
+def report(records: list[RunRecord]) -> BenchReport:
+    return run_replay_benchmark(records, folds=2, routers=BASELINES, router_options=FAST_MLP)
+
+
+def per_question(report: BenchReport, records: list[RunRecord]) -> list[RunRecord]:
+    by_id = {r.qid: r for r in records}
+    return [by_id[q] for q in report.qids]
+
+
+def test_every_question_is_evaluated_once(report: BenchReport, records: list[RunRecord]) -> None:
+    assert report.n == len(records) == len(report.qids) == len(set(report.qids))
+    assert report.folds == 2
+    assert sorted(Counter(report.fold_of).values()) == [200, 200]
+    for r in report.results:
+        assert len(r.scores) == report.n
+        assert r.ci_low <= r.accuracy <= r.ci_high
+        assert r.cost_per_query is None  # the MoRE log has no dollar costs
+    assert report.result("all").calls_per_query == 4.0
+    assert report.result("knn").calls_per_query == 1.0
+
+
+def test_oracle_bounds_every_router_per_question(report: BenchReport, records: list[RunRecord]) -> None:
+    best = [max(r.scores().values()) for r in per_question(report, records)]
+    assert report.oracle == pytest.approx(np.mean(best))
+    assert report.result("oracle").accuracy == pytest.approx(report.oracle)
+    for r in report.results:
+        assert all(s <= b + 1e-12 for s, b in zip(r.scores, best)), r.router
+    assert report.oracle > report.best_single > report.result("random").accuracy - 0.1
+
+
+def test_all_equals_an_independent_majority_vote(report: BenchReport, records: list[RunRecord]) -> None:
+    order = list(records[0].agents)  # the agents' first-appearance order breaks ties
+
+    def majority(rec: RunRecord) -> float:
+        groups: dict[str, list[str]] = {}
+        for a in order:
+            key = normalize_answer(rec.agents[a].pred)
+            if key:
+                groups.setdefault(key, []).append(a)
+        top = max(len(g) for g in groups.values())
+        winner = min((g for g in groups.values() if len(g) == top), key=lambda g: order.index(g[0]))
+        return max(rec.agents[a].score for a in winner)
+
+    expected = [majority(rec) for rec in per_question(report, records)]
+    assert report.result("all").scores == pytest.approx(expected)
+
+
+def test_best_single_is_the_training_best_agent_per_fold(
+    report: BenchReport, records: list[RunRecord]
+) -> None:
+    fold_by_id = dict(zip(report.qids, report.fold_of))
+    scores, agents = [], []
+    for fold in range(report.folds):
+        train = [r for r in records if fold_by_id[r.qid] != fold]
+        test = [r for r in records if fold_by_id[r.qid] == fold]
+        means = {a: np.mean([r.agents[a].score for r in train]) for a in train[0].agents}
+        agent = min(means, key=lambda a: (-means[a], a))
+        agents.append(agent)
+        scores += [r.agents[agent].score for r in test]
+    assert report.best_single_agents == agents
+    assert report.best_single == pytest.approx(np.mean(scores))
+    assert report.result("best-single").accuracy == pytest.approx(report.best_single)
+    assert report.result("best-single").gap_closed == pytest.approx(0.0)
+    hindsight = {a: np.mean([r.agents[a].score for r in records]) for a in records[0].agents}
+    assert report.hindsight_best == pytest.approx(max(hindsight.values()))
+
+
+def test_folds_do_not_depend_on_the_routers_run(report: BenchReport, records: list[RunRecord]) -> None:
+    alone = run_replay_benchmark(records, folds=2, routers=["knn"])
+    assert alone.fold_of == report.fold_of and alone.qids == report.qids
+    assert alone.result("knn").scores == report.result("knn").scores
+
+
+def test_make_folds_partitions_keep_duplicates_together_and_are_seeded() -> None:
+    questions = [f"question {i}" for i in range(50)] + ["Question 3", "question  7"]
+    folds = make_folds(questions, 5, seed=1)
+    assert folds == make_folds(questions, 5, seed=1)
+    assert folds != make_folds(questions, 5, seed=2)
+    assert set(folds) == set(range(5))
+    assert folds[50] == folds[3] and folds[51] == folds[7]
+    assert max(Counter(folds).values()) - min(Counter(folds).values()) <= 2
+    with pytest.raises(ValueError, match="folds"):
+        make_folds(questions[:3], 5)
+
+
+def test_no_leakage_into_test_graphs(report: BenchReport, records: list[RunRecord]) -> None:
+    fold_by_id = dict(zip(report.qids, report.fold_of))
+    views = {r.qid: routing_view(r, f"v{i}") for i, r in enumerate(records)}
+    train = [views[r.qid] for r in records if fold_by_id[r.qid] != 0]
+    test = [views[r.qid] for r in records if fold_by_id[r.qid] == 0]
+    agents = [AgentSpec(name=a) for a in records[0].agents]
+    emb, agg = make_embedder("hashing"), make_aggregator()
+
+    def knn_scores(fold_train: list[RunRecord]) -> list[float]:
+        from agentroute.bench.replay import _replay
+
+        fold = build_fold(fold_train, test, agents, emb)
+        router = make_router("knn").fit(fold.examples)
+        return [
+            _replay(agg, g, d, r)[0] for g, d, r in zip(fold.graphs, router.route_many(fold.graphs), test)
+        ]
+
+    clean = build_fold(train, test, agents, emb)
+    train_ids, test_texts = {r.qid for r in train}, {r.question for r in test}
+    for g in clean.graphs:
+        assert g.query.gold is None and not g.query.meta
+        assert {p.id for p in g.similar} <= train_ids
+        assert not {p.text for p in g.similar} & test_texts
+    # the runner's knn equals knn on a history of the training fold only ...
+    runner = [s for s, q in zip(report.result("knn").scores, report.qids) if fold_by_id[q] == 0]
+    assert knn_scores(train) == pytest.approx(runner)
+    # ... and planting the test questions' own records in history would have changed it
+    planted = [r.model_copy(update={"qid": f"leak-{r.qid}"}) for r in test]
+    assert np.mean(knn_scores(train + planted)) > np.mean(runner) + 0.05
+
+
+def test_runner_hides_dataset_and_ids_from_routers(records: list[RunRecord]) -> None:
+    view = routing_view(records[0], "q000001")
+    assert view.dataset is None and view.gold is None and not view.model_extra
+    assert all(not c.model_extra for c in view.agents.values())  # e.g. another router's confidence
+    assert view.question == records[0].question
+
+
+def row(qid: str, question: str, cells: dict[str, tuple[float, str]]) -> RunRecord:
+    agents = {a: AgentRecord(score=s, pred=p, cost_usd=0.01) for a, (s, p) in cells.items()}
+    return RunRecord(qid=qid, dataset="toy", question=question, agents=agents)
+
+
+def toy_log(n: int, offset: int = 0) -> list[RunRecord]:
+    out = []
+    for i in range(offset, offset + n):
+        cells = {"solver": (float(i % 2), "x"), "checker": (float(i % 3 == 0), "y")}
+        if i % 4 != 0:
+            cells["sometimes"] = (1.0, "z")  # missing on every fourth row: not run there
+        out.append(row(f"t{i}", f"toy question number {i} about topic {i % 5}", cells))
+    return out
+
+
+def test_missing_agents_are_never_chosen_and_costs_add_up() -> None:
+    rep = run_replay_benchmark(toy_log(40), folds=2, routers=["all", "best-single", "oracle"])
+    missing = {f"t{i}" for i in range(0, 40, 4)}
+    all_calls = [3 - (q in missing) for q in rep.qids]
+    assert rep.result("all").calls_per_query == pytest.approx(np.mean(all_calls))
+    assert rep.result("all").cost_per_query == pytest.approx(0.01 * np.mean(all_calls))
+    assert rep.result("best-single").cost_per_query == pytest.approx(0.01)
+    assert rep.agent_choice["best-single"]["sometimes"] == pytest.approx(0.75)  # best when it ran
+    assert rep.result("best-single").accuracy == pytest.approx(rep.best_single)
+
+
+def test_train_test_mode_drops_test_questions_seen_in_train() -> None:
+    train = toy_log(30)
+    test = toy_log(10, offset=100) + [
+        r.model_copy(update={"qid": f"dup{i}"}) for i, r in enumerate(train[:3])
+    ]
+    rep = run_replay_benchmark(train, test_records=test, routers=["knn", "oracle"])
+    assert rep.folds == 1 and rep.dropped_overlap == 3 and rep.n == 10
+    assert set(rep.qids) == {f"t{i}" for i in range(100, 110)}
+
+
+def test_unknown_router_fails_before_any_work() -> None:
+    with pytest.raises(ValueError, match="unknown router"):
+        run_replay_benchmark(toy_log(10), folds=2, routers=["knn", "no-such-router"])

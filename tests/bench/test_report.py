@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from rich.console import Console
+
+from agentroute.bench.report import BenchReport, RouterResult, report_table, write_report
+
+
+def make_report() -> BenchReport:
+    results = [
+        RouterResult(
+            router="knn",
+            accuracy=0.55,
+            ci_low=0.5,
+            ci_high=0.6,
+            calls_per_query=1.0,
+            cost_per_query=0.002,
+            gap_closed=0.25,
+            seconds=1.5,
+            scores=[1.0, 0.0],
+        ),
+        RouterResult(router="all", accuracy=0.52, ci_low=0.47, ci_high=0.57, calls_per_query=4.0),
+    ]
+    return BenchReport(
+        title="toy bench",
+        n=2,
+        folds=2,
+        best_single=0.5,
+        best_single_agent="alpha",
+        oracle=0.7,
+        embedder="hashing",
+        seed=0,
+        results=results,
+        agents=["alpha", "beta"],
+        agent_choice={"knn": {"alpha": 0.8, "beta": 0.2}, "all": {"alpha": 1.0, "beta": 1.0}},
+    )
+
+
+def test_json_summary_has_exactly_the_documented_shape() -> None:
+    summary = make_report().to_json_summary()
+    assert set(summary) == {"n", "folds", "best_single", "oracle", "results"}
+    assert summary["results"] == [
+        {"router": "knn", "accuracy": 0.55, "calls_per_query": 1.0, "cost_per_query": 0.002},
+        {"router": "all", "accuracy": 0.52, "calls_per_query": 4.0, "cost_per_query": None},
+    ]
+    json.dumps(summary)
+
+
+def test_write_report_writes_json_markdown_and_plots(tmp_path: Path) -> None:
+    report = make_report()
+    paths = write_report(report, tmp_path / "out")
+    names = {p.name for p in paths}
+    assert {"report.json", "report.md"} <= names and sum(n.endswith(".png") for n in names) == 2
+    for p in paths:
+        assert p.exists() and p.stat().st_size > 0
+    for png in (p for p in paths if p.suffix == ".png"):
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert BenchReport.model_validate_json((tmp_path / "out" / "report.json").read_text()) == report
+    md = (tmp_path / "out" / "report.md").read_text()
+    assert "| knn | 0.550 | [0.500, 0.600] | 1.00 | $0.002000 | 0.25 |" in md
+    assert "| all | 0.520 |" in md and "| – |" in md
+
+
+def test_report_table_has_a_row_per_router() -> None:
+    table = report_table(make_report())
+    assert table.row_count == 2
+    console = Console(width=200, record=True)
+    console.print(table)
+    text = console.export_text()
+    assert "knn" in text and "0.550" in text and "oracle=0.700" in text
