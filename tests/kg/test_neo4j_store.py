@@ -225,8 +225,8 @@ def _graphs(store: GraphStore, records: list[RunRecord], queries: list[Query]) -
     counts = ingest_records(store, records, agents=AGENTS, batch_size=64, link_entities=True)
     entities = [n["id"] for n in store.nodes("Entity")]
     store.upsert_edges("COVERS", [{"src": AGENTS[i % 4].name, "dst": e} for i, e in enumerate(entities[::7])])
-    store.upsert_edges("RELATED", [{"src": a, "dst": b, "kind": "next", "w": 0.5}
-                                   for a, b in zip(entities[::3], entities[1::3])])
+    for kind, step in (("next", 1), ("skip", 5)):  # up to four neighbours per entity, so the cap bites
+        store.upsert_edges("RELATED", [{"src": a, "dst": b, "kind": kind} for a, b in zip(entities, entities[step:])])
     assert counts["queries"] == len(records)
     return QueryGraphBuilder(store, AGENTS, k_similar=5, max_neighbours=8).build_many(queries)
 
