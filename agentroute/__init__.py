@@ -51,7 +51,7 @@ _EXPORTS: dict[str, str] = {
     "register_aggregator": "agentroute.aggregate",
     "AgentRoute": "agentroute.workflow",
     "build_router_graph": "agentroute.workflow",
-    "make_examples": "agentroute.workflow",
+    "make_examples": "agentroute.kg.examples",
     # data and benchmarks
     "build_suite": "agentroute.suite",
     "read_routing_log": "agentroute.bench.logs",

@@ -12,13 +12,14 @@ from agentroute.agents.pool import AgentPool
 from agentroute.bench.logs import read_routing_log
 from agentroute.kg.builder import QueryGraphBuilder
 from agentroute.kg.embed import make_embedder
+from agentroute.kg.examples import make_examples
 from agentroute.kg.export import export
 from agentroute.kg.ingest import ingest_records
 from agentroute.kg.store import GraphStore, open_store
 from agentroute.routers.base import Router, make_router
 from agentroute.suite import build_suite
 from agentroute.types import AgentSpec, Answer
-from agentroute.workflow import AgentRoute, as_query, make_examples
+from agentroute.workflow import AgentRoute, as_query
 
 Progress = Callable[[str], None]
 

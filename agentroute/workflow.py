@@ -21,6 +21,7 @@ from agentroute.agents.pool import AgentPool
 from agentroute.aggregate import Aggregator, make_aggregator
 from agentroute.kg.builder import QueryGraphBuilder
 from agentroute.kg.embed import Embedder
+from agentroute.kg.examples import make_examples
 from agentroute.kg.extract import EntityExtractor
 from agentroute.kg.store import GraphStore, open_store
 from agentroute.normalize import exact_match
@@ -33,7 +34,6 @@ from agentroute.types import (
     QueryGraph,
     RoutingDecision,
     RunRecord,
-    TrainExample,
 )
 
 
@@ -122,13 +122,6 @@ def build_router_graph(
     graph.add_edge("run_agent", "aggregate")
     graph.add_edge("aggregate", END)
     return graph
-
-
-def make_examples(builder: QueryGraphBuilder, records: Sequence[RunRecord]) -> list[TrainExample]:
-    """Training examples: each record's query graph (its own record excluded from history) and its scores."""
-    queries = [Query(id=r.qid, text=r.question) for r in records]
-    graphs = builder.build_many(queries)
-    return [TrainExample(graph=g, scores=r.scores(), costs=r.costs()) for g, r in zip(graphs, records)]
 
 
 class AgentRoute:

@@ -41,8 +41,9 @@ def _agent_cell(name: str, cell: Any) -> tuple[AgentRecord | None, str | None]:
     if not isinstance(cell, dict):
         return None, f'agent {name!r}: expected an object like {{"score": 0.5}}, got {type(cell).__name__}'
     score = cell.get("score")
-    if score is not None and not (_is_number(score) and 0.0 <= score <= 1.0):
-        return None, f'agent {name!r}: expected "score" to be a number in [0, 1] or null, got {score!r}'
+    if score is not None and not (_is_number(score) and math.isfinite(score)):
+        expected = 'expected "score" to be a finite number (usually in [0, 1]) or null'
+        return None, f"agent {name!r}: {expected}, got {score!r}"
     for key in _NUMERIC_FIELDS:
         v = cell.get(key)
         if v is not None and not _is_number(v):

@@ -13,13 +13,14 @@ from collections.abc import Callable, Sequence
 from agentroute.bench.metrics import bootstrap_ci, gap_closed
 from agentroute.bench.report import BenchReport, RouterResult
 from agentroute.kg.builder import QueryGraphBuilder
+from agentroute.kg.examples import make_examples
 from agentroute.kg.store import GraphStore
 from agentroute.kg.stores.networkx_store import NetworkXStore
 from agentroute.normalize import exact_match
 from agentroute.routers.base import Router, make_router
 from agentroute.suite import build_suite
 from agentroute.types import RunRecord
-from agentroute.workflow import AgentRoute, make_examples
+from agentroute.workflow import AgentRoute
 
 QUICKSTART_ROUTERS: tuple[str, ...] = ("gnn", "gnn-top1", "knn", "mlp", "best-single", "all", "random", "oracle")
 

@@ -19,11 +19,11 @@ from typing import Any
 import numpy as np
 
 from agentroute.aggregate import Aggregator, make_aggregator
-from agentroute.bench.examples import build_graphs, make_examples
 from agentroute.bench.logs import drop_overlap, question_key
 from agentroute.bench.metrics import answer_score, bootstrap_ci, executed, gap_closed, mean_cost, query_cost
 from agentroute.bench.report import BenchReport, RouterResult
 from agentroute.kg.embed import Embedder, make_embedder
+from agentroute.kg.examples import build_graphs, make_examples
 from agentroute.routers.base import make_router, router_names
 from agentroute.types import (
     AgentRecord,

@@ -115,7 +115,9 @@ def report_markdown(report: BenchReport) -> str:
     lines += [
         "",
         "Gap closed = (accuracy − best single) / (oracle − best single). The oracle reads the "
-        "recorded scores (evaluation only).",
+        "recorded scores (evaluation only). An answer scores what the executed agents that gave it "
+        "scored (the max); where a log has no predictions, the top-weighted executed agent's score "
+        "(the mean when several tie). Cost is – when the log has no per-call dollar cost.",
         "",
     ]
     return "\n".join(lines)

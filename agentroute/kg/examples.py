@@ -1,4 +1,4 @@
-"""Query graphs and training examples from routing-log rows, for the replay runner and ``agentroute train``.
+"""Query graphs and training examples from recorded runs (routing-log rows or profiled questions).
 
 A row's candidates are the builder's agents that have a score on that row: an agent missing from the row
 (or with a null score) did not run, so a router must not be offered it and cannot be scored on it.
