@@ -46,9 +46,11 @@ class BadInput(Exception):
 def _bad_input_types() -> tuple[type[BaseException], ...]:
     from agentroute.agents.base import AgentDefinitionError
     from agentroute.agents.loading import AgentLoadError
+    from agentroute.bench.datasets import DatasetFormatError
     from agentroute.bench.logs import LogFormatError
 
     types: list[type[BaseException]] = [BadInput, AgentDefinitionError, AgentLoadError, LogFormatError]
+    types.append(DatasetFormatError)
     types += [FileNotFoundError, IsADirectoryError, PermissionError, ValueError]
     try:
         from agentroute.kg.stores.neo4j_store import StoreConnectionError
@@ -278,6 +280,32 @@ def train(
         device=device,
         epochs=epochs,
         seed=seed,
+        progress=progress_printer(not as_json),
+    )
+    if as_json:
+        print_json(summary)
+        return
+    for key, value in summary.items():
+        out.print(f"{key}: {value}")
+
+
+@app.command()
+@handle_errors
+def profile(
+    data: Path = typer.Option(..., "--data", "-d", help="QA file (.jsonl, .json, .csv) with questions and gold."),
+    output: Path = typer.Option(..., "--out", "-o", help="Routing log to write (one JSON line per question)."),
+    agents: str = typer.Option(None, "--agents", "-a", help=AGENTS_HELP),
+    store: str = typer.Option(None, "--store", help=STORE_HELP + " Also record the runs there."),
+    resume: bool = typer.Option(False, "--resume", help="Continue an interrupted run, skipping finished questions."),
+    limit: int = typer.Option(None, "--limit", min=1, help="Only the first N questions."),
+    timeout: float = typer.Option(60.0, "--timeout", help="Per-agent timeout in seconds."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Run every agent on a QA benchmark and write a routing log you can `train` and `bench run` on."""
+    from agentroute.commands import profile_agents
+
+    summary = profile_agents(
+        data, output, agents=agents, store=store, resume=resume, limit=limit, timeout_s=timeout,
         progress=progress_printer(not as_json),
     )
     if as_json:

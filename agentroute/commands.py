@@ -9,6 +9,7 @@ from typing import Any
 
 from agentroute.agents.loading import load_agents
 from agentroute.agents.pool import AgentPool
+from agentroute.bench.datasets import read_qa
 from agentroute.bench.logs import read_routing_log
 from agentroute.kg.builder import QueryGraphBuilder
 from agentroute.kg.embed import make_embedder
@@ -18,7 +19,7 @@ from agentroute.kg.ingest import ingest_records
 from agentroute.kg.store import GraphStore, open_store
 from agentroute.routers.base import Router, make_router
 from agentroute.suite import build_suite
-from agentroute.types import AgentSpec, Answer
+from agentroute.types import AgentSpec, Answer, RunRecord
 from agentroute.workflow import AgentRoute, as_query
 
 Progress = Callable[[str], None]
@@ -175,3 +176,66 @@ def train_gnn(
         "device": str(gnn.device),  # type: ignore[attr-defined]
         "seconds": round(time.perf_counter() - start, 2),
     }
+
+
+def finished_qids(path: Path) -> set[str]:
+    """Question ids already in a profile output file. A torn last line (a run killed mid-write) is cut
+    off so appending starts on a clean line; any other bad line is an error naming the file and line."""
+    if not path.exists():
+        return set()
+    raw = path.read_bytes()
+    lines = raw.split(b"\n")
+    done: set[str] = set()
+    good_end = 0
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            good_end += len(line) + 1
+            continue
+        try:
+            done.add(RunRecord.model_validate_json(line).qid)
+        except ValueError:
+            if number == len(lines):  # the unterminated last line of an interrupted run
+                break
+            raise ValueError(f"{path}:{number}: not a run record; remove the line or choose another --out") from None
+        good_end += len(line) + 1
+    if good_end < len(raw):
+        with path.open("r+b") as f:
+            f.truncate(min(good_end, len(raw)))
+    return done
+
+
+def profile_agents(
+    data: Path,
+    output: Path,
+    *,
+    agents: str | None = None,
+    store: str | None = None,
+    resume: bool = False,
+    limit: int | None = None,
+    timeout_s: float = 60.0,
+    batch: int = 32,
+    progress: Progress = _quiet,
+) -> dict[str, Any]:
+    """Run every agent on every question of a QA file, score the answers against gold, and append one
+    routing-log row per question to ``output`` as it goes (``resume`` skips finished questions)."""
+    queries = read_qa(data, limit=limit)
+    if output.exists() and not resume:
+        raise ValueError(f"{output} exists: pass --resume to continue it, or choose another --out")
+    done = finished_qids(output) if resume else set()
+    todo = [q for q in queries if q.id not in done]
+    pool = load_pool(agents)
+    graph_store = open_store(store or "memory")
+    try:
+        ar = AgentRoute(pool, "all", store=graph_store, timeout_s=timeout_s)
+        output.parent.mkdir(parents=True, exist_ok=True)
+        with output.open("a", encoding="utf-8") as f:
+            for start in range(0, len(todo), batch):
+                runs = ar.profile(todo[start : start + batch], record=store is not None)
+                for run in runs:
+                    f.write(run.model_dump_json(exclude_none=True) + "\n")
+                f.flush()
+                progress(f"profiled {len(done) + start + len(runs)}/{len(queries)} questions")
+    finally:
+        graph_store.close()
+    return {"questions": len(queries), "skipped": len(queries) - len(todo), "profiled": len(todo),
+            "agents": len(pool), "out": str(output)}

@@ -139,3 +139,28 @@ def test_quickstart_json_small() -> None:
     assert {"gnn", "gnn-top1", "knn", "mlp", "best-single", "all", "random", "oracle"} <= routers
     assert out["oracle"] > out["best_single"]
     assert all(0.0 <= r["accuracy"] <= out["oracle"] + 1e-9 for r in out["results"])
+
+
+def test_profile_writes_a_routing_log_and_resumes_without_duplicates(tmp_path: Path) -> None:
+    data = tmp_path / "qa.jsonl"
+    rows = [{"id": f"q{i}", "question": f"What is {i} + {i}?", "answer": str(2 * i)} for i in range(12)]
+    data.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    out = tmp_path / "runs.jsonl"
+    toolbox = str(REPO / "agents" / "toolbox.py")
+    code, stdout, _ = run("profile", "--data", str(data), "--agents", toolbox, "--out", str(out), "--limit", "5",
+                          "--json")
+    assert code == 0 and json.loads(stdout)["profiled"] == 5
+    with out.open("a") as f:  # a run killed in the middle of writing a line
+        f.write('{"qid": "q5", "question": "What is 5')
+    code, _, stderr = run("profile", "--data", str(data), "--agents", toolbox, "--out", str(out))
+    assert code == 2 and "--resume" in stderr
+    code, stdout, _ = run("profile", "--data", str(data), "--agents", toolbox, "--out", str(out), "--resume", "--json")
+    assert code == 0
+    summary = json.loads(stdout)
+    assert summary["skipped"] == 5 and summary["profiled"] == 7
+    records = [RunRecord.model_validate_json(line) for line in out.read_text().splitlines()]
+    assert sorted(r.qid for r in records) == sorted(f"q{i}" for i in range(12))
+    calc = [r.agents["toolbox-calculator"].score for r in records]
+    assert sum(s or 0 for s in calc) >= 10  # the calculator answers "i + i" questions
+    code, stdout, _ = run("bench", "run", "--logs", str(out), "--folds", "2", "--routers", "knn,oracle", "--json")
+    assert code == 0 and json.loads(stdout)["n"] == 12

@@ -14,7 +14,7 @@ import pytest
 from agentroute.kg.builder import QueryGraphBuilder
 from agentroute.kg.ingest import ingest_records
 from agentroute.kg.store import GraphStore, open_store
-from agentroute.kg.stores.cypher_dialect import FalkorDBDialect, clear_stale_bolt_slot, make_dialect, rendered_size
+from agentroute.kg.stores.cypher_dialect import FalkorDBDialect, clear_stale_bolt_slot, make_dialect
 from agentroute.kg.stores.falkordb_server import free_port
 from agentroute.kg.stores.neo4j_store import Neo4jStore, StoreConnectionError, parse_bolt_url
 from agentroute.kg.stores.networkx_store import NetworkXStore
@@ -56,7 +56,10 @@ def test_falkordb_encoding_escapes_strings_and_refuses_what_it_cannot_carry() ->
     with pytest.raises(ValueError):
         make_dialect("oracle")
     # the size estimate is an upper bound on the literal FalkorDB writes
-    assert rendered_size(["ab", 0.3333333333333333, {"x": True}]) >= len("['ab', 0.333333, {x: true}]")
+    assert d.encode_sized(["a'b", 0.3333333333333333, {"x": True}])[1] >= len("['a\\'b', 0.333333, {x: true}]")
+    assert d.encode_sized("é")[1] == 4  # UTF-8 bytes and quotes
+    with pytest.raises(ValueError, match="does not fit"):
+        d.prepare("RETURN $x", {"x": "x" * 5000})
 
 
 def test_vector_index_ddl_is_validated() -> None:

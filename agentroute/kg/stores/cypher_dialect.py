@@ -92,16 +92,26 @@ class Dialect:
             f"OPTIONS {{indexConfig: {{`vector.dimensions`: {dim}, `vector.similarity_function`: 'cosine'}}}}"
         )
 
-    def encode(self, value: Any) -> Any:
-        """A parameter value as it must be sent (identity for servers that bind parameters properly)."""
-        return value
+    def encode_sized(self, value: Any) -> tuple[Any, int]:
+        """(the value as it must be sent, an upper bound on its size in the statement the server builds).
 
-    def statement_size(self, query: str, params: Mapping[str, Any]) -> int:
-        """Bytes of ``query`` plus its parameters rendered as text (upper bound; see ``max_statement_bytes``)."""
-        size = len(b"CYPHER ") + len(query.encode())
+        Identity and 0 for servers that bind parameters properly (``max_statement_bytes`` is None)."""
+        return value, 0
+
+    def encode(self, value: Any) -> Any:
+        return self.encode_sized(value)[0]
+
+    def prepare(self, query: str, params: Mapping[str, Any]) -> dict[str, Any]:
+        """Encoded parameters for one statement; ValueError if the statement would be too large."""
+        out, size = {}, len(query.encode()) + 8
         for key, value in params.items():
-            size += len(key) + 2 + rendered_size(value)
-        return size
+            out[key], n = self.encode_sized(value)
+            size += len(key) + 2 + n
+        if self.max_statement_bytes is not None and size > self.max_statement_bytes:
+            raise ValueError(
+                f"statement of about {size} bytes does not fit {self.name}'s limit of {self.max_statement_bytes}"
+            )
+        return out
 
     def after_close(self, host: str | None, port: int | None) -> None:
         """Hook run after the store closed its driver."""
@@ -161,23 +171,38 @@ class FalkorDBDialect(Dialect):
             f"OPTIONS {{dimension: {dim}, similarityFunction: 'cosine'}}"
         )
 
-    def encode(self, value: Any) -> Any:
+    def encode_sized(self, value: Any) -> tuple[Any, int]:
+        """Escape ``\\`` and ``'`` in strings (difference 1); sizes are of the literal the server writes."""
         if isinstance(value, str):
             if "\x00" in value:
                 raise ValueError("FalkorDB cannot store strings containing NUL characters")
-            return value.replace("\\", "\\\\").replace("'", "\\'")
-        if isinstance(value, float) and not math.isfinite(value):
-            raise ValueError(f"FalkorDB cannot take a non-finite float parameter ({value!r})")
+            if "\\" in value or "'" in value:
+                value = value.replace("\\", "\\\\").replace("'", "\\'")
+            return value, (len(value) if value.isascii() else len(value.encode("utf-8"))) + 2
+        if value is None or isinstance(value, bool):
+            return value, 5
+        if isinstance(value, int):
+            return value, len(str(value))
+        if isinstance(value, float):
+            if not math.isfinite(value):
+                raise ValueError(f"FalkorDB cannot take a non-finite float parameter ({value!r})")
+            return value, max(len(f"{value:.6f}"), len(repr(value))) + 2
         if isinstance(value, (list, tuple)):
-            return [self.encode(v) for v in value]
+            items, size = [], 2
+            for v in value:
+                enc, n = self.encode_sized(v)
+                items.append(enc)
+                size += n + 2
+            return items, size
         if isinstance(value, Mapping):
-            out = {}
+            out, size = {}, 2
             for k, v in value.items():
                 if not isinstance(k, str) or not _IDENT.match(k):
                     raise ValueError(f"FalkorDB needs identifier map keys, got {k!r}")
-                out[k] = self.encode(v)
-            return out
-        return value
+                out[k], n = self.encode_sized(v)
+                size += len(k) + n + 4
+            return out, size
+        return value, len(str(value)) + 2
 
     def after_close(self, host: str | None, port: int | None) -> None:
         clear_stale_bolt_slot(host, port)
@@ -231,25 +256,6 @@ def clear_stale_bolt_slot(host: str | None, port: int | None) -> None:
             pass
     except OSError:
         pass
-
-
-def rendered_size(value: Any) -> int:
-    """Upper bound on the bytes of ``value`` written as a Cypher literal (after ``encode``)."""
-    if value is None:
-        return 4
-    if isinstance(value, bool):
-        return 5
-    if isinstance(value, int):
-        return len(str(value))
-    if isinstance(value, float):
-        return max(len(f"{value:.6f}"), len(repr(value))) + 2
-    if isinstance(value, str):
-        return len(value.encode("utf-8")) + 2
-    if isinstance(value, Mapping):
-        return 2 + sum(len(str(k)) + 2 + rendered_size(v) + 2 for k, v in value.items())
-    if isinstance(value, (list, tuple)):
-        return 2 + sum(rendered_size(v) + 2 for v in value)
-    return len(str(value)) + 2
 
 
 def _check_schema_names(label: str, prop: str, dim: int) -> None:

@@ -30,7 +30,6 @@ from agentroute.kg.stores.cypher_dialect import (
     clear_stale_bolt_slot,
     detect_dialect,
     make_dialect,
-    rendered_size,
 )
 from agentroute.types import ENDPOINTS, NODE_LABELS, AgentRecord, NodeLabel, RelType, RunRecord
 
@@ -354,38 +353,29 @@ class Neo4jStore:
     def _plan(self, query: str, rows: list[Any]) -> list[tuple[str, dict[str, Any]]]:
         """``query`` with ``$rows`` split into batches of at most ``batch_size`` rows that each fit the
         dialect's statement size; a single row too large to fit is refused before anything is written."""
-        if not rows:
-            return []
-        encode, limit = self._dialect.encode, self._dialect.max_statement_bytes
+        limit = self._dialect.max_statement_bytes
         if limit is None:
             return [(query, {"rows": rows[i : i + self.batch_size]}) for i in range(0, len(rows), self.batch_size)]
-        base = self._dialect.statement_size(query, {"rows": []})
+        base = len(query.encode()) + 16  # the query and "CYPHER rows=[] "
         plan: list[tuple[str, dict[str, Any]]] = []
         batch: list[Any] = []
         size = base
         for row in rows:
-            enc = encode(row)
-            row_size = rendered_size(enc) + 2  # the item and its ", " separator
-            if base + row_size > limit:
+            enc, n = self._dialect.encode_sized(row)
+            n += 2  # ", " between items
+            if base + n > limit:
                 raise ValueError(
-                    f"a row of about {row_size} bytes does not fit one statement on {self._dialect.name} "
+                    f"a row of about {n} bytes does not fit one statement on {self._dialect.name} "
                     f"(limit {limit} bytes); shorten the text or use Neo4j"
                 )
-            if batch and (size + row_size > limit or len(batch) >= self.batch_size):
+            if batch and (size + n > limit or len(batch) >= self.batch_size):
                 plan.append((query, {"rows": batch}))
                 batch, size = [], base
             batch.append(enc)
-            size += row_size
-        plan.append((query, {"rows": batch}))
+            size += n
+        if batch:
+            plan.append((query, {"rows": batch}))
         return plan
-
-    def _encode_params(self, query: str, params: dict[str, Any]) -> dict[str, Any]:
-        """Single statements outside ``_plan``: encode and check the size limit too."""
-        enc = {k: self._dialect.encode(v) for k, v in params.items()}
-        limit = self._dialect.max_statement_bytes
-        if limit is not None and self._dialect.statement_size(query, enc) > limit:
-            raise ValueError(f"parameters too large for one statement on {self._dialect.name} (limit {limit} bytes)")
-        return enc
 
     def _session(self, read: bool = False) -> neo4j.Session:
         mode = neo4j.READ_ACCESS if read and self._dialect.read_mode_sessions else neo4j.WRITE_ACCESS
@@ -404,7 +394,7 @@ class Neo4jStore:
             session.execute_write(work)
 
     def _write_one(self, query: str, params: dict[str, Any]) -> list[dict[str, Any]]:
-        enc = self._encode_params(query, params)
+        enc = self._dialect.prepare(query, params)
 
         def work(tx: neo4j.ManagedTransaction) -> list[dict[str, Any]]:
             return tx.run(query, enc).data()
@@ -413,7 +403,7 @@ class Neo4jStore:
             return session.execute_write(work)
 
     def _read(self, query: str, params: dict[str, Any]) -> list[dict[str, Any]]:
-        return self._read_encoded(query, self._encode_params(query, params))
+        return self._read_encoded(query, self._dialect.prepare(query, params))
 
     def _read_encoded(self, query: str, params: dict[str, Any]) -> list[dict[str, Any]]:
         """One auto-commit query in a read-mode session (params already passed through the dialect)."""

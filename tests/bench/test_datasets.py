@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from agentroute.bench.datasets import DatasetFormatError, read_qa
+
+QA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "qa_benchmarks"
+
+
+def test_jsonl_with_answer_lists_and_ids(tmp_path: Path) -> None:
+    p = tmp_path / "nq.jsonl"
+    p.write_text(
+        json.dumps({"id": "a", "question": "who wrote hamlet", "golden_answers": ["Shakespeare", "W. S."]}) + "\n\n"
+        + json.dumps({"question": "is water wet", "answer": True, "context": [{"title": "W", "text": "Water."}]})
+        + "\n"
+    )
+    qs = read_qa(p)
+    assert [q.id for q in qs] == ["a", "nq-3"]
+    assert qs[0].gold == ["Shakespeare", "W. S."]
+    assert qs[1].gold == ["yes"] and qs[1].context == ["W: Water."]
+
+
+def test_gsm8k_answers_keep_the_final_number(tmp_path: Path) -> None:
+    p = tmp_path / "gsm.jsonl"
+    p.write_text(json.dumps({"question": "2+2?", "answer": "two and two\n#### 1,004"}) + "\n")
+    assert read_qa(p)[0].gold == ["1004"]
+
+
+def test_csv_and_json_lists(tmp_path: Path) -> None:
+    c = tmp_path / "b.csv"
+    c.write_text('Question,Answer\n"Who, really?",me\n')
+    assert read_qa(c)[0].text == "Who, really?" and read_qa(c)[0].gold == ["me"]
+    j = tmp_path / "h.json"
+    j.write_text(json.dumps([{"question": "q1", "answer": "a1"}, {"question": "q2", "answer": "a2"}]))
+    assert [q.gold for q in read_qa(j, limit=1)] == [["a1"]]
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [("{bad", "invalid JSON"), (json.dumps({"answer": "x"}), "expected a non-empty question"), ("[1, 2]", "object")],
+)
+def test_bad_rows_name_file_and_line(tmp_path: Path, line: str, expected: str) -> None:
+    p = tmp_path / "bad.jsonl"
+    p.write_text(json.dumps({"question": "fine", "answer": "ok"}) + "\n" + line + "\n")
+    with pytest.raises(DatasetFormatError, match=rf"bad.jsonl:2: .*{expected}"):
+        read_qa(p)
+
+
+def test_missing_file() -> None:
+    with pytest.raises(FileNotFoundError, match="no/such.jsonl"):
+        read_qa("no/such.jsonl")
+
+
+@pytest.mark.skipif(not QA.exists(), reason="../shared/data is not present")
+def test_reads_the_shared_benchmarks() -> None:
+    for rel in ["nq_open/NQ-open.dev.jsonl", "bamboogle/bamboogle_test.csv", "gsm8k/test.jsonl",
+                "hotpotqa/hotpot_dev_distractor_hard_sample100_with_context.jsonl"]:
+        qs = read_qa(QA / rel, limit=50)
+        assert len(qs) == 50 and all(q.text and q.gold for q in qs)
+        assert len({q.id for q in qs}) == 50
