@@ -4,8 +4,10 @@ the networkx store's exactly (same records in, same query graphs out)."""
 from __future__ import annotations
 
 import random
+import re
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import neo4j
 import numpy as np
@@ -14,13 +16,14 @@ import pytest
 from agentroute.kg.builder import QueryGraphBuilder
 from agentroute.kg.ingest import ingest_records
 from agentroute.kg.store import GraphStore, open_store
-from agentroute.kg.stores.cypher_dialect import FalkorDBDialect, clear_stale_bolt_slot, make_dialect
+from agentroute.kg.stores.cypher_dialect import Dialect, FalkorDBDialect, clear_stale_bolt_slot, make_dialect
 from agentroute.kg.stores.falkordb_server import free_port
 from agentroute.kg.stores.neo4j_store import Neo4jStore, StoreConnectionError, parse_bolt_url
 from agentroute.kg.stores.networkx_store import NetworkXStore
 from agentroute.types import AgentRecord, AgentSpec, Query, QueryGraph, RunRecord
 
-MORE_LOG = Path(__file__).resolve().parents[2] / "../shared/data/routing_logs/more_reasoning_experts/unified_test.jsonl"
+ROOT = Path(__file__).resolve().parents[2]
+MORE_LOG = ROOT / "../shared/data/routing_logs/more_reasoning_experts/unified_test.jsonl"
 SECRET = "s3cret-Pa55word"
 
 
@@ -62,6 +65,12 @@ def test_falkordb_encoding_escapes_strings_and_refuses_what_it_cannot_carry() ->
         d.prepare("RETURN $x", {"x": "x" * 5000})
 
 
+def test_schema_file_matches_the_neo4j_dialect() -> None:
+    text = (ROOT / "graphs" / "schema.cypher").read_text(encoding="utf-8")
+    statements = [" ".join(m.split()) for m in re.findall(r"^(CREATE [^;]+);", text, flags=re.MULTILINE)]
+    assert statements == Dialect().schema_statements()
+
+
 def test_vector_index_ddl_is_validated() -> None:
     for name in ("neo4j5", "falkordb", "memgraph"):
         assert "Query" in (make_dialect(name).vector_index_statement("Query", "vec", 8) or "")
@@ -98,14 +107,15 @@ def test_open_store_resolves_bolt_urls(bolt_uri: str, neo4j_store: Neo4jStore) -
 
 @pytest.mark.neo4j
 def test_dialect_comes_from_a_probe_not_the_agent_string(bolt_uri: str, neo4j_store: Neo4jStore) -> None:
-    driver = neo4j.GraphDatabase.driver(parse_bolt_url(bolt_uri)["uri"])
+    target = parse_bolt_url(bolt_uri)
+    auth = (target["user"], target["password"] or "") if target["user"] else None
+    driver = neo4j.GraphDatabase.driver(target["uri"], auth=auth)
     try:
         agent = driver.get_server_info().agent
-    except neo4j.exceptions.AuthError:
-        agent = "(needs credentials)"
     finally:
         driver.close()
-        clear_stale_bolt_slot("127.0.0.1", int(bolt_uri.rsplit(":", 1)[1])) if "127.0.0.1" in bolt_uri else None
+        where = urlsplit(target["uri"])
+        clear_stale_bolt_slot(where.hostname, where.port)
     if neo4j_store.dialect.name == "falkordb":
         assert agent.startswith("Neo4j/")  # FalkorDB claims to be Neo4j; the probe knows better
     explicit = Neo4jStore.from_url(bolt_uri, dialect=neo4j_store.dialect.name)
@@ -186,7 +196,14 @@ def test_property_values_are_checked_and_numpy_is_unwrapped(neo4j_store: Neo4jSt
     with pytest.raises(ValueError):
         neo4j_store.upsert_nodes("Query", [{"id": "bad", "not an identifier": 1}])
     assert neo4j_store.get_node("Query", "bad") is None
-    assert neo4j_store.ensure_vector_index(2) is True
+
+
+@pytest.mark.neo4j
+def test_vector_index_is_created_once(neo4j_store: Neo4jStore) -> None:
+    assert neo4j_store.ensure_vector_index(4) is True
+    assert neo4j_store.ensure_vector_index(4) is True  # idempotent
+    neo4j_store.upsert_nodes("Query", [{"id": "q", "vec": [0.5, 0.5, 0.5, 0.5]}])
+    assert neo4j_store.get_node("Query", "q") == {"id": "q", "vec": [0.5, 0.5, 0.5, 0.5]}
 
 
 # -- same records in, same routing inputs out ---------------------------------------------------------------

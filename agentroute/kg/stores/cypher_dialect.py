@@ -14,15 +14,17 @@ while building and testing this store:
    as ``x' RETURN 1 AS id //`` is *executed as Cypher*. ``FalkorDBDialect.encode`` escapes ``\\`` and ``'``
    in every string (ids, properties, list items) before sending, so values round-trip verbatim and are
    never executed. Map keys are spliced unquoted too, so property names must be identifiers.
-2. The spliced statement (parameters + query text) must stay under about 4 KiB: anything longer crashes
-   the server process (SIGSEGV/SIGABRT). ``max_statement_bytes`` bounds every statement; the store splits
-   batches to fit and refuses (ValueError) a single value too large to fit, before writing anything.
+2. The spliced statement (parameters + query text) must stay under about 4 KiB: one of 4,030 bytes runs,
+   one of 4,070 crashes the whole server process (SIGSEGV/SIGABRT). ``max_statement_bytes`` bounds every
+   statement; the store splits batches to fit and refuses (ValueError) a single value too large to fit,
+   before writing anything.
 3. Float parameters are rendered with 6 decimals: 0.1 + 0.2 arrives as 0.3, 1e-7 as 0.0 (absolute error
-   up to 5e-7). ``toFloat`` of a string is single precision, so it is no way around this. Documented, not
+   up to 5e-7). ``toFloat`` of a string is single precision, so that is no way around it. Documented, not
    worked around: scores and probabilities keep 6 decimals.
 4. NUL characters in strings are silently truncated, NaN/inf floats fail: both are rejected up front.
 5. No transactions: ``BEGIN``/``COMMIT`` are accepted but every statement commits on its own and a
-   rollback undoes nothing. Each statement is atomic, so a batch that fits one statement is all-or-nothing.
+   rollback undoes nothing. Each statement is atomic, so a batch that fits one statement is all-or-nothing;
+   a ``record_many`` that needs several statements can be left half-written by a failure in between.
 6. No ``CREATE CONSTRAINT``, no ``IF NOT EXISTS``, no ``SHOW INDEXES``, no ``dbms.components()``. Unique
    constraints exist only as the Redis command ``GRAPH.CONSTRAINT``, which Bolt cannot send; the store
    creates range indexes on ``id`` (after checking ``db.indexes()``) and relies on MERGE for uniqueness.
@@ -30,8 +32,9 @@ while building and testing this store:
 8. Authentication: ``requirepass`` is not enforced on Bolt (no credentials are accepted, any are
    rejected with the unknown error).
 9. After a client closes a connection with Bolt ``GOODBYE`` the next new connection's handshake is never
-   answered (it fails after the connection timeout); one plain TCP connect-and-close clears that state.
-   ``after_close`` does this whenever the store closes its driver.
+   answered (it fails after the connection timeout), once per connection closed that way; a plain TCP
+   connect-and-close (no GOODBYE) takes such a slot. ``after_close`` clears them whenever the store
+   closes its driver (``clear_stale_bolt_slot``).
 10. ``UNION ALL`` of two aggregating queries dropped the second branch's row; the store avoids UNION.
 11. Summary counters sometimes arrive under raw keys (``nodes-created``), so the store never reads them.
 12. No database selection: the graph is taken from the *first key name* of a RUN message's extra map, so
@@ -57,6 +60,7 @@ from agentroute.types import NODE_LABELS
 RunFn = Callable[[str], list[dict[str, Any]]]
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_BOLT_HANDSHAKE = b"\x60\x60\xb0\x17" + bytes([0, 0, 7, 5]) + bytes(12)  # magic, then "5.7 or nothing"
 
 
 class Dialect:
@@ -65,8 +69,6 @@ class Dialect:
     name = "neo4j5"
     #: Upper bound on one statement's size as the server sees it (None: no limit worth tracking).
     max_statement_bytes: int | None = None
-    #: Whether BEGIN/COMMIT make several statements atomic.
-    transactional = True
     #: Whether auto-commit reads may run in read-mode sessions (routed to replicas in a cluster).
     read_mode_sessions = True
     #: Whether a session's database name is honoured.
@@ -91,6 +93,13 @@ class Dialect:
             f"CREATE VECTOR INDEX agentroute_{label.lower()}_{prop} IF NOT EXISTS FOR (n:{label}) ON (n.{prop}) "
             f"OPTIONS {{indexConfig: {{`vector.dimensions`: {dim}, `vector.similarity_function`: 'cosine'}}}}"
         )
+
+    def ensure_vector_index(self, run: RunFn, label: str, prop: str, dim: int) -> bool:
+        statement = self.vector_index_statement(label, prop, dim)
+        if statement is None:
+            return False
+        run(statement)
+        return True
 
     def encode_sized(self, value: Any) -> tuple[Any, int]:
         """(the value as it must be sent, an upper bound on its size in the statement the server builds).
@@ -131,11 +140,11 @@ class MemgraphDialect(Dialect):
 
     def ensure_schema(self, run: RunFn) -> None:
         for statement in self.schema_statements():
-            try:
-                run(statement)
-            except Exception as e:  # the driver's error types are the store's business, not the dialect's
-                if "exist" not in str(e).lower():
-                    raise
+            _run_unless_exists(run, statement)
+
+    def ensure_vector_index(self, run: RunFn, label: str, prop: str, dim: int) -> bool:
+        _run_unless_exists(run, self.vector_index_statement(label, prop, dim) or "")
+        return True
 
     def vector_index_statement(self, label: str, prop: str, dim: int) -> str | None:
         _check_schema_names(label, prop, dim)
@@ -150,7 +159,6 @@ class FalkorDBDialect(Dialect):
 
     name = "falkordb"
     max_statement_bytes = 3584  # the server crashes a little above 4096; keep a margin for rendering
-    transactional = False
     read_mode_sessions = False
     supports_databases = False
 
@@ -158,11 +166,23 @@ class FalkorDBDialect(Dialect):
         return [f"CREATE INDEX FOR (n:{label}) ON (n.id)" for label in NODE_LABELS]
 
     def ensure_schema(self, run: RunFn) -> None:
-        rows = run("CALL db.indexes() YIELD label, properties RETURN label, properties")
-        have = {(r["label"], p) for r in rows for p in (r["properties"] or [])}
+        have = self._indexes(run)
         for label, statement in zip(NODE_LABELS, self.schema_statements(), strict=True):
-            if (label, "id") not in have:
+            if (label, "id", "RANGE") not in have:
                 run(statement)
+
+    def ensure_vector_index(self, run: RunFn, label: str, prop: str, dim: int) -> bool:
+        statement = self.vector_index_statement(label, prop, dim)
+        if (label, prop, "VECTOR") not in self._indexes(run):
+            run(statement or "")
+        return True
+
+    @staticmethod
+    def _indexes(run: RunFn) -> set[tuple[str, str, str]]:
+        """(label, property, index type) of every index (there is no IF NOT EXISTS)."""
+        rows = run("CALL db.indexes() YIELD label, properties, types RETURN label, properties, types")
+        types = [(r["label"], r["types"] or {}) for r in rows]
+        return {(label, prop, t) for label, by_prop in types for prop, ts in by_prop.items() for t in ts}
 
     def vector_index_statement(self, label: str, prop: str, dim: int) -> str | None:
         _check_schema_names(label, prop, dim)
@@ -245,17 +265,67 @@ def detect_dialect(run: RunFn) -> Dialect | None:
         return None
 
 
-def clear_stale_bolt_slot(host: str | None, port: int | None) -> None:
-    """One plain TCP connect-and-close: clears the slot FalkorDB leaves stale after a Bolt GOODBYE
-    (difference 9). Harmless elsewhere; used after closing a driver on a FalkorDB server, or one whose
-    kind is not known yet."""
+def _run_unless_exists(run: RunFn, statement: str) -> None:
+    try:
+        run(statement)
+    except Exception as e:  # the driver's error types are the store's business, not the dialect's
+        if "exist" not in str(e).lower():
+            raise
+
+
+def clear_stale_bolt_slot(host: str | None, port: int | None, attempts: int = 8) -> None:
+    """Clear the slots FalkorDB leaves stale after Bolt GOODBYEs, one per closed connection (difference 9).
+
+    A plain connect-and-close takes one slot; then Bolt handshakes probe until one is answered (each
+    unanswered one, 0.25 s, took another slot). Harmless elsewhere: the first probe is answered at once.
+    """
     if not host or not port:
         return
     try:
         with socket.create_connection((host, port), timeout=1.0):
             pass
+        for _ in range(attempts):
+            with socket.create_connection((host, port), timeout=0.25) as s:
+                s.sendall(_BOLT_HANDSHAKE)
+                try:
+                    if len(s.recv(4)) == 4:
+                        return
+                except TimeoutError:
+                    continue
     except OSError:
-        pass
+        return
+
+
+def _property_value(key: str, value: Any) -> Any:
+    """A property value the server accepts: a scalar or a homogeneous list (numpy values are unwrapped)."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if hasattr(value, "tolist"):  # numpy scalar or array
+        return _property_value(key, value.tolist())
+    if isinstance(value, (list, tuple)):
+        items = [_property_value(key, v) for v in value]
+        kinds = {bool if isinstance(v, bool) else float if isinstance(v, (int, float)) else type(v) for v in items}
+        if len(kinds) > 1 or kinds - {bool, float, str}:
+            raise ValueError(f"property {key!r}: lists must hold only str, only numbers or only bools")
+        if float in kinds and any(isinstance(v, float) for v in items):
+            items = [float(v) for v in items]
+        return items
+    raise ValueError(
+        f"property {key!r}: a {type(value).__name__} cannot be stored (use str, int, float, bool or a list of them)"
+    )
+
+
+def clean_props(row: Mapping[str, Any], skip: tuple[str, ...]) -> dict[str, Any]:
+    """Row properties a Bolt server can store, minus the key fields ``skip``; None values stay (``SET +=``
+    removes those properties). Names must be identifiers (FalkorDB splices map keys unquoted)."""
+    out: dict[str, Any] = {}
+    for key, value in row.items():
+        if key in skip:
+            continue
+        if not isinstance(key, str) or not _IDENT.match(key):
+            raise ValueError(f"property names must be identifiers (letters, digits, _), got {key!r}")
+        out[key] = _property_value(key, value)
+    return out
 
 
 def _check_schema_names(label: str, prop: str, dim: int) -> None:

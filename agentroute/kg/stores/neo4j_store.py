@@ -17,7 +17,6 @@ edges hold ``score``, ``cost``, ``pred``, ``latency_s``, ``steps`` where known.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -27,6 +26,7 @@ from neo4j.exceptions import AuthError, ClientError, DriverError, Neo4jError, Se
 
 from agentroute.kg.stores.cypher_dialect import (
     Dialect,
+    clean_props,
     clear_stale_bolt_slot,
     detect_dialect,
     make_dialect,
@@ -39,7 +39,6 @@ SCHEMES = ("bolt", "bolt+s", "bolt+ssc", "neo4j", "neo4j+s", "neo4j+ssc")
 _PERFORMED_PROPS: dict[str, str] = {
     "score": "score", "cost_usd": "cost", "pred": "pred", "latency_s": "latency_s", "steps": "steps",
 }
-_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _CLEAR_BATCH = 10_000
 
 
@@ -66,37 +65,6 @@ def _id(row: Mapping[str, Any], field: str) -> str:
     if value is None or value == "":
         raise ValueError(f"row has no {field!r}: {dict(row)!r}")
     return str(value)
-
-
-def _value(key: str, value: Any) -> Any:
-    """A property value the server accepts: a scalar or a homogeneous list (numpy values are unwrapped)."""
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    if hasattr(value, "tolist"):  # numpy scalar or array
-        return _value(key, value.tolist())
-    if isinstance(value, (list, tuple)):
-        items = [_value(key, v) for v in value]
-        kinds = {bool if isinstance(v, bool) else float if isinstance(v, (int, float)) else type(v) for v in items}
-        if len(kinds) > 1 or kinds - {bool, float, str}:
-            raise ValueError(f"property {key!r}: lists must hold only str, only numbers or only bools")
-        if float in kinds and any(isinstance(v, float) for v in items):
-            items = [float(v) for v in items]
-        return items
-    raise ValueError(
-        f"property {key!r}: a {type(value).__name__} cannot be stored (use str, int, float, bool or a list of them)"
-    )
-
-
-def _props(row: Mapping[str, Any], skip: tuple[str, ...]) -> dict[str, Any]:
-    """Row properties minus the key fields; None values stay (``SET +=`` removes those properties)."""
-    out: dict[str, Any] = {}
-    for key, value in row.items():
-        if key in skip:
-            continue
-        if not isinstance(key, str) or not _IDENT.match(key):
-            raise ValueError(f"property names must be identifiers (letters, digits, _), got {key!r}")
-        out[key] = _value(key, value)
-    return out
 
 
 def _edge_row(src: str, dst: str, props: Mapping[str, Any]) -> dict[str, Any]:
@@ -155,6 +123,7 @@ class Neo4jStore:
         self.batch_size = batch_size
         self._host, self._port = parts.hostname, parts.port or 7687
         self._dialect: Dialect = make_dialect(dialect) if dialect else Dialect()
+        self._bookmarks = neo4j.GraphDatabase.bookmark_manager()
         auth = neo4j.basic_auth(user or "", password or "") if (user or password) else None
         self._driver = neo4j.GraphDatabase.driver(
             uri, auth=auth, connection_timeout=connect_timeout,
@@ -211,7 +180,7 @@ class Neo4jStore:
 
     def upsert_nodes(self, label: NodeLabel, rows: Sequence[Mapping[str, Any]]) -> int:
         lab = _label(label)
-        data = [[_id(r, "id"), _props(r, skip=("id",))] for r in rows]
+        data = [[_id(r, "id"), clean_props(r, skip=("id",))] for r in rows]
         query = f"UNWIND $rows AS row MERGE (n:{lab} {{id: row[0]}}) SET n += row[1]"
         self._write(self._plan(query, data))
         return len(rows)
@@ -220,7 +189,7 @@ class Neo4jStore:
         rel_, src, dst = _rel(rel)
         data = []
         for r in rows:
-            props = _props(r, skip=("src", "dst", "kind"))
+            props = clean_props(r, skip=("src", "dst", "kind"))
             kind = "" if r.get("kind") is None else str(r["kind"])  # part of the identity, set by MERGE
             data.append([_id(r, "src"), _id(r, "dst"), kind, props])
         query = (
@@ -234,7 +203,8 @@ class Neo4jStore:
         self.record_many([run], [entities])
 
     def record_many(self, runs: Sequence[RunRecord], entities: Sequence[Sequence[str]]) -> None:
-        """Query nodes, Agent nodes, MENTIONS and PERFORMED edges: four batched statements, one transaction."""
+        """Query nodes, Agent nodes, MENTIONS and PERFORMED edges: four kinds of batched statements in one
+        transaction (FalkorDB has none: there each statement is atomic on its own)."""
         if len(runs) != len(entities):
             raise ValueError(f"record_many: {len(runs)} runs but {len(entities)} entity lists")
         queries, mentions, performed = [], [], []
@@ -242,7 +212,7 @@ class Neo4jStore:
         for run, ents in zip(runs, entities, strict=True):
             gold = list(run.gold) if run.gold is not None else None
             props = {"text": run.question, "dataset": run.dataset, "split": run.split, "gold": gold}
-            queries.append([run.qid, _props(props, skip=())])
+            queries.append([run.qid, clean_props(props, skip=())])
             ids = list(dict.fromkeys(str(e) for e in ents))
             if "" in ids:
                 raise ValueError(f"record {run.qid!r}: empty entity id")
@@ -251,7 +221,7 @@ class Neo4jStore:
             for name, rec in run.agents.items():
                 agents.setdefault(name)
                 edge = {p: getattr(rec, f) for f, p in _PERFORMED_PROPS.items() if getattr(rec, f) is not None}
-                performed.append([run.qid, name, _props(edge, skip=())])
+                performed.append([run.qid, name, clean_props(edge, skip=())])
         plan = self._plan("UNWIND $rows AS row MERGE (q:Query {id: row[0]}) SET q += row[1]", queries)
         plan += self._plan("UNWIND $rows AS id MERGE (:Agent {id: id})", list(agents))
         plan += self._plan(
@@ -275,17 +245,13 @@ class Neo4jStore:
     def clear(self) -> None:
         """Delete this store's nodes (labels Query, Entity, Agent) and their relationships, in batches."""
         for label in NODE_LABELS:
-            query = f"MATCH (n:{label}) WITH n LIMIT {_CLEAR_BATCH} DETACH DELETE n RETURN count(*) AS n"
-            while (rows := self._write_one(query, {})) and rows[0]["n"]:
+            query = f"MATCH (n:{label}) WITH n LIMIT {_CLEAR_BATCH} DETACH DELETE n RETURN count(*) AS deleted"
+            while (rows := self._write_one(query, {})) and rows[0]["deleted"]:
                 pass
 
     def ensure_vector_index(self, dim: int, label: NodeLabel = "Query", prop: str = "vec") -> bool:
-        """Create a cosine vector index on ``label.prop`` where the server has them; False where not."""
-        statement = self._dialect.vector_index_statement(_label(label), prop, dim)
-        if statement is None:
-            return False
-        self._run_auto(statement)
-        return True
+        """A cosine vector index on ``label.prop`` (idempotent) where the server has them; False where not."""
+        return self._dialect.ensure_vector_index(self._run_auto, _label(label), prop, dim)
 
     # -- reads ------------------------------------------------------------------------------------------
 
@@ -378,8 +344,12 @@ class Neo4jStore:
         return plan
 
     def _session(self, read: bool = False) -> neo4j.Session:
-        mode = neo4j.READ_ACCESS if read and self._dialect.read_mode_sessions else neo4j.WRITE_ACCESS
-        return self._driver.session(database=self.database, default_access_mode=mode)
+        """Reads in read mode (replicas in a cluster), sharing the store's bookmarks so they see its writes."""
+        if self._dialect.read_mode_sessions:
+            mode = neo4j.READ_ACCESS if read else neo4j.WRITE_ACCESS
+            return self._driver.session(database=self.database, default_access_mode=mode,
+                                        bookmark_manager=self._bookmarks)
+        return self._driver.session(database=self.database)
 
     def _write(self, plan: list[tuple[str, dict[str, Any]]]) -> None:
         """Run a plan's statements in one managed write transaction (atomic where the server has them)."""

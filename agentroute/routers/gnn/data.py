@@ -22,6 +22,7 @@ import torch
 from torch_geometric.data import HeteroData
 
 from agentroute.routers.gnn.features import N_EVIDENCE, agent_evidence, past_matrices
+from agentroute.routers.gnn.surface import N_SURFACE, surface_features
 from agentroute.types import QueryGraph
 
 EdgeType = tuple[str, str, str]
@@ -46,7 +47,7 @@ EDGE_DIMS: dict[EdgeType, int] = {SIMILAR: 1, REVERSE[SIMILAR]: 1, PERFORMED: 3,
 
 N_KIND_BUCKETS = 8
 #: Extra feature columns appended to each node type's text embedding.
-EXTRA_DIMS: dict[str, int] = {"query": 3, "entity": 1 + N_KIND_BUCKETS, "agent": 1, "past": 3}
+EXTRA_DIMS: dict[str, int] = {"query": N_SURFACE + 3, "entity": 1 + N_KIND_BUCKETS, "agent": 1, "past": N_SURFACE + 3}
 
 
 def feature_dims(embed_dim: int) -> dict[str, int]:
@@ -96,8 +97,9 @@ def graph_arrays(graph: QueryGraph) -> GraphArrays:
 
     query_x = np.zeros((1, dim + EXTRA_DIMS["query"]), dtype=np.float32)
     query_x[0, :dim] = q
+    query_x[0, dim : dim + N_SURFACE] = surface_features(graph.query.text)
     if n_past:
-        query_x[0, dim:] = (sims.max(), sims.mean(), 1.0)
+        query_x[0, dim + N_SURFACE :] = (sims.max(), sims.mean(), 1.0)
 
     entity_x = np.zeros((n_ent, dim + EXTRA_DIMS["entity"]), dtype=np.float32)
     entity_x[:, :dim] = _rows(graph.entity_vecs, n_ent, dim)
@@ -117,9 +119,11 @@ def graph_arrays(graph: QueryGraph) -> GraphArrays:
     )
     past_x = np.zeros((n_past, dim + EXTRA_DIMS["past"]), dtype=np.float32)
     past_x[:, :dim] = _rows(graph.past_vecs, n_past, dim)
-    past_x[:, dim] = sims
-    past_x[:, dim + 1] = row_mean
-    past_x[:, dim + 2] = row_n > 0
+    for j, past in enumerate(graph.similar):
+        past_x[j, dim : dim + N_SURFACE] = surface_features(past.text)
+    past_x[:, dim + N_SURFACE] = sims
+    past_x[:, dim + N_SURFACE + 1] = row_mean
+    past_x[:, dim + N_SURFACE + 2] = row_n > 0
 
     related = [(i, j) for i, j, _ in graph.related] + [(j, i) for i, j, _ in graph.related]
     pj, pa = np.nonzero(mask)

@@ -13,6 +13,8 @@ means the same for every agent (``features.py``), so unseen agents are scored fr
 
 from __future__ import annotations
 
+import warnings
+
 import torch
 from torch import Tensor, nn
 from torch_geometric.data import HeteroData
@@ -56,7 +58,9 @@ class GNNScorer(nn.Module):
         for i in range(layers):
             last = i == layers - 1
             kept = [et for et in EDGE_TYPES if not last or et[2] in ("query", "agent")]
-            self.convs.append(HeteroConv({et: _conv(et, hidden, heads, dropout) for et in kept}, aggr="sum"))
+            with warnings.catch_warnings():  # the last layer leaves entity/past untouched on purpose
+                warnings.filterwarnings("ignore", message="There exist node types")
+                self.convs.append(HeteroConv({et: _conv(et, hidden, heads, dropout) for et in kept}, aggr="sum"))
             self.norms.append(nn.ModuleDict({t: nn.LayerNorm(hidden) for t in NODE_TYPES}))
         self.dropout = nn.Dropout(dropout)
         self.evidence_norm = nn.LayerNorm(N_EVIDENCE)

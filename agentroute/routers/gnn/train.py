@@ -132,7 +132,7 @@ def train_model(
                 loss.backward()
                 nn.utils.clip_grad_norm_(model.parameters(), config.clip)
                 optimiser.step()
-                total += float(loss) * len(chunk)
+                total += loss.item() * len(chunk)
                 count += len(chunk)
             train_loss = total / max(count, 1)
             val_loss = evaluate_loss(model, val_batches) if val_batches else train_loss
