@@ -363,12 +363,12 @@ def kg_show(
         ent.add_row(e["id"], e["kind"], "yes" if e["mentioned"] else "neighbour")
     out.print(ent)
     if graph["related"]:
-        out.print("related: " + "; ".join(f"{s} -[{k}]-> {d}" for s, d, k in graph["related"]))
+        out.print("related: " + "; ".join(f"{s} -[{k}]-> {d}" for s, d, k in graph["related"]), markup=False)
     if graph["covers"]:
-        out.print("covers: " + "; ".join(f"{a} -> {e}" for a, e in graph["covers"]))
-    sim = Table("past question", "similarity", "scores", title="similar past questions")
+        out.print("covers: " + "; ".join(f"{a} -> {e}" for a, e in graph["covers"]), markup=False)
+    sim = Table("past question", "similarity", "agents that scored", title="similar past questions")
     for p in graph["similar"]:
-        scores = ", ".join(f"{a}={v:g}" for a, v in p["scores"].items())
+        scores = ", ".join(f"{a}={v:g}" for a, v in p["scores"].items() if v) or "every agent 0"
         sim.add_row(p["text"], f"{p['similarity']:.3f}", scores)
     out.print(sim)
 

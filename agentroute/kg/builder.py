@@ -270,7 +270,7 @@ class QueryGraphBuilder:
         kind = self._entity_kinds.get(eid)
         if kind is None:
             node = self.store.get_node("Entity", eid) or {}
-            kind = self._entity_kinds[eid] = str(node.get("kind", "entity"))
+            kind = self._entity_kinds[eid] = str(node.get("kind") or node.get("type") or "entity")
         return kind
 
     def _similar(self, queries: list[Query], qvecs: np.ndarray) -> list[list[tuple[int, float]]]:

@@ -1,0 +1,335 @@
+"""Behaviour of the GNN router: conversion, batching, learning, determinism, unseen agents, selection,
+checkpoints and devices. Every graph here is built by hand (a small seeded toy world), so the tests need
+no data files and run in seconds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from torch_geometric.data import Batch
+
+from agentroute.routers.base import make_router
+from agentroute.routers.gnn import CheckpointError, GNNRouter, collate, graph_arrays, to_heterodata
+from agentroute.routers.gnn.data import EDGE_TYPES, REVERSE, feature_dims
+from agentroute.routers.gnn.targets import target_distribution
+from agentroute.types import AgentSpec, PastQuery, Query, QueryGraph, TrainExample
+
+DIM = 16
+FAST = {"hidden": 32, "epochs": 40, "patience": 8, "batch_size": 32, "lr": 3e-3, "device": "cpu"}
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    return (v / np.linalg.norm(v, axis=-1, keepdims=True)).astype(np.float32)
+
+
+def make_graph(
+    rng: np.random.Generator,
+    qid: str,
+    query_vec: np.ndarray,
+    agents: list[AgentSpec],
+    agent_vecs: np.ndarray,
+    past: list[PastQuery] | None = None,
+    n_entities: int = 2,
+    text: str = "what is it?",
+) -> QueryGraph:
+    past = past or []
+    n_mentioned = min(1, n_entities)
+    return QueryGraph(
+        query=Query(id=qid, text=text),
+        query_vec=query_vec,
+        entities=[f"e{i}" for i in range(n_entities)],
+        entity_kinds=["span"] * n_entities,
+        n_mentioned=n_mentioned,
+        entity_vecs=_unit(rng.normal(size=(n_entities, DIM))) if n_entities else np.zeros((0, DIM), np.float32),
+        related=[(0, 1, "co")] if n_entities > 1 else [],
+        agents=agents,
+        agent_vecs=agent_vecs,
+        covers=[(0, 0)] if n_entities and agents else [],
+        similar=past,
+        past_vecs=_unit(rng.normal(size=(len(past), DIM))) if past else np.zeros((0, DIM), np.float32),
+    )
+
+
+class ToyWorld:
+    """Questions on ``n_topics`` topics; each agent's spec embedding is one topic's centroid.
+
+    Half of the questions are *text* questions: the best agent is the one whose topic the query is about.
+    The other half are *history* questions: the query text is off-topic noise and the best agent is a random
+    one, revealed only by how agents scored on the similar past questions (PERFORMED edges).
+    """
+
+    def __init__(self, n_topics: int = 4, seed: int = 0) -> None:
+        self.rng = np.random.default_rng(seed)
+        self.centroids = _unit(self.rng.normal(size=(n_topics, DIM)))
+        self.agents = [AgentSpec(name=f"agent{i}", description=f"topic {i}") for i in range(n_topics)]
+
+    def example(self, i: int, kind: str, pool: list[int] | None = None) -> tuple[TrainExample, str]:
+        rng = self.rng
+        pool = pool if pool is not None else list(range(len(self.agents)))
+        agents = [self.agents[a] for a in pool]
+        names = [a.name for a in agents]
+        if kind == "text":
+            best = names[int(rng.integers(len(names)))]
+            topic = pool[names.index(best)]
+            q = _unit(self.centroids[topic] + 0.3 * rng.normal(size=DIM))
+            past_best = [names[int(rng.integers(len(names)))] for _ in range(6)]  # uninformative history
+            text = "what about this topic?"
+        else:
+            best = names[int(rng.integers(len(names)))]
+            q = _unit(rng.normal(size=DIM))
+            past_best = [best if rng.random() < 0.85 else names[int(rng.integers(len(names)))] for _ in range(6)]
+            text = "Which one, given the record?"
+        past = [
+            PastQuery(f"p{i}-{j}", "an earlier question", float(0.9 - 0.05 * j), {a: float(a == pb) for a in names})
+            for j, pb in enumerate(past_best)
+        ]
+        vecs = self.centroids[pool]
+        graph = make_graph(rng, f"q{i}", q, agents, vecs, past, text=text)
+        return TrainExample(graph=graph, scores={a: float(a == best) for a in names}), best
+
+    def dataset(self, n: int, start: int = 0, pool: list[int] | None = None) -> list[tuple[TrainExample, str]]:
+        return [self.example(start + i, "text" if i % 2 == 0 else "history", pool) for i in range(n)]
+
+
+@pytest.fixture(scope="module")
+def world() -> ToyWorld:
+    return ToyWorld()
+
+
+@pytest.fixture(scope="module")
+def trained(world: ToyWorld) -> tuple[GNNRouter, list[tuple[TrainExample, str]]]:
+    train = world.dataset(400)
+    router = GNNRouter(seed=0, **FAST).fit([ex for ex, _ in train])
+    return router, world.dataset(200, start=10_000)
+
+
+# -- conversion ----------------------------------------------------------------------------------------
+
+
+def test_conversion_shapes_features_and_reverse_edges(world: ToyWorld) -> None:
+    ex, _ = world.example(0, "history")
+    g = ex.graph
+    data = to_heterodata(g)
+    dims = feature_dims(DIM)
+    assert data["query"].x.shape == (1, dims["query"])
+    assert data["entity"].x.shape == (2, dims["entity"])
+    assert data["agent"].x.shape == (4, dims["agent"])
+    assert data["past"].x.shape == (6, dims["past"])
+    assert torch.allclose(data["agent"].x[:, :DIM], torch.from_numpy(g.agent_vecs))
+    assert set(data.edge_types) == set(EDGE_TYPES)
+    mentions = data["query", "mentions", "entity"].edge_index
+    assert mentions.tolist() == [[0], [0]]
+    assert data["entity", "related", "entity"].edge_index.shape[1] == 2  # both directions
+    perf = data["past", "performed", "agent"]
+    assert perf.edge_index.shape[1] == 6 * 4
+    for (j, a), attr in zip(perf.edge_index.t().tolist(), perf.edge_attr.tolist(), strict=True):
+        assert attr[0] == g.similar[j].scores[g.agent_names[a]]
+    sim = data["query", "similar", "past"]
+    assert torch.allclose(sim.edge_attr[:, 0], torch.tensor([p.similarity for p in g.similar]))
+    for fwd, rev in REVERSE.items():
+        assert torch.equal(data[rev].edge_index, data[fwd].edge_index.flip(0))
+    assert data["agent"].evidence.shape[0] == 4
+
+
+def test_empty_entities_and_history_convert_and_route(world: ToyWorld, trained) -> None:
+    router, _ = trained
+    rng = np.random.default_rng(1)
+    g = make_graph(rng, "empty", _unit(rng.normal(size=DIM)), world.agents, world.centroids, past=[], n_entities=0)
+    data = to_heterodata(g)
+    assert data["entity"].x.shape[0] == 0 and data["past"].x.shape[0] == 0
+    assert all(data[et].edge_index.shape[1] == 0 for et in EDGE_TYPES if "agent" not in (et[0], et[2]) or "past" in et)
+    decision = router.route(g)
+    assert set(decision.probs) == set(g.agent_names)
+    assert sum(decision.probs.values()) == pytest.approx(1.0, abs=1e-6)
+    no_agents = make_graph(rng, "none", _unit(rng.normal(size=DIM)), [], np.zeros((0, DIM), np.float32))
+    assert router.route_many([no_agents, g])[0].selected == []
+
+
+def test_collate_matches_pyg_batch_and_batched_routing_matches_single(world: ToyWorld, trained) -> None:
+    router, test = trained
+    graphs = [ex.graph for ex, _ in test[:5]]
+    graphs.append(make_graph(np.random.default_rng(2), "bare", graphs[0].query_vec, world.agents[:2], world.centroids[:2]))
+    ours = collate([graph_arrays(g) for g in graphs])
+    singles = []
+    for g in graphs:
+        d = to_heterodata(g)
+        for t in d.node_types:
+            del d[t].batch, d[t].ptr
+        singles.append(d)
+    ref = Batch.from_data_list(singles)
+    for t in ref.node_types:
+        assert torch.equal(ours[t].x, ref[t].x)
+        assert torch.equal(ours[t].batch, ref[t].batch)
+    for et in EDGE_TYPES:
+        assert torch.equal(ours[et].edge_index, ref[et].edge_index)
+    batched = router.route_many(graphs)
+    for g, d in zip(graphs, batched, strict=True):
+        alone = router.route(g).probs
+        assert alone.keys() == d.probs.keys()
+        assert all(abs(alone[a] - d.probs[a]) < 1e-5 for a in alone)
+
+
+# -- targets -------------------------------------------------------------------------------------------
+
+
+def test_targets_softmax_smoothing_uniform_and_cost() -> None:
+    names = ["a", "b", "c"]
+    p, mask = target_distribution(names, {"a": 1.0, "b": 0.0, "c": None}, tau=0.25, smoothing=0.0)
+    assert mask.tolist() == [True, True, False]
+    assert p[0] == pytest.approx(np.exp(4) / (np.exp(4) + 1)) and p[2] == 0
+    p, _ = target_distribution(names, {"a": 0.0, "b": 0.0, "c": 0.0})
+    assert np.allclose(p, 1 / 3)
+    p, _ = target_distribution(names, {"a": 1.0, "b": 0.0, "c": 0.0}, smoothing=0.3)
+    assert p.min() >= 0.1 - 1e-6 and p.sum() == pytest.approx(1.0)
+    costs = {"a": 10.0, "b": 1.0, "c": 1.0}
+    p, _ = target_distribution(names, {"a": 1.0, "b": 1.0, "c": 0.0}, costs, lambda_cost=1.0)
+    assert p[1] > p[0] > p[2]
+
+
+# -- learning ------------------------------------------------------------------------------------------
+
+
+def test_learns_from_query_text_and_from_neighbour_scores(trained) -> None:
+    router, test = trained
+    decisions = router.route_many([ex.graph for ex, _ in test])
+    hits = {"text": [], "history": []}
+    for i, (d, (_, best)) in enumerate(zip(decisions, test, strict=True)):
+        hits["text" if i % 2 == 0 else "history"].append(d.selected[0] == best)
+    # chance is 1/4 for both halves
+    assert np.mean(hits["text"]) > 0.7
+    assert np.mean(hits["history"]) > 0.7
+    assert router.report is not None and router.report.best_epoch >= 0
+
+
+def test_same_seed_same_probabilities_other_seed_differs(world: ToyWorld) -> None:
+    data = world.dataset(60, start=50_000)
+    examples = [ex for ex, _ in data]
+    opts = {**FAST, "epochs": 3}
+    a = GNNRouter(seed=7, **opts).fit(examples).predict_proba([ex.graph for ex in examples[:10]])
+    b = GNNRouter(seed=7, **opts).fit(examples).predict_proba([ex.graph for ex in examples[:10]])
+    c = GNNRouter(seed=8, **opts).fit(examples).predict_proba([ex.graph for ex in examples[:10]])
+    assert a == b
+    assert a != c
+
+
+def test_unseen_agent_is_scored_and_chosen_when_its_spec_matches() -> None:
+    world = ToyWorld(n_topics=8, seed=3)
+    rng = np.random.default_rng(0)
+    train = []
+    for i in range(500):  # each question offers 3 of the first 7 agents; the best matches the topic
+        pool = sorted(rng.choice(7, size=3, replace=False).tolist())
+        train.append(world.example(i, "text", pool)[0])
+    router = GNNRouter(seed=0, **FAST).fit(train)
+    assert "agent7" not in {a.name for a in router.agents}
+    chosen = []
+    for i in range(60):
+        pool = sorted(rng.choice(7, size=2, replace=False).tolist()) + [7]
+        ex, best = world.example(90_000 + i, "text", pool)
+        if best != "agent7":
+            continue
+        decision = router.route(ex.graph)
+        assert "agent7" in decision.probs
+        chosen.append(decision.selected == ["agent7"] if router.top1 else decision.selected[0] == "agent7")
+    assert len(chosen) >= 10
+    assert np.mean(chosen) > 0.6  # chance is 1/3
+
+
+# -- selection -----------------------------------------------------------------------------------------
+
+
+def test_selection_rules() -> None:
+    probs = {"a": 0.5, "b": 0.3, "c": 0.15, "d": 0.05}
+    assert GNNRouter(mass=0.7, max_calls=3, device="cpu").select(probs) == ["a", "b"]
+    assert GNNRouter(mass=0.95, max_calls=3, device="cpu").select(probs) == ["a", "b", "c"]
+    assert GNNRouter(mass=0.95, max_calls=2, device="cpu").select(probs) == ["a", "b"]
+    assert GNNRouter(mass=0.4, device="cpu").select(probs) == ["a"]
+    assert GNNRouter(k=3, device="cpu").select(probs) == ["a", "b", "c"]
+    assert GNNRouter(device="cpu").select(probs, k=1) == ["a"]
+    top1 = make_router("gnn-top1", seed=0, device="cpu", k=3)
+    assert top1.name == "gnn-top1" and top1.select(probs) == ["a"]
+    assert make_router("gnn", seed=0, device="cpu").name == "gnn"
+
+
+def test_routed_sets_follow_probabilities(trained) -> None:
+    router, test = trained
+    graphs = [ex.graph for ex, _ in test[:30]]
+    for d in router.route_many(graphs, k=2):
+        ranked = sorted(d.probs, key=lambda a: -d.probs[a])
+        assert d.selected == ranked[:2]
+    for d in router.route_many(graphs):
+        assert 1 <= len(d.selected) <= router.max_calls
+        mass = sum(d.probs[a] for a in d.selected)
+        assert mass >= router.mass - 1e-9 or len(d.selected) == router.max_calls
+        assert mass - d.probs[d.selected[-1]] < router.mass  # smallest such set
+
+
+# -- checkpoints ---------------------------------------------------------------------------------------
+
+
+def test_checkpoint_round_trip(trained, tmp_path: Path) -> None:
+    router, test = trained
+    router.embedder_config = {"name": "hashing", "dim": DIM}
+    path = router.save(tmp_path / "gnn.pt")
+    raw = torch.load(path, weights_only=True)
+    assert raw["format_version"] == 1 and raw["embedder"] == {"name": "hashing", "dim": DIM}
+    loaded = GNNRouter.load(path, device="cpu")
+    graphs = [ex.graph for ex, _ in test[:20]]
+    assert loaded.predict_proba(graphs) == router.predict_proba(graphs)
+    assert [a.name for a in loaded.agents] == [a.name for a in router.agents]
+    assert loaded.hparams() == router.hparams() and loaded.name == router.name
+
+
+def test_checkpoint_version_mismatch_names_file_and_versions(trained, tmp_path: Path) -> None:
+    router, _ = trained
+    path = router.save(tmp_path / "old.pt")
+    body = torch.load(path, weights_only=True)
+    body["format_version"] = 999
+    torch.save(body, path)
+    with pytest.raises(CheckpointError, match=r"old\.pt.*999.*\(1\)"):
+        GNNRouter.load(path)
+    del body["format_version"]
+    torch.save(body, path)
+    with pytest.raises(CheckpointError, match="missing"):
+        GNNRouter.load(path)
+    with pytest.raises(CheckpointError, match="no such"):
+        GNNRouter.load(tmp_path / "absent.pt")
+
+
+def test_untrained_router_and_wrong_embedding_width_fail_clearly(trained, world: ToyWorld) -> None:
+    with pytest.raises(RuntimeError, match="not trained"):
+        GNNRouter(device="cpu").route(world.example(0, "text")[0].graph)
+    router, _ = trained
+    rng = np.random.default_rng(0)
+    wide = make_graph(rng, "w", _unit(rng.normal(size=DIM * 2)), world.agents, _unit(rng.normal(size=(4, DIM * 2))))
+    wide.entity_vecs = np.zeros((2, DIM * 2), np.float32)
+    with pytest.raises(ValueError, match="width"):
+        router.route(wide)
+
+
+# -- devices -------------------------------------------------------------------------------------------
+
+
+def test_cuda_requested_without_cuda_is_a_clear_error() -> None:
+    if torch.cuda.is_available():
+        pytest.skip("CUDA is available here")
+    with pytest.raises(RuntimeError, match="CUDA is not available"):
+        GNNRouter(device="cuda")
+    assert GNNRouter(device="auto").device.type == "cpu"
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cuda_fit_and_route_match_cpu_closely(world: ToyWorld, tmp_path: Path) -> None:
+    data = world.dataset(120, start=70_000)
+    examples = [ex for ex, _ in data]
+    gpu = GNNRouter(seed=0, **{**FAST, "device": "cuda", "epochs": 5}).fit(examples)
+    assert next(gpu.model.parameters()).is_cuda
+    graphs = [ex.graph for ex in examples[:20]]
+    probs = gpu.predict_proba(graphs)
+    assert all(sum(p.values()) == pytest.approx(1.0, abs=1e-5) for p in probs)
+    cpu = GNNRouter.load(gpu.save(tmp_path / "gpu.pt"), device="cpu")
+    for a, b in zip(cpu.predict_proba(graphs), probs, strict=True):
+        assert all(abs(a[k] - b[k]) < 1e-4 for k in a)
