@@ -30,7 +30,8 @@ app.add_typer(agents_app, name="agents")
 app.add_typer(kg_app, name="kg")
 app.add_typer(bench_app, name="bench")
 
-out = Console()
+# Piped output gets 120 columns (rich would wrap tables at 80), a terminal keeps its own width.
+out = Console() if sys.stdout.isatty() else Console(width=120)
 err = Console(stderr=True)
 
 F = TypeVar("F", bound=Callable[..., Any])
