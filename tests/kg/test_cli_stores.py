@@ -1,0 +1,71 @@
+"""End to end through the CLI: the same commands give the same routing on a Bolt store and a file store."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from agentroute.cli import app
+from agentroute.kg.stores.neo4j_store import Neo4jStore
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from test_cli import write_log  # noqa: E402
+
+runner = CliRunner()
+
+POOL = '''
+from agentroute import agent
+
+@agent(name="math", description="adds numbers", skills=["arithmetic"])
+def math(q):
+    nums = [int(t) for t in q.text.replace("?", " ").split() if t.isdigit()]
+    return str(sum(nums))
+
+@agent(name="trivia", description="knows who wrote books", skills=["books"])
+def trivia(q):
+    return "author " + "".join(c for c in q.text if c.isdigit())
+
+@agent(name="guesser", description="guesses")
+def guesser(q):
+    return "42"
+'''
+
+
+def clear(uri: str) -> None:
+    store = Neo4jStore.from_url(uri)
+    store.clear()
+    store.close()
+
+
+def cli(*args: str) -> dict:
+    result = runner.invoke(app, list(args))
+    assert result.exit_code == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+@pytest.mark.neo4j
+def test_ingest_train_and_ask_match_between_bolt_and_file_stores(tmp_path: Path, bolt_uri: str) -> None:
+    clear(bolt_uri)
+    log = write_log(tmp_path / "log.jsonl", n=40)
+    pool = tmp_path / "pool.py"
+    pool.write_text(POOL)
+    stores = [bolt_uri, f"file:{tmp_path / 'kg.json'}"]
+    counts = [cli("kg", "ingest", "--logs", str(log), "--store", s, "--json") for s in stores]
+    assert counts[0] == counts[1]
+    stats = [cli("kg", "stats", "--store", s, "--json") for s in stores]
+    assert stats[0] == stats[1] and stats[0]["PERFORMED"] == 120
+
+    for question in ["What is 300 plus 45?", "Who wrote book number 7 of the saga?"]:
+        answers = [cli("ask", question, "--agents", str(pool), "--store", s, "--router", "knn", "--json")
+                   for s in stores]
+        assert answers[0] == answers[1]
+    assert answers[0]["selected"] == ["trivia"] and answers[0]["answer"] == "author 7"
+
+    for s, name in zip(stores, ["bolt", "file"]):
+        summary = cli("train", "--store", s, "--out", str(tmp_path / f"{name}.pt"), "--epochs", "2", "--json")
+        assert summary["questions"] == 40 and summary["agents"] == 3
+    clear(bolt_uri)
