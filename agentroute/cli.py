@@ -90,6 +90,17 @@ def print_json(obj: Any) -> None:
     sys.stdout.flush()
 
 
+def print_counts(counts: dict[str, Any], title: str, as_json: bool, header: str = "count") -> None:
+    """A name -> value mapping as JSON or as a two-column table."""
+    if as_json:
+        print_json(counts)
+        return
+    table = Table("", header, title=title)
+    for key, value in counts.items():
+        table.add_row(key, str(value))
+    out.print(table)
+
+
 def progress_printer(enabled: bool = True) -> Callable[[str], None]:
     def show(msg: str) -> None:
         if enabled:
@@ -283,11 +294,7 @@ def train(
         seed=seed,
         progress=progress_printer(not as_json),
     )
-    if as_json:
-        print_json(summary)
-        return
-    for key, value in summary.items():
-        out.print(f"{key}: {value}")
+    print_counts(summary, "summary", as_json, header="value")
 
 
 @app.command()
@@ -309,11 +316,7 @@ def profile(
         data, output, agents=agents, store=store, resume=resume, limit=limit, timeout_s=timeout,
         progress=progress_printer(not as_json),
     )
-    if as_json:
-        print_json(summary)
-        return
-    for key, value in summary.items():
-        out.print(f"{key}: {value}")
+    print_counts(summary, "summary", as_json, header="value")
 
 
 # ------------------------------------------------------------------------------------------------------ kg
@@ -333,13 +336,7 @@ def kg_stats(
         counts = graph_store.counts()
     finally:
         graph_store.close()
-    if as_json:
-        print_json(counts)
-        return
-    table = Table("element", "count", title=f"store: {store}")
-    for key, n in counts.items():
-        table.add_row(key, str(n))
-    out.print(table)
+    print_counts(counts, f"store: {store}", as_json)
 
 
 @kg_app.command("show")
@@ -385,13 +382,7 @@ def kg_ingest(
     from agentroute.commands import ingest_log
 
     counts = ingest_log(logs, store, progress=progress_printer(not as_json))
-    if as_json:
-        print_json(counts)
-        return
-    table = Table("written", "count", title=f"{logs} -> {store}")
-    for key, n in counts.items():
-        table.add_row(key, str(n))
-    out.print(table)
+    print_counts(counts, f"{logs} -> {store}", as_json, header="written")
 
 
 @kg_app.command("export")

@@ -13,6 +13,7 @@ means the same for every agent (``features.py``), so unseen agents are scored fr
 
 from __future__ import annotations
 
+import os
 import warnings
 
 import torch
@@ -75,10 +76,12 @@ class GNNScorer(nn.Module):
 
     def embed(self, data: HeteroData) -> dict[str, Tensor]:
         """Node embeddings after projection and message passing (residual, layer-normed)."""
-        h = {t: torch.nn.functional.gelu(self.proj[t](data[t].x)) for t in NODE_TYPES}
+        pin = float(os.environ.get("IN_DROP", "0"))
+        h = {t: torch.nn.functional.gelu(self.proj[t](torch.nn.functional.dropout(data[t].x, pin, self.training))) for t in NODE_TYPES}
         edge_index = {et: data[et].edge_index for et in EDGE_TYPES}
         edge_attr = {et: data[et].edge_attr for et in EDGE_DIMS}
-        for conv, norms in zip(self.convs, self.norms, strict=True):
+
+        for conv, norms in zip(self.convs if not os.environ.get("ABL_MP") else [], self.norms, strict=False):
             out = conv(h, edge_index, edge_attr_dict=edge_attr)
             h = {
                 t: norms[t](h[t] + self.dropout(torch.nn.functional.gelu(out[t]))) if t in out else h[t]
@@ -93,6 +96,9 @@ class GNNScorer(nn.Module):
         hq = h["query"][graph_of_agent]
         ha = h["agent"]
         ev = data["agent"].evidence
+
+        if os.environ.get("ABL_EV"):
+            ev = ev * 0
         z = torch.cat([hq, ha, hq * ha, ev, self.evidence_norm(ev)], dim=-1)
         return self.scorer(z).squeeze(-1)
 

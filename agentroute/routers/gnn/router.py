@@ -8,7 +8,8 @@ answers. "gnn-top1" always calls exactly one agent.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +46,24 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     return dev
 
 
+@contextmanager
+def torch_threads(n: int | None) -> Iterator[None]:
+    """Run with at most ``n`` intra-op CPU threads, restoring the previous setting afterwards.
+
+    Why: these graphs are small, so intra-op parallelism gains little, and when other processes compete
+    for the cores, OpenMP threads waiting on each other made training 50-100x slower in our measurements.
+    """
+    before = torch.get_num_threads()
+    if n is None or n == before:
+        yield
+        return
+    torch.set_num_threads(max(1, n))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 class GNNRouter(BaseRouter):
     """AgentRouter-style heterogeneous GNN router (see ``model.py`` for the architecture)."""
 
@@ -74,6 +93,7 @@ class GNNRouter(BaseRouter):
         k: int | None = None,
         top1: bool = False,
         embedder: Any = None,
+        num_threads: int | None = 1,
         name: str | None = None,
     ) -> None:
         self.seed = seed
@@ -84,6 +104,7 @@ class GNNRouter(BaseRouter):
         self.tau, self.smoothing, self.lambda_cost = tau, smoothing, lambda_cost
         self.mass, self.max_calls, self.k, self.top1 = mass, max_calls, k, top1
         self.embedder_config: dict[str, Any] | None = _embedder_config(embedder)
+        self.num_threads = num_threads
         self.name = name or ("gnn-top1" if top1 else "gnn")
         self.model: GNNScorer | None = None
         self.in_dims: dict[str, int] | None = None
@@ -127,9 +148,10 @@ class GNNRouter(BaseRouter):
                 specs.setdefault(spec.name, spec)
         self.agents = list(specs.values())
         config = TrainConfig(**{key: getattr(self, key) for key in _TRAIN_OPTIONS})
-        self.model, self.report = train_model(
-            self._build_model, items, targets, masks, config, self.device, self.seed
-        )
+        with torch_threads(self.num_threads):
+            self.model, self.report = train_model(
+                self._build_model, items, targets, masks, config, self.device, self.seed
+            )
         return self
 
     # -- routing -------------------------------------------------------------------------------------
@@ -139,9 +161,10 @@ class GNNRouter(BaseRouter):
         if self.model is None or self.in_dims is None:
             raise RuntimeError(f"{self.name} router is not trained: call fit() or GNNRouter.load() first")
         out: list[dict[str, float]] = []
-        for s in range(0, len(graphs), batch_size):
-            items = [graph_arrays(g) for g in graphs[s : s + batch_size]]
-            out.extend(self._predict_items(items))
+        with torch_threads(self.num_threads):
+            for s in range(0, len(graphs), batch_size):
+                items = [graph_arrays(g) for g in graphs[s : s + batch_size]]
+                out.extend(self._predict_items(items))
         return out
 
     def _predict_items(self, items: Sequence[GraphArrays]) -> list[dict[str, float]]:
