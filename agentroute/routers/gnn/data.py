@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from torch_geometric.data import HeteroData
 
-from agentroute.routers.gnn.features import N_EVIDENCE, agent_evidence, past_matrices
+from agentroute.routers.gnn.features import N_EVIDENCE, agent_evidence, past_table
 from agentroute.routers.gnn.surface import N_SURFACE, surface_features
 from agentroute.types import QueryGraph
 
@@ -93,7 +93,8 @@ def graph_arrays(graph: QueryGraph) -> GraphArrays:
     q = np.asarray(graph.query_vec, dtype=np.float32).reshape(-1)
     dim = q.shape[0]
     n_ent, n_agents, n_past = len(graph.entities), len(graph.agents), len(graph.similar)
-    sims, scores, costs, mask = past_matrices(graph, n_agents)
+    table = past_table(graph)
+    sims, scores, mask = table.sims, table.scores, table.mask
 
     query_x = np.zeros((1, dim + EXTRA_DIMS["query"]), dtype=np.float32)
     query_x[0, :dim] = q
@@ -113,22 +114,19 @@ def graph_arrays(graph: QueryGraph) -> GraphArrays:
     if n_agents and call_costs.max() > 0:
         agent_x[:, dim] = call_costs / call_costs.max()
 
-    row_n = mask.sum(axis=1)
-    row_mean = np.divide(
-        (scores * mask).sum(axis=1), row_n, out=np.zeros(n_past, np.float32), where=row_n > 0
-    )
+    row_mean = table.row_mean
     past_x = np.zeros((n_past, dim + EXTRA_DIMS["past"]), dtype=np.float32)
     past_x[:, :dim] = _rows(graph.past_vecs, n_past, dim)
     for j, past in enumerate(graph.similar):
         past_x[j, dim : dim + N_SURFACE] = surface_features(past.text)
     past_x[:, dim + N_SURFACE] = sims
     past_x[:, dim + N_SURFACE + 1] = row_mean
-    past_x[:, dim + N_SURFACE + 2] = row_n > 0
+    past_x[:, dim + N_SURFACE + 2] = mask.any(axis=1)
 
     related = [(i, j) for i, j, _ in graph.related] + [(j, i) for i, j, _ in graph.related]
     pj, pa = np.nonzero(mask)
     performed = np.stack([pj, pa]).astype(np.int64)
-    perf_attr = np.stack([scores[pj, pa], scores[pj, pa] - row_mean[pj], costs[pj, pa]], axis=1)
+    perf_attr = np.stack([scores[pj, pa], scores[pj, pa] - row_mean[pj], table.costs[pj, pa]], axis=1)
     edges = {
         MENTIONS: np.stack([np.zeros(graph.n_mentioned, np.int64), np.arange(graph.n_mentioned)]),
         RELATED: _edge_array(related),
@@ -141,7 +139,7 @@ def graph_arrays(graph: QueryGraph) -> GraphArrays:
         x={"query": query_x, "entity": entity_x, "agent": agent_x, "past": past_x},
         edges=edges,
         edge_attr=edge_attr,
-        evidence=agent_evidence(graph, sims, scores, costs, mask),
+        evidence=agent_evidence(graph, table),
         agent_names=graph.agent_names,
     )
 

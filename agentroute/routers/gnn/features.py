@@ -8,6 +8,8 @@ scored without retraining. They feed the scorer directly beside the message-pass
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from agentroute.types import QueryGraph
@@ -28,10 +30,20 @@ EVIDENCE_FEATURES: tuple[str, ...] = (
 N_EVIDENCE = len(EVIDENCE_FEATURES)
 
 
-def past_matrices(graph: QueryGraph, n_agents: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Similarities (P,), scores (P, A), costs relative to each row's max (P, A), score mask (P, A)."""
+@dataclass
+class PastTable:
+    """The PERFORMED edges of a graph as dense (past question x agent) arrays."""
+
+    sims: np.ndarray  # (P,) similarity of each past question to the query
+    scores: np.ndarray  # (P, A) recorded score (0 where missing)
+    costs: np.ndarray  # (P, A) cost divided by the costliest agent on that past question
+    mask: np.ndarray  # (P, A) bool: the agent has a score on that past question
+    row_mean: np.ndarray  # (P,) mean score over the agents scored on that past question
+
+
+def past_table(graph: QueryGraph) -> PastTable:
     index = {name: i for i, name in enumerate(graph.agent_names)}
-    p = len(graph.similar)
+    p, n_agents = len(graph.similar), len(graph.agents)
     sims = np.zeros(p, dtype=np.float32)
     scores = np.zeros((p, n_agents), dtype=np.float32)
     costs = np.zeros((p, n_agents), dtype=np.float32)
@@ -47,18 +59,21 @@ def past_matrices(graph: QueryGraph, n_agents: int) -> tuple[np.ndarray, np.ndar
             a = index.get(name)
             if a is not None and cost is not None:
                 costs[j, a] = cost
-    top = costs.max(axis=1, keepdims=True) if p else np.zeros((0, 1), np.float32)
-    np.divide(costs, top, out=costs, where=top > 0)
-    return sims, scores, costs, mask
+    if p and n_agents:
+        top = costs.max(axis=1, keepdims=True)
+        np.divide(costs, top, out=costs, where=top > 0)
+    row_n = mask.sum(axis=1)
+    row_mean = np.zeros(p, dtype=np.float32)
+    np.divide(scores.sum(axis=1), row_n, out=row_mean, where=row_n > 0)
+    return PastTable(sims, scores, costs, mask, row_mean)
 
 
-def _weighted_mean(
-    values: np.ndarray, weights: np.ndarray, mask: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
+def _weighted_mean(values: np.ndarray, weights: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per-agent weighted mean over rows where ``mask``; also returns the weight mass used."""
     w = weights[:, None] * mask
     mass = w.sum(axis=0)
-    mean = np.divide((w * values).sum(axis=0), mass, out=np.zeros_like(mass), where=mass > 0)
+    mean = np.zeros_like(mass)
+    np.divide((w * values).sum(axis=0), mass, out=mean, where=mass > 0)
     return mean, mass
 
 
@@ -67,51 +82,38 @@ def _relative(mean: np.ndarray, seen: np.ndarray) -> tuple[np.ndarray, np.ndarra
     if not seen.any():
         zero = np.zeros_like(mean)
         return zero, zero
-    avg = mean[seen].mean()
-    best = mean[seen].max()
-    return np.where(seen, mean - avg, 0.0), np.where(seen, mean - best, 0.0)
+    kept = mean[seen]
+    return np.where(seen, mean - kept.mean(), 0.0), np.where(seen, mean - kept.max(), 0.0)
 
 
-def agent_evidence(
-    graph: QueryGraph,
-    sims: np.ndarray,
-    scores: np.ndarray,
-    costs: np.ndarray,
-    mask: np.ndarray,
-) -> np.ndarray:
+def agent_evidence(graph: QueryGraph, table: PastTable) -> np.ndarray:
     """(A, N_EVIDENCE) float32 evidence matrix for the graph's agents (see ``EVIDENCE_FEATURES``)."""
     n_agents = len(graph.agents)
     out = np.zeros((n_agents, N_EVIDENCE), dtype=np.float32)
     if n_agents == 0:
         return out
+    sims, scores, mask = table.sims, table.scores, table.mask
     if len(sims):
         weights = np.clip(sims, 0.0, None) + 1e-3
-        sharp = np.exp((sims - sims.max()) / 0.05)
         mean, mass = _weighted_mean(scores, weights, mask)
         seen = mass > 0
         out[:, 0] = mean
         out[:, 1], out[:, 2] = _relative(mean, seen)
+        sharp = np.exp((sims - sims.max()) / 0.05)
         sharp_mean, sharp_mass = _weighted_mean(scores, sharp, mask)
         out[:, 3] = _relative(sharp_mean, sharp_mass > 0)[1]
-        masked = np.where(mask, scores, -np.inf)
-        row_best = masked.max(axis=1, keepdims=True)
-        row_worst = np.where(mask, scores, np.inf).min(axis=1, keepdims=True)
-        discriminative = (row_best > row_worst)[:, 0]
-        wins = (masked >= row_best) & mask & discriminative[:, None]
-        win_mass = (weights * discriminative).sum()
+        best = np.where(mask, scores, -np.inf).max(axis=1)
+        worst = np.where(mask, scores, np.inf).min(axis=1)
+        discriminative = best > worst
+        win_mass = weights[discriminative].sum()
         if win_mass > 0:
+            wins = (scores >= best[:, None]) & mask & discriminative[:, None]
             out[:, 4] = (weights[:, None] * wins).sum(axis=0) / win_mass
         out[:, 5] = mass / weights.sum()
-        row_n = mask.sum(axis=1)
-        row_mean = np.divide(
-            (scores * mask).sum(axis=1), row_n, out=np.zeros(len(sims), np.float32), where=row_n > 0
-        )
-        for a in range(n_agents):
-            rows = np.flatnonzero(mask[:, a])
-            if len(rows):
-                j = rows[np.argmax(sims[rows])]
-                out[a, 6] = scores[j, a] - row_mean[j]
-        out[:, 7] = _weighted_mean(costs, weights, mask)[0]
+        nearest = np.where(mask, sims[:, None], -np.inf).argmax(axis=0)
+        cols = np.arange(n_agents)
+        out[:, 6] = np.where(seen, scores[nearest, cols] - table.row_mean[nearest], 0.0)
+        out[:, 7] = _weighted_mean(table.costs, weights, mask)[0]
     if graph.agent_vecs.size and graph.query_vec.size:
         out[:, 8] = graph.agent_vecs @ graph.query_vec
     if graph.n_mentioned and graph.covers:

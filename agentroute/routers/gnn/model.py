@@ -13,10 +13,10 @@ means the same for every agent (``features.py``), so unseen agents are scored fr
 
 from __future__ import annotations
 
-import os
 import warnings
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 from torch_geometric.data import HeteroData
 from torch_geometric.nn import HeteroConv, SAGEConv, TransformerConv
@@ -40,7 +40,7 @@ def _conv(edge_type: EdgeType, hidden: int, heads: int, dropout: float) -> nn.Mo
 
 
 class GNNScorer(nn.Module):
-    """Maps a collated batch of query graphs to one logit per agent node."""
+    """Maps a collated batch of query graphs to one routing logit (and one score logit) per agent node."""
 
     def __init__(
         self,
@@ -49,10 +49,12 @@ class GNNScorer(nn.Module):
         layers: int = 2,
         heads: int = 2,
         dropout: float = 0.1,
+        input_dropout: float = 0.0,
     ) -> None:
         super().__init__()
         if hidden % heads:
             raise ValueError(f"hidden ({hidden}) must be divisible by heads ({heads})")
+        self.input_dropout = nn.Dropout(input_dropout)
         self.proj = nn.ModuleDict({t: nn.Linear(in_dims[t], hidden) for t in NODE_TYPES})
         self.convs = nn.ModuleList()
         self.norms = nn.ModuleList()
@@ -65,42 +67,38 @@ class GNNScorer(nn.Module):
             self.norms.append(nn.ModuleDict({t: nn.LayerNorm(hidden) for t in NODE_TYPES}))
         self.dropout = nn.Dropout(dropout)
         self.evidence_norm = nn.LayerNorm(N_EVIDENCE)
-        self.scorer = nn.Sequential(
+        self.trunk = nn.Sequential(
             nn.Linear(3 * hidden + 2 * N_EVIDENCE, hidden),
             nn.GELU(),
             nn.Dropout(dropout),
             nn.Linear(hidden, hidden // 2),
             nn.GELU(),
-            nn.Linear(hidden // 2, 1),
         )
+        self.route_head = nn.Linear(hidden // 2, 1)
+        self.score_head = nn.Linear(hidden // 2, 1)  # auxiliary: the agent's own score (see train.py)
 
     def embed(self, data: HeteroData) -> dict[str, Tensor]:
         """Node embeddings after projection and message passing (residual, layer-normed)."""
-        pin = float(os.environ.get("IN_DROP", "0"))
-        h = {t: torch.nn.functional.gelu(self.proj[t](torch.nn.functional.dropout(data[t].x, pin, self.training))) for t in NODE_TYPES}
+        h = {t: F.gelu(self.proj[t](self.input_dropout(data[t].x))) for t in NODE_TYPES}
         edge_index = {et: data[et].edge_index for et in EDGE_TYPES}
         edge_attr = {et: data[et].edge_attr for et in EDGE_DIMS}
-
-        for conv, norms in zip(self.convs if not os.environ.get("ABL_MP") else [], self.norms, strict=False):
+        for conv, norms in zip(self.convs, self.norms, strict=True):
             out = conv(h, edge_index, edge_attr_dict=edge_attr)
-            h = {
-                t: norms[t](h[t] + self.dropout(torch.nn.functional.gelu(out[t]))) if t in out else h[t]
-                for t in NODE_TYPES
-            }
+            h = {t: norms[t](h[t] + self.dropout(F.gelu(out[t]))) if t in out else h[t] for t in NODE_TYPES}
         return h
 
-    def forward(self, data: HeteroData) -> Tensor:
-        """(num_agent_nodes,) logits; softmax them per graph with ``segment_log_softmax``."""
+    def outputs(self, data: HeteroData) -> tuple[Tensor, Tensor]:
+        """(routing logits, score logits), one per agent node."""
         h = self.embed(data)
-        graph_of_agent = data["agent"].batch
-        hq = h["query"][graph_of_agent]
+        hq = h["query"][data["agent"].batch]
         ha = h["agent"]
         ev = data["agent"].evidence
+        z = self.trunk(torch.cat([hq, ha, hq * ha, ev, self.evidence_norm(ev)], dim=-1))
+        return self.route_head(z).squeeze(-1), self.score_head(z).squeeze(-1)
 
-        if os.environ.get("ABL_EV"):
-            ev = ev * 0
-        z = torch.cat([hq, ha, hq * ha, ev, self.evidence_norm(ev)], dim=-1)
-        return self.scorer(z).squeeze(-1)
+    def forward(self, data: HeteroData) -> Tensor:
+        """(num_agent_nodes,) routing logits; softmax them per graph with ``segment_log_softmax``."""
+        return self.outputs(data)[0]
 
 
 def segment_log_softmax(

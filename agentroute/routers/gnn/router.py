@@ -22,11 +22,13 @@ from agentroute.routers.gnn.data import GraphArrays, collate, feature_dims, grap
 from agentroute.routers.gnn.features import EVIDENCE_FEATURES
 from agentroute.routers.gnn.model import GNNScorer, segment_log_softmax
 from agentroute.routers.gnn.targets import target_distribution
-from agentroute.routers.gnn.train import TrainConfig, TrainReport, train_model
+from agentroute.routers.gnn.train import Examples, TrainConfig, TrainReport, train_model
 from agentroute.types import AgentSpec, QueryGraph, RoutingDecision, TrainExample
 
-_MODEL_OPTIONS = ("hidden", "layers", "heads", "dropout")
-_TRAIN_OPTIONS = ("epochs", "batch_size", "lr", "weight_decay", "patience", "val_fraction", "time_limit_s")
+_MODEL_OPTIONS = ("hidden", "layers", "heads", "dropout", "input_dropout")
+_TRAIN_OPTIONS = (
+    "epochs", "batch_size", "lr", "weight_decay", "patience", "val_fraction", "aux_weight", "time_limit_s"
+)
 _TARGET_OPTIONS = ("tau", "smoothing", "lambda_cost")
 _SELECT_OPTIONS = ("mass", "max_calls", "k", "top1")
 
@@ -78,12 +80,14 @@ class GNNRouter(BaseRouter):
         layers: int = 2,
         heads: int = 2,
         dropout: float = 0.1,
+        input_dropout: float = 0.0,
         epochs: int = 40,
         batch_size: int = 128,
         lr: float = 1e-3,
         weight_decay: float = 0.01,
         patience: int = 6,
         val_fraction: float = 0.1,
+        aux_weight: float = 0.0,
         time_limit_s: float | None = None,
         tau: float = 0.25,
         smoothing: float = 1e-3,
@@ -99,6 +103,7 @@ class GNNRouter(BaseRouter):
         self.seed = seed
         self.device = resolve_device(device)
         self.hidden, self.layers, self.heads, self.dropout = hidden, layers, heads, dropout
+        self.input_dropout, self.aux_weight = input_dropout, aux_weight
         self.epochs, self.batch_size, self.lr, self.weight_decay = epochs, batch_size, lr, weight_decay
         self.patience, self.val_fraction, self.time_limit_s = patience, val_fraction, time_limit_s
         self.tau, self.smoothing, self.lambda_cost = tau, smoothing, lambda_cost
@@ -119,9 +124,7 @@ class GNNRouter(BaseRouter):
 
     def _build_model(self) -> GNNScorer:
         assert self.in_dims is not None
-        return GNNScorer(
-            self.in_dims, hidden=self.hidden, layers=self.layers, heads=self.heads, dropout=self.dropout
-        )
+        return GNNScorer(self.in_dims, **{key: getattr(self, key) for key in _MODEL_OPTIONS})
 
     # -- training ------------------------------------------------------------------------------------
     def fit(self, examples: Sequence[TrainExample], embedder: Any = None) -> GNNRouter:
@@ -135,13 +138,13 @@ class GNNRouter(BaseRouter):
         if len(dims) != 1:
             raise ValueError(f"training graphs have different embedding widths {sorted(dims)}")
         self.in_dims = feature_dims(dims.pop())
-        targets, masks = [], []
+        data = Examples(items, [], [], [])
         for ex in examples:
-            t, m = target_distribution(
-                ex.graph.agent_names, ex.scores, ex.costs, self.tau, self.smoothing, self.lambda_cost
-            )
-            targets.append(t)
-            masks.append(m)
+            names = ex.graph.agent_names
+            t, m = target_distribution(names, ex.scores, ex.costs, self.tau, self.smoothing, self.lambda_cost)
+            data.targets.append(t)
+            data.masks.append(m)
+            data.scores.append(np.array([float(ex.scores.get(a) or 0.0) for a in names], dtype=np.float32))
         specs: dict[str, AgentSpec] = {}
         for ex in examples:
             for spec in ex.graph.agents:
@@ -149,9 +152,7 @@ class GNNRouter(BaseRouter):
         self.agents = list(specs.values())
         config = TrainConfig(**{key: getattr(self, key) for key in _TRAIN_OPTIONS})
         with torch_threads(self.num_threads):
-            self.model, self.report = train_model(
-                self._build_model, items, targets, masks, config, self.device, self.seed
-            )
+            self.model, self.report = train_model(self._build_model, data, config, self.device, self.seed)
         return self
 
     # -- routing -------------------------------------------------------------------------------------

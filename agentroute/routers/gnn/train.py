@@ -14,12 +14,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 from torch_geometric.data import HeteroData
 from torch_geometric.utils import scatter
 
 from agentroute.routers.gnn.data import GraphArrays, collate
-from agentroute.routers.gnn.model import segment_log_softmax
+from agentroute.routers.gnn.model import GNNScorer, segment_log_softmax
 
 
 @dataclass
@@ -31,6 +32,7 @@ class TrainConfig:
     clip: float = 1.0
     patience: int = 6
     val_fraction: float = 0.1
+    aux_weight: float = 0.0  # weight of the auxiliary per-agent score loss (0 = KL only)
     time_limit_s: float | None = None  # stop early (keeping the best weights) after this many seconds
 
 
@@ -40,7 +42,7 @@ class TrainReport:
     best_epoch: int = -1
     best_val_loss: float = float("inf")
     seconds: float = 0.0
-    history: list[tuple[float, float]] = field(default_factory=list)  # (train loss, val loss) per epoch
+    history: list[tuple[float, float]] = field(default_factory=list)  # (train loss, val KL) per epoch
 
 
 @dataclass
@@ -48,16 +50,36 @@ class Batch:
     data: HeteroData
     target: Tensor  # (num_agent_nodes,) target probabilities
     mask: Tensor  # (num_agent_nodes,) agents that count in the loss
+    scores: Tensor  # (num_agent_nodes,) recorded scores clipped to [0, 1] (0 where missing)
+
+    def to(self, device: torch.device) -> Batch:
+        if device.type == "cpu":
+            return self
+        return Batch(self.data.to(device), self.target.to(device), self.mask.to(device), self.scores.to(device))
 
 
-def make_batch(
-    items: Sequence[GraphArrays], targets: Sequence[np.ndarray], masks: Sequence[np.ndarray]
-) -> Batch:
-    return Batch(
-        data=collate(items),
-        target=torch.from_numpy(np.concatenate(targets).astype(np.float32)),
-        mask=torch.from_numpy(np.concatenate(masks).astype(bool)),
-    )
+@dataclass
+class Examples:
+    """Training examples as arrays: graphs, target distributions, loss masks and raw scores (aligned)."""
+
+    items: list[GraphArrays]
+    targets: list[np.ndarray]
+    masks: list[np.ndarray]
+    scores: list[np.ndarray]
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def batch(self, index: Sequence[int]) -> Batch:
+        def cat(arrays: list[np.ndarray], dtype: type) -> Tensor:
+            return torch.from_numpy(np.concatenate([arrays[i] for i in index]).astype(dtype))
+
+        return Batch(
+            data=collate([self.items[i] for i in index]),
+            target=cat(self.targets, np.float32),
+            mask=cat(self.masks, np.bool_),
+            scores=cat(self.scores, np.float32).clamp(0.0, 1.0),
+        )
 
 
 def kl_loss(logits: Tensor, batch: Batch) -> Tensor:
@@ -73,10 +95,15 @@ def kl_loss(logits: Tensor, batch: Batch) -> Tensor:
     return per_graph[has].sum() / has.sum().clamp_min(1)
 
 
-def _to(batch: Batch, device: torch.device) -> Batch:
-    if device.type == "cpu":
-        return batch
-    return Batch(batch.data.to(device), batch.target.to(device), batch.mask.to(device))
+def score_loss(score_logits: Tensor, batch: Batch) -> Tensor:
+    """Auxiliary loss: binary cross-entropy of each agent's own recorded score (scored agents only).
+
+    Why: on questions where every agent scored the same, p* is uniform and KL teaches nothing; the score
+    head still learns from them, and from each agent separately, which steadies the shared layers.
+    """
+    if not bool(batch.mask.any()):
+        return score_logits.sum() * 0.0
+    return F.binary_cross_entropy_with_logits(score_logits[batch.mask], batch.scores[batch.mask])
 
 
 def split_indices(n: int, val_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -87,15 +114,13 @@ def split_indices(n: int, val_fraction: float, seed: int) -> tuple[np.ndarray, n
 
 
 def train_model(
-    build_model: Callable[[], nn.Module],
-    items: Sequence[GraphArrays],
-    targets: Sequence[np.ndarray],
-    masks: Sequence[np.ndarray],
+    build_model: Callable[[], GNNScorer],
+    examples: Examples,
     config: TrainConfig,
     device: torch.device,
     seed: int,
-) -> tuple[nn.Module, TrainReport]:
-    """Build the model under ``seed`` and train it; returns the best-validation weights."""
+) -> tuple[GNNScorer, TrainReport]:
+    """Build the model under ``seed`` and train it; returns the weights with the best validation KL."""
     start = time.perf_counter()
     report = TrainReport()
     fork_devices = [device.index or 0] if device.type == "cuda" else []
@@ -103,15 +128,9 @@ def train_model(
         torch.manual_seed(seed)
         model = build_model().to(device)
         optimiser = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-        train_idx, val_idx = split_indices(len(items), config.val_fraction, seed)
-        val_batches = [
-            _to(
-                make_batch([items[i] for i in chunk], [targets[i] for i in chunk], [masks[i] for i in chunk]),
-                device,
-            )
-            for chunk in np.array_split(val_idx, max(1, int(np.ceil(len(val_idx) / 1024))))
-            if len(chunk)
-        ]
+        train_idx, val_idx = split_indices(len(examples), config.val_fraction, seed)
+        chunks = np.array_split(val_idx, max(1, int(np.ceil(len(val_idx) / 1024))))
+        val_batches = [examples.batch(chunk).to(device) for chunk in chunks if len(chunk)]
         rng = np.random.default_rng(seed + 1)
         best_state = copy.deepcopy(model.state_dict())
         stale = 0
@@ -121,13 +140,11 @@ def train_model(
             total, count = 0.0, 0
             for s in range(0, len(order), config.batch_size):
                 chunk = order[s : s + config.batch_size]
-                batch = _to(
-                    make_batch(
-                        [items[i] for i in chunk], [targets[i] for i in chunk], [masks[i] for i in chunk]
-                    ),
-                    device,
-                )
-                loss = kl_loss(model(batch.data), batch)
+                batch = examples.batch(chunk).to(device)
+                route_logits, score_logits = model.outputs(batch.data)
+                loss = kl_loss(route_logits, batch)
+                if config.aux_weight:
+                    loss = loss + config.aux_weight * score_loss(score_logits, batch)
                 optimiser.zero_grad(set_to_none=True)
                 loss.backward()
                 nn.utils.clip_grad_norm_(model.parameters(), config.clip)
@@ -135,7 +152,7 @@ def train_model(
                 total += loss.item() * len(chunk)
                 count += len(chunk)
             train_loss = total / max(count, 1)
-            val_loss = evaluate_loss(model, val_batches) if val_batches else train_loss
+            val_loss = evaluate_kl(model, val_batches) if val_batches else train_loss
             report.history.append((train_loss, val_loss))
             report.epochs_run = epoch + 1
             if val_loss < report.best_val_loss - 1e-5:
@@ -143,10 +160,8 @@ def train_model(
                 best_state = copy.deepcopy(model.state_dict())
             else:
                 stale += 1
-            out_of_time = (
-                config.time_limit_s is not None and time.perf_counter() - start > config.time_limit_s
-            )
-            if stale >= config.patience or out_of_time:
+            elapsed = time.perf_counter() - start
+            if stale >= config.patience or (config.time_limit_s is not None and elapsed > config.time_limit_s):
                 break
         model.load_state_dict(best_state)
     model.eval()
@@ -155,16 +170,13 @@ def train_model(
 
 
 @torch.no_grad()
-def evaluate_loss(model: nn.Module, batches: Sequence[Batch]) -> float:
+def evaluate_kl(model: GNNScorer, batches: Sequence[Batch]) -> float:
+    """Validation KL, averaged over graphs with at least one scored agent."""
     model.eval()
     total, count = 0.0, 0
     for batch in batches:
-        n = int(
-            (
-                scatter(batch.mask.float(), batch.data["agent"].batch, dim=0, dim_size=batch.data.num_graphs)
-                > 0
-            ).sum()
-        )
-        total += float(kl_loss(model(batch.data), batch)) * n
-        count += n
+        index, n = batch.data["agent"].batch, batch.data.num_graphs
+        graphs = int((scatter(batch.mask.float(), index, dim=0, dim_size=n) > 0).sum())
+        total += float(kl_loss(model(batch.data), batch)) * graphs
+        count += graphs
     return total / max(count, 1)

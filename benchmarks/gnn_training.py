@@ -1,0 +1,73 @@
+"""Seconds to train the GNN router on one MoRE fold (≈3,800 training questions). Target: <= 60 s on 2 CPU cores.
+
+Uses the replay benchmark's folds (5-fold by question, seed 0) and builds the training graphs with the
+real ``QueryGraphBuilder``; graph building is timed separately from training.
+
+    .venv/bin/python benchmarks/gnn_training.py [--device auto|cpu|cuda] [--folds-to-run 1] [--options '{}']
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from agentroute.bench.logs import read_routing_log
+from agentroute.bench.replay import agent_order, make_folds, routing_view
+from agentroute.kg.builder import QueryGraphBuilder
+from agentroute.kg.embed import make_embedder
+from agentroute.kg.examples import make_examples
+from agentroute.kg.stores.networkx_store import NetworkXStore
+from agentroute.routers.gnn import GNNRouter
+from agentroute.types import AgentSpec
+
+DEFAULT_LOG = Path("../shared/data/routing_logs/more_reasoning_experts/unified_test.jsonl")
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--log", type=Path, default=DEFAULT_LOG)
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    p.add_argument("--embedder", default="hashing")
+    p.add_argument("--folds-to-run", type=int, default=1, help="how many of the 5 folds to train (1-5)")
+    p.add_argument("--options", default="{}", help="GNNRouter options as JSON, e.g. '{\"hidden\": 128}'")
+    args = p.parse_args(argv)
+    err = Console(stderr=True)
+    if not args.log.exists():
+        err.print(f"skipped: {args.log} not found (run from the repository root next to ../shared/data)")
+        return 0
+
+    rows = [routing_view(r, f"q{i:06d}") for i, r in enumerate(read_routing_log(args.log))]
+    fold_of = make_folds([r.question for r in rows], 5, seed=0)
+    agents = [AgentSpec(name=a) for a in agent_order(rows)]
+    embedder = make_embedder(args.embedder)
+    options = json.loads(args.options)
+    table = Table(title=f"GNN training time per MoRE fold ({args.embedder} embedder)")
+    for col in ("fold", "train questions", "graphs (s)", "fit (s)", "epochs", "best epoch", "s/epoch", "device"):
+        table.add_column(col, justify="right")
+    for fold in range(min(max(args.folds_to_run, 1), 5)):
+        train = [r for r, f in zip(rows, fold_of, strict=True) if f != fold]
+        t0 = time.perf_counter()
+        builder = QueryGraphBuilder(NetworkXStore(), agents, embedder=embedder, history=train)
+        examples = make_examples(builder, train)
+        t1 = time.perf_counter()
+        router = GNNRouter(seed=0, device=args.device, **options).fit(examples)
+        t2 = time.perf_counter()
+        rep = router.report
+        assert rep is not None
+        table.add_row(
+            str(fold + 1), str(len(train)), f"{t1 - t0:.1f}", f"{t2 - t1:.1f}", str(rep.epochs_run),
+            str(rep.best_epoch + 1), f"{rep.seconds / max(rep.epochs_run, 1):.2f}", router.device.type,
+        )
+        err.print(f"fold {fold + 1}: fit {t2 - t1:.1f}s", highlight=False)
+    Console().print(table)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,106 @@
+"""GNN routing speed on MoRE questions: one question at a time (graph build + GNN forward) and batched.
+
+Trains the GNN on fold 1 of a 5-fold split (or loads ``--checkpoint``), then routes the held-out questions.
+Targets: p50 <= 5 ms per question, batched >= 2,000 questions/s.
+
+    .venv/bin/python benchmarks/routing_speed.py [--device auto|cpu|cuda] [--n 500] [--threads 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+
+from agentroute.bench.logs import read_routing_log
+from agentroute.bench.replay import agent_order, make_folds, routing_view
+from agentroute.kg.builder import QueryGraphBuilder
+from agentroute.kg.embed import make_embedder
+from agentroute.kg.examples import as_query, make_examples
+from agentroute.kg.stores.networkx_store import NetworkXStore
+from agentroute.routers.gnn import GNNRouter
+from agentroute.types import AgentSpec
+
+DEFAULT_LOG = Path("../shared/data/routing_logs/more_reasoning_experts/unified_test.jsonl")
+
+
+def _ms(values: list[float], q: float) -> float:
+    return float(np.percentile(values, q) * 1e3)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--log", type=Path, default=DEFAULT_LOG)
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    p.add_argument("--embedder", default="hashing")
+    p.add_argument("--n", type=int, default=500, help="questions timed one at a time")
+    p.add_argument("--threads", type=int, default=1, help="torch CPU threads while routing")
+    p.add_argument("--checkpoint", type=Path, default=None, help="route with a saved GNN instead of training")
+    p.add_argument("--repeats", type=int, default=3, help="batched runs (the median is reported)")
+    args = p.parse_args(argv)
+    err = Console(stderr=True)
+    if not args.log.exists():
+        err.print(f"skipped: {args.log} not found (run from the repository root next to ../shared/data)")
+        return 0
+
+    rows = [routing_view(r, f"q{i:06d}") for i, r in enumerate(read_routing_log(args.log))]
+    fold_of = make_folds([r.question for r in rows], 5, seed=0)
+    train = [r for r, f in zip(rows, fold_of, strict=True) if f != 0]
+    test = [r for r, f in zip(rows, fold_of, strict=True) if f == 0]
+    agents = [AgentSpec(name=a) for a in agent_order(rows)]
+    embedder = make_embedder(args.embedder)
+    builder = QueryGraphBuilder(NetworkXStore(), agents, embedder=embedder, history=train)
+    if args.checkpoint:
+        router = GNNRouter.load(args.checkpoint, device=args.device)
+    else:
+        err.print(f"training on {len(train)} questions ...", highlight=False)
+        router = GNNRouter(seed=0, device=args.device, embedder=embedder)
+        router.fit(make_examples(builder, train))
+    router.num_threads = args.threads
+    queries = [as_query(r) for r in test]
+
+    for q in queries[:20]:  # warm-up: caches, allocator, lazily compiled PyG code
+        router.route(builder.build(q))
+    build_t, route_t, total_t = [], [], []
+    for q in queries[: args.n]:
+        t0 = time.perf_counter()
+        graph = builder.build(q)
+        t1 = time.perf_counter()
+        router.route(graph)
+        t2 = time.perf_counter()
+        build_t.append(t1 - t0)
+        route_t.append(t2 - t1)
+        total_t.append(t2 - t0)
+
+    batch_build, batch_route = [], []
+    for _ in range(args.repeats):
+        t0 = time.perf_counter()
+        graphs = builder.build_many(queries)
+        t1 = time.perf_counter()
+        router.route_many(graphs)
+        t2 = time.perf_counter()
+        batch_build.append(t1 - t0)
+        batch_route.append(t2 - t1)
+    n = len(queries)
+    b, r = float(np.median(batch_build)), float(np.median(batch_route))
+
+    table = Table(title=f"GNN routing speed ({router.device.type}, {args.threads} thread(s), {args.embedder})")
+    for col in ("measure", "graph build", "GNN route", "total", "target"):
+        table.add_column(col, justify="right" if col != "measure" else "left")
+    table.add_row("one question p50 (ms)", f"{_ms(build_t, 50):.2f}", f"{_ms(route_t, 50):.2f}",
+                  f"{_ms(total_t, 50):.2f}", "<= 5")
+    table.add_row("one question p95 (ms)", f"{_ms(build_t, 95):.2f}", f"{_ms(route_t, 95):.2f}",
+                  f"{_ms(total_t, 95):.2f}", "")
+    table.add_row(f"batched, {n} questions (q/s)", f"{n / b:,.0f}", f"{n / r:,.0f}", f"{n / (b + r):,.0f}",
+                  ">= 2,000")
+    Console().print(table)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
