@@ -27,7 +27,7 @@ from agentroute.types import AgentSpec, QueryGraph, RoutingDecision, TrainExampl
 
 _MODEL_OPTIONS = ("hidden", "layers", "heads", "dropout", "input_dropout")
 _TRAIN_OPTIONS = (
-    "epochs", "batch_size", "lr", "weight_decay", "patience", "val_fraction", "aux_weight", "time_limit_s"
+    "epochs", "batch_size", "lr", "weight_decay", "patience", "val_fraction", "aux_weight", "ema", "time_limit_s"
 )
 _TARGET_OPTIONS = ("tau", "smoothing", "lambda_cost")
 _SELECT_OPTIONS = ("mass", "max_calls", "k", "top1")
@@ -88,6 +88,7 @@ class GNNRouter(BaseRouter):
         patience: int = 6,
         val_fraction: float = 0.1,
         aux_weight: float = 0.0,
+        ema: float = 0.0,
         time_limit_s: float | None = None,
         tau: float = 0.25,
         smoothing: float = 1e-3,
@@ -103,7 +104,7 @@ class GNNRouter(BaseRouter):
         self.seed = seed
         self.device = resolve_device(device)
         self.hidden, self.layers, self.heads, self.dropout = hidden, layers, heads, dropout
-        self.input_dropout, self.aux_weight = input_dropout, aux_weight
+        self.input_dropout, self.aux_weight, self.ema = input_dropout, aux_weight, ema
         self.epochs, self.batch_size, self.lr, self.weight_decay = epochs, batch_size, lr, weight_decay
         self.patience, self.val_fraction, self.time_limit_s = patience, val_fraction, time_limit_s
         self.tau, self.smoothing, self.lambda_cost = tau, smoothing, lambda_cost

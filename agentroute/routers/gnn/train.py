@@ -33,6 +33,7 @@ class TrainConfig:
     patience: int = 6
     val_fraction: float = 0.1
     aux_weight: float = 0.0  # weight of the auxiliary per-agent score loss (0 = KL only)
+    ema: float = 0.0  # decay of an exponential moving average of the weights (0 = off); used for eval
     time_limit_s: float | None = None  # stop early (keeping the best weights) after this many seconds
 
 
@@ -133,6 +134,7 @@ def train_model(
         val_batches = [examples.batch(chunk).to(device) for chunk in chunks if len(chunk)]
         rng = np.random.default_rng(seed + 1)
         best_state = copy.deepcopy(model.state_dict())
+        averaged = _EMA(model, config.ema) if config.ema > 0 else None
         stale = 0
         for epoch in range(config.epochs):
             model.train()
@@ -149,9 +151,13 @@ def train_model(
                 loss.backward()
                 nn.utils.clip_grad_norm_(model.parameters(), config.clip)
                 optimiser.step()
+                if averaged is not None:
+                    averaged.update(model)
                 total += loss.item() * len(chunk)
                 count += len(chunk)
             train_loss = total / max(count, 1)
+            if averaged is not None:
+                averaged.swap(model)
             val_loss = evaluate_kl(model, val_batches) if val_batches else train_loss
             report.history.append((train_loss, val_loss))
             report.epochs_run = epoch + 1
@@ -160,6 +166,8 @@ def train_model(
                 best_state = copy.deepcopy(model.state_dict())
             else:
                 stale += 1
+            if averaged is not None:
+                averaged.swap(model)
             elapsed = time.perf_counter() - start
             if stale >= config.patience or (config.time_limit_s is not None and elapsed > config.time_limit_s):
                 break
@@ -167,6 +175,28 @@ def train_model(
     model.eval()
     report.seconds = time.perf_counter() - start
     return model, report
+
+
+class _EMA:
+    """Exponential moving average of the floating-point weights; ``swap`` exchanges them with the model's."""
+
+    def __init__(self, model: nn.Module, decay: float) -> None:
+        self.decay = decay
+        self.state = {k: v.detach().clone() for k, v in model.state_dict().items() if v.is_floating_point()}
+
+    @torch.no_grad()
+    def update(self, model: nn.Module) -> None:
+        for k, v in model.state_dict().items():
+            if k in self.state:
+                self.state[k].mul_(self.decay).add_(v.detach(), alpha=1.0 - self.decay)
+
+    @torch.no_grad()
+    def swap(self, model: nn.Module) -> None:
+        current = model.state_dict()
+        for k, v in self.state.items():
+            tmp = current[k].detach().clone()
+            current[k].copy_(v)
+            v.copy_(tmp)
 
 
 @torch.no_grad()
