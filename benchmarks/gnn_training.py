@@ -14,11 +14,11 @@ import sys
 import time
 from pathlib import Path
 
+from _folds import load_folds
 from rich.console import Console
 from rich.table import Table
 
-from agentroute.bench.logs import read_routing_log
-from agentroute.bench.replay import agent_order, make_folds, routing_view
+from agentroute.bench.replay import agent_order
 from agentroute.kg.builder import QueryGraphBuilder
 from agentroute.kg.embed import make_embedder
 from agentroute.kg.examples import make_examples
@@ -38,12 +38,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--options", default="{}", help="GNNRouter options as JSON, e.g. '{\"hidden\": 128}'")
     args = p.parse_args(argv)
     err = Console(stderr=True)
-    if not args.log.exists():
-        err.print(f"skipped: {args.log} not found (run from the repository root next to ../shared/data)")
+    loaded = load_folds(args.log)
+    if loaded is None:
         return 0
-
-    rows = [routing_view(r, f"q{i:06d}") for i, r in enumerate(read_routing_log(args.log))]
-    fold_of = make_folds([r.question for r in rows], 5, seed=0)
+    rows, fold_of = loaded
     agents = [AgentSpec(name=a) for a in agent_order(rows)]
     embedder = make_embedder(args.embedder)
     options = json.loads(args.options)

@@ -22,11 +22,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+from _folds import load_folds
 from rich.console import Console
 from rich.table import Table
 
-from agentroute.bench.logs import read_routing_log
-from agentroute.bench.replay import agent_order, make_folds, routing_view
+from agentroute.bench.replay import agent_order
 from agentroute.kg.builder import QueryGraphBuilder
 from agentroute.kg.embed import Embedder, make_embedder
 from agentroute.kg.examples import build_graphs, make_examples
@@ -69,12 +69,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--options", default="{}", help="GNNRouter options as JSON")
     args = p.parse_args(argv)
     err = Console(stderr=True)
-    if not args.log.exists():
-        err.print(f"skipped: {args.log} not found (run from the repository root next to ../shared/data)")
+    loaded = load_folds(args.log)
+    if loaded is None:
         return 0
-
-    rows = [routing_view(r, f"q{i:06d}") for i, r in enumerate(read_routing_log(args.log))]
-    fold_of = make_folds([r.question for r in rows], 5, seed=0)
+    rows, fold_of = loaded
     train = [r for r, f in zip(rows, fold_of, strict=True) if f != 0]
     test = [r for r, f in zip(rows, fold_of, strict=True) if f == 0]
     names = agent_order(rows)
