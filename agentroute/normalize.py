@@ -26,8 +26,10 @@ def normalize_answer(text: str | None) -> str:
     """Lowercase, drop punctuation and articles, canonicalise numbers, squeeze whitespace."""
     if not text:
         return ""
-    tokens = (_token(t) for t in text.lower().split())
-    return " ".join(t for t in tokens if t and t not in _ARTICLES)
+    tokens = [t for t in (_token(t) for t in text.lower().split()) if t]
+    kept = [t for t in tokens if t not in _ARTICLES]
+    # An answer that is only an article is a real answer (e.g. multiple-choice "A"), not an empty one.
+    return " ".join(kept or tokens)
 
 
 def exact_match(pred: str | None, golds: Sequence[str]) -> float:

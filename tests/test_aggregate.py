@@ -72,3 +72,11 @@ def test_registry() -> None:
     assert isinstance(make_aggregator("majority"), MajorityVote)
     with pytest.raises(ValueError, match="unknown aggregator 'nope'"):
         make_aggregator("nope")
+
+
+def test_multiple_choice_letter_answers_vote() -> None:
+    d = decision({"a": 0.5, "b": 0.3, "c": 0.2})
+    answer = WeightedVote().aggregate(Q, d, [res("a", "B"), res("b", "A"), res("c", "A")])
+    assert answer.text == "B"
+    answer = MajorityVote().aggregate(Q, d, [res("a", "B"), res("b", "A"), res("c", "a")])
+    assert answer.text == "A"
