@@ -151,7 +151,8 @@ def test_empty_entities_and_history_convert_and_route(world: ToyWorld, trained) 
 def test_collate_matches_pyg_batch_and_batched_routing_matches_single(world: ToyWorld, trained) -> None:
     router, test = trained
     graphs = [ex.graph for ex, _ in test[:5]]
-    graphs.append(make_graph(np.random.default_rng(2), "bare", graphs[0].query_vec, world.agents[:2], world.centroids[:2]))
+    bare = make_graph(np.random.default_rng(2), "bare", graphs[0].query_vec, world.agents[:2], world.centroids[:2])
+    graphs.append(bare)
     ours = collate([graph_arrays(g) for g in graphs])
     singles = []
     for g in graphs:
