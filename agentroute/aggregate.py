@@ -2,6 +2,8 @@
 
 ``weighted-vote`` sums the router's probability per distinct normalised answer (AgentRouter's rule),
 ``majority`` counts one vote per agent, ``top-one`` keeps the most probable agent that answered.
+Each can also say when its answer is ``settled``: no answer from the agents still pending could change
+it, which is what lets an early-stopping decision skip them (``waves.py``).
 """
 
 from __future__ import annotations
@@ -20,6 +22,13 @@ class Aggregator(Protocol):
     def aggregate(self, query: Query, decision: RoutingDecision, results: Sequence[AgentResult]) -> Answer: ...
 
 
+@runtime_checkable
+class Settling(Protocol):
+    """An aggregator that can tell when the agents still pending could no longer change its answer."""
+
+    def settled(self, decision: RoutingDecision, results: Sequence[AgentResult], pending: Sequence[str]) -> bool: ...
+
+
 def _answered(results: Sequence[AgentResult]) -> list[AgentResult]:
     return [r for r in results if r.ok and normalize_answer(r.answer)]
 
@@ -33,8 +42,17 @@ class _Vote:
 
     name = "vote"
 
-    def weight(self, decision: RoutingDecision, result: AgentResult) -> float:
+    def weight(self, decision: RoutingDecision, agent: str) -> float:
         raise NotImplementedError
+
+    def settled(self, decision: RoutingDecision, results: Sequence[AgentResult], pending: Sequence[str]) -> bool:
+        """True when the leading answer is ahead of the runner-up by more than the pending agents weigh."""
+        mass: dict[str, float] = {}
+        for r in _answered(results):
+            key = normalize_answer(r.answer)
+            mass[key] = mass.get(key, 0.0) + self.weight(decision, r.agent)
+        ranked = sorted(mass.values(), reverse=True) + [0.0, 0.0]
+        return ranked[0] - ranked[1] > sum(self.weight(decision, a) for a in pending) + 1e-12
 
     def aggregate(self, query: Query, decision: RoutingDecision, results: Sequence[AgentResult]) -> Answer:
         answered = _answered(results)
@@ -45,7 +63,7 @@ class _Vote:
         best: dict[str, AgentResult] = {}
         for r in answered:
             key = normalize_answer(r.answer)
-            mass[key] = mass.get(key, 0.0) + self.weight(decision, r)
+            mass[key] = mass.get(key, 0.0) + self.weight(decision, r.agent)
             incumbent = best.get(key)
             if incumbent is None or _rank(decision, r, order) < _rank(decision, incumbent, order):
                 best[key] = r
@@ -55,26 +73,39 @@ class _Vote:
 
 
 def _rank(decision: RoutingDecision, r: AgentResult, order: dict[str, int]) -> tuple[float, int]:
-    return (-decision.probs.get(r.agent, 0.0), order.get(r.agent, len(order)))
+    return _rank_of(decision, r.agent, order)
+
+
+def _rank_of(decision: RoutingDecision, agent: str, order: dict[str, int]) -> tuple[float, int]:
+    return (-decision.probs.get(agent, 0.0), order.get(agent, len(order)))
 
 
 class WeightedVote(_Vote):
     name = "weighted-vote"
 
-    def weight(self, decision: RoutingDecision, result: AgentResult) -> float:
+    def weight(self, decision: RoutingDecision, agent: str) -> float:
         # A tiny floor keeps agents the router gave ~0 mass from being ignored entirely.
-        return max(decision.probs.get(result.agent, 0.0), 1e-9)
+        return max(decision.probs.get(agent, 0.0), 1e-9)
 
 
 class MajorityVote(_Vote):
     name = "majority"
 
-    def weight(self, decision: RoutingDecision, result: AgentResult) -> float:
+    def weight(self, decision: RoutingDecision, agent: str) -> float:
         return 1.0
 
 
 class TopOne:
     name = "top-one"
+
+    def settled(self, decision: RoutingDecision, results: Sequence[AgentResult], pending: Sequence[str]) -> bool:
+        """True when an agent that answered outranks every pending agent."""
+        answered = _answered(results)
+        if not answered:
+            return not pending
+        order = {a: i for i, a in enumerate(decision.selected)}
+        top = min(_rank(decision, r, order) for r in answered)
+        return all(top < _rank_of(decision, a, order) for a in pending)
 
     def aggregate(self, query: Query, decision: RoutingDecision, results: Sequence[AgentResult]) -> Answer:
         answered = _answered(results)

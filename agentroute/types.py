@@ -85,10 +85,18 @@ class AgentResult(BaseModel):
 
 
 class RoutingDecision(BaseModel):
+    """Which agents to call for one question, and how much the router trusts each.
+
+    ``early_stop``: call ``selected`` in order, in the fewest waves that could settle the answer, and stop
+    as soon as the aggregator's answer can no longer change (see ``agentroute/waves.py``); the answer is
+    the one calling every selected agent would give, usually for fewer calls.
+    """
+
     router: str
     probs: dict[str, float]
     selected: list[str]
     rationale: str | None = None
+    early_stop: bool = False
 
 
 class Answer(BaseModel):

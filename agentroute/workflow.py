@@ -35,6 +35,7 @@ from agentroute.types import (
     RoutingDecision,
     RunRecord,
 )
+from agentroute.waves import next_wave
 
 
 class RouteState(TypedDict, total=False):
@@ -83,7 +84,13 @@ def build_router_graph(
     timeout_s: float | None = 60.0,
     retries: int = 0,
 ) -> StateGraph:
-    """Nodes: ``build_graph`` -> ``route`` -> ``run_agent`` (one ``Send`` per selected agent) -> ``aggregate``."""
+    """Nodes: ``build_graph`` -> ``route`` -> ``run_agent`` (one ``Send`` per agent of the wave) -> ``settle``
+    -> ``aggregate``.
+
+    A decision without ``early_stop`` is a single wave of every selected agent. With it, ``settle`` (which
+    waits for the whole wave) either sends the next wave back to ``run_agent`` or moves on to ``aggregate``
+    once the answer can no longer change (``waves.next_wave``).
+    """
 
     def build_graph(state: RouteState) -> dict[str, Any]:
         query = state.get("query") or as_query(state["question"])
@@ -97,10 +104,13 @@ def build_router_graph(
         return {"decision": decision}
 
     def fan_out(state: RouteState) -> list[Send] | str:
-        selected = state["decision"].selected
-        if not selected:
+        wave = next_wave(state["decision"], aggregator, state.get("results", []))
+        if not wave:
             return "aggregate"
-        return [Send("run_agent", AgentTask(query=state["query"], agent=name)) for name in selected]
+        return [Send("run_agent", AgentTask(query=state["query"], agent=name)) for name in wave]
+
+    def settle(state: RouteState) -> dict[str, Any]:
+        return {}
 
     async def run_agent(task: AgentTask) -> dict[str, Any]:
         result = await invoke_with_retries(agents[task["agent"]], task["query"], timeout_s, retries)
@@ -115,11 +125,13 @@ def build_router_graph(
     graph.add_node("build_graph", build_graph)
     graph.add_node("route", route)
     graph.add_node("run_agent", run_agent)
-    graph.add_node("aggregate", aggregate, defer=True)
+    graph.add_node("settle", settle, defer=True)
+    graph.add_node("aggregate", aggregate)
     graph.add_edge(START, "build_graph")
     graph.add_edge("build_graph", "route")
     graph.add_conditional_edges("route", fan_out, ["run_agent", "aggregate"])
-    graph.add_edge("run_agent", "aggregate")
+    graph.add_edge("run_agent", "settle")
+    graph.add_conditional_edges("settle", fan_out, ["run_agent", "aggregate"])
     graph.add_edge("aggregate", END)
     return graph
 

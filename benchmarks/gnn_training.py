@@ -59,8 +59,14 @@ def main(argv: list[str] | None = None) -> int:
         rep = router.report
         assert rep is not None
         table.add_row(
-            str(fold + 1), str(len(train)), f"{t1 - t0:.1f}", f"{t2 - t1:.1f}", str(rep.epochs_run),
-            str(rep.best_epoch + 1), f"{rep.seconds / max(rep.epochs_run, 1):.2f}", router.device.type,
+            str(fold + 1),
+            str(len(train)),
+            f"{t1 - t0:.1f}",
+            f"{t2 - t1:.1f}",
+            str(rep.epochs_run),
+            str(rep.best_epoch + 1),
+            f"{rep.seconds / max(rep.epochs_run, 1):.2f}",
+            router.device.type,
         )
         err.print(f"fold {fold + 1}: fit {t2 - t1:.1f}s", highlight=False)
     Console().print(table)

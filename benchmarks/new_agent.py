@@ -87,8 +87,14 @@ def main(argv: list[str] | None = None) -> int:
 
     table = Table(title=f"New agent added at test time (MoRE fold 1, {len(test)} test questions, {args.embedder})")
     for col in (
-        "new agent", "uniquely best on", "chosen when best (profiled)", "chosen overall (profiled)",
-        "chosen when best (spec only)", "acc 3 agents", "acc + new (profiled)", "acc + new (spec only)",
+        "new agent",
+        "uniquely best on",
+        "chosen when best (profiled)",
+        "chosen overall (profiled)",
+        "chosen when best (spec only)",
+        "acc 3 agents",
+        "acc + new (profiled)",
+        "acc + new (spec only)",
         "acc trained with it",
     ):
         table.add_column(col, justify="right")
@@ -103,14 +109,17 @@ def main(argv: list[str] | None = None) -> int:
         acc3 = accuracy(top1(router, b3, test_wo), test_wo)
         profiled = top1(router, builder(agents, train, embedder), test)
         spec_only = top1(router, builder(agents, train_wo, embedder), test)
-        best = [
-            i for i, r in enumerate(test)
-            if all(r.scores()[new] > s for a, s in r.scores().items() if a != new)
-        ]
+        best = [i for i, r in enumerate(test) if all(r.scores()[new] > s for a, s in r.scores().items() if a != new)]
         table.add_row(
-            new, str(len(best)), f"{share(profiled, new, best):.1%}", f"{share(profiled, new):.1%}",
-            f"{share(spec_only, new, best):.1%}", f"{acc3:.3f}", f"{accuracy(profiled, test):.3f}",
-            f"{accuracy(spec_only, test):.3f}", f"{ref_acc:.3f}",
+            new,
+            str(len(best)),
+            f"{share(profiled, new, best):.1%}",
+            f"{share(profiled, new):.1%}",
+            f"{share(spec_only, new, best):.1%}",
+            f"{acc3:.3f}",
+            f"{accuracy(profiled, test):.3f}",
+            f"{accuracy(spec_only, test):.3f}",
+            f"{ref_acc:.3f}",
         )
     Console().print(table)
     return 0

@@ -29,11 +29,13 @@ from agentroute.types import (
     AgentRecord,
     AgentResult,
     AgentSpec,
+    Query,
     QueryGraph,
     RoutingDecision,
     RunRecord,
     TrainExample,
 )
+from agentroute.waves import next_wave
 
 DEFAULT_ROUTERS = ("gnn", "gnn-top1", "knn", "mlp", "best-single", "all", "random", "oracle")
 
@@ -65,9 +67,7 @@ def make_folds(questions: Sequence[str], folds: int, seed: int = 0) -> list[int]
     for i, q in enumerate(questions):
         groups.setdefault(question_key(q), []).append(i)
     if folds < 2 or folds > len(groups):
-        raise ValueError(
-            f"folds must be between 2 and the number of distinct questions ({len(groups)}), got {folds}"
-        )
+        raise ValueError(f"folds must be between 2 and the number of distinct questions ({len(groups)}), got {folds}")
     order = np.random.default_rng(seed).permutation(len(groups))
     keys = list(groups)
     fold_of = [0] * len(questions)
@@ -97,9 +97,7 @@ def build_fold(
     from agentroute.kg.builder import QueryGraphBuilder
     from agentroute.kg.stores.networkx_store import NetworkXStore
 
-    builder = QueryGraphBuilder(
-        NetworkXStore(), list(agents), embedder=embedder, **dict(builder_options or {})
-    )
+    builder = QueryGraphBuilder(NetworkXStore(), list(agents), embedder=embedder, **dict(builder_options or {}))
     builder.set_history(list(train))
     examples = make_examples(builder, train)
     graphs = build_graphs(builder, test)
@@ -107,20 +105,28 @@ def build_fold(
 
 
 def _replay(
-    aggregator: Aggregator, graph: QueryGraph, decision: RoutingDecision, record: RunRecord
+    aggregator: Aggregator, query: Query, decision: RoutingDecision, record: RunRecord
 ) -> tuple[float, list[str], float | None]:
-    """Score, executed agents and cost of one routed question, from the recorded predictions."""
-    ran = executed(decision.selected, record)
-    results = [
-        AgentResult(
-            agent=a,
-            answer=record.agents[a].pred,
-            score=record.agents[a].score,
-            cost=record.agents[a].cost_usd or 0.0,
-        )
-        for a in ran
-    ]
-    answer = aggregator.aggregate(graph.query, decision, results)
+    """Score, executed agents and cost of one routed question, from the recorded predictions.
+
+    Agents are "called" wave by wave exactly as the LangGraph pipeline would (``waves.next_wave``), so an
+    early-stopping decision is charged only for the agents it actually needed.
+    """
+    runnable = executed(decision.selected, record)
+    plan = decision.model_copy(update={"selected": runnable})
+    results: list[AgentResult] = []
+    while wave := next_wave(plan, aggregator, results):
+        results += [
+            AgentResult(
+                agent=a,
+                answer=record.agents[a].pred,
+                score=record.agents[a].score,
+                cost=record.agents[a].cost_usd or 0.0,
+            )
+            for a in wave
+        ]
+    ran = [r.agent for r in results]
+    answer = aggregator.aggregate(query, decision, results)
     return answer_score(answer.text, ran, decision, record), ran, query_cost(ran, record)
 
 
@@ -146,9 +152,7 @@ def _check_routers(routers: Sequence[str]) -> None:
     known = set(router_names())
     unknown = [r for r in routers if r not in known]
     if unknown:
-        raise ValueError(
-            f"unknown router(s) {', '.join(unknown)}: expected some of {', '.join(sorted(known))}"
-        )
+        raise ValueError(f"unknown router(s) {', '.join(unknown)}: expected some of {', '.join(sorted(known))}")
 
 
 @dataclass
@@ -251,7 +255,7 @@ def run_replay_benchmark(
             tally = tallies[name]
             fold_scores = []
             for g, d, r in zip(data.graphs, router.route_many(data.graphs), test):
-                score, ran, cost = _replay(agg, g, d, r)
+                score, ran, cost = _replay(agg, g.query, d, r)
                 fold_scores.append(score)
                 tally.calls.append(len(ran))
                 tally.costs.append(cost)
@@ -259,10 +263,7 @@ def run_replay_benchmark(
             tally.scores += fold_scores
             tally.fold_accuracy.append(float(np.mean(fold_scores)) if fold_scores else 0.0)
             tally.seconds += time.perf_counter() - t0
-            say(
-                f"fold {fold + 1}/{n_folds} {name}: {tally.fold_accuracy[-1]:.3f} "
-                f"({time.perf_counter() - t0:.1f}s)"
-            )
+            say(f"fold {fold + 1}/{n_folds} {name}: {tally.fold_accuracy[-1]:.3f} ({time.perf_counter() - t0:.1f}s)")
 
     evaluated = [rows[i] for i in tested]
     n = len(evaluated)

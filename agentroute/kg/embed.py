@@ -188,7 +188,9 @@ class SentenceTransformerEmbedder:
         self.model = model
         self.cache_size = int(cache_size)
         self._model = SentenceTransformer(path, device="cpu")
-        self.dim = int(self._model.get_sentence_embedding_dimension())
+        # sentence-transformers 5 renamed the accessor; older releases only have the first name.
+        dim_of = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        self.dim = int(dim_of())
         self._cache: dict[str, np.ndarray] = {}
 
     def config(self) -> dict[str, Any]:

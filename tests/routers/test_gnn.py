@@ -13,12 +13,14 @@ from torch_geometric.data import Batch
 
 from agentroute.routers.base import make_router
 from agentroute.routers.gnn import CheckpointError, GNNRouter, collate, graph_arrays, to_heterodata
-from agentroute.routers.gnn.data import EDGE_TYPES, REVERSE, feature_dims
+from agentroute.routers.gnn.data import EDGE_TYPES, REVERSE, feature_dims, pack
+from agentroute.routers.gnn.frozen import FrozenEnsemble
+from agentroute.routers.gnn.lexical import Lexicon
 from agentroute.routers.gnn.targets import target_distribution
 from agentroute.types import AgentSpec, PastQuery, Query, QueryGraph, TrainExample
 
 DIM = 16
-FAST = {"hidden": 32, "epochs": 40, "patience": 8, "batch_size": 32, "lr": 3e-3, "device": "cpu"}
+FAST = {"hidden": 32, "epochs": 40, "patience": 8, "batch_size": 32, "lr": 3e-3, "device": "cpu", "ensemble": 1}
 
 
 def _unit(v: np.ndarray) -> np.ndarray:
@@ -132,6 +134,9 @@ def test_conversion_shapes_features_and_reverse_edges(world: ToyWorld) -> None:
     for fwd, rev in REVERSE.items():
         assert torch.equal(data[rev].edge_index, data[fwd].edge_index.flip(0))
     assert data["agent"].evidence.shape[0] == 4
+    assert data["agent"].agent_id.tolist() == [0, 0, 0, 0]  # no trained-on agents: all take the spec path
+    known = collate([graph_arrays(g, known_agents={"agent2": 1, "agent0": 2})])
+    assert known["agent"].agent_id.tolist() == [2, 0, 1, 0]
 
 
 def test_empty_entities_and_history_convert_and_route(world: ToyWorld, trained) -> None:
@@ -159,6 +164,7 @@ def test_collate_matches_pyg_batch_and_batched_routing_matches_single(world: Toy
         d = to_heterodata(g)
         for t in d.node_types:
             del d[t].batch, d[t].ptr
+        del d["query"].lex_ids, d["query"].lex_weights, d["query"].lex_offsets
         singles.append(d)
     ref = Batch.from_data_list(singles)
     for t in ref.node_types:
@@ -238,33 +244,87 @@ def test_unseen_agent_is_scored_and_chosen_when_its_spec_matches() -> None:
     assert np.mean(chosen) > 0.6  # chance is 1/3
 
 
+def test_ensemble_averages_its_members(world: ToyWorld) -> None:
+    examples = [ex for ex, _ in world.dataset(60, start=60_000)]
+    router = GNNRouter(seed=3, **{**FAST, "epochs": 3, "ensemble": 2}).fit(examples)
+    assert len(router.models) == 2 and len(router.reports) == 2
+    graphs = [ex.graph for ex in examples[:8]]
+    both = router.predict_proba(graphs)
+    members = []
+    for m in router.models:
+        router.models = [m]
+        members.append(router.predict_proba(graphs))
+    for i, p in enumerate(both):
+        assert members[0][i] != members[1][i]
+        for a in p:
+            assert p[a] == pytest.approx((members[0][i][a] + members[1][i][a]) / 2, abs=1e-6)
+
+
+def test_lexicon_keeps_frequent_terms_and_weights_tfidf() -> None:
+    texts = ["How many apples", "How many pears", "Who wrote it", "how many"]
+    lex = Lexicon.fit(texts, min_df=2)
+    assert set(lex.terms) == {"How", "many", "How many"}  # case-sensitive; "how" appears once
+    ids, weights = lex.encode("How many How many bananas")
+    assert sorted(lex.terms[i] for i in ids) == ["How", "How many", "many"]
+    assert float(np.linalg.norm(weights)) == pytest.approx(1.0)
+    assert len(lex.encode("nothing known here")[0]) == 0
+    again = Lexicon.from_state(lex.state())
+    assert again.terms == lex.terms and np.allclose(again.encode("How many")[1], lex.encode("How many")[1])
+
+
 # -- selection -----------------------------------------------------------------------------------------
 
 
 def test_selection_rules() -> None:
-    probs = {"a": 0.5, "b": 0.3, "c": 0.15, "d": 0.05}
-    assert GNNRouter(mass=0.7, max_calls=3, device="cpu").select(probs) == ["a", "b"]
-    assert GNNRouter(mass=0.95, max_calls=3, device="cpu").select(probs) == ["a", "b", "c"]
-    assert GNNRouter(mass=0.95, max_calls=2, device="cpu").select(probs) == ["a", "b"]
-    assert GNNRouter(mass=0.4, device="cpu").select(probs) == ["a"]
-    assert GNNRouter(k=3, device="cpu").select(probs) == ["a", "b", "c"]
-    assert GNNRouter(device="cpu").select(probs, k=1) == ["a"]
+    peaked = {"a": 0.5, "b": 0.3, "c": 0.15, "d": 0.05}
+    flat = {"a": 0.35, "b": 0.3, "c": 0.25, "d": 0.1}
+
+    def router(**options: object) -> GNNRouter:
+        return GNNRouter(device="cpu", **options)  # type: ignore[arg-type]
+
+    assert router(mass=0.7, prune=False).select(peaked) == ["a", "b"]
+    assert router(mass=0.95, max_calls=2, prune=False).select(peaked) == ["a", "b"]
+    assert router(mass=0.4).select(peaked) == ["a"]
+    # pruning: b + c (0.45) can never outvote a (0.5) in a weighted vote, so only a is called
+    assert router(mass=0.95, max_calls=3).select(peaked) == ["a"]
+    assert router(mass=0.7, max_calls=3).select(flat) == ["a", "b", "c"]
+    assert router(mass=0.7, max_calls=2).select(flat) == ["a"]
+    assert router(k=3).select(peaked) == ["a", "b", "c"]
+    assert router().select(peaked, k=2) == ["a", "b"]
     top1 = make_router("gnn-top1", seed=0, device="cpu", k=3)
-    assert top1.name == "gnn-top1" and top1.select(probs) == ["a"]
+    assert top1.name == "gnn-top1" and top1.select(flat) == ["a"]
     assert make_router("gnn", seed=0, device="cpu").name == "gnn"
 
 
 def test_routed_sets_follow_probabilities(trained) -> None:
     router, test = trained
-    graphs = [ex.graph for ex, _ in test[:30]]
+    graphs = [ex.graph for ex, _ in test[:40]]
     for d in router.route_many(graphs, k=2):
         ranked = sorted(d.probs, key=lambda a: -d.probs[a])
         assert d.selected == ranked[:2]
     for d in router.route_many(graphs):
-        assert 1 <= len(d.selected) <= router.max_calls
-        mass = sum(d.probs[a] for a in d.selected)
-        assert mass >= router.mass - 1e-9 or len(d.selected) == router.max_calls
-        assert mass - d.probs[d.selected[-1]] < router.mass  # smallest such set
+        ranked = sorted(d.probs, key=lambda a: -d.probs[a])
+        n = len(d.selected)
+        assert 1 <= n <= router.max_calls and d.selected == ranked[:n]
+        cumulative = np.cumsum([d.probs[a] for a in ranked])
+        unpruned = min(int(np.searchsorted(cumulative, router.mass - 1e-12)) + 1, router.max_calls)
+        if n > 1:
+            assert n == unpruned and cumulative[n - 1] - d.probs[ranked[0]] > d.probs[ranked[0]]
+        else:
+            others = cumulative[unpruned - 1] - d.probs[ranked[0]]
+            assert unpruned == 1 or others <= d.probs[ranked[0]]
+        assert d.early_stop == (n > 1)
+
+
+def test_early_stop_can_be_turned_off(trained) -> None:
+    router, test = trained
+    graphs = [ex.graph for ex, _ in test[:40]]
+    router.early_stop = False
+    try:
+        assert not any(d.early_stop for d in router.route_many(graphs, k=3))
+    finally:
+        router.early_stop = True
+    assert all(d.early_stop for d in router.route_many(graphs, k=3))
 
 
 # -- checkpoints ---------------------------------------------------------------------------------------
@@ -334,3 +394,20 @@ def test_cuda_fit_and_route_match_cpu_closely(world: ToyWorld, tmp_path: Path) -
     cpu = GNNRouter.load(gpu.save(tmp_path / "gpu.pt"), device="cpu")
     for a, b in zip(cpu.predict_proba(graphs), probs, strict=True):
         assert all(abs(a[k] - b[k]) < 1e-4 for k in a)
+
+
+def test_frozen_ensemble_computes_what_the_pyg_members_compute(world: ToyWorld) -> None:
+    examples = [ex for ex, _ in world.dataset(60, start=70_000)]
+    router = GNNRouter(seed=5, **{**FAST, "epochs": 3, "ensemble": 3}).fit(examples)
+    unseen = world.example(1, "text", pool=[0, 1, 2, 3])[0].graph
+    unseen.agents = [*unseen.agents[:3], AgentSpec(name="newcomer", description="topic 3")]
+    items = [graph_arrays(ex.graph, router.lexicon, router._known()) for ex in examples[:20]]
+    items.append(graph_arrays(unseen, router.lexicon, router._known()))
+    for m in router.models:
+        m.eval()
+    with torch.inference_mode():
+        reference = torch.stack([m(collate(items)) for m in router.models])
+    fast = FrozenEnsemble(router.models).logits(pack(items))
+    assert fast.shape == reference.shape == (3, sum(len(it.agent_names) for it in items))
+    assert torch.allclose(fast, reference, atol=1e-5)
+    assert items[-1].agent_ids[-1] == 0  # the newcomer went through the unseen-agent path

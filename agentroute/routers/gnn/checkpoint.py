@@ -25,7 +25,7 @@ def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     body = {"kind": KIND, "format_version": FORMAT_VERSION, **payload}
-    body["state_dict"] = {k: v.detach().cpu().clone() for k, v in payload["state_dict"].items()}
+    body["state_dicts"] = [{k: v.detach().cpu().clone() for k, v in state.items()} for state in payload["state_dicts"]]
     torch.save(body, path)
     return path
 

@@ -14,7 +14,7 @@ similarity), PERFORMED past->agent (attrs: score, score minus the past question'
 from __future__ import annotations
 
 import zlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,6 +22,7 @@ import torch
 from torch_geometric.data import HeteroData
 
 from agentroute.routers.gnn.features import N_EVIDENCE, agent_evidence, past_table
+from agentroute.routers.gnn.lexical import Lexicon
 from agentroute.routers.gnn.surface import N_SURFACE, surface_features
 from agentroute.types import QueryGraph
 
@@ -64,6 +65,9 @@ class GraphArrays:
     edge_attr: dict[EdgeType, np.ndarray]  # (m, d) float32
     evidence: np.ndarray  # (A, N_EVIDENCE)
     agent_names: list[str]
+    lex_ids: np.ndarray  # query text's lexicon columns (empty without a lexicon)
+    lex_weights: np.ndarray  # their TF-IDF weights
+    agent_ids: np.ndarray  # (A,) 1 + index among the agents the router was trained on; 0 = unseen agent
 
     @property
     def embed_dim(self) -> int:
@@ -88,8 +92,13 @@ def _kind_bucket(kind: str) -> int:
     return zlib.crc32(kind.encode("utf-8")) % N_KIND_BUCKETS
 
 
-def graph_arrays(graph: QueryGraph) -> GraphArrays:
-    """Features, edges and evidence of one graph (no torch, so it is cheap to cache and to collate)."""
+def graph_arrays(
+    graph: QueryGraph, lexicon: Lexicon | None = None, known_agents: Mapping[str, int] | None = None
+) -> GraphArrays:
+    """Features, edges and evidence of one graph (no torch, so it is cheap to cache and to collate).
+
+    ``known_agents`` maps the names of agents seen in training to 1-based ids (others get 0).
+    """
     q = np.asarray(graph.query_vec, dtype=np.float32).reshape(-1)
     dim = q.shape[0]
     n_ent, n_agents, n_past = len(graph.entities), len(graph.agents), len(graph.similar)
@@ -134,6 +143,10 @@ def graph_arrays(graph: QueryGraph) -> GraphArrays:
         SIMILAR: np.stack([np.zeros(n_past, np.int64), np.arange(n_past)]),
         PERFORMED: performed,
     }
+    if lexicon is not None and len(lexicon):
+        lex_ids, lex_weights = lexicon.encode(graph.query.text)
+    else:
+        lex_ids, lex_weights = np.zeros(0, np.int64), np.zeros(0, np.float32)
     edge_attr = {SIMILAR: sims.reshape(-1, 1), PERFORMED: perf_attr.astype(np.float32).reshape(-1, 3)}
     return GraphArrays(
         x={"query": query_x, "entity": entity_x, "agent": agent_x, "past": past_x},
@@ -141,15 +154,50 @@ def graph_arrays(graph: QueryGraph) -> GraphArrays:
         edge_attr=edge_attr,
         evidence=agent_evidence(graph, table),
         agent_names=graph.agent_names,
+        lex_ids=lex_ids,
+        lex_weights=lex_weights,
+        agent_ids=np.array([(known_agents or {}).get(a, 0) for a in graph.agent_names], dtype=np.int64),
     )
 
 
-def collate(items: Sequence[GraphArrays]) -> HeteroData:
-    """Concatenate graphs into one disjoint-union ``HeteroData`` batch.
+@dataclass
+class Packed:
+    """Many graphs as one disjoint union of plain tensors (what ``collate`` and ``FrozenEnsemble`` read)."""
 
-    Besides ``x``/``edge_index``/``edge_attr`` it carries ``batch`` and ``ptr`` per node type (as
-    ``Batch.from_data_list`` would), ``data["agent"].evidence``, and ``data.num_graphs``.
-    """
+    x: dict[str, torch.Tensor]
+    batch: dict[str, torch.Tensor]  # graph of each node, per node type
+    ptr: dict[str, torch.Tensor]  # node offsets per graph, per node type
+    edge_index: dict[EdgeType, torch.Tensor]  # every relation, reverse ones included
+    edge_attr: dict[EdgeType, torch.Tensor]  # relations in EDGE_DIMS (a reverse shares its forward's)
+    evidence: torch.Tensor
+    agent_id: torch.Tensor
+    lex_ids: torch.Tensor
+    lex_weights: torch.Tensor
+    lex_offsets: torch.Tensor
+    num_graphs: int
+
+    def to(self, device: torch.device) -> Packed:
+        """The same tensors on ``device`` (this object when they are already there)."""
+        if self.evidence.device == device:
+            return self
+        move = {k: v.to(device) for k, v in self.x.items()}
+        return Packed(
+            x=move,
+            batch={k: v.to(device) for k, v in self.batch.items()},
+            ptr={k: v.to(device) for k, v in self.ptr.items()},
+            edge_index={k: v.to(device) for k, v in self.edge_index.items()},
+            edge_attr={k: v.to(device) for k, v in self.edge_attr.items()},
+            evidence=self.evidence.to(device),
+            agent_id=self.agent_id.to(device),
+            lex_ids=self.lex_ids.to(device),
+            lex_weights=self.lex_weights.to(device),
+            lex_offsets=self.lex_offsets.to(device),
+            num_graphs=self.num_graphs,
+        )
+
+
+def pack(items: Sequence[GraphArrays]) -> Packed:
+    """Concatenate graphs into one disjoint union: a few ``np.concatenate`` calls plus index offsets."""
     if not items:
         raise ValueError("collate needs at least one graph")
     dims = {t: items[0].x[t].shape[1] for t in NODE_TYPES}
@@ -160,37 +208,72 @@ def collate(items: Sequence[GraphArrays]) -> HeteroData:
                     f"graphs with different feature widths in one batch ({t}: {it.x[t].shape[1]} vs {dims[t]}); "
                     "were they built with different embedders?"
                 )
-    data = HeteroData()
     n = len(items)
     ptr: dict[str, np.ndarray] = {}
+    x, batch = {}, {}
     for t in NODE_TYPES:
         counts = np.fromiter((it.x[t].shape[0] for it in items), dtype=np.int64, count=n)
         ptr[t] = np.concatenate([[0], np.cumsum(counts)])
-        data[t].x = torch.from_numpy(np.concatenate([it.x[t] for it in items]))
-        data[t].batch = torch.from_numpy(np.repeat(np.arange(n, dtype=np.int64), counts))
-        data[t].ptr = torch.from_numpy(ptr[t])
+        x[t] = torch.from_numpy(np.concatenate([it.x[t] for it in items]))
+        batch[t] = torch.from_numpy(np.repeat(np.arange(n, dtype=np.int64), counts))
+    edge_index: dict[EdgeType, torch.Tensor] = {}
+    edge_attr: dict[EdgeType, torch.Tensor] = {}
     for et in FORWARD:
         src, _, dst = et
         counts = np.fromiter((it.edges[et].shape[1] for it in items), dtype=np.int64, count=n)
         index = np.concatenate([it.edges[et] for it in items], axis=1)
         index[0] += np.repeat(ptr[src][:-1], counts)
         index[1] += np.repeat(ptr[dst][:-1], counts)
-        edge_index = torch.from_numpy(index)
-        data[et].edge_index = edge_index
+        edge_index[et] = torch.from_numpy(index)
         if et in EDGE_DIMS:
-            data[et].edge_attr = torch.from_numpy(np.concatenate([it.edge_attr[et] for it in items]))
+            edge_attr[et] = torch.from_numpy(np.concatenate([it.edge_attr[et] for it in items]))
         if et in REVERSE:
             rev = REVERSE[et]
-            data[rev].edge_index = edge_index.flip(0)
+            edge_index[rev] = edge_index[et].flip(0)
             if et in EDGE_DIMS:
-                data[rev].edge_attr = data[et].edge_attr
-    data["agent"].evidence = torch.from_numpy(
-        np.concatenate([it.evidence for it in items]).reshape(-1, N_EVIDENCE)
+                edge_attr[rev] = edge_attr[et]
+    lex_counts = np.fromiter((len(it.lex_ids) for it in items), dtype=np.int64, count=n)
+    return Packed(
+        x=x,
+        batch=batch,
+        ptr={t: torch.from_numpy(p) for t, p in ptr.items()},
+        edge_index=edge_index,
+        edge_attr=edge_attr,
+        evidence=torch.from_numpy(np.concatenate([it.evidence for it in items]).reshape(-1, N_EVIDENCE)),
+        agent_id=torch.from_numpy(np.concatenate([it.agent_ids for it in items])),
+        lex_ids=torch.from_numpy(np.concatenate([it.lex_ids for it in items])),
+        lex_weights=torch.from_numpy(np.concatenate([it.lex_weights for it in items])),
+        lex_offsets=torch.from_numpy(np.concatenate([[0], np.cumsum(lex_counts)[:-1]]).astype(np.int64)),
+        num_graphs=n,
     )
-    data.num_graphs = n
+
+
+def collate(items: Sequence[GraphArrays]) -> HeteroData:
+    """Concatenate graphs into one disjoint-union ``HeteroData`` batch.
+
+    Besides ``x``/``edge_index``/``edge_attr`` it carries ``batch`` and ``ptr`` per node type (as
+    ``Batch.from_data_list`` would), ``data["agent"].evidence``, the query texts' lexicon entries
+    (``lex_ids``/``lex_weights``/``lex_offsets``, in ``EmbeddingBag`` layout) and ``data.num_graphs``.
+    """
+    packed = pack(items)
+    data = HeteroData()
+    for t in NODE_TYPES:
+        data[t].x = packed.x[t]
+        data[t].batch = packed.batch[t]
+        data[t].ptr = packed.ptr[t]
+    for et, index in packed.edge_index.items():
+        data[et].edge_index = index
+        if et in packed.edge_attr:
+            data[et].edge_attr = packed.edge_attr[et]
+    data["agent"].evidence = packed.evidence
+    data["agent"].agent_id = packed.agent_id
+    data["query"].lex_ids = packed.lex_ids
+    data["query"].lex_weights = packed.lex_weights
+    data["query"].lex_offsets = packed.lex_offsets
+    data.num_graphs = packed.num_graphs
     return data
 
 
-def to_heterodata(graph: QueryGraph) -> HeteroData:
+def to_heterodata(graph: QueryGraph, lexicon: Lexicon | None = None) -> HeteroData:
     """One query graph as a ``HeteroData`` (a batch of one)."""
-    return collate([graph_arrays(graph)])
+    return collate([graph_arrays(graph, lexicon)])

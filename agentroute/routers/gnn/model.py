@@ -7,8 +7,10 @@ strongest routing signal we have; ``TransformerConv`` adds the edge attributes t
 so an agent's embedding says how it did on this question's neighbours. SAGE is the cheapest operator for the
 plain relations. The last layer only computes what the scorer reads (query and agent nodes).
 
+Inputs beyond the node features: the query text through the router's own TF-IDF lexicon (a low-rank bag
+of words and bigrams), and, for agents seen in training, an id embedding (randomly dropped while training).
 The scorer sees [h_q, h_a, h_q * h_a, evidence_a]: the GNN embeddings plus history/spec evidence that
-means the same for every agent (``features.py``), so unseen agents are scored from their spec and history.
+means the same for every agent (``features.py``), so an unseen agent is scored from its spec and history.
 """
 
 from __future__ import annotations
@@ -40,22 +42,40 @@ def _conv(edge_type: EdgeType, hidden: int, heads: int, dropout: float) -> nn.Mo
 
 
 class GNNScorer(nn.Module):
-    """Maps a collated batch of query graphs to one routing logit (and one score logit) per agent node."""
+    """Maps a collated batch of query graphs to one routing logit per agent node."""
 
     def __init__(
         self,
         in_dims: dict[str, int],
-        hidden: int = 128,
+        hidden: int = 64,
         layers: int = 2,
         heads: int = 2,
         dropout: float = 0.1,
-        input_dropout: float = 0.0,
+        input_dropout: float = 0.2,
+        lexicon_size: int = 0,
+        lexicon_dim: int = 4,
+        lexicon_dropout: float = 0.3,
+        known_agents: int = 0,
+        agent_id_dropout: float = 0.25,
     ) -> None:
         super().__init__()
         if hidden % heads:
             raise ValueError(f"hidden ({hidden}) must be divisible by heads ({heads})")
         self.input_dropout = nn.Dropout(input_dropout)
         self.proj = nn.ModuleDict({t: nn.Linear(in_dims[t], hidden) for t in NODE_TYPES})
+        # The query text read through the router's own TF-IDF lexicon (lexical.py), added to the query's
+        # projection. A low-rank bag (lexicon_dim) keeps this wide input from memorising noisy outcomes.
+        self.lexical = nn.EmbeddingBag(lexicon_size, lexicon_dim, mode="sum") if lexicon_size else None
+        self.lexical_proj = nn.Linear(lexicon_dim, hidden, bias=False) if lexicon_size else None
+        self.lexicon_dropout = lexicon_dropout
+        if self.lexical is not None:
+            nn.init.normal_(self.lexical.weight, std=0.1)
+        # Agents seen in training also get a learned id embedding; row 0 stands for "unseen" (the spec and
+        # history path alone). Ids are dropped to 0 at random while training so that path stays good.
+        self.agent_id = nn.Embedding(known_agents + 1, hidden) if known_agents else None
+        self.agent_id_dropout = agent_id_dropout
+        if self.agent_id is not None:
+            nn.init.zeros_(self.agent_id.weight)
         self.convs = nn.ModuleList()
         self.norms = nn.ModuleList()
         for i in range(layers):
@@ -74,12 +94,23 @@ class GNNScorer(nn.Module):
             nn.Linear(hidden, hidden // 2),
             nn.GELU(),
         )
-        self.route_head = nn.Linear(hidden // 2, 1)
-        self.score_head = nn.Linear(hidden // 2, 1)  # auxiliary: the agent's own score (see train.py)
+        self.head = nn.Linear(hidden // 2, 1)
 
     def embed(self, data: HeteroData) -> dict[str, Tensor]:
         """Node embeddings after projection and message passing (residual, layer-normed)."""
-        h = {t: F.gelu(self.proj[t](self.input_dropout(data[t].x))) for t in NODE_TYPES}
+        pre = {t: self.proj[t](self.input_dropout(data[t].x)) for t in NODE_TYPES}
+        if self.lexical is not None:
+            q = data["query"]
+            weights = F.dropout(q.lex_weights, self.lexicon_dropout, self.training)
+            lex = self.lexical(q.lex_ids, q.lex_offsets, per_sample_weights=weights)
+            pre["query"] = pre["query"] + self.lexical_proj(lex)
+        if self.agent_id is not None:
+            ids = data["agent"].agent_id
+            if self.training and self.agent_id_dropout > 0:
+                keep = torch.rand(ids.shape, device=ids.device) >= self.agent_id_dropout
+                ids = ids * keep
+            pre["agent"] = pre["agent"] + self.agent_id(ids)
+        h = {t: F.gelu(x) for t, x in pre.items()}
         edge_index = {et: data[et].edge_index for et in EDGE_TYPES}
         edge_attr = {et: data[et].edge_attr for et in EDGE_DIMS}
         for conv, norms in zip(self.convs, self.norms, strict=True):
@@ -87,23 +118,17 @@ class GNNScorer(nn.Module):
             h = {t: norms[t](h[t] + self.dropout(F.gelu(out[t]))) if t in out else h[t] for t in NODE_TYPES}
         return h
 
-    def outputs(self, data: HeteroData) -> tuple[Tensor, Tensor]:
-        """(routing logits, score logits), one per agent node."""
+    def forward(self, data: HeteroData) -> Tensor:
+        """(num_agent_nodes,) routing logits; softmax them per graph with ``segment_log_softmax``."""
         h = self.embed(data)
         hq = h["query"][data["agent"].batch]
         ha = h["agent"]
         ev = data["agent"].evidence
         z = self.trunk(torch.cat([hq, ha, hq * ha, ev, self.evidence_norm(ev)], dim=-1))
-        return self.route_head(z).squeeze(-1), self.score_head(z).squeeze(-1)
-
-    def forward(self, data: HeteroData) -> Tensor:
-        """(num_agent_nodes,) routing logits; softmax them per graph with ``segment_log_softmax``."""
-        return self.outputs(data)[0]
+        return self.head(z).squeeze(-1)
 
 
-def segment_log_softmax(
-    logits: Tensor, index: Tensor, num_segments: int, mask: Tensor | None = None
-) -> Tensor:
+def segment_log_softmax(logits: Tensor, index: Tensor, num_segments: int, mask: Tensor | None = None) -> Tensor:
     """Log-softmax of ``logits`` within each segment (graph); entries where ``mask`` is False get -inf."""
     if mask is not None:
         logits = logits.masked_fill(~mask, float("-inf"))

@@ -1,9 +1,15 @@
 """``GNNRouter``: fit on routing history, route query graphs, save and load; registered as "gnn" and
 "gnn-top1".
 
-"gnn" selects the smallest most-probable set of agents whose mass reaches ``mass`` (at most
-``max_calls``), or the top ``k`` when ``k`` is given; the downstream weighted vote then merges their
-answers. "gnn-top1" always calls exactly one agent.
+Probabilities are the mean over a small ensemble (``ensemble`` members with seeds derived from ``seed``,
+each with its own validation split): routing outcomes are noisy, and averaging a few members lowers the
+variance of the decision more cheaply than a larger model. "gnn" selects the smallest most-probable set
+whose mass reaches ``mass`` (at most ``max_calls``), pruned to the top agent when the rest could not
+outvote it in the downstream weighted vote; or the top ``k`` when ``k`` is given. Its decisions are
+``early_stop`` by default: the set is called in waves and the rest skipped once the vote is settled (the
+second agent usually confirms the first), which gives the set's answer for fewer calls; pass
+``early_stop=False`` to call the whole set in one parallel wave. "gnn-top1" always calls exactly one agent.
+Every option is a keyword argument of ``GNNRouter`` (and of both registry factories).
 """
 
 from __future__ import annotations
@@ -18,19 +24,21 @@ import torch
 
 from agentroute.routers.base import BaseRouter, register_router, select_by_mass, select_top_k
 from agentroute.routers.gnn.checkpoint import load_checkpoint, save_checkpoint
-from agentroute.routers.gnn.data import GraphArrays, collate, feature_dims, graph_arrays
+from agentroute.routers.gnn.data import GraphArrays, feature_dims, graph_arrays, pack
 from agentroute.routers.gnn.features import EVIDENCE_FEATURES
+from agentroute.routers.gnn.frozen import FrozenEnsemble
+from agentroute.routers.gnn.lexical import Lexicon
 from agentroute.routers.gnn.model import GNNScorer, segment_log_softmax
 from agentroute.routers.gnn.targets import target_distribution
 from agentroute.routers.gnn.train import Examples, TrainConfig, TrainReport, train_model
 from agentroute.types import AgentSpec, QueryGraph, RoutingDecision, TrainExample
 
 _MODEL_OPTIONS = ("hidden", "layers", "heads", "dropout", "input_dropout")
-_TRAIN_OPTIONS = (
-    "epochs", "batch_size", "lr", "weight_decay", "patience", "val_fraction", "aux_weight", "ema", "time_limit_s"
-)
+_LEXICON_OPTIONS = ("lexical", "lexicon_min_df", "lexicon_max_terms", "lexicon_dim", "lexicon_dropout")
+_TRAIN_OPTIONS = ("epochs", "batch_size", "lr", "weight_decay", "patience", "val_fraction", "time_limit_s")
 _TARGET_OPTIONS = ("tau", "smoothing", "lambda_cost")
-_SELECT_OPTIONS = ("mass", "max_calls", "k", "top1")
+_AGENT_OPTIONS = ("agent_ids", "agent_id_dropout")
+_SELECT_OPTIONS = ("mass", "max_calls", "k", "top1", "prune", "early_stop")
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
@@ -40,9 +48,7 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     dev = torch.device(name)
     if dev.type == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError(
-            f"device {name!r} requested but CUDA is not available here; use device='cpu' or 'auto'"
-        )
+        raise RuntimeError(f"device {name!r} requested but CUDA is not available here; use device='cpu' or 'auto'")
     if dev.type not in ("cpu", "cuda"):
         raise ValueError(f"unsupported device {name!r}: expected 'auto', 'cpu' or 'cuda'")
     return dev
@@ -76,27 +82,35 @@ class GNNRouter(BaseRouter):
         seed: int = 0,
         *,
         device: str = "auto",
-        hidden: int = 128,
+        hidden: int = 64,
         layers: int = 2,
         heads: int = 2,
         dropout: float = 0.1,
-        input_dropout: float = 0.0,
+        input_dropout: float = 0.2,
+        lexical: bool = True,
+        lexicon_min_df: float = 0.005,
+        lexicon_max_terms: int = 50_000,
+        lexicon_dim: int = 4,
+        lexicon_dropout: float = 0.3,
         epochs: int = 40,
         batch_size: int = 128,
         lr: float = 1e-3,
         weight_decay: float = 0.01,
         patience: int = 6,
         val_fraction: float = 0.1,
-        aux_weight: float = 0.0,
-        ema: float = 0.0,
         time_limit_s: float | None = None,
+        ensemble: int = 3,
+        agent_ids: bool = True,
+        agent_id_dropout: float = 0.25,
         tau: float = 0.25,
         smoothing: float = 1e-3,
         lambda_cost: float = 0.0,
-        mass: float = 0.7,
+        mass: float = 0.62,
         max_calls: int | None = 3,
         k: int | None = None,
         top1: bool = False,
+        prune: bool = True,
+        early_stop: bool = True,
         embedder: Any = None,
         num_threads: int | None = 1,
         name: str | None = None,
@@ -104,28 +118,47 @@ class GNNRouter(BaseRouter):
         self.seed = seed
         self.device = resolve_device(device)
         self.hidden, self.layers, self.heads, self.dropout = hidden, layers, heads, dropout
-        self.input_dropout, self.aux_weight, self.ema = input_dropout, aux_weight, ema
+        self.input_dropout = input_dropout
+        self.lexical, self.lexicon_min_df, self.lexicon_max_terms = lexical, lexicon_min_df, lexicon_max_terms
+        self.lexicon_dim, self.lexicon_dropout = lexicon_dim, lexicon_dropout
+        self.lexicon: Lexicon | None = None
         self.epochs, self.batch_size, self.lr, self.weight_decay = epochs, batch_size, lr, weight_decay
         self.patience, self.val_fraction, self.time_limit_s = patience, val_fraction, time_limit_s
+        if ensemble < 1:
+            raise ValueError(f"ensemble must be >= 1 (got {ensemble})")
+        self.ensemble = ensemble
+        self.agent_ids, self.agent_id_dropout = agent_ids, agent_id_dropout
         self.tau, self.smoothing, self.lambda_cost = tau, smoothing, lambda_cost
-        self.mass, self.max_calls, self.k, self.top1 = mass, max_calls, k, top1
+        self.mass, self.max_calls, self.k, self.top1, self.prune = mass, max_calls, k, top1, prune
+        self.early_stop = early_stop
         self.embedder_config: dict[str, Any] | None = _embedder_config(embedder)
         self.num_threads = num_threads
         self.name = name or ("gnn-top1" if top1 else "gnn")
-        self.model: GNNScorer | None = None
+        self._models: list[GNNScorer] = []
+        self.reports: list[TrainReport] = []
         self.in_dims: dict[str, int] | None = None
         self.agents: list[AgentSpec] = []
-        self.report: TrainReport | None = None
+        self._frozen: FrozenEnsemble | None = None
 
     # -- options -------------------------------------------------------------------------------------
     def hparams(self) -> dict[str, Any]:
         """Every option except device and embedder, as plain values (saved in checkpoints)."""
-        keys = ("seed", *_MODEL_OPTIONS, *_TRAIN_OPTIONS, *_TARGET_OPTIONS, *_SELECT_OPTIONS)
+        keys = ("seed", "ensemble", *_MODEL_OPTIONS, *_LEXICON_OPTIONS, *_TRAIN_OPTIONS)
+        keys += (*_AGENT_OPTIONS, *_TARGET_OPTIONS, *_SELECT_OPTIONS)
         return {key: getattr(self, key) for key in keys}
 
     def _build_model(self) -> GNNScorer:
         assert self.in_dims is not None
-        return GNNScorer(self.in_dims, **{key: getattr(self, key) for key in _MODEL_OPTIONS})
+        size = len(self.lexicon) if self.lexicon is not None else 0
+        return GNNScorer(
+            self.in_dims,
+            lexicon_size=size,
+            lexicon_dim=self.lexicon_dim,
+            lexicon_dropout=self.lexicon_dropout,
+            known_agents=len(self.agents) if self.agent_ids else 0,
+            agent_id_dropout=self.agent_id_dropout,
+            **{key: getattr(self, key) for key in _MODEL_OPTIONS},
+        )
 
     # -- training ------------------------------------------------------------------------------------
     def fit(self, examples: Sequence[TrainExample], embedder: Any = None) -> GNNRouter:
@@ -134,43 +167,87 @@ class GNNRouter(BaseRouter):
             raise ValueError("GNNRouter.fit needs at least one training example")
         if embedder is not None:
             self.embedder_config = _embedder_config(embedder)
-        items = [graph_arrays(ex.graph) for ex in examples]
-        dims = {it.embed_dim for it in items}
-        if len(dims) != 1:
-            raise ValueError(f"training graphs have different embedding widths {sorted(dims)}")
-        self.in_dims = feature_dims(dims.pop())
-        data = Examples(items, [], [], [])
-        for ex in examples:
-            names = ex.graph.agent_names
-            t, m = target_distribution(names, ex.scores, ex.costs, self.tau, self.smoothing, self.lambda_cost)
-            data.targets.append(t)
-            data.masks.append(m)
-            data.scores.append(np.array([float(ex.scores.get(a) or 0.0) for a in names], dtype=np.float32))
+        self.lexicon = None
+        if self.lexical:
+            texts = [ex.graph.query.text for ex in examples]
+            min_df = self.lexicon_min_df if self.lexicon_min_df >= 1 else self.lexicon_min_df * len(texts)
+            self.lexicon = Lexicon.fit(texts, min_df=max(2, int(np.ceil(min_df))), max_terms=self.lexicon_max_terms)
         specs: dict[str, AgentSpec] = {}
         for ex in examples:
             for spec in ex.graph.agents:
                 specs.setdefault(spec.name, spec)
         self.agents = list(specs.values())
+        items = [graph_arrays(ex.graph, self.lexicon, self._known()) for ex in examples]
+        dims = {it.embed_dim for it in items}
+        if len(dims) != 1:
+            raise ValueError(f"training graphs have different embedding widths {sorted(dims)}")
+        self.in_dims = feature_dims(dims.pop())
+        data = Examples(items, [], [])
+        for ex in examples:
+            names = ex.graph.agent_names
+            t, m = target_distribution(names, ex.scores, ex.costs, self.tau, self.smoothing, self.lambda_cost)
+            data.targets.append(t)
+            data.masks.append(m)
         config = TrainConfig(**{key: getattr(self, key) for key in _TRAIN_OPTIONS})
+        if config.time_limit_s is not None:
+            config.time_limit_s /= self.ensemble
+        self.models, self.reports = [], []
         with torch_threads(self.num_threads):
-            self.model, self.report = train_model(self._build_model, data, config, self.device, self.seed)
+            for member in range(self.ensemble):
+                model, report = train_model(self._build_model, data, config, self.device, self.seed * 1000 + member)
+                self.models.append(model)
+                self.reports.append(report)
         return self
+
+    def _known(self) -> dict[str, int]:
+        """Trained-on agent name -> id-embedding row (1-based; unseen agents map to 0)."""
+        return {a.name: i + 1 for i, a in enumerate(self.agents)} if self.agent_ids else {}
+
+    @property
+    def models(self) -> list[GNNScorer]:
+        """The trained ensemble members (PyG modules, the reference implementation)."""
+        return self._models
+
+    @models.setter
+    def models(self, members: list[GNNScorer]) -> None:
+        self._models, self._frozen = members, None
+
+    @property
+    def model(self) -> GNNScorer | None:
+        """The first ensemble member (None before training)."""
+        return self.models[0] if self.models else None
+
+    @property
+    def report(self) -> TrainReport | None:
+        """The first member's training report (``reports`` has one per member)."""
+        return self.reports[0] if self.reports else None
 
     # -- routing -------------------------------------------------------------------------------------
     @torch.inference_mode()
-    def predict_proba(self, graphs: Sequence[QueryGraph], batch_size: int = 1024) -> list[dict[str, float]]:
-        """Agent -> probability for each graph (softmax over that graph's own candidate agents)."""
-        if self.model is None or self.in_dims is None:
+    def predict_proba(self, graphs: Sequence[QueryGraph], batch_size: int | None = None) -> list[dict[str, float]]:
+        """Agent -> probability for each graph (softmax over that graph's own candidate agents).
+
+        Graphs go through the model ``batch_size`` at a time: on CPU, batches of about a hundred small
+        graphs keep the per-edge tensors in cache and were the fastest in ``benchmarks/routing_speed.py``
+        (default 128 on CPU, 4096 on a GPU).
+        """
+        if not self.models or self.in_dims is None:
             raise RuntimeError(f"{self.name} router is not trained: call fit() or GNNRouter.load() first")
+        step = batch_size or (128 if self.device.type == "cpu" else 4096)
+        known = self._known()
+        chunks = [graphs[s : s + step] for s in range(0, len(graphs), step)]
+
+        def arrays(chunk: Sequence[QueryGraph]) -> list[GraphArrays]:
+            return [graph_arrays(g, self.lexicon, known) for g in chunk]
+
         out: list[dict[str, float]] = []
         with torch_threads(self.num_threads):
-            for s in range(0, len(graphs), batch_size):
-                items = [graph_arrays(g) for g in graphs[s : s + batch_size]]
-                out.extend(self._predict_items(items))
+            for chunk in chunks:
+                out.extend(self._predict_items(arrays(chunk)))
         return out
 
     def _predict_items(self, items: Sequence[GraphArrays]) -> list[dict[str, float]]:
-        assert self.model is not None and self.in_dims is not None
+        assert self.models and self.in_dims is not None
         expected = self.in_dims["query"] - (feature_dims(0)["query"])
         for it in items:
             if it.embed_dim != expected:
@@ -181,10 +258,11 @@ class GNNRouter(BaseRouter):
         with_agents = [it for it in items if it.agent_names]
         probs: list[np.ndarray] = []
         if with_agents:
-            data = collate(with_agents).to(self.device)
-            logits = self.model(data)
-            logp = segment_log_softmax(logits, data["agent"].batch, data.num_graphs)
-            flat = logp.exp().double().cpu().numpy()
+            data = pack(with_agents).to(self.device)
+            index, n = data.batch["agent"], data.num_graphs
+            logits = self._frozen_ensemble().logits(data)
+            mean = sum(segment_log_softmax(row, index, n).exp() for row in logits) / len(logits)
+            flat = mean.double().cpu().numpy()
             bounds = np.cumsum([0] + [len(it.agent_names) for it in with_agents])
             probs = [flat[bounds[i] : bounds[i + 1]] for i in range(len(with_agents))]
         result, p = [], iter(probs)
@@ -193,8 +271,21 @@ class GNNRouter(BaseRouter):
             result.append({a: float(v) for a, v in zip(it.agent_names, row, strict=True)})
         return result
 
+    def _frozen_ensemble(self) -> FrozenEnsemble:
+        """The members stacked for fast inference (built on first use after ``fit``/``load``)."""
+        if self._frozen is None:
+            for m in self.models:
+                m.eval()
+            self._frozen = FrozenEnsemble(self.models).to(self.device)
+        return self._frozen
+
     def select(self, probs: Mapping[str, float], k: int | None = None) -> list[str]:
-        """The agents to call: exactly one for top1, top-k when ``k`` is set, else the mass rule."""
+        """The agents to call: exactly one for top1, top-k when ``k`` is set, else the mass rule.
+
+        With ``prune`` (default), a mass-rule set whose other members together weigh no more than the top
+        agent shrinks to that agent: the downstream weighted vote could never overturn its answer, so the
+        extra calls would buy nothing (this is why two-agent sets are rare).
+        """
         if not probs:
             return []
         if self.top1:
@@ -202,7 +293,10 @@ class GNNRouter(BaseRouter):
         k = k if k is not None else self.k
         if k is not None:
             return select_top_k(probs, k)
-        return select_by_mass(probs, self.mass, cap=self.max_calls)
+        chosen = select_by_mass(probs, self.mass, cap=self.max_calls)
+        if self.prune and len(chosen) > 1 and sum(probs[a] for a in chosen[1:]) <= probs[chosen[0]]:
+            return chosen[:1]
+        return chosen
 
     def route(self, graph: QueryGraph, k: int | None = None) -> RoutingDecision:
         return self.route_many([graph], k)[0]
@@ -213,24 +307,31 @@ class GNNRouter(BaseRouter):
             selected = self.select(probs, k)
             top = ", ".join(f"{a} {probs[a]:.2f}" for a in sorted(probs, key=lambda a: -probs[a])[:3])
             decisions.append(
-                RoutingDecision(router=self.name, probs=probs, selected=selected, rationale=f"GNN: {top}")
+                RoutingDecision(
+                    router=self.name,
+                    probs=probs,
+                    selected=selected,
+                    rationale=f"GNN: {top}",
+                    early_stop=self.early_stop and len(selected) > 1,
+                )
             )
         return decisions
 
     # -- checkpoints ---------------------------------------------------------------------------------
     def save(self, path: str | Path) -> Path:
         """Write weights, agent specs, embedder config and hyper-parameters (loadable with weights_only)."""
-        if self.model is None or self.in_dims is None:
+        if not self.models or self.in_dims is None:
             raise RuntimeError(f"{self.name} router is not trained: nothing to save")
         return save_checkpoint(
             path,
             {
                 "name": self.name,
-                "state_dict": self.model.state_dict(),
+                "state_dicts": [m.state_dict() for m in self.models],
                 "hparams": self.hparams(),
                 "in_dims": dict(self.in_dims),
                 "agents": [a.model_dump(mode="json") for a in self.agents],
                 "embedder": self.embedder_config,
+                "lexicon": self.lexicon.state() if self.lexicon is not None else None,
                 "evidence_features": list(EVIDENCE_FEATURES),
             },
         )
@@ -245,9 +346,13 @@ class GNNRouter(BaseRouter):
         router.embedder_config = body.get("embedder")
         router.in_dims = {k: int(v) for k, v in body["in_dims"].items()}
         router.agents = [AgentSpec.model_validate(a) for a in body["agents"]]
-        model = router._build_model()
-        model.load_state_dict(body["state_dict"])
-        router.model = model.to(router.device).eval()
+        router.lexicon = Lexicon.from_state(body["lexicon"]) if body.get("lexicon") else None
+        members = []
+        for state in body["state_dicts"]:
+            model = router._build_model()
+            model.load_state_dict(state)
+            members.append(model.to(router.device).eval())
+        router.models = members
         return router
 
 

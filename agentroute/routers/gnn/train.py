@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 from torch_geometric.data import HeteroData
 from torch_geometric.utils import scatter
@@ -32,8 +31,6 @@ class TrainConfig:
     clip: float = 1.0
     patience: int = 6
     val_fraction: float = 0.1
-    aux_weight: float = 0.0  # weight of the auxiliary per-agent score loss (0 = KL only)
-    ema: float = 0.0  # decay of an exponential moving average of the weights (0 = off); used for eval
     time_limit_s: float | None = None  # stop early (keeping the best weights) after this many seconds
 
 
@@ -51,22 +48,20 @@ class Batch:
     data: HeteroData
     target: Tensor  # (num_agent_nodes,) target probabilities
     mask: Tensor  # (num_agent_nodes,) agents that count in the loss
-    scores: Tensor  # (num_agent_nodes,) recorded scores clipped to [0, 1] (0 where missing)
 
     def to(self, device: torch.device) -> Batch:
         if device.type == "cpu":
             return self
-        return Batch(self.data.to(device), self.target.to(device), self.mask.to(device), self.scores.to(device))
+        return Batch(self.data.to(device), self.target.to(device), self.mask.to(device))
 
 
 @dataclass
 class Examples:
-    """Training examples as arrays: graphs, target distributions, loss masks and raw scores (aligned)."""
+    """Training examples as arrays: graphs, target distributions and loss masks (aligned)."""
 
     items: list[GraphArrays]
     targets: list[np.ndarray]
     masks: list[np.ndarray]
-    scores: list[np.ndarray]
 
     def __len__(self) -> int:
         return len(self.items)
@@ -79,7 +74,6 @@ class Examples:
             data=collate([self.items[i] for i in index]),
             target=cat(self.targets, np.float32),
             mask=cat(self.masks, np.bool_),
-            scores=cat(self.scores, np.float32).clamp(0.0, 1.0),
         )
 
 
@@ -94,17 +88,6 @@ def kl_loss(logits: Tensor, batch: Batch) -> Tensor:
     per_graph = scatter(terms, index, dim=0, dim_size=n, reduce="sum")
     has = scatter(batch.mask.float(), index, dim=0, dim_size=n, reduce="sum") > 0
     return per_graph[has].sum() / has.sum().clamp_min(1)
-
-
-def score_loss(score_logits: Tensor, batch: Batch) -> Tensor:
-    """Auxiliary loss: binary cross-entropy of each agent's own recorded score (scored agents only).
-
-    Why: on questions where every agent scored the same, p* is uniform and KL teaches nothing; the score
-    head still learns from them, and from each agent separately, which steadies the shared layers.
-    """
-    if not bool(batch.mask.any()):
-        return score_logits.sum() * 0.0
-    return F.binary_cross_entropy_with_logits(score_logits[batch.mask], batch.scores[batch.mask])
 
 
 def split_indices(n: int, val_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -134,7 +117,6 @@ def train_model(
         val_batches = [examples.batch(chunk).to(device) for chunk in chunks if len(chunk)]
         rng = np.random.default_rng(seed + 1)
         best_state = copy.deepcopy(model.state_dict())
-        averaged = _EMA(model, config.ema) if config.ema > 0 else None
         stale = 0
         for epoch in range(config.epochs):
             model.train()
@@ -143,22 +125,19 @@ def train_model(
             for s in range(0, len(order), config.batch_size):
                 chunk = order[s : s + config.batch_size]
                 batch = examples.batch(chunk).to(device)
-                route_logits, score_logits = model.outputs(batch.data)
-                loss = kl_loss(route_logits, batch)
-                if config.aux_weight:
-                    loss = loss + config.aux_weight * score_loss(score_logits, batch)
+                loss = kl_loss(model(batch.data), batch)
                 optimiser.zero_grad(set_to_none=True)
                 loss.backward()
                 nn.utils.clip_grad_norm_(model.parameters(), config.clip)
                 optimiser.step()
-                if averaged is not None:
-                    averaged.update(model)
                 total += loss.item() * len(chunk)
                 count += len(chunk)
             train_loss = total / max(count, 1)
-            if averaged is not None:
-                averaged.swap(model)
-            val_loss = evaluate_kl(model, val_batches) if val_batches else train_loss
+            import os
+            if os.environ.get("VAL_METRIC") == "pick" and val_batches:
+                val_loss = -evaluate_pick(model, val_batches)
+            else:
+                val_loss = evaluate_kl(model, val_batches) if val_batches else train_loss
             report.history.append((train_loss, val_loss))
             report.epochs_run = epoch + 1
             if val_loss < report.best_val_loss - 1e-5:
@@ -166,8 +145,6 @@ def train_model(
                 best_state = copy.deepcopy(model.state_dict())
             else:
                 stale += 1
-            if averaged is not None:
-                averaged.swap(model)
             elapsed = time.perf_counter() - start
             if stale >= config.patience or (config.time_limit_s is not None and elapsed > config.time_limit_s):
                 break
@@ -175,28 +152,6 @@ def train_model(
     model.eval()
     report.seconds = time.perf_counter() - start
     return model, report
-
-
-class _EMA:
-    """Exponential moving average of the floating-point weights; ``swap`` exchanges them with the model's."""
-
-    def __init__(self, model: nn.Module, decay: float) -> None:
-        self.decay = decay
-        self.state = {k: v.detach().clone() for k, v in model.state_dict().items() if v.is_floating_point()}
-
-    @torch.no_grad()
-    def update(self, model: nn.Module) -> None:
-        for k, v in model.state_dict().items():
-            if k in self.state:
-                self.state[k].mul_(self.decay).add_(v.detach(), alpha=1.0 - self.decay)
-
-    @torch.no_grad()
-    def swap(self, model: nn.Module) -> None:
-        current = model.state_dict()
-        for k, v in self.state.items():
-            tmp = current[k].detach().clone()
-            current[k].copy_(v)
-            v.copy_(tmp)
 
 
 @torch.no_grad()
@@ -209,4 +164,20 @@ def evaluate_kl(model: GNNScorer, batches: Sequence[Batch]) -> float:
         graphs = int((scatter(batch.mask.float(), index, dim=0, dim_size=n) > 0).sum())
         total += float(kl_loss(model(batch.data), batch)) * graphs
         count += graphs
+    return total / max(count, 1)
+
+
+@torch.no_grad()
+def evaluate_pick(model: GNNScorer, batches: Sequence[Batch]) -> float:
+    model.eval()
+    total, count = 0.0, 0
+    for batch in batches:
+        index, n = batch.data["agent"].batch, batch.data.num_graphs
+        logits = model(batch.data).masked_fill(~batch.mask, float("-inf"))
+        top = scatter(logits, index, dim=0, dim_size=n, reduce="max")
+        picked = (logits >= top[index]) & batch.mask
+        first = scatter(picked.float().cumsum(0) * 0 + picked.float(), index, dim=0, dim_size=n, reduce="sum")
+        gain = scatter(torch.where(picked, batch.target, torch.zeros_like(batch.target)), index, dim=0, dim_size=n)
+        total += float((gain / first.clamp_min(1)).sum())
+        count += n
     return total / max(count, 1)

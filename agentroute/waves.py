@@ -1,0 +1,42 @@
+"""Early stopping: call a decision's agents in waves and stop once the answer is settled.
+
+Why: with a probability-weighted vote, a third agent only matters when the first two disagree, so calling
+all three in parallel wastes a call on most questions. A decision with ``early_stop`` is executed in
+waves: each wave is the shortest run of pending agents (in selection order) whose answers, if they all
+agreed with the current leader, would settle the vote; after each wave the aggregator is asked whether
+the remaining agents could still change its answer. The final answer is exactly the one calling every
+selected agent would give. The LangGraph pipeline and the replay benchmark both plan with ``next_wave``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from agentroute.aggregate import Aggregator, Settling
+from agentroute.normalize import normalize_answer
+from agentroute.types import AgentResult, Query, RoutingDecision
+
+_AGREE = "\x00agree"  # stands for "the same answer" when no agent has answered yet
+
+
+def next_wave(decision: RoutingDecision, aggregator: Aggregator, results: Sequence[AgentResult]) -> list[str]:
+    """The agents to call next: [] when every selected agent has run or the answer is settled."""
+    done = {r.agent for r in results}
+    pending = [a for a in dict.fromkeys(decision.selected) if a not in done]
+    if not pending or not decision.early_stop or not isinstance(aggregator, Settling):
+        return pending
+    if aggregator.settled(decision, results, pending):
+        return []
+    leader = _leading_answer(aggregator, decision, results)
+    for n in range(1, len(pending)):
+        agreeing = [AgentResult(agent=a, answer=leader) for a in pending[:n]]
+        if aggregator.settled(decision, [*results, *agreeing], pending[n:]):
+            return pending[:n]
+    return pending
+
+
+def _leading_answer(aggregator: Aggregator, decision: RoutingDecision, results: Sequence[AgentResult]) -> str:
+    answered = [r for r in results if r.ok and normalize_answer(r.answer)]
+    if not answered:
+        return _AGREE
+    return aggregator.aggregate(Query(id="-", text="-"), decision, answered).text or _AGREE

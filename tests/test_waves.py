@@ -1,0 +1,119 @@
+"""Early stopping: wave planning, and the pipeline and replay calling only the agents they need."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from agentroute import AgentRoute, Query, agent
+from agentroute.aggregate import make_aggregator
+from agentroute.bench.replay import _replay
+from agentroute.routers.base import BaseRouter
+from agentroute.types import AgentRecord, AgentResult, QueryGraph, RoutingDecision, RunRecord
+from agentroute.waves import next_wave
+
+PROBS = {"a": 0.5, "b": 0.3, "c": 0.2}
+
+
+def decision(early_stop: bool = True, probs: dict[str, float] = PROBS) -> RoutingDecision:
+    return RoutingDecision(router="t", probs=probs, selected=list(probs), early_stop=early_stop)
+
+
+def said(agent: str, answer: str | None, error: str | None = None) -> AgentResult:
+    return AgentResult(agent=agent, answer=answer, error=error)
+
+
+def test_without_early_stop_everything_runs_in_one_wave() -> None:
+    vote = make_aggregator("weighted-vote")
+    assert next_wave(decision(False), vote, []) == ["a", "b", "c"]
+    assert next_wave(decision(False), vote, [said(a, "x") for a in "abc"]) == []
+
+
+def test_first_wave_is_the_shortest_that_could_settle_the_vote() -> None:
+    vote = make_aggregator("weighted-vote")
+    assert next_wave(decision(), vote, []) == ["a", "b"]  # 0.5 alone cannot outweigh 0.3 + 0.2
+    confident = decision(probs={"a": 0.8, "b": 0.1, "c": 0.1})
+    assert next_wave(confident, vote, []) == ["a"]
+    assert next_wave(confident, vote, [said("a", "x")]) == []
+
+
+def test_agreement_stops_and_disagreement_calls_the_rest() -> None:
+    vote = make_aggregator("weighted-vote")
+    assert next_wave(decision(), vote, [said("a", "Paris"), said("b", "paris")]) == []
+    assert next_wave(decision(), vote, [said("a", "Paris"), said("b", "Rome")]) == ["c"]
+
+
+def test_a_failed_agent_casts_no_vote() -> None:
+    vote = make_aggregator("weighted-vote")
+    assert next_wave(decision(), vote, [said("a", None, error="boom")]) == ["b"]
+    assert next_wave(decision(), vote, [said("a", "", error=None), said("b", "Rome")]) == []
+
+
+def test_majority_and_top_one_also_settle() -> None:
+    majority = make_aggregator("majority")
+    assert next_wave(decision(), majority, []) == ["a", "b"]  # two agreeing votes beat the one left
+    assert next_wave(decision(), majority, [said("a", "x"), said("b", "y")]) == ["c"]
+    top = make_aggregator("top-one")
+    assert next_wave(decision(), top, []) == ["a"]
+    assert next_wave(decision(), top, [said("a", "x")]) == []
+    assert next_wave(decision(), top, [said("a", None, error="boom")]) == ["b"]
+
+
+class Fixed(BaseRouter):
+    name = "fixed"
+
+    def __init__(self, early_stop: bool) -> None:
+        self.early_stop = early_stop
+
+    def route(self, graph: QueryGraph, k: int | None = None) -> RoutingDecision:
+        probs = {"a": 0.45, "b": 0.35, "c": 0.2}
+        return RoutingDecision(router=self.name, probs=probs, selected=list(probs), early_stop=self.early_stop)
+
+
+def counting_agents(answers: dict[str, str], calls: Counter[str]) -> list:
+    out = []
+    for name, reply in answers.items():
+
+        def fn(q: Query, name: str = name, reply: str = reply) -> str:
+            calls[name] += 1
+            return reply
+
+        out.append(agent(name=name)(fn))
+    return out
+
+
+@pytest.mark.parametrize(
+    ("answers", "expected_calls", "expected_text"),
+    [
+        ({"a": "4", "b": "4", "c": "5"}, {"a", "b"}, "4"),
+        ({"a": "4", "b": "5", "c": "5"}, {"a", "b", "c"}, "5"),
+        ({"a": "4", "b": "5", "c": "6"}, {"a", "b", "c"}, "4"),
+    ],
+)
+def test_pipeline_calls_only_the_agents_it_needs_and_answers_as_a_full_call_would(
+    answers: dict[str, str], expected_calls: set[str], expected_text: str
+) -> None:
+    calls: Counter[str] = Counter()
+    lazy = AgentRoute(counting_agents(answers, calls), Fixed(early_stop=True)).ask("What is 2 + 2?")
+    assert set(calls) == expected_calls and all(v == 1 for v in calls.values())
+    assert sorted(r.agent for r in lazy.results) == sorted(expected_calls)
+    full = AgentRoute(counting_agents(answers, Counter()), Fixed(early_stop=False)).ask("What is 2 + 2?")
+    assert lazy.text == full.text == expected_text
+
+
+def test_replay_charges_only_the_agents_that_ran() -> None:
+    vote = make_aggregator("weighted-vote")
+    record = RunRecord(
+        qid="q",
+        question="?",
+        agents={
+            "a": AgentRecord(score=1.0, pred="4"),
+            "b": AgentRecord(score=1.0, pred="4"),
+            "c": AgentRecord(score=0.0, pred="5"),
+        },
+    )
+    score, ran, _ = _replay(vote, Query(id="q", text="?"), decision(), record)
+    assert (score, ran) == (1.0, ["a", "b"])
+    score, ran, _ = _replay(vote, Query(id="q", text="?"), decision(False), record)
+    assert (score, ran) == (1.0, ["a", "b", "c"])
