@@ -169,6 +169,7 @@ def ask(
                 "answer": answer.text,
                 "router": d.router,
                 "selected": d.selected,
+                "called": [r.agent for r in answer.results],
                 "probs": d.probs,
                 "rationale": d.rationale,
                 "results": [{"agent": r.agent, "answer": r.answer, "error": r.error} for r in answer.results],
@@ -181,7 +182,8 @@ def ask(
     for name, p in sorted(d.probs.items(), key=lambda kv: -kv[1]):
         r = by_agent.get(name)
         shown = "" if r is None else (r.answer if r.error is None else f"error: {r.error}")
-        table.add_row(name, f"{p:.3f}", "yes" if name in d.selected else "", shown or "")
+        chosen = "" if name not in d.selected else ("yes" if r is not None else "skipped (settled)")
+        table.add_row(name, f"{p:.3f}", chosen, shown or "")
     out.print(table)
     if d.rationale:
         out.print(f"rationale: {d.rationale}")

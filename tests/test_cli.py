@@ -61,7 +61,7 @@ def test_ask_json_with_builtin_agents() -> None:
     assert out["router"] == "knn"
     assert out["selected"] and set(out["selected"]) <= set(out["probs"])
     assert abs(sum(out["probs"].values()) - 1.0) < 1e-6
-    assert {r["agent"] for r in out["results"]} == set(out["selected"])
+    assert {r["agent"] for r in out["results"]} == set(out["selected"]) == set(out["called"])
 
 
 def test_unknown_router_is_bad_input() -> None:

@@ -13,7 +13,9 @@ from torch_geometric.data import Batch
 
 from agentroute.routers.base import make_router
 from agentroute.routers.gnn import CheckpointError, GNNRouter, collate, graph_arrays, to_heterodata
+from agentroute.routers.gnn.checkpoint import FORMAT_VERSION
 from agentroute.routers.gnn.data import EDGE_TYPES, REVERSE, feature_dims, pack
+from agentroute.routers.gnn.features import EVIDENCE_FEATURES, N_EVIDENCE, agent_evidence, past_tables
 from agentroute.routers.gnn.frozen import FrozenEnsemble
 from agentroute.routers.gnn.lexical import Lexicon
 from agentroute.routers.gnn.targets import target_distribution
@@ -335,7 +337,7 @@ def test_checkpoint_round_trip(trained, tmp_path: Path) -> None:
     router.embedder_config = {"name": "hashing", "dim": DIM}
     path = router.save(tmp_path / "gnn.pt")
     raw = torch.load(path, weights_only=True)
-    assert raw["format_version"] == 1 and raw["embedder"] == {"name": "hashing", "dim": DIM}
+    assert raw["format_version"] == FORMAT_VERSION and raw["embedder"] == {"name": "hashing", "dim": DIM}
     loaded = GNNRouter.load(path, device="cpu")
     graphs = [ex.graph for ex, _ in test[:20]]
     assert loaded.predict_proba(graphs) == router.predict_proba(graphs)
@@ -349,7 +351,7 @@ def test_checkpoint_version_mismatch_names_file_and_versions(trained, tmp_path: 
     body = torch.load(path, weights_only=True)
     body["format_version"] = 999
     torch.save(body, path)
-    with pytest.raises(CheckpointError, match=r"old\.pt.*999.*\(1\)"):
+    with pytest.raises(CheckpointError, match=rf"old\.pt.*999.*\({FORMAT_VERSION}\)"):
         GNNRouter.load(path)
     del body["format_version"]
     torch.save(body, path)
@@ -411,3 +413,30 @@ def test_frozen_ensemble_computes_what_the_pyg_members_compute(world: ToyWorld) 
     assert fast.shape == reference.shape == (3, sum(len(it.agent_names) for it in items))
     assert torch.allclose(fast, reference, atol=1e-5)
     assert items[-1].agent_ids[-1] == 0  # the newcomer went through the unseen-agent path
+
+
+def test_agent_evidence_summarises_history_the_same_alone_or_in_a_batch() -> None:
+    rng = np.random.default_rng(0)
+    agents = [AgentSpec(name="a"), AgentSpec(name="b")]
+    vecs = _unit(rng.normal(size=(2, DIM)))
+    past = [
+        PastQuery("p1", "first", 0.9, {"a": 1.0, "b": 0.0}),
+        PastQuery("p2", "second", 0.5, {"a": 1.0, "b": 1.0}),
+        PastQuery("p3", "third", 0.1, {"a": 0.0}),
+    ]
+    graph = make_graph(rng, "q", _unit(rng.normal(size=DIM)), agents, vecs, past)
+    three = [*agents, AgentSpec(name="c")]
+    bare = make_graph(rng, "q2", _unit(rng.normal(size=DIM)), three, _unit(rng.normal(size=(3, DIM))))
+    alone = agent_evidence([graph], past_tables([graph]))[0]
+    batched = agent_evidence([bare, graph], past_tables([bare, graph]))
+    np.testing.assert_allclose(batched[1], alone, atol=1e-6)
+    assert batched[0].shape == (3, N_EVIDENCE) and not batched[0][:, :8].any()  # no history, no evidence
+    col = {name: i for i, name in enumerate(EVIDENCE_FEATURES)}
+    w = np.array([0.9, 0.5, 0.1]) + 1e-3
+    assert alone[0, col["mean_score"]] == pytest.approx((w[0] + w[1]) / w.sum(), abs=1e-5)
+    assert alone[1, col["mean_score"]] == pytest.approx(w[1] / (w[0] + w[1]), abs=1e-5)
+    assert alone[0, col["mean_minus_best"]] == 0.0 and alone[1, col["mean_minus_best"]] < 0
+    # p1 is the only past question that separates the agents, and a won it
+    assert (alone[0, col["win_share"]], alone[1, col["win_share"]]) == (pytest.approx(1.0), 0.0)
+    assert alone[1, col["coverage"]] == pytest.approx((w[0] + w[1]) / w.sum(), abs=1e-5)
+    assert alone[1, col["nearest_advantage"]] == pytest.approx(-0.5)

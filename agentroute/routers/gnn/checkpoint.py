@@ -12,7 +12,7 @@ from typing import Any
 
 import torch
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: ensemble members (state_dicts), lexicon, agent ids
 KIND = "agentroute.gnn-router"
 
 

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from torch_geometric.data import HeteroData
 
-from agentroute.routers.gnn.features import N_EVIDENCE, agent_evidence, past_table
+from agentroute.routers.gnn.features import N_EVIDENCE, PastTables, agent_evidence, past_tables
 from agentroute.routers.gnn.lexical import Lexicon
 from agentroute.routers.gnn.surface import N_SURFACE, surface_features
 from agentroute.types import QueryGraph
@@ -99,11 +99,35 @@ def graph_arrays(
 
     ``known_agents`` maps the names of agents seen in training to 1-based ids (others get 0).
     """
+    return graph_arrays_many([graph], lexicon, known_agents)[0]
+
+
+def graph_arrays_many(
+    graphs: Sequence[QueryGraph], lexicon: Lexicon | None = None, known_agents: Mapping[str, int] | None = None
+) -> list[GraphArrays]:
+    """``graph_arrays`` for many graphs; the history tables and agent evidence are computed as one batch."""
+    tables = past_tables(graphs)
+    evidence = agent_evidence(graphs, tables)
+    return [
+        _graph_arrays(graph, tables, i, evidence[i], lexicon, known_agents or {}) for i, graph in enumerate(graphs)
+    ]
+
+
+def _graph_arrays(
+    graph: QueryGraph,
+    tables: PastTables,
+    i: int,
+    evidence: np.ndarray,
+    lexicon: Lexicon | None,
+    known_agents: Mapping[str, int],
+) -> GraphArrays:
     q = np.asarray(graph.query_vec, dtype=np.float32).reshape(-1)
     dim = q.shape[0]
     n_ent, n_agents, n_past = len(graph.entities), len(graph.agents), len(graph.similar)
-    table = past_table(graph)
-    sims, scores, mask = table.sims, table.scores, table.mask
+    sims = tables.sims[i, :n_past]
+    scores = tables.scores[i, :n_past, :n_agents]
+    mask = tables.mask[i, :n_past, :n_agents]
+    row_mean = tables.row_mean[i, :n_past]
 
     query_x = np.zeros((1, dim + EXTRA_DIMS["query"]), dtype=np.float32)
     query_x[0, :dim] = q
@@ -114,8 +138,8 @@ def graph_arrays(
     entity_x = np.zeros((n_ent, dim + EXTRA_DIMS["entity"]), dtype=np.float32)
     entity_x[:, :dim] = _rows(graph.entity_vecs, n_ent, dim)
     entity_x[: graph.n_mentioned, dim] = 1.0
-    for i, kind in enumerate(graph.entity_kinds[:n_ent]):
-        entity_x[i, dim + 1 + _kind_bucket(kind)] = 1.0
+    for j, kind in enumerate(graph.entity_kinds[:n_ent]):
+        entity_x[j, dim + 1 + _kind_bucket(kind)] = 1.0
 
     agent_x = np.zeros((n_agents, dim + 1), dtype=np.float32)
     agent_x[:, :dim] = _rows(graph.agent_vecs, n_agents, dim)
@@ -123,7 +147,6 @@ def graph_arrays(
     if n_agents and call_costs.max() > 0:
         agent_x[:, dim] = call_costs / call_costs.max()
 
-    row_mean = table.row_mean
     past_x = np.zeros((n_past, dim + EXTRA_DIMS["past"]), dtype=np.float32)
     past_x[:, :dim] = _rows(graph.past_vecs, n_past, dim)
     for j, past in enumerate(graph.similar):
@@ -132,10 +155,11 @@ def graph_arrays(
     past_x[:, dim + N_SURFACE + 1] = row_mean
     past_x[:, dim + N_SURFACE + 2] = mask.any(axis=1)
 
-    related = [(i, j) for i, j, _ in graph.related] + [(j, i) for i, j, _ in graph.related]
+    related = [(a, b) for a, b, _ in graph.related] + [(b, a) for a, b, _ in graph.related]
     pj, pa = np.nonzero(mask)
     performed = np.stack([pj, pa]).astype(np.int64)
-    perf_attr = np.stack([scores[pj, pa], scores[pj, pa] - row_mean[pj], table.costs[pj, pa]], axis=1)
+    costs = tables.costs[i, :n_past, :n_agents]
+    perf_attr = np.stack([scores[pj, pa], scores[pj, pa] - row_mean[pj], costs[pj, pa]], axis=1)
     edges = {
         MENTIONS: np.stack([np.zeros(graph.n_mentioned, np.int64), np.arange(graph.n_mentioned)]),
         RELATED: _edge_array(related),
@@ -147,16 +171,16 @@ def graph_arrays(
         lex_ids, lex_weights = lexicon.encode(graph.query.text)
     else:
         lex_ids, lex_weights = np.zeros(0, np.int64), np.zeros(0, np.float32)
-    edge_attr = {SIMILAR: sims.reshape(-1, 1), PERFORMED: perf_attr.astype(np.float32).reshape(-1, 3)}
+    edge_attr = {SIMILAR: sims.reshape(-1, 1).copy(), PERFORMED: perf_attr.astype(np.float32).reshape(-1, 3)}
     return GraphArrays(
         x={"query": query_x, "entity": entity_x, "agent": agent_x, "past": past_x},
         edges=edges,
         edge_attr=edge_attr,
-        evidence=agent_evidence(graph, table),
+        evidence=np.ascontiguousarray(evidence),
         agent_names=graph.agent_names,
         lex_ids=lex_ids,
         lex_weights=lex_weights,
-        agent_ids=np.array([(known_agents or {}).get(a, 0) for a in graph.agent_names], dtype=np.int64),
+        agent_ids=np.array([known_agents.get(a, 0) for a in graph.agent_names], dtype=np.int64),
     )
 
 

@@ -8,6 +8,7 @@ scored without retraining. They feed the scorer directly beside the message-pass
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,95 +32,110 @@ N_EVIDENCE = len(EVIDENCE_FEATURES)
 
 
 @dataclass
-class PastTable:
-    """The PERFORMED edges of a graph as dense (past question x agent) arrays."""
+class PastTables:
+    """The PERFORMED edges of G graphs as zero-padded (graph x past question x agent) arrays.
 
-    sims: np.ndarray  # (P,) similarity of each past question to the query
-    scores: np.ndarray  # (P, A) recorded score (0 where missing)
-    costs: np.ndarray  # (P, A) cost divided by the costliest agent on that past question
-    mask: np.ndarray  # (P, A) bool: the agent has a score on that past question
-    row_mean: np.ndarray  # (P,) mean score over the agents scored on that past question
+    Why batched: these features are a few dozen tiny NumPy operations per graph, so computing them for a
+    whole batch at once is what keeps batched routing fast; one graph is a batch of one.
+    """
+
+    sims: np.ndarray  # (G, P) similarity of each past question to the query (0 where padded)
+    scores: np.ndarray  # (G, P, A) recorded score (0 where missing)
+    costs: np.ndarray  # (G, P, A) cost divided by the costliest agent on that past question
+    mask: np.ndarray  # (G, P, A) bool: the agent has a score on that past question
+    rows: np.ndarray  # (G, P) bool: a real past question (not padding)
+    row_mean: np.ndarray  # (G, P) mean score over the agents scored on that past question
 
 
-def past_table(graph: QueryGraph) -> PastTable:
-    index = {name: i for i, name in enumerate(graph.agent_names)}
-    p, n_agents = len(graph.similar), len(graph.agents)
-    sims = np.zeros(p, dtype=np.float32)
-    scores = np.zeros((p, n_agents), dtype=np.float32)
-    costs = np.zeros((p, n_agents), dtype=np.float32)
-    mask = np.zeros((p, n_agents), dtype=bool)
-    for j, past in enumerate(graph.similar):
-        sims[j] = past.similarity
-        for name, score in past.scores.items():
-            a = index.get(name)
-            if a is not None and score is not None:
-                scores[j, a] = score
-                mask[j, a] = True
-        for name, cost in past.costs.items():
-            a = index.get(name)
-            if a is not None and cost is not None:
-                costs[j, a] = cost
-    if p and n_agents:
-        top = costs.max(axis=1, keepdims=True)
-        np.divide(costs, top, out=costs, where=top > 0)
-    row_n = mask.sum(axis=1)
-    row_mean = np.zeros(p, dtype=np.float32)
-    np.divide(scores.sum(axis=1), row_n, out=row_mean, where=row_n > 0)
-    return PastTable(sims, scores, costs, mask, row_mean)
+def past_tables(graphs: Sequence[QueryGraph]) -> PastTables:
+    g = len(graphs)
+    p = max((len(gr.similar) for gr in graphs), default=0)
+    a = max((len(gr.agents) for gr in graphs), default=0)
+    sims = np.zeros((g, p), dtype=np.float32)
+    scores = np.zeros((g, p, a), dtype=np.float32)
+    costs = np.zeros((g, p, a), dtype=np.float32)
+    mask = np.zeros((g, p, a), dtype=bool)
+    rows = np.zeros((g, p), dtype=bool)
+    for i, graph in enumerate(graphs):
+        index = {name: k for k, name in enumerate(graph.agent_names)}
+        rows[i, : len(graph.similar)] = True
+        for j, past in enumerate(graph.similar):
+            sims[i, j] = past.similarity
+            for name, score in past.scores.items():
+                k = index.get(name)
+                if k is not None and score is not None:
+                    scores[i, j, k] = score
+                    mask[i, j, k] = True
+            for name, cost in past.costs.items():
+                k = index.get(name)
+                if k is not None and cost is not None:
+                    costs[i, j, k] = cost
+    top = costs.max(axis=2, keepdims=True, initial=0.0)
+    np.divide(costs, top, out=costs, where=top > 0)
+    row_n = mask.sum(axis=2)
+    row_mean = np.zeros((g, p), dtype=np.float32)
+    np.divide(scores.sum(axis=2), row_n, out=row_mean, where=row_n > 0)
+    return PastTables(sims, scores, costs, mask, rows, row_mean)
 
 
 def _weighted_mean(values: np.ndarray, weights: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-agent weighted mean over rows where ``mask``; also returns the weight mass used."""
-    w = weights[:, None] * mask
-    mass = w.sum(axis=0)
+    """(G, A) weighted mean over past questions where ``mask``; also the weight mass used."""
+    w = weights[:, :, None] * mask
+    mass = w.sum(axis=1)
     mean = np.zeros_like(mass)
-    np.divide((w * values).sum(axis=0), mass, out=mean, where=mass > 0)
+    np.divide((w * values).sum(axis=1), mass, out=mean, where=mass > 0)
     return mean, mass
 
 
-def _relative(mean: np.ndarray, seen: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``mean`` minus the average and minus the best over agents that have evidence (0 elsewhere)."""
-    if not seen.any():
-        zero = np.zeros_like(mean)
-        return zero, zero
-    kept = mean[seen]
-    return np.where(seen, mean - kept.mean(), 0.0), np.where(seen, mean - kept.max(), 0.0)
+def _minus_best(mean: np.ndarray, seen: np.ndarray) -> np.ndarray:
+    """``mean`` minus the best over the graph's agents that have evidence (0 for agents without)."""
+    best = np.where(seen, mean, -np.inf).max(axis=1, keepdims=True, initial=-np.inf)
+    return np.where(seen, mean - best, 0.0)
 
 
-def agent_evidence(graph: QueryGraph, table: PastTable) -> np.ndarray:
-    """(A, N_EVIDENCE) float32 evidence matrix for the graph's agents (see ``EVIDENCE_FEATURES``)."""
-    n_agents = len(graph.agents)
-    out = np.zeros((n_agents, N_EVIDENCE), dtype=np.float32)
-    if n_agents == 0:
-        return out
-    sims, scores, mask = table.sims, table.scores, table.mask
-    if len(sims):
-        weights = np.clip(sims, 0.0, None) + 1e-3
+def agent_evidence(graphs: Sequence[QueryGraph], tables: PastTables) -> list[np.ndarray]:
+    """One (A_g, N_EVIDENCE) float32 evidence matrix per graph (see ``EVIDENCE_FEATURES``)."""
+    g, p, a = tables.scores.shape
+    out = np.zeros((g, a, N_EVIDENCE), dtype=np.float32)
+    if p and a:
+        sims, scores, mask, rows = tables.sims, tables.scores, tables.mask, tables.rows
+        weights = np.where(rows, np.clip(sims, 0.0, None) + 1e-3, 0.0)
         mean, mass = _weighted_mean(scores, weights, mask)
         seen = mass > 0
-        out[:, 0] = mean
-        out[:, 1], out[:, 2] = _relative(mean, seen)
-        sharp = np.exp((sims - sims.max()) / 0.05)
+        n_seen = seen.sum(axis=1, keepdims=True)
+        average = np.where(seen, mean, 0.0).sum(axis=1, keepdims=True) / np.maximum(n_seen, 1)
+        out[:, :, 0] = mean
+        out[:, :, 1] = np.where(seen, mean - average, 0.0)
+        out[:, :, 2] = _minus_best(mean, seen)
+        top_sim = np.where(rows, sims, -np.inf).max(axis=1, keepdims=True)
+        with np.errstate(over="ignore", invalid="ignore"):  # graphs without past questions: masked below
+            sharp = np.where(rows, np.exp((sims - top_sim) / 0.05), 0.0)
         sharp_mean, sharp_mass = _weighted_mean(scores, sharp, mask)
-        out[:, 3] = _relative(sharp_mean, sharp_mass > 0)[1]
-        best = np.where(mask, scores, -np.inf).max(axis=1)
-        worst = np.where(mask, scores, np.inf).min(axis=1)
+        out[:, :, 3] = _minus_best(sharp_mean, sharp_mass > 0)
+        best = np.where(mask, scores, -np.inf).max(axis=2)
+        worst = np.where(mask, scores, np.inf).min(axis=2)
         discriminative = best > worst
-        win_mass = weights[discriminative].sum()
-        if win_mass > 0:
-            wins = (scores >= best[:, None]) & mask & discriminative[:, None]
-            out[:, 4] = (weights[:, None] * wins).sum(axis=0) / win_mass
-        out[:, 5] = mass / weights.sum()
-        nearest = np.where(mask, sims[:, None], -np.inf).argmax(axis=0)
-        cols = np.arange(n_agents)
-        out[:, 6] = np.where(seen, scores[nearest, cols] - table.row_mean[nearest], 0.0)
-        out[:, 7] = _weighted_mean(table.costs, weights, mask)[0]
-    if graph.agent_vecs.size and graph.query_vec.size:
-        out[:, 8] = graph.agent_vecs @ graph.query_vec
-    if graph.n_mentioned and graph.covers:
-        covered = np.zeros(n_agents, dtype=np.float32)
-        for a, e in graph.covers:
-            if e < graph.n_mentioned:
-                covered[a] += 1.0
-        out[:, 9] = covered / graph.n_mentioned
-    return out
+        win_mass = (weights * discriminative).sum(axis=1)
+        wins = (scores >= best[:, :, None]) & mask & discriminative[:, :, None]
+        win_share = (weights[:, :, None] * wins).sum(axis=1)
+        np.divide(win_share, win_mass[:, None], out=out[:, :, 4], where=win_mass[:, None] > 0)
+        total = weights.sum(axis=1, keepdims=True)
+        np.divide(mass, total, out=out[:, :, 5], where=total > 0)
+        nearest = np.where(mask, sims[:, :, None], -np.inf).argmax(axis=1)  # (G, A)
+        near_score = np.take_along_axis(scores, nearest[:, None, :], axis=1)[:, 0, :]
+        near_mean = np.take_along_axis(tables.row_mean, nearest, axis=1)
+        out[:, :, 6] = np.where(seen, near_score - near_mean, 0.0)
+        out[:, :, 7] = _weighted_mean(tables.costs, weights, mask)[0]
+    result = []
+    for i, graph in enumerate(graphs):
+        ev = out[i, : len(graph.agents)]
+        if graph.agent_vecs.size and graph.query_vec.size:
+            ev[:, 8] = graph.agent_vecs @ graph.query_vec
+        if graph.n_mentioned and graph.covers:
+            covered = np.zeros(len(graph.agents), dtype=np.float32)
+            for k, e in graph.covers:
+                if e < graph.n_mentioned:
+                    covered[k] += 1.0
+            ev[:, 9] = covered / graph.n_mentioned
+        result.append(ev)
+    return result

@@ -24,7 +24,7 @@ import torch
 
 from agentroute.routers.base import BaseRouter, register_router, select_by_mass, select_top_k
 from agentroute.routers.gnn.checkpoint import load_checkpoint, save_checkpoint
-from agentroute.routers.gnn.data import GraphArrays, feature_dims, graph_arrays, pack
+from agentroute.routers.gnn.data import GraphArrays, feature_dims, graph_arrays_many, pack
 from agentroute.routers.gnn.features import EVIDENCE_FEATURES
 from agentroute.routers.gnn.frozen import FrozenEnsemble
 from agentroute.routers.gnn.lexical import Lexicon
@@ -177,7 +177,7 @@ class GNNRouter(BaseRouter):
             for spec in ex.graph.agents:
                 specs.setdefault(spec.name, spec)
         self.agents = list(specs.values())
-        items = [graph_arrays(ex.graph, self.lexicon, self._known()) for ex in examples]
+        items = graph_arrays_many([ex.graph for ex in examples], self.lexicon, self._known())
         dims = {it.embed_dim for it in items}
         if len(dims) != 1:
             raise ValueError(f"training graphs have different embedding widths {sorted(dims)}")
@@ -238,7 +238,7 @@ class GNNRouter(BaseRouter):
         chunks = [graphs[s : s + step] for s in range(0, len(graphs), step)]
 
         def arrays(chunk: Sequence[QueryGraph]) -> list[GraphArrays]:
-            return [graph_arrays(g, self.lexicon, known) for g in chunk]
+            return graph_arrays_many(chunk, self.lexicon, known)
 
         out: list[dict[str, float]] = []
         with torch_threads(self.num_threads):

@@ -25,7 +25,6 @@ _N_BASE = 11
 N_SURFACE = _N_BASE + len(LEADING_WORDS) + 1
 
 
-@lru_cache(maxsize=200_000)
 def _surface(text: str) -> tuple[float, ...]:
     tokens = text.split()
     n = max(len(tokens), 1)
@@ -50,6 +49,9 @@ def _surface(text: str) -> tuple[float, ...]:
     return base + leading + (float(first not in LEADING_WORDS),)
 
 
+@lru_cache(maxsize=200_000)
 def surface_features(text: str) -> np.ndarray:
-    """(N_SURFACE,) float32 features of the question's form, roughly in [0, 1] (cached per text)."""
-    return np.asarray(_surface(text), dtype=np.float32)
+    """(N_SURFACE,) float32 features of the question's form, roughly in [0, 1] (cached per text: read-only)."""
+    out = np.asarray(_surface(text), dtype=np.float32)
+    out.flags.writeable = False
+    return out
