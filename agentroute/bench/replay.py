@@ -245,13 +245,20 @@ def run_replay_benchmark(
         scores, agent = _best_single(train, test)
         best_scores += scores
         best_agents.append(agent)
+        fitted: dict[str, Any] = {}  # training_key -> a router fitted on this fold
         for name in routers:
             t0 = time.perf_counter()
             opts = dict((router_options or {}).get(name, {}))
             if name == "oracle":  # evaluation only: it reads the recorded scores
                 opts.setdefault("scores", {r.qid: r.scores() for r in test})
             router = make_router(name, seed=seed, **opts)
-            router.fit(data.examples)
+            key = getattr(router, "training_key", lambda: None)()
+            if key is not None and key in fitted:  # e.g. gnn and gnn-top1: one ensemble, two selections
+                router.share_training(fitted[key])  # type: ignore[attr-defined]
+            else:
+                router.fit(data.examples)
+                if key is not None:
+                    fitted[key] = router
             tally = tallies[name]
             fold_scores = []
             for g, d, r in zip(data.graphs, router.route_many(data.graphs), test):

@@ -117,7 +117,9 @@ def report_markdown(report: BenchReport) -> str:
         "Gap closed = (accuracy − best single) / (oracle − best single). The oracle reads the "
         "recorded scores (evaluation only). An answer scores what the executed agents that gave it "
         "scored (the max); where a log has no predictions, the top-weighted executed agent's score "
-        "(the mean when several tie). Cost is – when the log has no per-call dollar cost.",
+        "(the mean when several tie). Cost is – when the log has no per-call dollar cost. Seconds are "
+        "training plus routing; routers trained identically (gnn and gnn-top1) share one training, "
+        "counted under the first.",
         "",
     ]
     return "\n".join(lines)

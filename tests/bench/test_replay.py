@@ -193,3 +193,26 @@ def test_train_test_mode_drops_test_questions_seen_in_train() -> None:
 def test_unknown_router_fails_before_any_work() -> None:
     with pytest.raises(ValueError, match="unknown router"):
         run_replay_benchmark(toy_log(10), folds=2, routers=["knn", "no-such-router"])
+
+
+def test_gnn_and_gnn_top1_share_one_training_per_fold(monkeypatch: pytest.MonkeyPatch) -> None:
+    from agentroute.routers.gnn import GNNRouter
+
+    fits: list[GNNRouter] = []
+    original = GNNRouter.fit
+
+    def counting_fit(self: GNNRouter, examples, embedder=None):  # type: ignore[no-untyped-def]
+        fits.append(self)
+        return original(self, examples, embedder)
+
+    monkeypatch.setattr(GNNRouter, "fit", counting_fit)
+    fast = {"epochs": 2, "ensemble": 1, "hidden": 16, "heads": 2, "device": "cpu"}
+    rep = run_replay_benchmark(
+        toy_log(40), folds=2, routers=["gnn", "gnn-top1"], router_options={"gnn": fast, "gnn-top1": fast}
+    )
+    assert len(fits) == 2  # one per fold, shared: they differ only in how they select
+    assert rep.result("gnn-top1").calls_per_query == 1.0
+    fits.clear()
+    wider = {"gnn": fast, "gnn-top1": {**fast, "hidden": 32}}
+    run_replay_benchmark(toy_log(40), folds=2, routers=["gnn", "gnn-top1"], router_options=wider)
+    assert len(fits) == 4  # trained differently: each fits its own

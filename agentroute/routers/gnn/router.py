@@ -147,6 +147,21 @@ class GNNRouter(BaseRouter):
         keys += (*_AGENT_OPTIONS, *_TARGET_OPTIONS, *_SELECT_OPTIONS)
         return {key: getattr(self, key) for key in keys}
 
+    def training_key(self) -> str:
+        """Everything that shapes training (not selection): two routers with equal keys, fitted on the same
+        examples, learn the same ensemble — so the replay benchmark fits ``gnn`` and ``gnn-top1`` once."""
+        options = {k: v for k, v in self.hparams().items() if k not in _SELECT_OPTIONS}
+        return repr((sorted(options.items()), str(self.device), self.num_threads))
+
+    def share_training(self, other: GNNRouter) -> GNNRouter:
+        """Route with ``other``'s trained ensemble (same ``training_key``), keeping this router's selection."""
+        if other.training_key() != self.training_key():
+            raise ValueError("share_training needs a router trained with the same options")
+        self.models, self.reports = other.models, other.reports
+        self.lexicon, self.agents, self.in_dims = other.lexicon, other.agents, other.in_dims
+        self.embedder_config = other.embedder_config
+        return self
+
     def _build_model(self) -> GNNScorer:
         assert self.in_dims is not None
         size = len(self.lexicon) if self.lexicon is not None else 0
