@@ -139,6 +139,9 @@ def test_quickstart_json_small() -> None:
     assert {"gnn", "gnn-top1", "knn", "mlp", "best-single", "all", "random", "oracle"} <= routers
     assert out["oracle"] > out["best_single"]
     assert all(0.0 <= r["accuracy"] <= out["oracle"] + 1e-9 for r in out["results"])
+    calls = {r["router"]: r["calls_per_query"] for r in out["results"]}
+    assert calls["all"] == 7 and calls["gnn-top1"] == 1  # agents actually called per question
+    assert 1 <= calls["gnn"] <= 3
 
 
 def test_profile_writes_a_routing_log_and_resumes_without_duplicates(tmp_path: Path) -> None:

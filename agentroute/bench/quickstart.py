@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Sequence
 
 from agentroute.bench.metrics import bootstrap_ci, gap_closed
+from agentroute.bench.replay import fit_router
 from agentroute.bench.report import BenchReport, RouterResult
 from agentroute.kg.builder import QueryGraphBuilder
 from agentroute.kg.examples import make_examples
@@ -66,20 +67,21 @@ def run_quickstart(
 
     results: list[RouterResult] = []
     choice: dict[str, dict[str, float]] = {}
+    fitted: dict[str, Router] = {}
     for name in routers:
         start = time.perf_counter()
         router: Router = (
             make_router("oracle", scores=oracle_scores) if name == "oracle" else make_router(name, seed=seed)
         )
-        router.fit(examples)
+        fit_router(router, examples, fitted)
         answers = AgentRoute(suite.agents, router, store=store, builder=builder).ask_many(suite.test, concurrency=16)
         scores = [exact_match(a.text, q.gold or []) for a, q in zip(answers, suite.test)]
         acc = _mean(scores)
         low, high = bootstrap_ci(scores, seed=seed)
         counts: dict[str, float] = {a: 0.0 for a in names}
-        for a in answers:
-            for s in a.decision.selected:
-                counts[s] += 1.0 / len(answers)
+        for a in answers:  # the agents actually called (early stopping may skip some of those selected)
+            for r in a.results:
+                counts[r.agent] += 1.0 / len(answers)
         choice[name] = counts
         results.append(
             RouterResult(
@@ -87,7 +89,7 @@ def run_quickstart(
                 accuracy=acc,
                 ci_low=low,
                 ci_high=high,
-                calls_per_query=_mean([len(a.decision.selected) for a in answers]),
+                calls_per_query=_mean([len(a.results) for a in answers]),
                 gap_closed=gap_closed(acc, best_single, oracle),
                 seconds=time.perf_counter() - start,
                 scores=scores,

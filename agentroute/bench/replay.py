@@ -24,7 +24,7 @@ from agentroute.bench.metrics import answer_score, bootstrap_ci, executed, gap_c
 from agentroute.bench.report import BenchReport, RouterResult
 from agentroute.kg.embed import Embedder, make_embedder
 from agentroute.kg.examples import build_graphs, make_examples
-from agentroute.routers.base import make_router, router_names
+from agentroute.routers.base import Router, make_router, router_names
 from agentroute.types import (
     AgentRecord,
     AgentResult,
@@ -128,6 +128,18 @@ def _replay(
     ran = [r.agent for r in results]
     answer = aggregator.aggregate(query, decision, results)
     return answer_score(answer.text, ran, decision, record), ran, query_cost(ran, record)
+
+
+def fit_router(router: Router, examples: Sequence[TrainExample], fitted: dict[str, Any]) -> Router:
+    """``router.fit(examples)``, unless a router trained identically on the same examples is in ``fitted``
+    (routers with a ``training_key``, e.g. ``gnn`` and ``gnn-top1``): then it shares that training."""
+    key = getattr(router, "training_key", lambda: None)()
+    if key is not None and key in fitted:
+        return router.share_training(fitted[key])  # type: ignore[attr-defined,no-any-return]
+    router.fit(examples)
+    if key is not None:
+        fitted[key] = router
+    return router
 
 
 def _best_single(train: Sequence[RunRecord], test: Sequence[RunRecord]) -> tuple[list[float], str]:
@@ -252,13 +264,7 @@ def run_replay_benchmark(
             if name == "oracle":  # evaluation only: it reads the recorded scores
                 opts.setdefault("scores", {r.qid: r.scores() for r in test})
             router = make_router(name, seed=seed, **opts)
-            key = getattr(router, "training_key", lambda: None)()
-            if key is not None and key in fitted:  # e.g. gnn and gnn-top1: one ensemble, two selections
-                router.share_training(fitted[key])  # type: ignore[attr-defined]
-            else:
-                router.fit(data.examples)
-                if key is not None:
-                    fitted[key] = router
+            fit_router(router, data.examples, fitted)
             tally = tallies[name]
             fold_scores = []
             for g, d, r in zip(data.graphs, router.route_many(data.graphs), test):
