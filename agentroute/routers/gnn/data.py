@@ -16,6 +16,7 @@ from __future__ import annotations
 import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import torch
@@ -88,6 +89,7 @@ def _edge_array(pairs: Sequence[tuple[int, int]]) -> np.ndarray:
     return np.asarray(pairs, dtype=np.int64).reshape(-1, 2).T.copy()
 
 
+@lru_cache(maxsize=4096)
 def _kind_bucket(kind: str) -> int:
     return zlib.crc32(kind.encode("utf-8")) % N_KIND_BUCKETS
 
@@ -105,56 +107,88 @@ def graph_arrays(
 def graph_arrays_many(
     graphs: Sequence[QueryGraph], lexicon: Lexicon | None = None, known_agents: Mapping[str, int] | None = None
 ) -> list[GraphArrays]:
-    """``graph_arrays`` for many graphs; the history tables and agent evidence are computed as one batch."""
+    """``graph_arrays`` for many graphs: node features, history tables and agent evidence are computed as
+    batch-wide arrays (each graph gets views into them), which is what keeps batched routing fast."""
+    if not graphs:
+        return []
     tables = past_tables(graphs)
     evidence = agent_evidence(graphs, tables)
+    features = _node_features(graphs, tables)
+    known = known_agents or {}
     return [
-        _graph_arrays(graph, tables, i, evidence[i], lexicon, known_agents or {}) for i, graph in enumerate(graphs)
+        _graph_arrays(g, tables, i, {t: features[t][i] for t in NODE_TYPES}, evidence[i], lexicon, known)
+        for i, g in enumerate(graphs)
     ]
+
+
+def _node_features(graphs: Sequence[QueryGraph], tables: PastTables) -> dict[str, list[np.ndarray]]:
+    """Per node type, one feature matrix per graph: the text embedding, then ``EXTRA_DIMS`` columns."""
+    widths = {int(np.asarray(g.query_vec).size) for g in graphs}
+    if len(widths) != 1:
+        raise ValueError(
+            f"graphs with different embedding widths in one batch ({sorted(widths)}); "
+            "were they built with different embedders?"
+        )
+    dim = widths.pop()
+    n = {
+        "query": [1] * len(graphs),
+        "entity": [len(g.entities) for g in graphs],
+        "agent": [len(g.agents) for g in graphs],
+        "past": [len(g.similar) for g in graphs],
+    }
+    x = {t: np.zeros((sum(n[t]), dim + EXTRA_DIMS[t]), dtype=np.float32) for t in NODE_TYPES}
+
+    query = x["query"]
+    query[:, :dim] = np.stack([np.asarray(g.query_vec, dtype=np.float32).reshape(-1) for g in graphs])
+    query[:, dim : dim + N_SURFACE] = np.stack([surface_features(g.query.text) for g in graphs])
+    rows = tables.rows
+    has_past = rows.any(axis=1)
+    if has_past.any():
+        top = np.where(rows, tables.sims, -np.inf).max(axis=1)
+        mean = (tables.sims * rows).sum(axis=1) / np.maximum(rows.sum(axis=1), 1)
+        query[has_past, dim + N_SURFACE :] = np.stack([top, mean, np.ones_like(mean)], axis=1)[has_past]
+
+    past = x["past"]
+    if len(past):
+        past[:, :dim] = np.concatenate([_rows(g.past_vecs, k, dim) for g, k in zip(graphs, n["past"], strict=True)])
+        past[:, dim : dim + N_SURFACE] = np.stack([surface_features(p.text) for g in graphs for p in g.similar])
+        past[:, dim + N_SURFACE] = tables.sims[rows]  # padded tables flatten in (graph, past question) order
+        past[:, dim + N_SURFACE + 1] = tables.row_mean[rows]
+        past[:, dim + N_SURFACE + 2] = tables.mask.any(axis=2)[rows]
+
+    entity = x["entity"]
+    if len(entity):
+        entity[:, :dim] = np.concatenate(
+            [_rows(g.entity_vecs, k, dim) for g, k in zip(graphs, n["entity"], strict=True)]
+        )
+        sizes = zip(graphs, n["entity"], strict=True)
+        entity[:, dim] = np.concatenate([np.arange(k) < g.n_mentioned for g, k in sizes])
+        buckets = [_kind_bucket(kind) for g, k in zip(graphs, n["entity"], strict=True) for kind in g.entity_kinds[:k]]
+        entity[np.arange(len(buckets)), dim + 1 + np.asarray(buckets, dtype=np.int64)] = 1.0
+
+    agent = x["agent"]
+    if len(agent):
+        agent[:, :dim] = np.concatenate([_rows(g.agent_vecs, k, dim) for g, k in zip(graphs, n["agent"], strict=True)])
+        costs = [np.array([a.cost_per_call for a in g.agents], dtype=np.float32) for g in graphs]
+        agent[:, dim] = np.concatenate([c / c.max() if len(c) and c.max() > 0 else c * 0 for c in costs])
+
+    return {t: np.split(x[t], np.cumsum(n[t])[:-1]) for t in NODE_TYPES}
 
 
 def _graph_arrays(
     graph: QueryGraph,
     tables: PastTables,
     i: int,
+    x: dict[str, np.ndarray],
     evidence: np.ndarray,
     lexicon: Lexicon | None,
     known_agents: Mapping[str, int],
 ) -> GraphArrays:
-    q = np.asarray(graph.query_vec, dtype=np.float32).reshape(-1)
-    dim = q.shape[0]
-    n_ent, n_agents, n_past = len(graph.entities), len(graph.agents), len(graph.similar)
+    n_agents, n_past = len(graph.agents), len(graph.similar)
     sims = tables.sims[i, :n_past]
     scores = tables.scores[i, :n_past, :n_agents]
     mask = tables.mask[i, :n_past, :n_agents]
     row_mean = tables.row_mean[i, :n_past]
-
-    query_x = np.zeros((1, dim + EXTRA_DIMS["query"]), dtype=np.float32)
-    query_x[0, :dim] = q
-    query_x[0, dim : dim + N_SURFACE] = surface_features(graph.query.text)
-    if n_past:
-        query_x[0, dim + N_SURFACE :] = (sims.max(), sims.mean(), 1.0)
-
-    entity_x = np.zeros((n_ent, dim + EXTRA_DIMS["entity"]), dtype=np.float32)
-    entity_x[:, :dim] = _rows(graph.entity_vecs, n_ent, dim)
-    entity_x[: graph.n_mentioned, dim] = 1.0
-    for j, kind in enumerate(graph.entity_kinds[:n_ent]):
-        entity_x[j, dim + 1 + _kind_bucket(kind)] = 1.0
-
-    agent_x = np.zeros((n_agents, dim + 1), dtype=np.float32)
-    agent_x[:, :dim] = _rows(graph.agent_vecs, n_agents, dim)
-    call_costs = np.array([a.cost_per_call for a in graph.agents], dtype=np.float32)
-    if n_agents and call_costs.max() > 0:
-        agent_x[:, dim] = call_costs / call_costs.max()
-
-    past_x = np.zeros((n_past, dim + EXTRA_DIMS["past"]), dtype=np.float32)
-    past_x[:, :dim] = _rows(graph.past_vecs, n_past, dim)
-    for j, past in enumerate(graph.similar):
-        past_x[j, dim : dim + N_SURFACE] = surface_features(past.text)
-    past_x[:, dim + N_SURFACE] = sims
-    past_x[:, dim + N_SURFACE + 1] = row_mean
-    past_x[:, dim + N_SURFACE + 2] = mask.any(axis=1)
-
     related = [(a, b) for a, b, _ in graph.related] + [(b, a) for a, b, _ in graph.related]
     pj, pa = np.nonzero(mask)
     performed = np.stack([pj, pa]).astype(np.int64)
@@ -173,7 +207,7 @@ def _graph_arrays(
         lex_ids, lex_weights = np.zeros(0, np.int64), np.zeros(0, np.float32)
     edge_attr = {SIMILAR: sims.reshape(-1, 1).copy(), PERFORMED: perf_attr.astype(np.float32).reshape(-1, 3)}
     return GraphArrays(
-        x={"query": query_x, "entity": entity_x, "agent": agent_x, "past": past_x},
+        x=x,
         edges=edges,
         edge_attr=edge_attr,
         evidence=np.ascontiguousarray(evidence),
