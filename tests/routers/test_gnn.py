@@ -14,7 +14,7 @@ from torch_geometric.data import Batch
 from agentroute.routers.base import make_router
 from agentroute.routers.gnn import CheckpointError, GNNRouter, collate, graph_arrays, to_heterodata
 from agentroute.routers.gnn.checkpoint import FORMAT_VERSION
-from agentroute.routers.gnn.data import EDGE_TYPES, REVERSE, feature_dims, pack
+from agentroute.routers.gnn.data import EDGE_TYPES, REVERSE, feature_dims, graph_arrays_many, pack
 from agentroute.routers.gnn.features import EVIDENCE_FEATURES, N_EVIDENCE, agent_evidence, past_tables
 from agentroute.routers.gnn.frozen import FrozenEnsemble
 from agentroute.routers.gnn.lexical import Lexicon
@@ -440,3 +440,11 @@ def test_agent_evidence_summarises_history_the_same_alone_or_in_a_batch() -> Non
     assert (alone[0, col["win_share"]], alone[1, col["win_share"]]) == (pytest.approx(1.0), 0.0)
     assert alone[1, col["coverage"]] == pytest.approx((w[0] + w[1]) / w.sum(), abs=1e-5)
     assert alone[1, col["nearest_advantage"]] == pytest.approx(-0.5)
+
+
+def test_a_batch_mixing_embedding_widths_is_a_clear_error(world: ToyWorld) -> None:
+    narrow = world.example(1, "text")[0].graph
+    wide = world.example(2, "text")[0].graph
+    wide.query_vec = np.concatenate([wide.query_vec, wide.query_vec])
+    with pytest.raises(ValueError, match="different embedding widths.*different embedders"):
+        graph_arrays_many([narrow, wide])

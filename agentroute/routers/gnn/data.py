@@ -111,6 +111,12 @@ def graph_arrays_many(
     batch-wide arrays (each graph gets views into them), which is what keeps batched routing fast."""
     if not graphs:
         return []
+    widths = {int(np.asarray(g.query_vec).size) for g in graphs}
+    if len(widths) != 1:
+        raise ValueError(
+            f"graphs with different embedding widths in one batch ({sorted(widths)}); "
+            "were they built with different embedders?"
+        )
     tables = past_tables(graphs)
     evidence = agent_evidence(graphs, tables)
     features = _node_features(graphs, tables)
@@ -123,13 +129,7 @@ def graph_arrays_many(
 
 def _node_features(graphs: Sequence[QueryGraph], tables: PastTables) -> dict[str, list[np.ndarray]]:
     """Per node type, one feature matrix per graph: the text embedding, then ``EXTRA_DIMS`` columns."""
-    widths = {int(np.asarray(g.query_vec).size) for g in graphs}
-    if len(widths) != 1:
-        raise ValueError(
-            f"graphs with different embedding widths in one batch ({sorted(widths)}); "
-            "were they built with different embedders?"
-        )
-    dim = widths.pop()
+    dim = int(np.asarray(graphs[0].query_vec).size)
     n = {
         "query": [1] * len(graphs),
         "entity": [len(g.entities) for g in graphs],
