@@ -85,6 +85,29 @@ def handle_errors(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def parse_router_options(text: str, routers: list[str], seed: int) -> dict[str, dict[str, Any]]:
+    """``--options`` JSON -> {router: {option: value}}, checked by building each router (no training)."""
+    from agentroute.routers.base import make_router
+
+    try:
+        parsed = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise ValueError(f"--options is not valid JSON ({e.msg} at character {e.pos})") from None
+    if not isinstance(parsed, dict) or not all(isinstance(v, dict) for v in parsed.values()):
+        raise ValueError('--options must be a JSON object of router -> object, e.g. {"gnn": {"mass": 0.7}}')
+    unknown = [name for name in parsed if name not in routers]
+    if unknown:
+        raise ValueError(f"--options names router(s) {', '.join(unknown)} not in --routers ({', '.join(routers)})")
+    for name, opts in parsed.items():
+        if name == "oracle":
+            continue
+        try:
+            make_router(name, seed=seed, **opts)
+        except TypeError as e:
+            raise ValueError(f"--options for {name!r}: {e}") from None
+    return {name: dict(opts) for name, opts in parsed.items()}
+
+
 def print_json(obj: Any) -> None:
     sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
     sys.stdout.flush()
@@ -235,6 +258,9 @@ def bench_run(
     seed: int = typer.Option(0, "--seed"),
     embedder: str = typer.Option("hashing", "--embedder", help="hashing (default, offline) or minilm."),
     device: str = typer.Option("auto", "--device", help="GNN device: auto, cpu or cuda."),
+    options: str = typer.Option(
+        "{}", "--options", help='Router options as JSON, e.g. \'{"gnn": {"mass": 0.7, "ensemble": 5}}\'.'
+    ),
     out_dir: Path = typer.Option(None, "--out", "-o", help="Write report.json, report.md and plots here."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
@@ -244,9 +270,11 @@ def bench_run(
     from agentroute.bench.report import report_table, write_report
 
     names = [r.strip() for r in routers_opt.split(",") if r.strip()]
+    router_options = parse_router_options(options, names, seed)
+    for name in ("gnn", "gnn-top1"):
+        router_options.setdefault(name, {}).setdefault("device", device)
     records = read_routing_log(logs)
     test_records = read_routing_log(test_logs) if test_logs else None
-    gnn_opts = {"device": device}
     report = run_replay_benchmark(
         records,
         test_records=test_records,
@@ -254,7 +282,7 @@ def bench_run(
         routers=names,
         seed=seed,
         embedder=embedder,
-        router_options={"gnn": gnn_opts, "gnn-top1": gnn_opts},
+        router_options=router_options,
         progress=progress_printer(True),
         title=f"agentroute bench: {logs.name}",
     )

@@ -115,6 +115,23 @@ def test_bench_run_json_and_report(tmp_path: Path) -> None:
     assert list((tmp_path / "rep").glob("*.png"))
 
 
+def test_bench_run_takes_router_options_and_rejects_bad_ones(tmp_path: Path) -> None:
+    log = write_log(tmp_path / "log.jsonl", n=40)
+    base = ["bench", "run", "--logs", str(log), "--folds", "2", "--routers", "knn,all", "--json"]
+    code, stdout, _ = run(*base, "--options", '{"knn": {"k": 2}}')
+    assert code == 0
+    calls = {r["router"]: r["calls_per_query"] for r in json.loads(stdout)["results"]}
+    assert calls["knn"] == 2 and calls["all"] == 3
+    for bad, message in [
+        ("{not json", "not valid JSON"),
+        ('{"knn": 2}', "JSON object of router"),
+        ('{"mlp": {}}', "not in --routers"),
+        ('{"knn": {"no_such_option": 1}}', "no_such_option"),
+    ]:
+        code, _, stderr = run(*base, "--options", bad)
+        assert code == 2 and "--options" in stderr and message in stderr, stderr
+
+
 def test_train_writes_a_checkpoint(tmp_path: Path) -> None:
     log = write_log(tmp_path / "log.jsonl", n=40)
     ckpt = tmp_path / "model.pt"
