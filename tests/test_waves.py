@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 
 import pytest
@@ -117,3 +118,16 @@ def test_replay_charges_only_the_agents_that_ran() -> None:
     assert (score, ran) == (1.0, ["a", "b"])
     score, ran, _ = _replay(vote, Query(id="q", text="?"), decision(False), record)
     assert (score, ran) == (1.0, ["a", "b", "c"])
+
+
+def test_waves_run_in_the_uncompiled_graph_under_a_host_checkpointer() -> None:
+    from langgraph.checkpoint.memory import InMemorySaver
+
+    calls: Counter[str] = Counter()
+    ar = AgentRoute(counting_agents({"a": "4", "b": "5", "c": "5"}, calls), Fixed(early_stop=True))
+    app = ar.as_graph().compile(checkpointer=InMemorySaver())
+    config = {"configurable": {"thread_id": "t1"}}
+    state = asyncio.run(app.ainvoke({"question": "What is 2 + 2?"}, config))
+    assert state["answer"].text == "5" and sorted(calls) == ["a", "b", "c"]
+    history = list(app.get_state_history(config))
+    assert len(history) > 4  # the waves went through the checkpointer step by step

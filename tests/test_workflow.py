@@ -162,7 +162,7 @@ def test_as_graph_is_uncompiled_and_has_the_pipeline_nodes() -> None:
     agents, _ = arithmetic_and_facts()
     graph = AgentRoute(agents, PickAll()).as_graph()
     assert isinstance(graph, StateGraph)
-    assert {"build_graph", "route", "run_agent", "aggregate"} <= set(graph.nodes)
+    assert {"build_graph", "route", "run_agent", "settle", "aggregate"} <= set(graph.nodes)
 
 
 def test_bad_question_is_a_clear_error() -> None:
