@@ -8,13 +8,11 @@ real ``QueryGraphBuilder``; graph building is timed separately from training.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
-from pathlib import Path
 
-from _folds import load_folds
+from _folds import load_folds, parser, split
 from rich.console import Console
 from rich.table import Table
 
@@ -26,14 +24,9 @@ from agentroute.kg.stores.networkx_store import NetworkXStore
 from agentroute.routers.gnn import GNNRouter
 from agentroute.types import AgentSpec
 
-DEFAULT_LOG = Path("../shared/data/routing_logs/more_reasoning_experts/unified_test.jsonl")
-
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--log", type=Path, default=DEFAULT_LOG)
-    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
-    p.add_argument("--embedder", default="hashing")
+    p = parser(__doc__)
     p.add_argument("--folds-to-run", type=int, default=1, help="how many of the 5 folds to train (1-5)")
     p.add_argument("--options", default="{}", help="GNNRouter options as JSON, e.g. '{\"hidden\": 128}'")
     args = p.parse_args(argv)
@@ -49,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     for col in ("fold", "train questions", "graphs (s)", "fit (s)", "epochs", "best epoch", "s/epoch", "device"):
         table.add_column(col, justify="right")
     for fold in range(min(max(args.folds_to_run, 1), 5)):
-        train = [r for r, f in zip(rows, fold_of, strict=True) if f != fold]
+        train, _ = split(rows, fold_of, fold)
         t0 = time.perf_counter()
         builder = QueryGraphBuilder(NetworkXStore(), agents, embedder=embedder, history=train)
         examples = make_examples(builder, train)

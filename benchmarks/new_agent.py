@@ -15,14 +15,12 @@ trained with all four agents (the ceiling for this fold).
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
-from _folds import load_folds
+from _folds import load_folds, parser, split
 from rich.console import Console
 from rich.table import Table
 
@@ -33,8 +31,6 @@ from agentroute.kg.examples import build_graphs, make_examples
 from agentroute.kg.stores.networkx_store import NetworkXStore
 from agentroute.routers.gnn import GNNRouter
 from agentroute.types import AgentSpec, RunRecord
-
-DEFAULT_LOG = Path("../shared/data/routing_logs/more_reasoning_experts/unified_test.jsonl")
 
 
 def without(records: Sequence[RunRecord], agent: str) -> list[RunRecord]:
@@ -61,11 +57,8 @@ def share(choices: Sequence[str], agent: str, rows: Sequence[int] | None = None)
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--log", type=Path, default=DEFAULT_LOG)
+    p = parser(__doc__)
     p.add_argument("--agent", default=None, help="leave out only this agent (default: each in turn)")
-    p.add_argument("--embedder", default="hashing")
-    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     p.add_argument("--options", default="{}", help="GNNRouter options as JSON")
     args = p.parse_args(argv)
     err = Console(stderr=True)
@@ -73,8 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     if loaded is None:
         return 0
     rows, fold_of = loaded
-    train = [r for r, f in zip(rows, fold_of, strict=True) if f != 0]
-    test = [r for r, f in zip(rows, fold_of, strict=True) if f == 0]
+    train, test = split(rows, fold_of, 0)
     names = agent_order(rows)
     agents = [AgentSpec(name=a) for a in names]
     embedder = make_embedder(args.embedder)

@@ -8,7 +8,6 @@ Targets: p50 <= 5 ms per question, batched >= 2,000 questions/s.
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 
@@ -18,7 +17,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from _folds import load_folds
+from _folds import load_folds, parser, split
 from rich.console import Console
 from rich.table import Table
 
@@ -30,18 +29,13 @@ from agentroute.kg.stores.networkx_store import NetworkXStore
 from agentroute.routers.gnn import GNNRouter
 from agentroute.types import AgentSpec
 
-DEFAULT_LOG = Path("../shared/data/routing_logs/more_reasoning_experts/unified_test.jsonl")
-
 
 def _ms(values: list[float], q: float) -> float:
     return float(np.percentile(values, q) * 1e3)
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--log", type=Path, default=DEFAULT_LOG)
-    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
-    p.add_argument("--embedder", default="hashing")
+    p = parser(__doc__)
     p.add_argument("--n", type=int, default=500, help="questions timed one at a time")
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads for one question at a time")
     p.add_argument(
@@ -55,8 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     if loaded is None:
         return 0
     rows, fold_of = loaded
-    train = [r for r, f in zip(rows, fold_of, strict=True) if f != 0]
-    test = [r for r, f in zip(rows, fold_of, strict=True) if f == 0]
+    train, test = split(rows, fold_of, 0)
     agents = [AgentSpec(name=a) for a in agent_order(rows)]
     embedder = make_embedder(args.embedder)
     builder = QueryGraphBuilder(NetworkXStore(), agents, embedder=embedder, history=train)

@@ -193,10 +193,7 @@ class GNNRouter(BaseRouter):
                 specs.setdefault(spec.name, spec)
         self.agents = list(specs.values())
         items = graph_arrays_many([ex.graph for ex in examples], self.lexicon, self._known())
-        dims = {it.embed_dim for it in items}
-        if len(dims) != 1:
-            raise ValueError(f"training graphs have different embedding widths {sorted(dims)}")
-        self.in_dims = feature_dims(dims.pop())
+        self.in_dims = feature_dims(items[0].embed_dim)  # one width: graph_arrays_many checks it
         data = Examples(items, [], [])
         for ex in examples:
             names = ex.graph.agent_names
