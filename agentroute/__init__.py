@@ -33,6 +33,16 @@ _EXPORTS: dict[str, str] = {
     "QueryGraph": "agentroute.types",
     "PastQuery": "agentroute.types",
     "TrainExample": "agentroute.types",
+    "TokenUsage": "agentroute.types",
+    # LLMs
+    "ChatModel": "agentroute.llm",
+    "Completion": "agentroute.llm",
+    "OpenAIChatModel": "agentroute.llm",
+    "LLMError": "agentroute.llm",
+    "LLMConfigError": "agentroute.llm",
+    "load_prices": "agentroute.llm",
+    "make_chat_model": "agentroute.llm",
+    "ScriptedChatModel": "agentroute.testing.scripted",
     # knowledge graph
     "GraphStore": "agentroute.kg.store",
     "open_store": "agentroute.kg.store",

@@ -71,13 +71,35 @@ class Query(BaseModel):
         return self.model_copy(update={"gold": None})
 
 
+class TokenUsage(BaseModel):
+    """Tokens spent by LLM calls (summed over every call an agent or router made)."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    calls: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+    def __add__(self, other: TokenUsage) -> TokenUsage:
+        return TokenUsage(
+            prompt_tokens=self.prompt_tokens + other.prompt_tokens,
+            completion_tokens=self.completion_tokens + other.completion_tokens,
+            calls=self.calls + other.calls,
+        )
+
+
 class AgentResult(BaseModel):
+    """One agent's reply. ``usage`` is set by agents that call LLMs (``cost`` is then their USD cost)."""
+
     agent: str
     answer: str | None = None
     score: float | None = None
     cost: float = 0.0
     latency_s: float = 0.0
     error: str | None = None
+    usage: TokenUsage | None = None
 
     @property
     def ok(self) -> bool:
@@ -116,6 +138,7 @@ class AgentRecord(BaseModel):
     cost_usd: float | None = None
     latency_s: float | None = None
     steps: float | None = None
+    tokens: int | None = None
 
 
 class RunRecord(BaseModel):

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from agentroute.types import AGENT_NAME_RE, AgentRecord, RunRecord
 
-_NUMERIC_FIELDS = ("cost_usd", "latency_s", "steps")
+_NUMERIC_FIELDS = ("cost_usd", "latency_s", "steps", "tokens")
 
 
 class LogFormatError(ValueError):

@@ -1,0 +1,480 @@
+"""Chat models: the ``ChatModel`` protocol, one implementation over any OpenAI-compatible endpoint
+(OpenAI, vLLM, Ollama, llama.cpp's server, a LiteLLM proxy) and a scripted model for tests.
+
+Why our own retry loop: the endpoint's ``Retry-After`` must be honoured and every attempt counted, and the
+same rules (exponential backoff with jitter on 429, 5xx and connection errors) must hold for every server.
+API keys live in a ``SecretStr`` and are scrubbed from every error message, so they never reach a repr,
+a log line, an exception, a report or ``--json`` output.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import json
+import os
+import random
+import threading
+import time
+import weakref
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+from pydantic import BaseModel, SecretStr
+
+from agentroute.types import TokenUsage
+
+Message = Mapping[str, str]  # {"role": "system" | "user" | "assistant", "content": "..."}
+
+#: Parameters passed to ``chat.completions.create`` as they are; anything else goes in ``extra_body``.
+_OPENAI_PARAMS = frozenset({"temperature", "max_tokens", "top_p", "stop", "seed", "presence_penalty",
+                            "frequency_penalty", "logit_bias", "response_format", "n"})
+
+
+class LLMError(RuntimeError):
+    """A chat call failed for good (after retries); the message is one line and never holds a key."""
+
+
+class LLMConfigError(ValueError):
+    """The endpoint is not configured, not reachable, or refused the key: a user error (CLI exit 2)."""
+
+
+class Completion(BaseModel):
+    """One chat completion: the text (stop sequence cut off), token usage, cost and wall time."""
+
+    text: str
+    model: str
+    usage: TokenUsage = TokenUsage()
+    cost_usd: float = 0.0
+    latency_s: float = 0.0
+    finish_reason: str | None = None
+    attempts: int = 1
+
+
+@runtime_checkable
+class ChatModel(Protocol):
+    """What agents, routers and aggregators call. ``params``: temperature, max_tokens, stop, seed, …"""
+
+    model: str
+
+    def complete(self, messages: Sequence[Message], **params: Any) -> Completion: ...
+
+    async def acomplete(self, messages: Sequence[Message], **params: Any) -> Completion: ...
+
+
+# ------------------------------------------------------------------------------------------------ prices
+
+
+class Price(BaseModel):
+    """USD per one million input (prompt) and output (completion) tokens."""
+
+    input: float = 0.0
+    output: float = 0.0
+
+    def cost(self, usage: TokenUsage) -> float:
+        return (usage.prompt_tokens * self.input + usage.completion_tokens * self.output) / 1e6
+
+
+def load_prices(path: str | Path) -> dict[str, Price]:
+    """Per-model prices (USD per 1M tokens) from JSON.
+
+    ``{"model": {"input": 0.15, "output": 0.6}}`` or ``{"model": [0.15, 0.6]}``; a key ending in ``*`` is a prefix.
+    """
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise LLMConfigError(f"{path}: prices file does not exist") from None
+    except json.JSONDecodeError as e:
+        raise LLMConfigError(f"{path}:{e.lineno}: invalid JSON in prices file ({e.msg})") from None
+    if not isinstance(data, dict):
+        raise LLMConfigError(f'{path}: expected an object of model -> {{"input": USD/1M, "output": USD/1M}}')
+    prices: dict[str, Price] = {}
+    for model, value in data.items():
+        if isinstance(value, (list, tuple)) and len(value) == 2:
+            value = {"input": value[0], "output": value[1]}
+        if not isinstance(value, dict) or not all(_is_price(value.get(k, 0)) for k in ("input", "output")):
+            raise LLMConfigError(f'{path}: price of {model!r} must be {{"input": number, "output": number}} (USD/1M)')
+        prices[str(model)] = Price(input=value.get("input", 0), output=value.get("output", 0))
+    return prices
+
+
+def _is_price(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0
+
+
+def as_prices(prices: Mapping[str, Price | Mapping[str, float]] | str | Path | None) -> dict[str, Price]:
+    """Prices from a file path, or a mapping of model -> ``Price`` or ``{"input": .., "output": ..}``."""
+    if isinstance(prices, (str, Path)):
+        return load_prices(prices)
+    return {m: p if isinstance(p, Price) else Price.model_validate(p) for m, p in (prices or {}).items()}
+
+
+def price_for(prices: Mapping[str, Price] | None, model: str) -> Price | None:
+    """The price of ``model``; an entry may also name a model prefix ending in ``*``."""
+    if not prices:
+        return None
+    if model in prices:
+        return prices[model]
+    prefixed = [k for k in prices if k.endswith("*") and model.startswith(k[:-1])]
+    return prices[max(prefixed, key=len)] if prefixed else None
+
+
+# ----------------------------------------------------------------------------------------- configuration
+
+
+class LLMConfig(BaseModel):
+    """Where and what to call. Unset fields come from the environment (see ``resolve``)."""
+
+    base_url: str | None = None
+    model: str
+    api_key: SecretStr | None = None
+    key_source: str = "none"  # which variable or argument the key came from (for messages, never the key)
+
+
+def resolve_config(
+    *,
+    base_url: str | None = None,
+    model: str | None = None,
+    api_key: str | None = None,
+    api_key_env: str | None = None,
+    env: Mapping[str, str] | None = None,
+) -> LLMConfig:
+    """Arguments first, then ``AGENTROUTE_BASE_URL`` / ``AGENTROUTE_LLM_MODEL`` / ``AGENTROUTE_API_KEY``,
+    then ``OPENAI_BASE_URL`` / ``OPENAI_API_KEY``. ``api_key_env`` names the variable holding the key."""
+    env = os.environ if env is None else env
+    base_url = base_url or env.get("AGENTROUTE_BASE_URL") or env.get("OPENAI_BASE_URL") or None
+    model = model or env.get("AGENTROUTE_LLM_MODEL") or None
+    source = "argument" if api_key else "none"
+    if not api_key and api_key_env:
+        api_key = env.get(api_key_env)
+        if not api_key:
+            raise LLMConfigError(f"--api-key-env {api_key_env}: environment variable {api_key_env} is not set")
+        source = api_key_env
+    for name in ("AGENTROUTE_API_KEY", "OPENAI_API_KEY"):
+        if not api_key and env.get(name):
+            api_key, source = env[name], name
+    if base_url is None and not api_key:
+        raise LLMConfigError(
+            "no LLM endpoint configured: pass --base-url (or set AGENTROUTE_BASE_URL / OPENAI_BASE_URL), "
+            "or set OPENAI_API_KEY to use api.openai.com"
+        )
+    if not model:
+        raise LLMConfigError("no LLM model configured: pass --llm-model or set AGENTROUTE_LLM_MODEL")
+    if base_url is not None and not base_url.startswith(("http://", "https://")):
+        raise LLMConfigError(f"--base-url {base_url!r}: expected an http:// or https:// URL")
+    return LLMConfig(base_url=base_url, model=model, api_key=SecretStr(api_key) if api_key else None,
+                     key_source=source)
+
+
+# ------------------------------------------------------------------------------------------------ retries
+
+
+def retry_after_s(headers: Mapping[str, str] | None) -> float | None:
+    """Seconds the server asked us to wait (``retry-after-ms``, ``Retry-After`` seconds or HTTP date)."""
+    if not headers:
+        return None
+    ms = headers.get("retry-after-ms")
+    if ms:
+        try:
+            return max(0.0, float(ms) / 1000)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        parsed = email.utils.parsedate_to_datetime(value) if value else None
+        return None if parsed is None else max(0.0, parsed.timestamp() - time.time())
+
+
+def backoff_s(attempt: int, base: float, cap: float, server_wait: float | None, server_cap: float = 120.0) -> float:
+    """Exponential backoff with jitter (between half and all of ``base * 2**attempt``, at most ``cap``);
+    a server's ``Retry-After`` wins, up to ``server_cap`` seconds."""
+    if server_wait is not None:
+        return min(server_wait, server_cap)
+    return random.uniform(0.5, 1.0) * min(cap, base * 2**attempt)
+
+
+# --------------------------------------------------------------------------------------------- the model
+
+
+class OpenAIChatModel:
+    """A chat model behind any OpenAI-compatible Chat Completions endpoint (the official ``openai`` client).
+
+    ``concurrency`` caps requests in flight per endpoint (models sharing a base URL and limit share it).
+    Retries: ``max_retries`` more attempts on 429, 5xx, timeouts, connection errors and malformed replies.
+    """
+
+    def __init__(
+        self,
+        model: str | None = None,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        *,
+        api_key_env: str | None = None,
+        timeout_s: float = 60.0,
+        max_retries: int = 4,
+        backoff_base_s: float = 0.5,
+        backoff_cap_s: float = 30.0,
+        concurrency: int = 8,
+        prices: Mapping[str, Any] | str | Path | None = None,
+        defaults: Mapping[str, Any] | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        self._config = resolve_config(base_url=base_url, model=model, api_key=api_key, api_key_env=api_key_env,
+                                      env=env)
+        self.model = self._config.model
+        self.base_url = self._config.base_url
+        self.timeout_s, self.max_retries = timeout_s, max_retries
+        self.backoff_base_s, self.backoff_cap_s = backoff_base_s, backoff_cap_s
+        self.concurrency = max(1, concurrency)
+        self.prices = as_prices(prices)
+        self.defaults = dict(defaults or {})
+        self._sync_client: Any = None
+        self._async: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = weakref.WeakKeyDictionary()
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"OpenAIChatModel(model={self.model!r}, base_url={self.base_url!r})"
+
+    @property
+    def price(self) -> Price | None:
+        return price_for(self.prices, self.model)
+
+    def _client_kwargs(self) -> dict[str, Any]:
+        key = self._config.api_key.get_secret_value() if self._config.api_key else "unused"
+        return {"api_key": key, "base_url": self.base_url, "timeout": self.timeout_s, "max_retries": 0}
+
+    def _sync(self) -> Any:
+        with self._lock:
+            if self._sync_client is None:
+                from openai import OpenAI
+
+                self._sync_client = OpenAI(**self._client_kwargs())
+            return self._sync_client
+
+    def _aclient(self) -> Any:
+        loop = asyncio.get_running_loop()  # httpx async pools belong to one event loop
+        client = self._async.get(loop)
+        if client is None:
+            from openai import AsyncOpenAI
+
+            client = self._async[loop] = AsyncOpenAI(**self._client_kwargs())
+        return client
+
+    def _request(self, messages: Sequence[Message], params: Mapping[str, Any]) -> dict[str, Any]:
+        merged = {**self.defaults, **params}
+        if merged.get("stop") is not None and isinstance(merged["stop"], str):
+            merged["stop"] = [merged["stop"]]
+        kwargs: dict[str, Any] = {"model": merged.pop("model", self.model), "messages": [dict(m) for m in messages]}
+        extra = {k: merged.pop(k) for k in list(merged) if k not in _OPENAI_PARAMS}
+        kwargs.update({k: v for k, v in merged.items() if v is not None})
+        if extra:
+            kwargs["extra_body"] = extra
+        return kwargs
+
+    def _completion(self, response: Any, started: float, attempts: int) -> Completion:
+        try:
+            choice = response.choices[0]
+            text = choice.message.content or ""
+        except (AttributeError, IndexError, TypeError):
+            raise _Retryable("reply has no choices[0].message") from None
+        u = getattr(response, "usage", None)
+        usage = TokenUsage(
+            prompt_tokens=int(getattr(u, "prompt_tokens", 0) or 0),
+            completion_tokens=int(getattr(u, "completion_tokens", 0) or 0),
+            calls=1,
+        )
+        price = self.price
+        return Completion(
+            text=text,
+            model=str(getattr(response, "model", None) or self.model),
+            usage=usage,
+            cost_usd=price.cost(usage) if price else 0.0,
+            latency_s=time.perf_counter() - started,
+            finish_reason=getattr(choice, "finish_reason", None),
+            attempts=attempts,
+        )
+
+    def complete(self, messages: Sequence[Message], **params: Any) -> Completion:
+        kwargs = self._request(messages, params)
+        started = time.perf_counter()
+        gate = _endpoint_gate(self.base_url, self.concurrency)
+        for attempt in range(self.max_retries + 1):
+            try:
+                with gate:
+                    response = self._sync().chat.completions.create(**kwargs)
+                return self._completion(response, started, attempt + 1)
+            except Exception as e:  # noqa: BLE001 - sorted into retry / give up below
+                wait = self._after_failure(e, attempt)
+            time.sleep(wait)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def acomplete(self, messages: Sequence[Message], **params: Any) -> Completion:
+        kwargs = self._request(messages, params)
+        started = time.perf_counter()
+        gate = _async_gate(self.base_url, self.concurrency)
+        for attempt in range(self.max_retries + 1):
+            try:
+                async with gate:
+                    response = await self._aclient().chat.completions.create(**kwargs)
+                return self._completion(response, started, attempt + 1)
+            except Exception as e:  # noqa: BLE001 - sorted into retry / give up below
+                wait = self._after_failure(e, attempt)
+            await asyncio.sleep(wait)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _after_failure(self, e: Exception, attempt: int) -> float:
+        """The wait before the next attempt, or raise the final, key-free error."""
+        retryable, status, headers, what = _classify(e)
+        if retryable and attempt < self.max_retries:
+            return backoff_s(attempt, self.backoff_base_s, self.backoff_cap_s, retry_after_s(headers))
+        where = self.base_url or "api.openai.com"
+        if status in (401, 403):
+            raise LLMConfigError(self._scrub(
+                f"{where} refused the API key (HTTP {status}); check --api-key-env / {self._key_hint()}"
+            )) from None
+        if status is None and isinstance(e, _connection_errors()) and not _is_timeout(e):
+            raise LLMConfigError(self._scrub(
+                f"cannot reach the LLM endpoint {where} ({what}); check --base-url / AGENTROUTE_BASE_URL"
+            )) from None
+        tries = f" after {attempt + 1} attempts" if attempt else ""
+        raise LLMError(self._scrub(f"{self.model} at {where}: {what}{tries}")) from None
+
+    def _key_hint(self) -> str:
+        src = self._config.key_source
+        return src if src not in ("none", "argument") else "OPENAI_API_KEY"
+
+    def _scrub(self, text: str) -> str:
+        text = " ".join(text.split())
+        key = self._config.api_key.get_secret_value() if self._config.api_key else ""
+        return text.replace(key, "***") if len(key) >= 4 else text
+
+    def check(self) -> None:
+        """Fail fast (``LLMConfigError``) when the endpoint is unreachable or refuses the key.
+
+        Uses ``GET /models``; a server without that route (404) still counts as reachable.
+        """
+        try:
+            self._sync().models.list()
+        except Exception as e:  # noqa: BLE001
+            status = getattr(e, "status_code", None)
+            if status not in (401, 403) and not isinstance(e, _connection_errors()):
+                return
+            self._after_failure(e, self.max_retries)
+
+    def close(self) -> None:
+        """Close the synchronous client (async clients close with their event loop)."""
+        if self._sync_client is not None:
+            self._sync_client.close()
+            self._sync_client = None
+
+    async def aclose(self) -> None:
+        """Close the current event loop's async client."""
+        client = self._async.pop(asyncio.get_running_loop(), None)
+        if client is not None:
+            await client.close()
+
+
+class _Retryable(Exception):
+    """A reply that parsed but is unusable (e.g. no choices): retried like a 5xx."""
+
+
+def _connection_errors() -> tuple[type[BaseException], ...]:
+    import openai
+
+    return (openai.APIConnectionError,)
+
+
+def _is_timeout(e: Exception) -> bool:
+    import openai
+
+    return isinstance(e, openai.APITimeoutError)
+
+
+def _classify(e: Exception) -> tuple[bool, int | None, Mapping[str, str] | None, str]:
+    """(retryable, HTTP status, response headers, one-line description) of a failed call."""
+    import openai
+
+    if isinstance(e, openai.APITimeoutError):
+        return True, None, None, "request timed out"
+    if isinstance(e, openai.APIConnectionError):
+        cause = e.__cause__ or e.__context__
+        return True, None, None, f"connection error: {cause or e}"
+    if isinstance(e, openai.APIStatusError):
+        status = e.status_code
+        retry = status == 429 or status >= 500 or status == 408
+        return retry, status, dict(e.response.headers), f"HTTP {status}: {_short(_status_message(e))}"
+    if isinstance(e, (openai.APIResponseValidationError, json.JSONDecodeError, _Retryable)):
+        return True, None, None, f"malformed reply: {_short(str(e))}"
+    if isinstance(e, openai.APIError):
+        return True, None, None, f"malformed reply: {_short(str(e))}"
+    return False, None, None, f"{type(e).__name__}: {_short(str(e))}"
+
+
+def _status_message(e: Any) -> str:
+    """The server's own error message when the body has one (``{"error": {"message": ...}}``)."""
+    body = getattr(e, "body", None)
+    if isinstance(body, dict):
+        inner = body.get("error") if isinstance(body.get("error"), dict) else body
+        if isinstance(inner.get("message"), str):
+            return inner["message"]
+    return str(getattr(e, "message", e))
+
+
+def _short(text: str, limit: int = 200) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# Per-endpoint gates. Thread gates are shared process-wide; asyncio gates belong to one event loop.
+_THREAD_GATES: dict[tuple[str | None, int], threading.BoundedSemaphore] = {}
+_LOOP_GATES: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[str | None, int], asyncio.Semaphore]]
+_LOOP_GATES = weakref.WeakKeyDictionary()
+_GATES_LOCK = threading.Lock()
+
+
+def _endpoint_gate(base_url: str | None, limit: int) -> threading.BoundedSemaphore:
+    with _GATES_LOCK:
+        return _THREAD_GATES.setdefault((base_url, limit), threading.BoundedSemaphore(limit))
+
+
+def _async_gate(base_url: str | None, limit: int) -> asyncio.Semaphore:
+    gates = _LOOP_GATES.setdefault(asyncio.get_running_loop(), {})
+    return gates.setdefault((base_url, limit), asyncio.Semaphore(limit))
+
+
+# ------------------------------------------------------------------------------------- helpers for scripts
+
+def cut_at_stop(text: str, stop: str | Sequence[str] | None) -> tuple[str, bool]:
+    """The text up to (not including) the first stop sequence, and whether one was found."""
+    if not stop:
+        return text, False
+    stops = [stop] if isinstance(stop, str) else list(stop)
+    hits = [i for i in (text.find(s) for s in stops if s) if i >= 0]
+    return (text[: min(hits)], True) if hits else (text, False)
+
+
+def count_tokens(text: str) -> int:
+    """A crude token count (words) for scripted replies: enough to test usage and cost accounting."""
+    return len(text.split())
+
+
+def make_chat_model(
+    model: str | ChatModel | None = None,
+    *,
+    base_url: str | None = None,
+    api_key_env: str | None = None,
+    prices: Mapping[str, Any] | str | Path | None = None,
+    **options: Any,
+) -> ChatModel:
+    """A ``ChatModel`` as given, or an ``OpenAIChatModel`` for a model name (endpoint from the environment)."""
+    if model is not None and not isinstance(model, str):
+        return model
+    if prices is None and os.environ.get("AGENTROUTE_PRICES"):
+        prices = os.environ["AGENTROUTE_PRICES"]
+    return OpenAIChatModel(model, base_url, api_key_env=api_key_env, prices=prices, **options)

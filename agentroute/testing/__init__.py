@@ -1,0 +1,1 @@
+"""What users' own tests import: a scripted Chat Completions server on loopback and pytest fixtures."""
