@@ -18,6 +18,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from agentroute.routers.base import DEFAULT_ROUTERS
+
 app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
@@ -87,7 +89,7 @@ def handle_errors(fn: F) -> F:
 
 def parse_router_options(text: str, routers: list[str], seed: int) -> dict[str, dict[str, Any]]:
     """``--options`` JSON -> {router: {option: value}}, checked by building each router (no training)."""
-    from agentroute.routers.base import make_router
+    from agentroute.routers.base import make_router, router_info
 
     try:
         parsed = json.loads(text)
@@ -99,7 +101,7 @@ def parse_router_options(text: str, routers: list[str], seed: int) -> dict[str, 
     if unknown:
         raise ValueError(f"--options names router(s) {', '.join(unknown)} not in --routers ({', '.join(routers)})")
     for name, opts in parsed.items():
-        if name == "oracle":
+        if router_info(name).reads_scores:  # built with the recorded scores only at evaluation
             continue
         try:
             make_router(name, seed=seed, **opts)
@@ -253,11 +255,11 @@ def bench_run(
     test_logs: Path = typer.Option(None, "--test-logs", help="Separate test log (else k-fold CV on --logs)."),
     folds: int = typer.Option(5, "--folds", "-k", min=2, help="Cross-validation folds."),
     routers_opt: str = typer.Option(
-        "gnn,gnn-top1,knn,mlp,best-single,all,random,oracle", "--routers", help="Comma-separated routers."
+        ",".join(DEFAULT_ROUTERS), "--routers", help="Comma-separated routers."
     ),
     seed: int = typer.Option(0, "--seed"),
     embedder: str = typer.Option("hashing", "--embedder", help="hashing (default, offline) or minilm."),
-    device: str = typer.Option("auto", "--device", help="GNN device: auto, cpu or cuda."),
+    device: str = typer.Option("auto", "--device", help="Device of routers that take one: auto, cpu or cuda."),
     options: str = typer.Option(
         "{}", "--options", help='Router options as JSON, e.g. \'{"gnn": {"mass": 0.7, "ensemble": 5}}\'.'
     ),
@@ -268,11 +270,13 @@ def bench_run(
     from agentroute.bench.logs import read_routing_log
     from agentroute.bench.replay import run_replay_benchmark
     from agentroute.bench.report import report_table, write_report
+    from agentroute.routers.base import router_info
 
     names = [r.strip() for r in routers_opt.split(",") if r.strip()]
     router_options = parse_router_options(options, names, seed)
-    for name in ("gnn", "gnn-top1"):
-        router_options.setdefault(name, {}).setdefault("device", device)
+    for name in names:
+        if router_info(name).device:
+            router_options.setdefault(name, {}).setdefault("device", device)
     records = read_routing_log(logs)
     test_records = read_routing_log(test_logs) if test_logs else None
     report = run_replay_benchmark(
@@ -301,7 +305,7 @@ def train(
     output: Path = typer.Option(..., "--out", "-o", help="Checkpoint file to write (model.pt)."),
     logs: Path = typer.Option(None, "--logs", help="Routing log to train on (else: the store's history)."),
     store: str = typer.Option(None, "--store", help=STORE_HELP + " Used when --logs is not given."),
-    router: str = typer.Option("gnn", "--router", help="gnn or gnn-top1."),
+    router: str = typer.Option("gnn", "--router", help="A router that saves checkpoints (gnn, gnn-top1)."),
     embedder: str = typer.Option("hashing", "--embedder", help="hashing (default, offline) or minilm."),
     device: str = typer.Option("auto", "--device", help="auto (CUDA when present), cpu or cuda."),
     epochs: int = typer.Option(40, "--epochs", min=1),
@@ -436,11 +440,11 @@ def kg_export(
 @app.command()
 @handle_errors
 def routers() -> None:
-    """List the registered routers."""
-    from agentroute.routers import router_names
+    """List the registered routers (builds none of them)."""
+    from agentroute.routers.base import router_info, router_names
 
     for name in router_names():
-        out.print(name)
+        out.print(f"{name:<12} {router_info(name).summary}", markup=False, highlight=False)
 
 
 def main() -> None:

@@ -17,7 +17,8 @@ from agentroute.kg.examples import make_examples
 from agentroute.kg.export import export
 from agentroute.kg.ingest import ingest_records
 from agentroute.kg.store import GraphStore, open_store
-from agentroute.routers.base import Router, make_router
+from agentroute.routers.base import CHECKPOINT_ROUTER, Router, make_router, router_info, router_names
+from agentroute.routers.base import load_router as load_saved_router
 from agentroute.suite import build_suite
 from agentroute.types import AgentSpec, Answer, RunRecord
 from agentroute.workflow import AgentRoute, as_query
@@ -41,11 +42,11 @@ def has_history(store: GraphStore) -> bool:
 
 
 def load_router(name: str, model: Path | None, seed: int = 0, device: str = "auto") -> Router:
-    """A registered router by name, or a trained GNN checkpoint when ``model`` is given."""
+    """A registered router by name, or (``model`` given) a checkpoint that router saved."""
     if model is not None:
-        from agentroute.routers.gnn import GNNRouter
-
-        return GNNRouter.load(model, device=device)
+        if router_info(name).checkpoint is None:
+            name = CHECKPOINT_ROUTER
+        return load_saved_router(name, model, device=device)
     return make_router(name, seed=seed)
 
 
@@ -145,8 +146,10 @@ def train_gnn(
     progress: Progress = _quiet,
 ) -> dict[str, Any]:
     """Train a GNN router on a routing log (or a store's history) and save its checkpoint."""
-    if router not in ("gnn", "gnn-top1"):
-        raise ValueError(f"train supports the GNN routers gnn and gnn-top1, not {router!r}")
+    info = router_info(router)
+    if info.checkpoint is None:
+        savers = [n for n in router_names() if router_info(n).checkpoint is not None]
+        raise ValueError(f"--router {router!r} does not save checkpoints: train supports {', '.join(savers)}")
     if logs is not None:
         records = read_routing_log(logs)
     else:

@@ -11,12 +11,15 @@ import asyncio
 import hashlib
 import operator
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Executor
+from types import TracebackType
 from typing import Annotated, Any, TypedDict
 
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import Send
 
 from agentroute.agents.base import Agent
+from agentroute.agents.executor import AgentExecutor, using_executor
 from agentroute.agents.pool import AgentPool
 from agentroute.aggregate import Aggregator, make_aggregator
 from agentroute.kg.builder import QueryGraphBuilder
@@ -83,13 +86,15 @@ def build_router_graph(
     k: int | None = None,
     timeout_s: float | None = 60.0,
     retries: int = 0,
+    executor: Executor | None = None,
 ) -> StateGraph:
     """Nodes: ``build_graph`` -> ``route`` -> ``run_agent`` (one ``Send`` per agent of the wave) -> ``settle``
     -> ``aggregate``.
 
     A decision without ``early_stop`` is a single wave of every selected agent. With it, ``settle`` (which
     waits for the whole wave) either sends the next wave back to ``run_agent`` or moves on to ``aggregate``
-    once the answer can no longer change (``waves.next_wave``).
+    once the answer can no longer change (``waves.next_wave``). Sync agents run on ``executor`` (default:
+    the one in effect, see ``agents.executor``).
     """
 
     def build_graph(state: RouteState) -> dict[str, Any]:
@@ -113,7 +118,8 @@ def build_router_graph(
         return {}
 
     async def run_agent(task: AgentTask) -> dict[str, Any]:
-        result = await invoke_with_retries(agents[task["agent"]], task["query"], timeout_s, retries)
+        with using_executor(executor):
+            result = await invoke_with_retries(agents[task["agent"]], task["query"], timeout_s, retries)
         return {"results": [result]}
 
     async def aggregate(state: RouteState) -> dict[str, Any]:
@@ -143,6 +149,12 @@ class AgentRoute:
     >>> ar.profile(train_queries)                  # run every agent once, record scores in the store
     >>> ar.fit()                                   # train the router on the store's history
     >>> ar.ask("What is 12 * 7?").text
+    >>> ar.close()                                 # or: with AgentRoute(...) as ar: ...
+
+    Sync agents run on ``executor``; by default the instance makes its own ``AgentExecutor`` (daemon
+    threads, so an agent stuck past its timeout never holds up process exit) and ``close()`` shuts it down
+    without waiting. An executor you pass in stays yours: ``close()`` leaves it running. Likewise a store
+    given by name is opened and closed here, a ``GraphStore`` object is left open.
     """
 
     def __init__(
@@ -159,12 +171,17 @@ class AgentRoute:
         timeout_s: float | None = 60.0,
         retries: int = 0,
         builder: QueryGraphBuilder | None = None,
+        executor: Executor | None = None,
     ) -> None:
         self.agents = agents if isinstance(agents, AgentPool) else AgentPool(agents)
         if not len(self.agents):
             raise ValueError("AgentRoute needs at least one agent")
-        self.store = open_store(store) if isinstance(store, str) else store
         self.router = make_router(router) if isinstance(router, str) else router
+        self._owns_store = isinstance(store, str)
+        self.store = open_store(store) if isinstance(store, str) else store
+        self._owns_executor = executor is None
+        self.executor: Executor = executor if executor is not None else AgentExecutor()
+        self._closed = False
         self.aggregator = make_aggregator(aggregator) if isinstance(aggregator, str) else aggregator
         self.builder = builder or QueryGraphBuilder(
             self.store, self.agents.specs, embedder=embedder, extractor=extractor, k_similar=k_similar
@@ -184,7 +201,41 @@ class AgentRoute:
             k=self.k,
             timeout_s=self.timeout_s,
             retries=self.retries,
+            executor=self.executor,
         )
+
+    # -- resources ---------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Shut down the executor and store this instance made (idempotent; running agents are not waited for)."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._owns_executor:
+            self.executor.shutdown(wait=False, cancel_futures=True)
+        if self._owns_store:
+            self.store.close()
+
+    async def aclose(self) -> None:
+        self.close()
+
+    def __enter__(self) -> AgentRoute:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    async def __aenter__(self) -> AgentRoute:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RuntimeError("this AgentRoute is closed")
 
     @property
     def compiled(self) -> Any:
@@ -211,6 +262,7 @@ class AgentRoute:
     # -- asking ------------------------------------------------------------------------------------
 
     async def aask(self, question: str | Query) -> Answer:
+        self._check_open()
         state = await self.compiled.ainvoke({"query": as_query(question)})
         return state["answer"]
 
@@ -241,13 +293,15 @@ class AgentRoute:
         record: bool = True,
     ) -> list[RunRecord]:
         """Run every agent on every (gold-labelled) query, score the answers, and record them in the store."""
+        self._check_open()
         gate = asyncio.Semaphore(max(1, concurrency))
 
         async def one(q: Query) -> RunRecord:
             async with gate:
-                results = await asyncio.gather(
-                    *(invoke_with_retries(a, q, self.timeout_s, self.retries) for a in self.agents)
-                )
+                with using_executor(self.executor):
+                    results = await asyncio.gather(
+                        *(invoke_with_retries(a, q, self.timeout_s, self.retries) for a in self.agents)
+                    )
             cells = {
                 r.agent: AgentRecord(
                     # A failed call is a wrong answer (score 0), not a missing one.

@@ -17,8 +17,9 @@ from pathlib import Path
 from rich.console import Console
 
 from agentroute.bench.logs import read_routing_log
-from agentroute.bench.replay import DEFAULT_ROUTERS, run_replay_benchmark
+from agentroute.bench.replay import run_replay_benchmark
 from agentroute.bench.report import report_table, write_report
+from agentroute.routers import DEFAULT_ROUTERS
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -11,20 +11,12 @@ import asyncio
 import inspect
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, overload
 
 from pydantic import ValidationError
 
+from agentroute.agents.executor import run_sync
 from agentroute.types import AgentResult, AgentSpec, Query
-
-#: Sync agents run here, so a fan-out of blocking agents is not capped by asyncio's small default pool.
-_EXECUTOR = ThreadPoolExecutor(max_workers=64, thread_name_prefix="agentroute-agent")
-
-
-async def run_sync(fn: Callable[..., Any], *args: Any) -> Any:
-    """Run a blocking callable on the agents' thread pool."""
-    return await asyncio.get_running_loop().run_in_executor(_EXECUTOR, fn, *args)
 
 
 class AgentDefinitionError(ValueError):

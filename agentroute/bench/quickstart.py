@@ -18,12 +18,10 @@ from agentroute.kg.examples import make_examples
 from agentroute.kg.store import GraphStore
 from agentroute.kg.stores.networkx_store import NetworkXStore
 from agentroute.normalize import exact_match
-from agentroute.routers.base import Router, make_router
+from agentroute.routers.base import DEFAULT_ROUTERS, Router, make_router, router_info
 from agentroute.suite import build_suite
 from agentroute.types import RunRecord
 from agentroute.workflow import AgentRoute
-
-QUICKSTART_ROUTERS: tuple[str, ...] = ("gnn", "gnn-top1", "knn", "mlp", "best-single", "all", "random", "oracle")
 
 
 def _mean(xs: Sequence[float]) -> float:
@@ -36,7 +34,7 @@ def _per_agent(runs: Sequence[RunRecord], agents: Sequence[str]) -> dict[str, li
 
 def run_quickstart(
     seed: int = 0,
-    routers: Sequence[str] = QUICKSTART_ROUTERS,
+    routers: Sequence[str] = DEFAULT_ROUTERS,
     n_train: int = 600,
     n_test: int = 300,
     progress: Callable[[str], None] | None = None,
@@ -50,9 +48,9 @@ def run_quickstart(
     n_entities, n_relations = suite.world.load_into(store)
     say(f"knowledge graph: {n_entities} entities, {n_relations} relations; {len(suite.agents)} agents")
 
-    profiler = AgentRoute(suite.agents, "all", store=store)
-    train_runs = profiler.profile(suite.train, concurrency=32)
-    test_runs = profiler.profile(suite.test, concurrency=32, record=False)
+    with AgentRoute(suite.agents, "all", store=store) as profiler:
+        train_runs = profiler.profile(suite.train, concurrency=32)
+        test_runs = profiler.profile(suite.test, concurrency=32, record=False)
     names = suite.agents.names
     train_scores, test_scores = _per_agent(train_runs, names), _per_agent(test_runs, names)
     best_agent = max(names, key=lambda a: (_mean(train_scores[a]), a))
@@ -70,11 +68,10 @@ def run_quickstart(
     fitted: dict[str, Router] = {}
     for name in routers:
         start = time.perf_counter()
-        router: Router = (
-            make_router("oracle", scores=oracle_scores) if name == "oracle" else make_router(name, seed=seed)
-        )
-        fit_router(router, examples, fitted)
-        answers = AgentRoute(suite.agents, router, store=store, builder=builder).ask_many(suite.test, concurrency=16)
+        opts = {"scores": oracle_scores} if router_info(name).reads_scores else {}
+        router = fit_router(make_router(name, seed=seed, **opts), examples, fitted)
+        with AgentRoute(suite.agents, router, store=store, builder=builder) as ar:
+            answers = ar.ask_many(suite.test, concurrency=16)
         scores = [exact_match(a.text, q.gold or []) for a, q in zip(answers, suite.test)]
         acc = _mean(scores)
         low, high = bootstrap_ci(scores, seed=seed)

@@ -24,7 +24,7 @@ from agentroute.bench.metrics import answer_score, bootstrap_ci, executed, gap_c
 from agentroute.bench.report import BenchReport, RouterResult
 from agentroute.kg.embed import Embedder, make_embedder
 from agentroute.kg.examples import build_graphs, make_examples
-from agentroute.routers.base import Router, make_router, router_names
+from agentroute.routers.base import DEFAULT_ROUTERS, Router, SharesTraining, make_router, router_info, router_names
 from agentroute.types import (
     AgentRecord,
     AgentResult,
@@ -36,8 +36,6 @@ from agentroute.types import (
     TrainExample,
 )
 from agentroute.waves import next_wave
-
-DEFAULT_ROUTERS = ("gnn", "gnn-top1", "knn", "mlp", "best-single", "all", "random", "oracle")
 
 
 @dataclass
@@ -132,10 +130,10 @@ def _replay(
 
 def fit_router(router: Router, examples: Sequence[TrainExample], fitted: dict[str, Any]) -> Router:
     """``router.fit(examples)``, unless a router trained identically on the same examples is in ``fitted``
-    (routers with a ``training_key``, e.g. ``gnn`` and ``gnn-top1``): then it shares that training."""
-    key = getattr(router, "training_key", lambda: None)()
+    (routers implementing ``SharesTraining``, e.g. ``gnn`` and ``gnn-top1``): then it shares that training."""
+    key = router.training_key() if isinstance(router, SharesTraining) else None
     if key is not None and key in fitted:
-        return router.share_training(fitted[key])  # type: ignore[attr-defined,no-any-return]
+        return router.share_training(fitted[key])  # type: ignore[union-attr]
     router.fit(examples)
     if key is not None:
         fitted[key] = router
@@ -261,7 +259,7 @@ def run_replay_benchmark(
         for name in routers:
             t0 = time.perf_counter()
             opts = dict((router_options or {}).get(name, {}))
-            if name == "oracle":  # evaluation only: it reads the recorded scores
+            if router_info(name).reads_scores:  # evaluation only: it reads the recorded scores
                 opts.setdefault("scores", {r.qid: r.scores() for r in test})
             router = make_router(name, seed=seed, **opts)
             fit_router(router, data.examples, fitted)

@@ -1,21 +1,34 @@
-"""Routers: the protocol, the registry, and the built-in implementations (registered on import)."""
+"""Routers: the protocol, the registry and the built-in implementations.
 
-from agentroute.routers import baselines, gnn  # noqa: F401  (register built-in routers)
+Importing this package imports no implementation (and so no torch): the registry maps each name to a
+``"module:factory"`` that is imported when the router is first built.
+"""
+
 from agentroute.routers.base import (
+    DEFAULT_ROUTERS,
     BaseRouter,
     Router,
+    RouterInfo,
+    SharesTraining,
+    load_router,
     make_router,
     register_router,
+    router_info,
     router_names,
     select_by_mass,
     select_top_k,
 )
 
 __all__ = [
+    "DEFAULT_ROUTERS",
     "BaseRouter",
     "Router",
+    "RouterInfo",
+    "SharesTraining",
+    "load_router",
     "make_router",
     "register_router",
+    "router_info",
     "router_names",
     "select_by_mass",
     "select_top_k",

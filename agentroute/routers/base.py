@@ -1,19 +1,29 @@
-"""The Router protocol, the router registry and the set-selection rules shared by every router."""
+"""The Router protocol, the router registry (names -> lazily imported factories with declared capabilities)
+and the set-selection rules shared by every router."""
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Protocol, runtime_checkable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from agentroute.types import QueryGraph, RoutingDecision, TrainExample
+if TYPE_CHECKING:  # pragma: no cover - listing routers imports no model code
+    from agentroute.types import QueryGraph, RoutingDecision, TrainExample
 
 
 @runtime_checkable
 class Router(Protocol):
     """Picks a set of agents for a query graph.
 
-    ``fit`` receives training examples (graphs built from training history only, plus the agents'
-    recorded scores); routers that need no training ignore it. ``route`` must only use the graph.
+    An implementer guarantees: ``name`` is the name decisions carry; ``fit(examples)`` learns only from the
+    examples given (graphs built from training history, plus the agents' recorded scores) and returns
+    the router itself (routers that need no training ignore it); ``route`` uses only the graph (never the
+    query's gold answer or recorded outcomes) and returns probabilities over ``graph.agent_names`` with
+    ``selected`` a non-empty subset of them when there is any candidate (the top ``k`` when ``k`` is
+    given); ``route_many`` equals ``[route(g, k) for g in graphs]``, only faster where it can be; and
+    routing the same graph twice gives the same decision.
     """
 
     name: str
@@ -41,33 +51,157 @@ class BaseRouter:
 
 
 RouterFactory = Callable[..., Router]
-_ROUTERS: dict[str, RouterFactory] = {}
 
 
-def register_router(name: str) -> Callable[[RouterFactory], RouterFactory]:
-    """Decorator: ``make_router(name, **options)`` will call the decorated factory/class."""
+@runtime_checkable
+class SharesTraining(Protocol):
+    """A router whose training another instance can reuse: two routers with equal ``training_key()`` (not
+    None) fitted on the same examples end up identical, so the second may ``share_training(first)``
+    instead of training again. ``share_training`` returns the router itself, ready to route."""
+
+    def training_key(self) -> Any: ...
+
+    def share_training(self, other: Any) -> Router: ...
+
+
+@dataclass(frozen=True)
+class RouterInfo:
+    """A registry entry: how to build a router and what it can do, known without importing it.
+
+    ``target`` is a factory or ``"module:attribute"`` (imported on first use, so listing routers never
+    loads torch). The capability fields are declared by whoever registers the router; entry points ask
+    them instead of checking names.
+    """
+
+    name: str
+    target: str | RouterFactory
+    summary: str = ""
+    #: ``fit`` learns from training examples (False: ``fit`` is a no-op).
+    trainable: bool = True
+    #: instances implement ``SharesTraining`` (e.g. ``gnn`` and ``gnn-top1`` share one training).
+    shares_training: bool = False
+    #: ``"module:attribute"`` of a ``load(path, device=...)`` that restores a saved router; such routers
+    #: have ``save(path)`` and a ``device`` attribute after building.
+    checkpoint: str | None = None
+    #: the factory accepts ``device="auto"|"cpu"|"cuda"``.
+    device: bool = False
+    #: evaluation only: built with ``scores={query id: {agent: score}}``, the recorded outcomes no
+    #: deployable router can see.
+    reads_scores: bool = False
+
+    def factory(self) -> RouterFactory:
+        return _resolve(self.target)
+
+    def loader(self) -> Callable[..., Router]:
+        if self.checkpoint is None:
+            raise ValueError(f"router {self.name!r} does not save checkpoints")
+        return _resolve(self.checkpoint)
+
+
+_ROUTERS: dict[str, RouterInfo] = {}
+
+
+def _resolve(target: str | Callable[..., Any]) -> Callable[..., Any]:
+    if not isinstance(target, str):
+        return target
+    module, _, attr = target.partition(":")
+    obj: Any = importlib.import_module(module)
+    for part in attr.split("."):
+        obj = getattr(obj, part)
+    return obj  # type: ignore[no-any-return]
+
+
+def register_router(
+    name: str, target: str | RouterFactory | None = None, **capabilities: Any
+) -> Callable[[RouterFactory], RouterFactory]:
+    """Register a router under ``name``; capabilities are ``RouterInfo`` fields (``summary``,
+    ``trainable``, ``shares_training``, ``checkpoint``, ``device``, ``reads_scores``).
+
+    Three forms: ``register_router("x", "pkg.mod:make_x", trainable=False)`` (lazy: nothing is imported
+    until the router is built), ``register_router("x", make_x)``, and the decorator
+    ``@register_router("x", ...)``. Decorating a factory whose name is already registered lazily keeps the
+    declared capabilities unless new ones are given. Returns a decorator (a no-op for the first two forms).
+    """
 
     def deco(factory: RouterFactory) -> RouterFactory:
-        _ROUTERS[name] = factory
+        old = _ROUTERS.get(name)
+        if old is not None and not capabilities:
+            _ROUTERS[name] = replace(old, target=factory)
+        else:
+            summary = capabilities.pop("summary", None) or _first_line(factory.__doc__)
+            _ROUTERS[name] = RouterInfo(name, factory, summary=summary, **capabilities)
         return factory
 
-    return deco
+    if target is None:
+        return deco
+    _ROUTERS[name] = RouterInfo(name, target, **capabilities)
+    return lambda factory: factory
+
+
+def _first_line(doc: str | None) -> str:
+    return (doc or "").strip().split("\n", 1)[0]
 
 
 def router_names() -> list[str]:
-    from agentroute import routers  # noqa: F401  (registers the built-in routers)
-
+    """Every registered router name (imports nothing)."""
     return sorted(_ROUTERS)
+
+
+def router_info(name: str) -> RouterInfo:
+    """The registry entry of ``name``; ``ValueError`` naming the known routers when there is none."""
+    info = _ROUTERS.get(name)
+    if info is None:
+        raise ValueError(f"unknown router {name!r}: expected one of {', '.join(sorted(_ROUTERS))}")
+    return info
 
 
 def make_router(name: str, **options: Any) -> Router:
     """Build a registered router by name, e.g. ``make_router("knn", k=10)``."""
-    from agentroute import routers  # noqa: F401
+    return router_info(name).factory()(**options)
 
-    factory = _ROUTERS.get(name)
-    if factory is None:
-        raise ValueError(f"unknown router {name!r}: expected one of {', '.join(sorted(_ROUTERS))}")
-    return factory(**options)
+
+def load_router(name: str, path: str | Path, **options: Any) -> Router:
+    """Restore a router saved with ``save(path)`` by a router registered with a ``checkpoint`` loader."""
+    return router_info(name).loader()(path, **options)
+
+
+#: The routers a comparison runs when none are named (CLI ``bench run``, quickstart, replay benchmark).
+DEFAULT_ROUTERS: tuple[str, ...] = ("gnn", "gnn-top1", "knn", "mlp", "best-single", "all", "random", "oracle")
+
+#: Loads a checkpoint given without a router that saves checkpoints (``agentroute ask --model model.pt``).
+CHECKPOINT_ROUTER = "gnn"
+
+# The built-in routers, imported on first use.
+_GNN = "agentroute.routers.gnn.router"
+_BASE = "agentroute.routers.baselines"
+register_router(
+    "gnn",
+    f"{_GNN}:make_gnn_router",
+    summary="heterogeneous GNN over the query graph; selects a set of agents",
+    shares_training=True,
+    checkpoint=f"{_GNN}:GNNRouter.load",
+    device=True,
+)
+register_router(
+    "gnn-top1",
+    f"{_GNN}:make_gnn_top1_router",
+    summary="the GNN router calling exactly one agent",
+    shares_training=True,
+    checkpoint=f"{_GNN}:GNNRouter.load",
+    device=True,
+)
+register_router("knn", f"{_BASE}:KnnRouter", summary="similarity-weighted scores of similar past questions")
+register_router("mlp", "agentroute.routers.mlp:MlpRouter", summary="small MLP from the query embedding to agent scores")
+register_router("best-single", f"{_BASE}:BestSingleRouter", summary="always the best agent on training data")
+register_router("all", f"{_BASE}:AllRouter", summary="every agent (a majority vote)", trainable=False)
+register_router("random", f"{_BASE}:RandomRouter", summary="one agent at random", trainable=False)
+register_router(
+    "oracle",
+    f"{_BASE}:OracleRouter",
+    summary="EVALUATION ONLY: routes with the recorded scores (the ceiling)",
+    trainable=False,
+    reads_scores=True,
+)
 
 
 def normalise(probs: Mapping[str, float]) -> dict[str, float]:

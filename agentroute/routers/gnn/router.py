@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from agentroute.routers.base import BaseRouter, register_router, select_by_mass, select_top_k
+from agentroute.routers.base import BaseRouter, select_by_mass, select_top_k
 from agentroute.routers.gnn.checkpoint import load_checkpoint, save_checkpoint
 from agentroute.routers.gnn.data import GraphArrays, feature_dims, graph_arrays_many, pack
 from agentroute.routers.gnn.features import EVIDENCE_FEATURES
@@ -380,13 +380,11 @@ def _embedder_config(embedder: Any) -> dict[str, Any] | None:
     return dict(config()) if callable(config) else None
 
 
-@register_router("gnn")
 def make_gnn_router(seed: int = 0, **options: Any) -> GNNRouter:
     """The set-selecting GNN router (mass rule, capped; or top-k with ``k``)."""
     return GNNRouter(seed, **options)
 
 
-@register_router("gnn-top1")
 def make_gnn_top1_router(seed: int = 0, **options: Any) -> GNNRouter:
     """The GNN router that calls exactly one agent."""
     options.pop("top1", None)

@@ -1,0 +1,144 @@
+"""Where synchronous agents run: a thread pool that cannot hold up the interpreter's exit.
+
+A blocking agent that times out keeps running in its thread (Python cannot stop a thread). With
+``concurrent.futures.ThreadPoolExecutor`` such a thread is joined at interpreter exit, so one hung agent
+would hang its host process; ``AgentExecutor`` runs calls on daemon threads instead, and ``shutdown``
+never waits for a call that is still running unless asked to.
+
+Which executor a sync agent uses is a context setting (``using_executor``), so ``AgentRoute`` can give its
+own agents its own pool without the agents knowing about it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import contextvars
+import functools
+import queue
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, Future
+from contextlib import contextmanager
+from typing import Any
+
+_current: contextvars.ContextVar[Executor | None] = contextvars.ContextVar("agentroute_executor", default=None)
+
+
+class AgentExecutor(Executor):
+    """A pool of at most ``max_workers`` daemon threads, started on demand.
+
+    ``shutdown(wait=True)`` waits for queued and running calls; ``shutdown(wait=False)`` (what
+    ``AgentRoute.close`` does) returns at once, drops queued calls and leaves running ones to finish on
+    their own threads, which never keep the process alive.
+    """
+
+    def __init__(self, max_workers: int = 64, thread_name_prefix: str = "agentroute-agent") -> None:
+        if max_workers < 1:
+            raise ValueError("max_workers must be at least 1")
+        self.max_workers = max_workers
+        self._prefix = thread_name_prefix
+        self._work: queue.SimpleQueue[tuple[Future[Any], Callable[[], Any]] | None] = queue.SimpleQueue()
+        self._threads: list[threading.Thread] = []
+        self._idle = 0
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        future: Future[Any] = Future()
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("cannot submit to a closed AgentExecutor")
+            self._work.put((future, functools.partial(fn, *args, **kwargs)))
+            if self._idle:
+                self._idle -= 1  # a waiting worker takes it
+            elif len(self._threads) < self.max_workers:
+                name = f"{self._prefix}-{len(self._threads)}"
+                thread = threading.Thread(target=self._worker, name=name, daemon=True)
+                self._threads.append(thread)
+                thread.start()
+        return future
+
+    def _worker(self) -> None:
+        while True:
+            item = self._work.get()
+            if item is None:
+                return
+            future, call = item
+            if future.set_running_or_notify_cancel():
+                try:
+                    future.set_result(call())
+                except BaseException as e:  # noqa: BLE001 - delivered to whoever awaits the future
+                    future.set_exception(e)
+            del item, future, call
+            with self._lock:
+                if self._closed:
+                    return
+                self._idle += 1
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            threads = list(self._threads)
+        if cancel_futures or not wait:
+            self._drain()
+        for _ in threads:
+            self._work.put(None)
+        if wait:
+            for t in threads:
+                t.join()
+
+    def _drain(self) -> None:
+        while True:
+            try:
+                item = self._work.get_nowait()
+            except queue.Empty:
+                return
+            if item is not None:
+                item[0].cancel()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+
+@contextmanager
+def using_executor(executor: Executor | None) -> Iterator[None]:
+    """Within this block (and tasks started in it), sync agents run on ``executor``; ``None`` keeps the
+    executor already in effect."""
+    if executor is None:
+        yield
+        return
+    token = _current.set(executor)
+    try:
+        yield
+    finally:
+        _current.reset(token)
+
+
+async def run_sync(fn: Callable[..., Any], *args: Any) -> Any:
+    """Run a blocking callable on the executor in effect, or (none set: an agent invoked directly) on a
+    daemon thread of its own, so even then a hung call cannot hold up the process."""
+    executor = _current.get()
+    loop = asyncio.get_running_loop()
+    if executor is not None:
+        return await loop.run_in_executor(executor, fn, *args)
+    future: asyncio.Future[Any] = loop.create_future()
+
+    def settle(ok: bool, value: Any) -> None:
+        if not future.done():
+            future.set_result(value) if ok else future.set_exception(value)
+
+    def call() -> None:
+        try:
+            result: tuple[bool, Any] = (True, fn(*args))
+        except BaseException as e:  # noqa: BLE001 - delivered to the awaiting coroutine
+            result = (False, e)
+        # RuntimeError: the loop closed while the call ran (it had timed out), so nobody is waiting
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(settle, *result)
+
+    threading.Thread(target=call, name="agentroute-agent", daemon=True).start()
+    return await future

@@ -1,0 +1,133 @@
+"""AgentRoute as a guest: it owns and closes its executor, and a hung sync agent never holds up exit."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from agentroute import AgentRoute, agent
+from agentroute.agents.executor import AgentExecutor
+from agentroute.kg.stores.networkx_store import NetworkXStore
+
+
+@agent(name="echo")
+def echo(q):
+    return q.text
+
+
+def test_many_agentroutes_with_hung_sync_agents_let_the_process_exit():
+    # Every AgentRoute gets a sync agent that never returns; each question times out, the instance is
+    # closed (or left to the garbage collector) and the interpreter must still exit on its own.
+    script = textwrap.dedent(
+        """
+        import threading
+        from agentroute import AgentRoute, agent
+
+        forever = threading.Event()
+
+        @agent(name="stuck")
+        def stuck(q):
+            forever.wait()
+
+        @agent(name="fine")
+        def fine(q):
+            return "42"
+
+        for i in range(20):
+            ar = AgentRoute([stuck, fine], "all", timeout_s=0.05)
+            answer = ar.ask(f"question {i}?")
+            assert answer.text == "42", answer
+            assert [r.error for r in answer.results] == [None, "timeout after 0.05s"], answer.results
+            if i % 2:
+                ar.close()
+        with AgentRoute([stuck], "all", timeout_s=0.05) as ar:
+            ar.ask("one more?")
+        direct = stuck  # invoked with no AgentRoute at all: its own daemon thread
+        import asyncio
+        print(asyncio.run(direct.invoke(ar_query := __import__("agentroute").Query(id="x", text="x"), 0.05)).error)
+        print("done")
+        """
+    )
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == ["timeout after 0.05s", "done"]
+
+
+def test_close_shuts_down_the_owned_executor_and_store_and_refuses_more_questions(tmp_path):
+    ar = AgentRoute([echo], "all", store=f"file:{tmp_path / 'kg.json'}")
+    assert ar.ask("hello").text == "hello"
+    ar.close()
+    assert ar.executor.closed
+    ar.close()  # idempotent
+    with pytest.raises(RuntimeError, match="this AgentRoute is closed"):
+        ar.ask("again")
+
+
+async def test_async_with_closes_and_leaves_an_injected_executor_and_store_open():
+    closed: list[str] = []
+
+    class Store(NetworkXStore):
+        def close(self) -> None:
+            closed.append("store")
+
+    pool = ThreadPoolExecutor(max_workers=2)
+    store = Store()
+    async with AgentRoute([echo], "all", executor=pool, store=store) as ar:
+        assert (await ar.aask("hi")).text == "hi"
+    with pytest.raises(RuntimeError, match="closed"):
+        await ar.aask("hi")
+    assert pool.submit(lambda: 7).result() == 7  # still the caller's to close
+    pool.shutdown()
+    assert closed == []  # a store object passed in is the caller's to close too
+
+
+async def test_sync_agents_run_on_the_injected_executor():
+    seen: list[str] = []
+
+    @agent(name="where")
+    def where(q):
+        seen.append(threading.current_thread().name)
+        return "ok"
+
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="host-pool")
+    try:
+        async with AgentRoute([where], "all", executor=pool) as ar:
+            await ar.aask("which thread?")
+            await ar.aprofile([ar_query("p1")], record=False)
+    finally:
+        pool.shutdown()
+    assert [name.split("_")[0] for name in seen] == ["host-pool", "host-pool"]
+
+
+def ar_query(qid: str):
+    from agentroute import Query
+
+    return Query(id=qid, text=qid, gold=["ok"])
+
+
+def test_agent_executor_runs_calls_and_reports_errors():
+    ex = AgentExecutor(max_workers=2)
+    assert [f.result() for f in [ex.submit(pow, 2, 5), ex.submit(lambda: "x")]] == [32, "x"]
+    failing = ex.submit(int, "not a number")
+    with pytest.raises(ValueError, match="invalid literal"):
+        failing.result()
+    ex.shutdown(wait=True)
+    assert all(not t.is_alive() for t in ex._threads)
+    with pytest.raises(RuntimeError, match="closed AgentExecutor"):
+        ex.submit(pow, 2, 2)
+
+
+def test_agent_executor_shutdown_without_wait_cancels_queued_calls():
+    gate = threading.Event()
+    ex = AgentExecutor(max_workers=1)
+    running = ex.submit(gate.wait)
+    queued = ex.submit(lambda: "never")
+    ex.shutdown(wait=False)
+    assert queued.cancelled()
+    gate.set()
+    assert running.result() is True
