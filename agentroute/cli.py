@@ -34,7 +34,7 @@ app.add_typer(bench_app, name="bench")
 
 # Piped output gets 120 columns (rich would wrap tables at 80), a terminal keeps its own width.
 out = Console() if sys.stdout.isatty() else Console(width=120)
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # one message, one line (never wrapped)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -126,6 +126,14 @@ def print_counts(counts: dict[str, Any], title: str, as_json: bool, header: str 
     out.print(table)
 
 
+def cold_start_notice(agents: list[str], store: str) -> str:
+    """One stderr line saying which agents were routed by description for lack of history."""
+    return (
+        f"cold start: no history in store {store} for {', '.join(agents)}; routing by description and skills "
+        "(`agentroute profile --store ...` records history to learn from)"
+    )
+
+
 def progress_printer(enabled: bool = True) -> Callable[[str], None]:
     def show(msg: str) -> None:
         if enabled:
@@ -188,6 +196,8 @@ def ask(
         progress=progress_printer(not as_json),
     )
     d = answer.decision
+    if d.cold_start:
+        err.print(cold_start_notice(d.cold_start, store), markup=False, highlight=False)
     if as_json:
         print_json(
             {
@@ -197,6 +207,7 @@ def ask(
                 "called": [r.agent for r in answer.results],
                 "probs": d.probs,
                 "rationale": d.rationale,
+                "cold_start": d.cold_start,
                 "results": [{"agent": r.agent, "answer": r.answer, "error": r.error} for r in answer.results],
             }
         )

@@ -119,6 +119,8 @@ class RoutingDecision(BaseModel):
     selected: list[str]
     rationale: str | None = None
     early_stop: bool = False
+    #: Agents routed (partly) by their description because no history near this question covers them.
+    cold_start: list[str] = Field(default_factory=list)
 
 
 class Answer(BaseModel):

@@ -29,6 +29,7 @@ from agentroute.kg.extract import EntityExtractor
 from agentroute.kg.store import GraphStore, open_store
 from agentroute.normalize import exact_match
 from agentroute.routers.base import Router, make_router
+from agentroute.routers.coldstart import route_with_cold_start
 from agentroute.types import (
     AgentRecord,
     AgentResult,
@@ -87,6 +88,7 @@ def build_router_graph(
     timeout_s: float | None = 60.0,
     retries: int = 0,
     executor: Executor | None = None,
+    cold_start: bool = True,
 ) -> StateGraph:
     """Nodes: ``build_graph`` -> ``route`` -> ``run_agent`` (one ``Send`` per agent of the wave) -> ``settle``
     -> ``aggregate``.
@@ -94,7 +96,8 @@ def build_router_graph(
     A decision without ``early_stop`` is a single wave of every selected agent. With it, ``settle`` (which
     waits for the whole wave) either sends the next wave back to ``run_agent`` or moves on to ``aggregate``
     once the answer can no longer change (``waves.next_wave``). Sync agents run on ``executor`` (default:
-    the one in effect, see ``agents.executor``).
+    the one in effect, see ``agents.executor``). With ``cold_start`` (default), agents with
+    no history near the question are routed by their descriptions (``routers/coldstart.py``).
     """
 
     def build_graph(state: RouteState) -> dict[str, Any]:
@@ -102,7 +105,8 @@ def build_router_graph(
         return {"query": query, "graph": builder.build(query.for_routing())}
 
     def route(state: RouteState) -> dict[str, Any]:
-        decision = router.route(state["graph"], k)
+        graph = state["graph"]
+        decision = route_with_cold_start(router, [graph], k)[0] if cold_start else router.route(graph, k)
         unknown = [a for a in decision.selected if a not in agents]
         if unknown:
             raise ValueError(f"router {router.name!r} selected unknown agents: {unknown}")
@@ -172,6 +176,7 @@ class AgentRoute:
         retries: int = 0,
         builder: QueryGraphBuilder | None = None,
         executor: Executor | None = None,
+        cold_start: bool = True,
     ) -> None:
         self.agents = agents if isinstance(agents, AgentPool) else AgentPool(agents)
         if not len(self.agents):
@@ -187,6 +192,7 @@ class AgentRoute:
             self.store, self.agents.specs, embedder=embedder, extractor=extractor, k_similar=k_similar
         )
         self.k, self.timeout_s, self.retries = k, timeout_s, retries
+        self.cold_start = cold_start
         self._compiled: Any = None
 
     # -- LangGraph ---------------------------------------------------------------------------------
@@ -202,6 +208,7 @@ class AgentRoute:
             timeout_s=self.timeout_s,
             retries=self.retries,
             executor=self.executor,
+            cold_start=self.cold_start,
         )
 
     # -- resources ---------------------------------------------------------------------------------

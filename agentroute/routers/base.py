@@ -39,6 +39,8 @@ class BaseRouter:
     """Convenience base: ``route_many`` loops ``route``; ``fit`` does nothing."""
 
     name = "base"
+    #: Declared: estimates come from recorded history (so agents without any get the cold-start path).
+    learns_from_history = False
 
     def fit(self, examples: Sequence[TrainExample]) -> BaseRouter:
         return self
@@ -193,6 +195,12 @@ register_router(
 register_router("knn", f"{_BASE}:KnnRouter", summary="similarity-weighted scores of similar past questions")
 register_router("mlp", "agentroute.routers.mlp:MlpRouter", summary="small MLP from the query embedding to agent scores")
 register_router("best-single", f"{_BASE}:BestSingleRouter", summary="always the best agent on training data")
+register_router(
+    "description",
+    "agentroute.routers.description:DescriptionRouter",
+    summary="agents whose description and skills match the question (no history needed)",
+    trainable=False,
+)
 register_router("all", f"{_BASE}:AllRouter", summary="every agent (a majority vote)", trainable=False)
 register_router("random", f"{_BASE}:RandomRouter", summary="one agent at random", trainable=False)
 register_router(

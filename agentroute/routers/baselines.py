@@ -77,6 +77,7 @@ class BestSingleRouter(BaseRouter):
     """
 
     name = "best-single"
+    learns_from_history = True
 
     def __init__(
         self, seed: int = 0, k: int = 1, temperature: float = 0.05, unseen_score: float = 0.0
@@ -119,6 +120,7 @@ class KnnRouter(BaseRouter):
     """
 
     name = "knn"
+    learns_from_history = True
 
     def __init__(
         self,

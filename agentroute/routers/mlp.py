@@ -23,6 +23,7 @@ class MlpRouter(BaseRouter):
     Agents unseen in training get the mean training score."""
 
     name = "mlp"
+    learns_from_history = True
 
     def __init__(
         self,

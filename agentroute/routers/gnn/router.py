@@ -76,6 +76,7 @@ class GNNRouter(BaseRouter):
     """AgentRouter-style heterogeneous GNN router (see ``model.py`` for the architecture)."""
 
     name = "gnn"
+    learns_from_history = True
 
     def __init__(
         self,
