@@ -222,7 +222,7 @@ def ask(
         table.add_row(name, f"{p:.3f}", chosen, shown or "")
     out.print(table)
     if d.rationale:
-        out.print(f"rationale: {d.rationale}")
+        out.print(f"rationale: {d.rationale}", markup=False, highlight=False, soft_wrap=True)
 
 
 # -------------------------------------------------------------------------------------- quickstart / bench
