@@ -40,9 +40,11 @@ _EXPORTS: dict[str, str] = {
     "OpenAIChatModel": "agentroute.llm",
     "LLMError": "agentroute.llm",
     "LLMConfigError": "agentroute.llm",
-    "load_prices": "agentroute.llm",
+    "load_prices": "agentroute.prices",
+    "LLMSettings": "agentroute.llm",
     "make_chat_model": "agentroute.llm",
     "ScriptedChatModel": "agentroute.testing.scripted",
+    "LLMAgent": "agentroute.agents.llm",
     # knowledge graph
     "GraphStore": "agentroute.kg.store",
     "open_store": "agentroute.kg.store",

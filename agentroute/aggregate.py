@@ -23,6 +23,22 @@ class Aggregator(Protocol):
 
 
 @runtime_checkable
+class AsyncAggregator(Protocol):
+    """An aggregator with an async path (e.g. one that calls an LLM); the pipeline awaits it."""
+
+    async def aaggregate(self, query: Query, decision: RoutingDecision, results: Sequence[AgentResult]) -> Answer: ...
+
+
+async def aggregate_async(
+    aggregator: Aggregator, query: Query, decision: RoutingDecision, results: Sequence[AgentResult]
+) -> Answer:
+    """``aaggregate`` when the aggregator has one, else ``aggregate``."""
+    if isinstance(aggregator, AsyncAggregator):
+        return await aggregator.aaggregate(query, decision, results)
+    return aggregator.aggregate(query, decision, results)
+
+
+@runtime_checkable
 class Settling(Protocol):
     """An aggregator that can tell when the agents still pending could no longer change its answer."""
 
@@ -121,10 +137,17 @@ class TopOne:
         )
 
 
+def _refine(**options: Any) -> Aggregator:
+    from agentroute.refine import RefiningAggregator  # lazy: it builds on this module
+
+    return RefiningAggregator(**options)
+
+
 _AGGREGATORS: dict[str, Callable[..., Aggregator]] = {
     "weighted-vote": WeightedVote,
     "majority": MajorityVote,
     "top-one": TopOne,
+    "refine": _refine,
 }
 
 

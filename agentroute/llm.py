@@ -23,7 +23,13 @@ from typing import Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel, SecretStr
 
+from agentroute.prices import Price, PriceFileError, as_prices, load_prices, price_for
 from agentroute.types import TokenUsage
+
+__all__ = [
+    "ChatModel", "Completion", "LLMConfigError", "LLMError", "LLMSettings", "Message", "OpenAIChatModel", "Price",
+    "PriceFileError", "as_prices", "load_prices", "make_chat_model", "price_for", "resolve_config",
+]
 
 Message = Mapping[str, str]  # {"role": "system" | "user" | "assistant", "content": "..."}
 
@@ -61,64 +67,6 @@ class ChatModel(Protocol):
     def complete(self, messages: Sequence[Message], **params: Any) -> Completion: ...
 
     async def acomplete(self, messages: Sequence[Message], **params: Any) -> Completion: ...
-
-
-# ------------------------------------------------------------------------------------------------ prices
-
-
-class Price(BaseModel):
-    """USD per one million input (prompt) and output (completion) tokens."""
-
-    input: float = 0.0
-    output: float = 0.0
-
-    def cost(self, usage: TokenUsage) -> float:
-        return (usage.prompt_tokens * self.input + usage.completion_tokens * self.output) / 1e6
-
-
-def load_prices(path: str | Path) -> dict[str, Price]:
-    """Per-model prices (USD per 1M tokens) from JSON.
-
-    ``{"model": {"input": 0.15, "output": 0.6}}`` or ``{"model": [0.15, 0.6]}``; a key ending in ``*`` is a prefix.
-    """
-    path = Path(path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise LLMConfigError(f"{path}: prices file does not exist") from None
-    except json.JSONDecodeError as e:
-        raise LLMConfigError(f"{path}:{e.lineno}: invalid JSON in prices file ({e.msg})") from None
-    if not isinstance(data, dict):
-        raise LLMConfigError(f'{path}: expected an object of model -> {{"input": USD/1M, "output": USD/1M}}')
-    prices: dict[str, Price] = {}
-    for model, value in data.items():
-        if isinstance(value, (list, tuple)) and len(value) == 2:
-            value = {"input": value[0], "output": value[1]}
-        if not isinstance(value, dict) or not all(_is_price(value.get(k, 0)) for k in ("input", "output")):
-            raise LLMConfigError(f'{path}: price of {model!r} must be {{"input": number, "output": number}} (USD/1M)')
-        prices[str(model)] = Price(input=value.get("input", 0), output=value.get("output", 0))
-    return prices
-
-
-def _is_price(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0
-
-
-def as_prices(prices: Mapping[str, Price | Mapping[str, float]] | str | Path | None) -> dict[str, Price]:
-    """Prices from a file path, or a mapping of model -> ``Price`` or ``{"input": .., "output": ..}``."""
-    if isinstance(prices, (str, Path)):
-        return load_prices(prices)
-    return {m: p if isinstance(p, Price) else Price.model_validate(p) for m, p in (prices or {}).items()}
-
-
-def price_for(prices: Mapping[str, Price] | None, model: str) -> Price | None:
-    """The price of ``model``; an entry may also name a model prefix ending in ``*``."""
-    if not prices:
-        return None
-    if model in prices:
-        return prices[model]
-    prefixed = [k for k in prices if k.endswith("*") and model.startswith(k[:-1])]
-    return prices[max(prefixed, key=len)] if prefixed else None
 
 
 # ----------------------------------------------------------------------------------------- configuration
@@ -464,6 +412,45 @@ def count_tokens(text: str) -> int:
     return len(text.split())
 
 
+class LLMSettings:
+    """What the CLI's ``--base-url``, ``--llm-model``, ``--api-key-env`` and ``--prices`` say (unset: the
+    environment). ``chat_model(name)`` builds one shared ``OpenAIChatModel`` per model name."""
+
+    def __init__(
+        self,
+        base_url: str | None = None,
+        model: str | None = None,
+        api_key_env: str | None = None,
+        prices: Mapping[str, Any] | str | Path | None = None,
+        env: Mapping[str, str] | None = None,
+        **options: Any,
+    ) -> None:
+        env = os.environ if env is None else env
+        self.base_url, self.model, self.api_key_env, self.env = base_url, model, api_key_env, env
+        if prices is None and env.get("AGENTROUTE_PRICES"):
+            prices = env["AGENTROUTE_PRICES"]
+        self.prices = as_prices(prices)
+        self.options = options
+        self._models: dict[str | None, OpenAIChatModel] = {}
+
+    def __repr__(self) -> str:
+        return f"LLMSettings(base_url={self.base_url!r}, model={self.model!r}, api_key_env={self.api_key_env!r})"
+
+    def chat_model(self, model: str | None = None) -> OpenAIChatModel:
+        """The model ``model`` (default: ``--llm-model`` / ``AGENTROUTE_LLM_MODEL``) at the configured endpoint."""
+        name = model or self.model
+        if name not in self._models:
+            self._models[name] = OpenAIChatModel(
+                name, self.base_url, api_key_env=self.api_key_env, prices=self.prices, env=self.env, **self.options
+            )
+        return self._models[name]
+
+    @property
+    def models(self) -> list[OpenAIChatModel]:
+        """The models built so far."""
+        return list(self._models.values())
+
+
 def make_chat_model(
     model: str | ChatModel | None = None,
     *,
@@ -475,6 +462,4 @@ def make_chat_model(
     """A ``ChatModel`` as given, or an ``OpenAIChatModel`` for a model name (endpoint from the environment)."""
     if model is not None and not isinstance(model, str):
         return model
-    if prices is None and os.environ.get("AGENTROUTE_PRICES"):
-        prices = os.environ["AGENTROUTE_PRICES"]
-    return OpenAIChatModel(model, base_url, api_key_env=api_key_env, prices=prices, **options)
+    return LLMSettings(base_url, None, api_key_env, prices, **options).chat_model(model)

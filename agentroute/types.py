@@ -124,10 +124,14 @@ class RoutingDecision(BaseModel):
 
 
 class Answer(BaseModel):
+    """The aggregated answer. ``usage`` / ``cost``: what the aggregator itself spent (e.g. a refining LLM)."""
+
     text: str
     decision: RoutingDecision
     results: list[AgentResult] = Field(default_factory=list)
     support: dict[str, float] = Field(default_factory=dict)
+    usage: TokenUsage | None = None
+    cost: float = 0.0
 
 
 class AgentRecord(BaseModel):

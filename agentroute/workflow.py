@@ -21,7 +21,7 @@ from langgraph.types import Send
 from agentroute.agents.base import Agent
 from agentroute.agents.executor import AgentExecutor, using_executor
 from agentroute.agents.pool import AgentPool
-from agentroute.aggregate import Aggregator, make_aggregator
+from agentroute.aggregate import Aggregator, aggregate_async, make_aggregator
 from agentroute.kg.builder import QueryGraphBuilder
 from agentroute.kg.embed import Embedder
 from agentroute.kg.examples import make_examples
@@ -128,7 +128,7 @@ def build_router_graph(
 
     async def aggregate(state: RouteState) -> dict[str, Any]:
         results = sorted(state.get("results", []), key=lambda r: r.agent)
-        answer = aggregator.aggregate(state["query"], state["decision"], results)
+        answer = await aggregate_async(aggregator, state["query"].for_routing(), state["decision"], results)
         return {"answer": answer}
 
     graph = StateGraph(RouteState)
@@ -316,6 +316,7 @@ class AgentRoute:
                     pred=r.answer,
                     cost_usd=r.cost,
                     latency_s=r.latency_s,
+                    tokens=None if r.usage is None else r.usage.total,
                 )
                 for r in results
             }

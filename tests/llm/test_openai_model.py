@@ -12,6 +12,7 @@ from agentroute.llm import (
     LLMError,
     OpenAIChatModel,
     Price,
+    PriceFileError,
     backoff_s,
     load_prices,
     resolve_config,
@@ -167,10 +168,10 @@ def test_prices_file(tmp_path):
     model = OpenAIChatModel("llama-3-8b", base_url="http://127.0.0.1:1/v1", prices=path)
     assert model.price == Price(input=0.1, output=0.2)
     path.write_text('{"gpt-x": {"input": "cheap"}}')
-    with pytest.raises(LLMConfigError, match="price of 'gpt-x' must be"):
+    with pytest.raises(PriceFileError, match="price of 'gpt-x' must be"):
         load_prices(path)
     path.write_text("{not json")
-    with pytest.raises(LLMConfigError, match=r"prices.json:1: invalid JSON"):
+    with pytest.raises(PriceFileError, match=r"prices.json:1: invalid JSON"):
         load_prices(path)
 
 

@@ -1,0 +1,82 @@
+"""Per-model token prices (USD per one million input / output tokens) and the prices file loader.
+
+Cost is computed from the usage an endpoint reports, so it is right for any provider or local server.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from agentroute.types import TokenUsage
+
+
+class PriceFileError(ValueError):
+    """A prices file cannot be read; the message names the file (and line)."""
+
+
+class Price(BaseModel):
+    """USD per one million input (prompt) and output (completion) tokens."""
+
+    input: float = 0.0
+    output: float = 0.0
+
+    def cost(self, usage: TokenUsage) -> float:
+        return (usage.prompt_tokens * self.input + usage.completion_tokens * self.output) / 1e6
+
+
+def load_prices(path: str | Path) -> dict[str, Price]:
+    """Per-model prices (USD per 1M tokens) from JSON.
+
+    ``{"model": {"input": 0.15, "output": 0.6}}`` or ``{"model": [0.15, 0.6]}``; a key ending in ``*`` is a prefix.
+    """
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise PriceFileError(f"{path}: prices file does not exist") from None
+    except json.JSONDecodeError as e:
+        raise PriceFileError(f"{path}:{e.lineno}: invalid JSON in prices file ({e.msg})") from None
+    if not isinstance(data, dict):
+        raise PriceFileError(f'{path}: expected an object of model -> {{"input": USD/1M, "output": USD/1M}}')
+    prices: dict[str, Price] = {}
+    for model, value in data.items():
+        if isinstance(value, (list, tuple)) and len(value) == 2:
+            value = {"input": value[0], "output": value[1]}
+        if not isinstance(value, dict) or not all(_is_price(value.get(k, 0)) for k in ("input", "output")):
+            raise PriceFileError(f'{path}: price of {model!r} must be {{"input": number, "output": number}} (USD/1M)')
+        prices[str(model)] = Price(input=value.get("input", 0), output=value.get("output", 0))
+    return prices
+
+
+def _is_price(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0
+
+
+def as_prices(prices: Mapping[str, Price | Mapping[str, float]] | str | Path | None) -> dict[str, Price]:
+    """Prices from a file path, or a mapping of model -> ``Price`` or ``{"input": .., "output": ..}``."""
+    if isinstance(prices, (str, Path)):
+        return load_prices(prices)
+    return {m: _price(p) for m, p in (prices or {}).items()}
+
+
+def _price(value: Any) -> Price:
+    if isinstance(value, Price):
+        return value
+    if isinstance(value, (list, tuple)) and len(value) == 2:
+        return Price(input=value[0], output=value[1])
+    return Price.model_validate(value)
+
+
+def price_for(prices: Mapping[str, Price] | None, model: str) -> Price | None:
+    """The price of ``model``; an entry may also name a model prefix ending in ``*``."""
+    if not prices:
+        return None
+    if model in prices:
+        return prices[model]
+    prefixed = [k for k in prices if k.endswith("*") and model.startswith(k[:-1])]
+    return prices[max(prefixed, key=len)] if prefixed else None
