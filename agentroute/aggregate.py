@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 from agentroute.normalize import normalize_answer
+from agentroute.registry import Registry
 from agentroute.types import AgentResult, Answer, Query, RoutingDecision
 
 
@@ -137,30 +138,24 @@ class TopOne:
         )
 
 
-def _refine(**options: Any) -> Aggregator:
-    from agentroute.refine import RefiningAggregator  # lazy: it builds on this module
-
-    return RefiningAggregator(**options)
-
-
-_AGGREGATORS: dict[str, Callable[..., Aggregator]] = {
-    "weighted-vote": WeightedVote,
-    "majority": MajorityVote,
-    "top-one": TopOne,
-    "refine": _refine,
-}
+_AGGREGATORS: Registry[Aggregator] = Registry("aggregator")
+_AGGREGATORS.register("weighted-vote", WeightedVote)
+_AGGREGATORS.register("majority", MajorityVote)
+_AGGREGATORS.register("top-one", TopOne)
+_AGGREGATORS.register("refine", "agentroute.refine:RefiningAggregator")  # lazy: it builds on this module
 
 
-def register_aggregator(name: str, factory: Callable[..., Aggregator]) -> None:
-    _AGGREGATORS[name] = factory
+def register_aggregator(
+    name: str, factory: str | Callable[..., Aggregator] | None = None
+) -> Callable[[Callable[..., Aggregator]], Callable[..., Aggregator]]:
+    """``make_aggregator(name, **options)`` will call ``factory`` (or ``"module:factory"``); a decorator
+    when ``factory`` is omitted."""
+    return _AGGREGATORS.register(name, factory)
 
 
 def aggregator_names() -> list[str]:
-    return sorted(_AGGREGATORS)
+    return _AGGREGATORS.names()
 
 
 def make_aggregator(name: str = "weighted-vote", **options: Any) -> Aggregator:
-    factory = _AGGREGATORS.get(name)
-    if factory is None:
-        raise ValueError(f"unknown aggregator {name!r}: expected one of {', '.join(sorted(_AGGREGATORS))}")
-    return factory(**options)
+    return _AGGREGATORS.make(name, **options)

@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from agentroute.routers.base import DEFAULT_ROUTERS
+from agentroute.threads import set_torch_threads
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -244,6 +245,7 @@ def quickstart(
     from agentroute.bench.report import report_table, write_report
     from agentroute.kg.store import open_store
 
+    set_torch_threads(1)
     graph_store = open_store(store)
     try:
         report = run_quickstart(
@@ -283,6 +285,7 @@ def bench_run(
     from agentroute.bench.report import report_table, write_report
     from agentroute.routers.base import router_info
 
+    set_torch_threads(1)
     names = [r.strip() for r in routers_opt.split(",") if r.strip()]
     router_options = parse_router_options(options, names, seed)
     for name in names:
@@ -328,6 +331,7 @@ def train(
 
     if (logs is None) == (store is None):
         raise BadInput("give exactly one of --logs FILE or --store URL")
+    set_torch_threads(1)
     summary = train_gnn(
         output,
         logs=logs,

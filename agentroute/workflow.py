@@ -13,10 +13,7 @@ import operator
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Executor
 from types import TracebackType
-from typing import Annotated, Any, TypedDict
-
-from langgraph.graph import END, START, StateGraph
-from langgraph.types import Send
+from typing import TYPE_CHECKING, Annotated, Any, TypedDict
 
 from agentroute.agents.base import Agent
 from agentroute.agents.executor import AgentExecutor, using_executor
@@ -40,6 +37,9 @@ from agentroute.types import (
     RunRecord,
 )
 from agentroute.waves import next_wave
+
+if TYPE_CHECKING:  # pragma: no cover - langgraph is imported when a graph is built, not on import
+    from langgraph.graph import StateGraph
 
 
 class RouteState(TypedDict, total=False):
@@ -99,6 +99,8 @@ def build_router_graph(
     the one in effect, see ``agents.executor``). With ``cold_start`` (default), agents with
     no history near the question are routed by their descriptions (``routers/coldstart.py``).
     """
+    from langgraph.graph import END, START, StateGraph
+    from langgraph.types import Send
 
     def build_graph(state: RouteState) -> dict[str, Any]:
         query = state.get("query") or as_query(state["question"])
@@ -112,7 +114,7 @@ def build_router_graph(
             raise ValueError(f"router {router.name!r} selected unknown agents: {unknown}")
         return {"decision": decision}
 
-    def fan_out(state: RouteState) -> list[Send] | str:
+    def fan_out(state: RouteState) -> list[Any] | str:  # list of Send
         wave = next_wave(state["decision"], aggregator, state.get("results", []))
         if not wave:
             return "aggregate"

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import os
 
-from agentroute.agents import Agent, builtin_agents
+from agentroute.agents import Agent
+from agentroute.suite import builtin_agents
 
 
 def AGENTS() -> list[Agent]:  # noqa: N802 - the loader's conventional name

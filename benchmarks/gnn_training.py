@@ -22,6 +22,7 @@ from agentroute.kg.embed import make_embedder
 from agentroute.kg.examples import make_examples
 from agentroute.kg.stores.networkx_store import NetworkXStore
 from agentroute.routers.gnn import GNNRouter
+from agentroute.threads import set_torch_threads
 from agentroute.types import AgentSpec
 
 
@@ -30,6 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--folds-to-run", type=int, default=1, help="how many of the 5 folds to train (1-5)")
     p.add_argument("--options", default="{}", help="GNNRouter options as JSON, e.g. '{\"hidden\": 128}'")
     args = p.parse_args(argv)
+    set_torch_threads(1)  # these small graphs train fastest on one thread (agentroute.threads)
     err = Console(stderr=True)
     loaded = load_folds(args.log)
     if loaded is None:

@@ -30,6 +30,7 @@ from agentroute.kg.embed import Embedder, make_embedder
 from agentroute.kg.examples import build_graphs, make_examples
 from agentroute.kg.stores.networkx_store import NetworkXStore
 from agentroute.routers.gnn import GNNRouter
+from agentroute.threads import set_torch_threads
 from agentroute.types import AgentSpec, RunRecord
 
 
@@ -61,6 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--agent", default=None, help="leave out only this agent (default: each in turn)")
     p.add_argument("--options", default="{}", help="GNNRouter options as JSON")
     args = p.parse_args(argv)
+    set_torch_threads(1)  # these small graphs train fastest on one thread (agentroute.threads)
     err = Console(stderr=True)
     loaded = load_folds(args.log)
     if loaded is None:

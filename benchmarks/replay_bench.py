@@ -20,6 +20,7 @@ from agentroute.bench.logs import read_routing_log
 from agentroute.bench.replay import run_replay_benchmark
 from agentroute.bench.report import report_table, write_report
 from agentroute.routers import DEFAULT_ROUTERS
+from agentroute.threads import set_torch_threads
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -35,6 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, default=None, help="write report.json/.md and plots here")
     p.add_argument("--json", action="store_true", help="print the JSON summary instead of the table")
     args = p.parse_args(argv)
+    set_torch_threads(1)  # these small graphs train fastest on one thread (agentroute.threads)
 
     err = Console(stderr=True)
     start = time.perf_counter()

@@ -27,6 +27,7 @@ from agentroute.kg.embed import make_embedder
 from agentroute.kg.examples import as_query, make_examples
 from agentroute.kg.stores.networkx_store import NetworkXStore
 from agentroute.routers.gnn import GNNRouter
+from agentroute.threads import set_torch_threads
 from agentroute.types import AgentSpec
 
 
@@ -59,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
         err.print(f"training on {len(train)} questions ...", highlight=False)
         router = GNNRouter(seed=0, device=args.device, embedder=embedder)
         router.fit(make_examples(builder, train))
-    router.num_threads = args.threads
+    set_torch_threads(args.threads)
     queries = [as_query(r) for r in test]
 
     for q in queries[:20]:  # warm-up: caches, allocator, lazily compiled PyG code
@@ -75,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
         route_t.append(t2 - t1)
         total_t.append(t2 - t0)
 
-    router.num_threads = args.batch_threads
+    set_torch_threads(args.batch_threads)
     batch_build, batch_route = [], []
     for _ in range(args.repeats):
         t0 = time.perf_counter()

@@ -1,7 +1,7 @@
 """Defining, loading and replaying agents."""
 
 from agentroute.agents.base import Agent, AgentDefinitionError, FunctionAgent, agent
-from agentroute.agents.loading import AgentLoadError, builtin_agents, load_agents
+from agentroute.agents.loading import AgentLoadError, load_agents
 from agentroute.agents.pool import AgentPool
 from agentroute.agents.replay import ReplayAgent, replay_pool
 
@@ -13,7 +13,6 @@ __all__ = [
     "FunctionAgent",
     "ReplayAgent",
     "agent",
-    "builtin_agents",
     "load_agents",
     "replay_pool",
 ]

@@ -55,14 +55,6 @@ def load_agents(source: str | Path) -> AgentPool:
     return _pool(items, where)
 
 
-def builtin_agents(seed: int = 0) -> AgentPool:
-    """The built-in suite's tool agents (calculator, converters, lookups, reader, generalist)."""
-    from agentroute.suite.tools import make_tools  # lazy: the suite builds on this package
-    from agentroute.suite.world import World
-
-    return AgentPool(make_tools(World.generate(seed), seed))
-
-
 def _import_file(path: Path) -> ModuleType:
     where = str(path)
     if not path.exists():
@@ -77,21 +69,29 @@ def _import_file(path: Path) -> ModuleType:
     if spec is None or spec.loader is None:  # pragma: no cover - only for exotic paths
         raise AgentLoadError(f"{where}: cannot be imported")
     module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # so dataclasses, pickling and typing inside the file work
-    folder = str(resolved.parent)
-    sys.path.insert(0, folder)  # sibling helper modules of the file import as usual, while it loads
+    folder = resolved.parent
+    saved_path, saved_modules = list(sys.path), set(sys.modules)
+    sys.modules[name] = module  # so dataclasses and typing inside the file work while it runs
+    sys.path.insert(0, str(folder))  # sibling helper modules of the file import as usual, while it loads
     try:
         spec.loader.exec_module(module)
     except AgentDefinitionError as e:
-        sys.modules.pop(name, None)
         raise AgentDefinitionError(f"{where}: {e}") from e
     except (Exception, SystemExit) as e:  # noqa: BLE001 - whatever the file raises is reported the same way
-        sys.modules.pop(name, None)
         raise AgentLoadError(f"{where}: import failed: {_one_line(e)}") from e
     finally:
-        if folder in sys.path:
-            sys.path.remove(folder)
+        sys.path[:] = saved_path
+        _forget_modules_from(folder, set(sys.modules) - saved_modules, name)
     return module
+
+
+def _forget_modules_from(folder: Path, added: set[str], own: str) -> None:
+    """Drop the file's own module and the sibling modules it imported from ``folder`` from
+    ``sys.modules`` (the agents keep references to what they use); libraries it imported stay."""
+    for key in added:
+        origin = getattr(sys.modules.get(key), "__file__", None)
+        if key == own or (origin and Path(origin).resolve().is_relative_to(folder)):
+            sys.modules.pop(key, None)
 
 
 def _import_module(modname: str) -> ModuleType:

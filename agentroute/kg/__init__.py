@@ -1,27 +1,45 @@
-"""The query knowledge graph: entity extraction, embedders, graph stores, the query graph builder, ingest."""
+"""The query knowledge graph: entity extraction, embedders, graph stores, the query graph builder, ingest.
 
-from agentroute.kg.builder import QueryGraphBuilder
-from agentroute.kg.embed import Embedder, HashingEmbedder, SentenceTransformerEmbedder, make_embedder
-from agentroute.kg.extract import Entity, EntityExtractor, HeuristicExtractor, SpacyExtractor, make_extractor
-from agentroute.kg.ingest import ingest_records
-from agentroute.kg.store import GraphStore, open_store, register_store
-from agentroute.kg.stores.networkx_store import NetworkXStore, StoreFileError
+Names are imported on first use, so importing one part (say the store protocol) does not load the others.
+"""
 
-__all__ = [
-    "Embedder",
-    "Entity",
-    "EntityExtractor",
-    "GraphStore",
-    "HashingEmbedder",
-    "HeuristicExtractor",
-    "NetworkXStore",
-    "QueryGraphBuilder",
-    "SentenceTransformerEmbedder",
-    "SpacyExtractor",
-    "StoreFileError",
-    "ingest_records",
-    "make_embedder",
-    "make_extractor",
-    "open_store",
-    "register_store",
-]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS: dict[str, str] = {
+    "QueryGraphBuilder": "agentroute.kg.builder",
+    "Embedder": "agentroute.kg.embed",
+    "HashingEmbedder": "agentroute.kg.embed",
+    "SentenceTransformerEmbedder": "agentroute.kg.embed",
+    "make_embedder": "agentroute.kg.embed",
+    "register_embedder": "agentroute.kg.embed",
+    "Entity": "agentroute.kg.extract",
+    "EntityExtractor": "agentroute.kg.extract",
+    "HeuristicExtractor": "agentroute.kg.extract",
+    "SpacyExtractor": "agentroute.kg.extract",
+    "make_extractor": "agentroute.kg.extract",
+    "register_extractor": "agentroute.kg.extract",
+    "ingest_records": "agentroute.kg.ingest",
+    "GraphStore": "agentroute.kg.store",
+    "open_store": "agentroute.kg.store",
+    "register_store": "agentroute.kg.store",
+    "NetworkXStore": "agentroute.kg.stores.networkx_store",
+    "StoreFileError": "agentroute.kg.stores.networkx_store",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'agentroute.kg' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

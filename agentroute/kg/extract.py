@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
+
+from agentroute.registry import Registry
 
 
 @dataclass(frozen=True)
@@ -199,12 +202,23 @@ class SpacyExtractor:
         return list(out.values())
 
 
-_EXTRACTORS: dict[str, type] = {"heuristic": HeuristicExtractor, "spacy": SpacyExtractor}
+_EXTRACTORS: Registry[EntityExtractor] = Registry("entity extractor")
+_EXTRACTORS.register("heuristic", HeuristicExtractor)
+_EXTRACTORS.register("spacy", SpacyExtractor)
+
+
+def register_extractor(
+    name: str, factory: str | Callable[..., EntityExtractor] | None = None
+) -> Callable[[Callable[..., EntityExtractor]], Callable[..., EntityExtractor]]:
+    """``make_extractor(name, **options)`` will call ``factory`` (or ``"module:factory"``); a decorator
+    when ``factory`` is omitted."""
+    return _EXTRACTORS.register(name, factory)
+
+
+def extractor_names() -> list[str]:
+    return _EXTRACTORS.names()
 
 
 def make_extractor(name: str = "heuristic", **options: Any) -> EntityExtractor:
     """Build an extractor by name: ``heuristic`` (default) or ``spacy`` (``model=...``)."""
-    cls = _EXTRACTORS.get(name)
-    if cls is None:
-        raise ValueError(f"unknown entity extractor {name!r}: expected one of {', '.join(_EXTRACTORS)}")
-    return cls(**options)
+    return _EXTRACTORS.make(name, **options)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
+from agentroute.registry import Registry
 from agentroute.types import NodeLabel, RelType, RunRecord
 
 
@@ -77,12 +78,17 @@ class GraphStore(Protocol):
 
 
 StoreFactory = Callable[[str], GraphStore]
-_STORES: dict[str, StoreFactory] = {}
+_STORES: Registry[GraphStore] = Registry(
+    "store", " (e.g. memory, file:kg.json, bolt://host:7687)"
+)
 
 
-def register_store(scheme: str, factory: StoreFactory) -> None:
-    """Make ``open_store("<scheme>:...")`` use ``factory`` (called with the full URL)."""
-    _STORES[scheme] = factory
+def register_store(
+    scheme: str, factory: str | StoreFactory | None = None
+) -> Callable[[StoreFactory], StoreFactory]:
+    """Make ``open_store("<scheme>:...")`` call ``factory`` (or ``"module:factory"``) with the full URL;
+    a decorator when ``factory`` is omitted."""
+    return _STORES.register(scheme, factory)
 
 
 def open_store(url: str = "memory") -> GraphStore:
@@ -90,8 +96,6 @@ def open_store(url: str = "memory") -> GraphStore:
     from agentroute.kg import stores  # noqa: F401  (registers the built-in backends)
 
     scheme = url.split(":", 1)[0] if ":" in url else url
-    factory = _STORES.get(scheme)
-    if factory is None:
-        known = ", ".join(sorted(_STORES))
-        raise ValueError(f"unknown store {url!r}: expected one of {known} (e.g. memory, file:kg.json, bolt://host:7687)")
-    return factory(url)
+    if scheme not in _STORES:
+        raise ValueError(f"unknown store {url!r}: expected one of {', '.join(_STORES.names())}{_STORES.hint}")
+    return _STORES.make(scheme, url)

@@ -3,11 +3,12 @@ and the set-selection rules shared by every router."""
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+from agentroute.registry import resolve
 
 if TYPE_CHECKING:  # pragma: no cover - listing routers imports no model code
     from agentroute.types import QueryGraph, RoutingDecision, TrainExample
@@ -92,25 +93,15 @@ class RouterInfo:
     reads_scores: bool = False
 
     def factory(self) -> RouterFactory:
-        return _resolve(self.target)
+        return resolve(self.target)
 
     def loader(self) -> Callable[..., Router]:
         if self.checkpoint is None:
             raise ValueError(f"router {self.name!r} does not save checkpoints")
-        return _resolve(self.checkpoint)
+        return resolve(self.checkpoint)
 
 
 _ROUTERS: dict[str, RouterInfo] = {}
-
-
-def _resolve(target: str | Callable[..., Any]) -> Callable[..., Any]:
-    if not isinstance(target, str):
-        return target
-    module, _, attr = target.partition(":")
-    obj: Any = importlib.import_module(module)
-    for part in attr.split("."):
-        obj = getattr(obj, part)
-    return obj  # type: ignore[no-any-return]
 
 
 def register_router(

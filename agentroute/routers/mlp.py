@@ -67,16 +67,10 @@ class MlpRouter(BaseRouter):
                 y[i, col[a]] = s
                 mask[i, col[a]] = 1.0
         self.prior = float(y[mask > 0].mean())
-        threads = torch.get_num_threads()
-        try:
-            # a model this small trains fastest on one thread (several threads mostly wait on each other,
-            # and on a busy machine much longer); the global setting is restored afterwards
-            torch.set_num_threads(1)
-            with torch.random.fork_rng(devices=[]):
-                torch.manual_seed(self.seed)
-                self.model = self._train(torch.from_numpy(x), torch.from_numpy(y), torch.from_numpy(mask))
-        finally:
-            torch.set_num_threads(threads)
+        # (a model this small trains fastest on one thread: see ``agentroute.threads``)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(self.seed)
+            self.model = self._train(torch.from_numpy(x), torch.from_numpy(y), torch.from_numpy(mask))
         return self
 
     def _train(self, x: torch.Tensor, y: torch.Tensor, mask: torch.Tensor) -> nn.Module:

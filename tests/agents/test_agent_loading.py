@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from agentroute.agents import AgentDefinitionError, AgentLoadError, builtin_agents, load_agents
+from agentroute.agents import AgentDefinitionError, AgentLoadError, load_agents
+from agentroute.suite import builtin_agents
 from agentroute.types import Query
 
 REPO = Path(__file__).resolve().parents[2]
@@ -140,8 +141,21 @@ def test_file_can_import_a_sibling_helper(tmp_path: Path) -> None:
         "uses_helper.py",
         "from helper_mod_q7 import ANSWER\n\nhelped = agent(name='helped')(lambda q: ANSWER)\n",
     )
+    path_before, modules_before = list(sys.path), set(sys.modules)
     assert ask(load_agents(path)["helped"], "?") == "from helper"
-    assert str(tmp_path) not in sys.path  # the folder is only on sys.path while the file loads
+    assert sys.path == path_before  # the folder is only on sys.path while the file loads
+    assert "helper_mod_q7" not in sys.modules  # nor its modules in sys.modules afterwards
+    assert not [m for m in set(sys.modules) - modules_before if m.startswith(("_agentroute_user", "helper"))]
+
+
+def test_a_failing_file_leaves_sys_path_and_sys_modules_as_they_were(tmp_path: Path) -> None:
+    (tmp_path / "helper_mod_f3.py").write_text("X = 1\n")
+    path = write(tmp_path, "broken.py", "import sys\nimport helper_mod_f3\nsys.path.append('/nowhere')\n1 / 0\n")
+    path_before, modules_before = list(sys.path), set(sys.modules)
+    with pytest.raises(AgentLoadError, match=r"broken.py: import failed: ZeroDivisionError"):
+        load_agents(path)
+    assert sys.path == path_before
+    assert set(sys.modules) - modules_before == set()
 
 
 def test_missing_file(tmp_path: Path) -> None:

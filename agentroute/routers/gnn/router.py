@@ -14,8 +14,7 @@ Every option is a keyword argument of ``GNNRouter`` (and of both registry factor
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -52,24 +51,6 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     if dev.type not in ("cpu", "cuda"):
         raise ValueError(f"unsupported device {name!r}: expected 'auto', 'cpu' or 'cuda'")
     return dev
-
-
-@contextmanager
-def torch_threads(n: int | None) -> Iterator[None]:
-    """Run with at most ``n`` intra-op CPU threads, restoring the previous setting afterwards.
-
-    Why: these graphs are small, so intra-op parallelism gains little, and when other processes compete
-    for the cores, OpenMP threads waiting on each other made training 50-100x slower in our measurements.
-    """
-    before = torch.get_num_threads()
-    if n is None or n == before:
-        yield
-        return
-    torch.set_num_threads(max(1, n))
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 class GNNRouter(BaseRouter):
@@ -113,7 +94,6 @@ class GNNRouter(BaseRouter):
         prune: bool = True,
         early_stop: bool = True,
         embedder: Any = None,
-        num_threads: int | None = 1,
         name: str | None = None,
     ) -> None:
         self.seed = seed
@@ -133,7 +113,6 @@ class GNNRouter(BaseRouter):
         self.mass, self.max_calls, self.k, self.top1, self.prune = mass, max_calls, k, top1, prune
         self.early_stop = early_stop
         self.embedder_config: dict[str, Any] | None = _embedder_config(embedder)
-        self.num_threads = num_threads
         self.name = name or ("gnn-top1" if top1 else "gnn")
         self._models: list[GNNScorer] = []
         self.reports: list[TrainReport] = []
@@ -152,7 +131,7 @@ class GNNRouter(BaseRouter):
         """Everything that shapes training (not selection): two routers with equal keys, fitted on the same
         examples, learn the same ensemble — so the replay benchmark fits ``gnn`` and ``gnn-top1`` once."""
         options = {k: v for k, v in self.hparams().items() if k not in _SELECT_OPTIONS}
-        return repr((sorted(options.items()), str(self.device), self.num_threads))
+        return repr((sorted(options.items()), str(self.device)))
 
     def share_training(self, other: GNNRouter) -> GNNRouter:
         """Route with ``other``'s trained ensemble (same ``training_key``), keeping this router's selection."""
@@ -205,11 +184,10 @@ class GNNRouter(BaseRouter):
         if config.time_limit_s is not None:
             config.time_limit_s /= self.ensemble
         self.models, self.reports = [], []
-        with torch_threads(self.num_threads):
-            for member in range(self.ensemble):
-                model, report = train_model(self._build_model, data, config, self.device, self.seed * 1000 + member)
-                self.models.append(model)
-                self.reports.append(report)
+        for member in range(self.ensemble):
+            model, report = train_model(self._build_model, data, config, self.device, self.seed * 1000 + member)
+            self.models.append(model)
+            self.reports.append(report)
         return self
 
     def _known(self) -> dict[str, int]:
@@ -254,9 +232,8 @@ class GNNRouter(BaseRouter):
             return graph_arrays_many(chunk, self.lexicon, known)
 
         out: list[dict[str, float]] = []
-        with torch_threads(self.num_threads):
-            for chunk in chunks:
-                out.extend(self._predict_items(arrays(chunk)))
+        for chunk in chunks:
+            out.extend(self._predict_items(arrays(chunk)))
         return out
 
     def _predict_items(self, items: Sequence[GraphArrays]) -> list[dict[str, float]]:
