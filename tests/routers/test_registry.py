@@ -46,7 +46,7 @@ def test_listing_and_describing_routers_imports_no_implementation():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.splitlines() == [
-        "all,best-single,gnn,gnn-top1,knn,mlp,oracle,random",
+        "all,best-single,description,gnn,gnn-top1,knn,mlp,oracle,random",
         "True True",
         "['agentroute.routers.base']",
     ]
