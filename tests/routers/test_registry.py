@@ -94,7 +94,7 @@ def test_decorator_registers_with_capabilities_and_keeps_declared_ones(registry)
 
 
 def test_unknown_router_names_the_known_ones():
-    with pytest.raises(ValueError, match=r"unknown router 'nope': expected one of all, best-single, gnn"):
+    with pytest.raises(ValueError, match=r"unknown router 'nope': expected one of all, best-single, description, gnn"):
         make_router("nope")
 
 
