@@ -64,6 +64,10 @@ _EXPORTS: dict[str, str] = {
     "AgentRoute": "agentroute.workflow",
     "build_router_graph": "agentroute.workflow",
     "make_examples": "agentroute.kg.examples",
+    # serving
+    "create_app": "agentroute.serve.app",
+    "ServeConfig": "agentroute.serve.app",
+    "RoutingService": "agentroute.serve.service",
     # data and benchmarks
     "build_suite": "agentroute.suite",
     "read_routing_log": "agentroute.bench.logs",

@@ -368,6 +368,38 @@ def profile(
     print_counts(summary, "summary", as_json, header="value")
 
 
+@app.command()
+@handle_errors
+def serve(
+    agents: str = typer.Option(None, "--agents", "-a", help=AGENTS_HELP),
+    router: str = typer.Option("knn", "--router", "-r", help="Default router (model 'agentroute')."),
+    model: Path = typer.Option(None, "--model", "-m", help="A trained GNN checkpoint as the default router."),
+    store: str = typer.Option("memory", "--store", help=STORE_HELP + " Every served run is recorded there."),
+    host: str = typer.Option("127.0.0.1", "--host", help="Interface to bind (loopback unless told otherwise)."),
+    port: int = typer.Option(8000, "--port", "-p", min=1, max=65535),
+    k: int = typer.Option(None, "--k", help="Number of agents to call (default: the router's own rule)."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the built-in suite and the routers."),
+    timeout: float = typer.Option(60.0, "--timeout", help="Per-agent timeout in seconds."),
+    request_timeout: float = typer.Option(120.0, "--request-timeout", help="Per-request timeout in seconds."),
+    max_body: int = typer.Option(1_000_000, "--max-body", min=1, help="Largest request body in bytes (else 413)."),
+    max_messages: int = typer.Option(256, "--max-messages", min=1, help="Most messages in one request (else 422)."),
+    refit_every: int = typer.Option(0, "--refit-every", min=0, help="Refit routers every N feedbacks (0: never)."),
+    access_log: bool = typer.Option(True, "--access-log/--no-access-log", help="Log one line per request."),
+) -> None:
+    """Serve an OpenAI-compatible /v1/chat/completions endpoint that routes every request, records it in
+    the store and learns from /v1/feedback; the routing inspector is at /. Set AGENTROUTE_API_KEY to
+    require 'Authorization: Bearer <key>'."""
+    from agentroute.serve.server import config_from_env
+    from agentroute.serve.server import serve as run_server
+
+    config = config_from_env(max_body_bytes=max_body, max_messages=max_messages, request_timeout_s=request_timeout)
+    run_server(
+        agents=agents, router=router, model=model, store=store, host=host, port=port, seed=seed, k=k,
+        timeout_s=timeout, config=config, refit_every=refit_every, access_log=access_log,
+        progress=progress_printer(True),
+    )
+
+
 # ------------------------------------------------------------------------------------------------------ kg
 
 

@@ -20,7 +20,7 @@ from agentroute.kg.store import GraphStore, open_store
 from agentroute.routers.base import CHECKPOINT_ROUTER, Router, make_router, router_info, router_names
 from agentroute.routers.base import load_router as load_saved_router
 from agentroute.suite import build_suite
-from agentroute.types import AgentSpec, Answer, RunRecord
+from agentroute.types import AgentSpec, Answer, QueryGraph, RunRecord
 from agentroute.workflow import AgentRoute, as_query
 
 Progress = Callable[[str], None]
@@ -86,16 +86,8 @@ def ask_one(
         graph_store.close()
 
 
-def show_query_graph(
-    question: str, *, agents: str | None = None, store: str = "memory", seed: int = 0, progress: Progress = _quiet
-) -> dict[str, Any]:
-    """The query graph a question gets, as plain data (what ``kg show`` prints)."""
-    graph_store = open_store(store)
-    try:
-        pool = bootstrap_builtin(graph_store, seed, progress) if agents is None else load_agents(agents)
-        graph = QueryGraphBuilder(graph_store, pool.specs).build(as_query(question))
-    finally:
-        graph_store.close()
+def graph_view(graph: QueryGraph) -> dict[str, Any]:
+    """A query graph as plain JSON-ready data: entities, relations, agents, covers, similar past questions."""
     ents = graph.entities
     return {
         "query": graph.query.text,
@@ -111,6 +103,19 @@ def show_query_graph(
             for p in graph.similar
         ],
     }
+
+
+def show_query_graph(
+    question: str, *, agents: str | None = None, store: str = "memory", seed: int = 0, progress: Progress = _quiet
+) -> dict[str, Any]:
+    """The query graph a question gets, as plain data (what ``kg show`` prints)."""
+    graph_store = open_store(store)
+    try:
+        pool = bootstrap_builtin(graph_store, seed, progress) if agents is None else load_agents(agents)
+        graph = QueryGraphBuilder(graph_store, pool.specs).build(as_query(question))
+    finally:
+        graph_store.close()
+    return graph_view(graph)
 
 
 def ingest_log(logs: Path, store: str, progress: Progress = _quiet) -> dict[str, int]:

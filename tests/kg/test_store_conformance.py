@@ -161,6 +161,20 @@ def test_recording_again_updates_scores_in_place(store: GraphStore) -> None:
     assert [r.agents for r in store.history()] == [{"geo": AgentRecord(score=1.0, pred="Paris")}]
 
 
+def test_scoring_a_recorded_run_later_keeps_its_answers(store: GraphStore) -> None:
+    """What serve's feedback does: a run recorded without scores gets them later on its PERFORMED edges."""
+    store.record(_run("q1", a=AgentRecord(pred="Paris", cost_usd=0.25, latency_s=0.5), b=AgentRecord(pred="Rome")))
+    store.upsert_nodes("Query", [{"id": "q1", "served_at": 1.5, "called": ["a", "b"]}])
+    before = store.counts()
+    store.upsert_edges("PERFORMED", [{"src": "q1", "dst": "a", "score": 1.0}, {"src": "q1", "dst": "b", "score": 0.0}])
+    assert store.counts() == before
+    assert next(store.history()).agents == {
+        "a": AgentRecord(score=1.0, pred="Paris", cost_usd=0.25, latency_s=0.5), "b": AgentRecord(score=0.0, pred="Rome")
+    }
+    node = store.get_node("Query", "q1")
+    assert node is not None and node["text"] == "Who wrote Hamlet?" and node["called"] == ["a", "b"]
+
+
 def test_float_properties_keep_six_decimals(store: GraphStore) -> None:
     store.record(_run("q", a=AgentRecord(score=1 / 3, cost_usd=0.000123)))
     rec = next(store.history()).agents["a"]

@@ -1,0 +1,253 @@
+"""The FastAPI app: OpenAI-compatible chat completions, feedback, recent runs and the routing inspector page.
+
+Safety is part of the app, not of a proxy in front of it: an optional bearer token (every endpoint but
+``/health`` and the static inspector page refuses requests without it), request size and message count
+limits, a per-request timeout, and errors as one-line JSON bodies (never a traceback; secrets redacted).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import hmac
+import json
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, Response, StreamingResponse
+from pydantic import BaseModel, ValidationError
+
+from agentroute.serve import protocol
+from agentroute.serve.service import RoutingService, Served, UnknownModel, UnknownRun
+
+log = logging.getLogger("agentroute.serve")
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+@dataclass(frozen=True)
+class ServeConfig:
+    """Server settings, fixed when the app is created (the app never reads the environment itself).
+
+    ``redact``: more secret values (e.g. agents' provider keys) to blank out of anything the server sends.
+    """
+
+    api_key: str | None = None
+    max_body_bytes: int = 1_000_000
+    max_messages: int = 256
+    request_timeout_s: float = 120.0
+    redact: tuple[str, ...] = ()
+
+
+class ApiError(Exception):
+    """An error the client caused or should see: becomes an OpenAI-style error body with ``status``."""
+
+    def __init__(self, status: int, message: str, type: str = "invalid_request_error", code: str | None = None):
+        super().__init__(message)
+        self.status, self.message, self.type, self.code = status, message, type, code
+
+
+def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+    return Response(data, status_code=status, media_type="application/json", headers=headers)
+
+
+def _problem(e: ValidationError) -> str:
+    """The first validation error as one line: where it is and what was expected."""
+    err = e.errors()[0]
+    where = ".".join(str(p) for p in err.get("loc", ())) or "body"
+    return f"{where}: {err.get('msg', 'invalid value')}"
+
+
+def create_app(service: RoutingService, config: ServeConfig | None = None) -> FastAPI:
+    """The HTTP app over a ``RoutingService``. Closing the service's store stays with its owner."""
+    cfg = config or ServeConfig()
+    redact = protocol.redactor([*(cfg.redact or ()), cfg.api_key or ""])
+    key = cfg.api_key.encode() if cfg.api_key else None
+    page = resources.files("agentroute.serve").joinpath("inspector.html").read_text(encoding="utf-8")
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await service.aclose()
+
+    app = FastAPI(title="agentroute", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
+
+    def authorize(request: Request) -> None:
+        if key is None:
+            return
+        given = request.headers.get("authorization", "")
+        scheme, _, token = given.partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), key):
+            raise ApiError(401, "missing or wrong API key: send the header 'Authorization: Bearer <key>'",
+                           "authentication_error", "invalid_api_key")
+
+    async def read_json(request: Request, model: type[BaseModel]) -> Any:
+        limit = cfg.max_body_bytes
+        length = request.headers.get("content-length", "")
+        too_big = f"request body is larger than {limit} bytes (the server's max_body_bytes)"
+        if length.isdigit() and int(length) > limit:
+            raise ApiError(413, too_big, code="request_too_large")
+        chunks, size = [], 0
+        async for part in request.stream():
+            size += len(part)
+            if size > limit:
+                raise ApiError(413, too_big, code="request_too_large")
+            chunks.append(part)
+        try:
+            return model.model_validate_json(b"".join(chunks))
+        except ValidationError as e:
+            raise ApiError(422, _problem(e)) from None
+
+    def guarded(handler: Handler, public: bool = False) -> Handler:
+        """Checks the key (unless ``public``); errors become one-line JSON bodies, never a traceback."""
+
+        @functools.wraps(handler)
+        async def wrapper(request: Request) -> Response:
+            try:
+                if not public:
+                    authorize(request)
+                return await handler(request)
+            except ApiError as e:
+                headers = {"www-authenticate": "Bearer"} if e.status == 401 else None
+                return _json(protocol.error_body(redact(e.message) or "", e.type, e.code), e.status, headers)
+            except Exception as e:  # noqa: BLE001 - the client gets one line, never a traceback
+                log.error("%s %s failed: %s: %s", request.method, request.url.path, type(e).__name__, redact(str(e)))
+                body = protocol.error_body(f"internal error ({type(e).__name__})", "server_error")
+                return _json(body, 500)
+
+        return wrapper
+
+    async def health(request: Request) -> Response:
+        return _json({"status": "ok", "router": service.default, "agents": len(service.agents)})
+
+    app.get("/health")(guarded(health, public=True))
+
+    @app.get("/")
+    async def inspector(request: Request) -> Response:
+        # Static HTML with no data in it: it asks for the key itself when the API answers 401.
+        return HTMLResponse(page, headers={"cache-control": "no-store"})
+
+    @app.get("/v1/models")
+    @guarded
+    async def models(request: Request) -> Response:
+        data = [{"id": m, "object": "model", "created": 0, "owned_by": "agentroute"} for m in service.models()]
+        return _json({"object": "list", "data": data})
+
+    @app.post("/v1/chat/completions")
+    @guarded
+    async def chat(request: Request) -> Response:
+        req: protocol.ChatRequest = await read_json(request, protocol.ChatRequest)
+        if len(req.messages) > cfg.max_messages:
+            raise ApiError(422, f"messages: {len(req.messages)} messages, more than the limit of {cfg.max_messages}")
+        try:
+            question, context = req.question_and_context()
+            query = service.query(question, context)
+            await service.engine(req.model)
+        except UnknownModel as e:
+            raise ApiError(404, str(e), code="model_not_found") from None
+        except ValueError as e:
+            raise ApiError(422, str(e)) from None
+        if req.stream:
+            include_usage = bool(req.stream_options and req.stream_options.include_usage)
+            events = _stream(service, req.model, query, req.include_graph, include_usage, cfg, redact)
+            headers = {"cache-control": "no-cache", "x-agentroute-id": query.id}
+            return StreamingResponse(events, media_type="text/event-stream", headers=headers)
+        try:
+            served = await asyncio.wait_for(service.ask(req.model, query), cfg.request_timeout_s)
+        except asyncio.TimeoutError:
+            raise ApiError(504, f"no answer within {cfg.request_timeout_s:g} s (request timeout)", "timeout") from None
+        headers = {"x-agentroute-decision": protocol.header_decision(served), "x-agentroute-id": served.id}
+        return _json(protocol.completion(served, redact), headers=headers)
+
+    @app.post("/v1/feedback")
+    @guarded
+    async def feedback(request: Request) -> Response:
+        req: protocol.FeedbackRequest = await read_json(request, protocol.FeedbackRequest)
+        try:
+            result = await service.feedback(req.id, req.score, req.preferred, req.scores)
+        except UnknownRun as e:
+            raise ApiError(404, e.args[0], code="run_not_found") from None
+        except ValueError as e:
+            raise ApiError(422, str(e)) from None
+        return _json(result)
+
+    @app.get("/v1/runs")
+    @guarded
+    async def runs(request: Request) -> Response:
+        raw = request.query_params.get("limit", "50")
+        if not raw.isdigit() or not 1 <= int(raw) <= 1000:
+            raise ApiError(422, "limit: expected a whole number from 1 to 1000")
+        return _json({"object": "list", "data": await asyncio.to_thread(service.runs, int(raw))})
+
+    @app.get("/v1/runs/{run_id}")
+    @guarded
+    async def run(request: Request) -> Response:
+        try:
+            return _json(await asyncio.to_thread(service.run, request.path_params["run_id"]))
+        except UnknownRun as e:
+            raise ApiError(404, e.args[0], code="run_not_found") from None
+
+    return app
+
+
+async def _stream(
+    service: RoutingService,
+    model: str,
+    query: Any,
+    graph: bool,
+    include_usage: bool,
+    cfg: ServeConfig,
+    redact: Callable[[str | None], str | None],
+) -> AsyncIterator[bytes]:
+    """Chat-completion chunks: the role and the decision first, one chunk per agent as it finishes, the
+    answer, a final chunk with the whole routing record (and usage when asked), then ``[DONE]``."""
+    id, created = query.id, int(time.time())
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + cfg.request_timeout_s
+    events = service.events(model, query, graph).__aiter__()
+    first = True
+    try:
+        while True:
+            left = deadline - loop.time()
+            if left <= 0:
+                raise asyncio.TimeoutError
+            try:
+                kind, value = await asyncio.wait_for(events.__anext__(), left)
+            except StopAsyncIteration:
+                break
+            delta: dict[str, Any] = {"role": "assistant", "content": ""} if first else {}
+            first = False
+            if kind == "graph":
+                yield protocol.chunk(id, model, created, delta, extra={"event": "graph", "graph": value})
+            elif kind == "decision":
+                yield protocol.chunk(id, model, created, delta, extra={"event": "decision",
+                                                                       **protocol.decision_view(value)})
+            elif kind == "agent":
+                yield protocol.chunk(id, model, created, delta, extra={"event": "agent",
+                                                                       **protocol.agent_view(value, redact)})
+            elif kind == "answer":
+                served: Served = value
+                yield protocol.chunk(id, model, created, {**delta, "content": protocol.content(served, redact)})
+                yield protocol.chunk(id, model, created, {}, "stop",
+                                     extra={"event": "done", **protocol.routing(served, redact)})
+                if include_usage:
+                    usage = protocol.usage(served.answer.results)
+                    yield protocol.sse({"id": id, "object": "chat.completion.chunk", "created": created,
+                                        "model": model, "choices": [], "usage": usage})
+    except asyncio.TimeoutError:
+        text = f"No answer within {cfg.request_timeout_s:g} s (request timeout)."
+        yield protocol.chunk(id, model, created, {"role": "assistant", "content": text} if first else
+                             {"content": text}, "stop", extra={"event": "error", "error": text})
+    except Exception as e:  # noqa: BLE001 - headers are sent: report in-band, in one line
+        log.error("stream %s failed: %s: %s", id, type(e).__name__, redact(str(e)))
+        text = f"No answer: internal error ({type(e).__name__})."
+        yield protocol.chunk(id, model, created, {"content": text}, "stop", extra={"event": "error", "error": text})
+    finally:
+        await events.aclose()
+    yield b"data: [DONE]\n\n"

@@ -1,0 +1,177 @@
+"""The OpenAI Chat Completions wire format: request models, completion and chunk bodies, error bodies.
+
+A response is a normal Chat Completion (or chunk stream) that any OpenAI client reads unchanged; the
+routing decision rides along in the extra ``agentroute`` field, which clients keep as an extra attribute.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from agentroute.serve.service import BASE_MODEL, Served
+from agentroute.types import AgentResult, RoutingDecision
+
+_SECRET = re.compile(r"\b(sk-[A-Za-z0-9_-]{8,}|Bearer\s+\S+)")
+
+
+class TextPart(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    type: str = "text"
+    text: str = ""
+
+
+class Message(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    role: str
+    content: str | list[TextPart] | None = None
+
+    def text(self) -> str:
+        if isinstance(self.content, list):
+            return "\n".join(p.text for p in self.content if p.type == "text")
+        return self.content or ""
+
+
+class StreamOptions(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    include_usage: bool = False
+
+
+class ChatRequest(BaseModel):
+    """The fields agentroute reads; sampling options (temperature, max_tokens, …) are accepted and ignored."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    model: str = BASE_MODEL
+    messages: list[Message] = Field(min_length=1)
+    stream: bool = False
+    stream_options: StreamOptions | None = None
+    include_graph: bool = False  # agentroute extra: stream the query graph first (the inspector uses it)
+
+    def question_and_context(self) -> tuple[str, list[str]]:
+        """The last user message is the question; every other message (in order) is context."""
+        for i in range(len(self.messages) - 1, -1, -1):
+            if self.messages[i].role == "user":
+                rest = self.messages[:i] + self.messages[i + 1 :]
+                return self.messages[i].text(), [f"{m.role}: {m.text()}" for m in rest if m.text()]
+        raise ValueError("messages has no user message: the last user message is the question")
+
+
+class FeedbackRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(min_length=1, max_length=200)
+    score: float | None = Field(default=None, ge=0.0, le=1.0)
+    preferred: str | None = Field(default=None, max_length=10_000)
+    scores: dict[str, float] | None = None
+
+
+def redactor(secrets: Iterable[str]) -> Any:
+    """A function that blanks the given secrets (and anything shaped like an API key) out of a text."""
+    known = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
+
+    def redact(text: str | None) -> str | None:
+        if not text:
+            return text
+        for s in known:
+            text = text.replace(s, "***")
+        return _SECRET.sub("***", text)
+
+    return redact
+
+
+def agent_view(r: AgentResult, redact: Any) -> dict[str, Any]:
+    return {"agent": r.agent, "answer": redact(r.answer), "error": redact(r.error), "cost": r.cost,
+            "latency_s": round(r.latency_s, 6)}
+
+
+def decision_view(d: RoutingDecision) -> dict[str, Any]:
+    return {"router": d.router, "selected": list(d.selected), "probs": {a: round(p, 6) for a, p in d.probs.items()},
+            "rationale": d.rationale, "early_stop": d.early_stop}
+
+
+def usage(results: Iterable[AgentResult]) -> dict[str, int]:
+    """Token usage summed over the agents that report it (agents that call no LLM report none)."""
+    prompt = completion = 0
+    for r in results:
+        u = getattr(r, "usage", None)
+        if u is not None:
+            prompt += int(u.prompt_tokens)
+            completion += int(u.completion_tokens)
+    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+
+
+def routing(served: Served, redact: Any) -> dict[str, Any]:
+    """The ``agentroute`` extra field: the decision, every called agent's answer, cost and latency."""
+    results = served.answer.results
+    return {
+        **decision_view(served.answer.decision),
+        "called": [r.agent for r in results],
+        "failed": [r.agent for r in served.failed],
+        "agents": [agent_view(r, redact) for r in results],
+        "support": {a: round(w, 6) for a, w in served.answer.support.items()},
+        "cost": sum(r.cost for r in results),
+        "latency_s": round(served.latency_s, 6),
+    }
+
+
+def content(served: Served, redact: Any) -> str:
+    """The assistant message: the answer, or a sentence saying which agents failed and why."""
+    if served.answer.text:
+        return served.answer.text
+    failed = served.failed
+    if failed:
+        why = "; ".join(f"{r.agent}: {redact(r.error)}" for r in failed)
+        return f"No answer: {len(failed)} agent(s) failed ({why})."
+    if not served.answer.results:
+        return "No answer: the router selected no agent."
+    return "No answer: the agents called gave no answer."
+
+
+def completion(served: Served, redact: Any) -> dict[str, Any]:
+    return {
+        "id": served.id,
+        "object": "chat.completion",
+        "created": served.created,
+        "model": served.model,
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": content(served, redact)},
+                     "finish_reason": "stop", "logprobs": None}],
+        "usage": usage(served.answer.results),
+        "agentroute": routing(served, redact),
+    }
+
+
+def chunk(id: str, model: str, created: int, delta: dict[str, Any], finish: str | None = None,
+          extra: dict[str, Any] | None = None) -> bytes:
+    """One server-sent event in the ``chat.completion.chunk`` format."""
+    body: dict[str, Any] = {"id": id, "object": "chat.completion.chunk", "created": created, "model": model,
+                            "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}]}
+    if extra is not None:
+        body["agentroute"] = extra
+    return sse(body)
+
+
+def sse(body: Any) -> bytes:
+    return b"data: " + json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode() + b"\n\n"
+
+
+def error_body(message: str, type: str, code: str | None = None) -> dict[str, Any]:
+    """The OpenAI error shape, so clients raise their usual exception with this message."""
+    return {"error": {"message": message, "type": type, "param": None, "code": code}}
+
+
+def header_decision(served: Served) -> str:
+    """The routing decision, compact, for the ``x-agentroute-decision`` response header (ASCII JSON)."""
+    d = served.answer.decision
+    return json.dumps(
+        {"router": d.router, "selected": d.selected, "called": [r.agent for r in served.answer.results],
+         "probs": {a: round(p, 4) for a, p in d.probs.items()}},
+        separators=(",", ":"),
+    )

@@ -1,0 +1,94 @@
+"""Build a ``RoutingService`` from the ``serve`` command's options and run it under uvicorn."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+from agentroute.agents.loading import load_agents
+from agentroute.commands import bootstrap_builtin, has_history, load_router
+from agentroute.kg.store import GraphStore, open_store
+from agentroute.serve.app import ServeConfig, create_app
+from agentroute.serve.service import RoutingService
+
+_SECRET_NAMES = ("KEY", "TOKEN", "SECRET", "PASSWORD")
+
+
+def secrets_in(env: Mapping[str, str]) -> tuple[str, ...]:
+    """Values of variables whose names look secret (``*_API_KEY``, ``*TOKEN``, …), to redact from output."""
+    return tuple(v for k, v in env.items() if any(s in k.upper() for s in _SECRET_NAMES) and len(v) >= 8)
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def build_service(
+    store: GraphStore,
+    *,
+    agents: str | None = None,
+    router: str = "knn",
+    model: Path | None = None,
+    seed: int = 0,
+    k: int | None = None,
+    timeout_s: float = 60.0,
+    refit_every: int = 0,
+    progress: Callable[[str], None] = lambda _: None,
+) -> RoutingService:
+    """The service behind ``agentroute serve``. With the built-in agents and an empty store, the suite's
+    training questions are profiled first (as ``ask`` does), so a learned router has history."""
+    pool = bootstrap_builtin(store, seed, progress) if agents is None else load_agents(agents)
+    if model is None and has_history(store):
+        progress(f"fitting router {router!r} on the store's history")
+    return RoutingService(
+        pool, load_router(router, model, seed), store, fitted=model is not None, seed=seed, k=k,
+        timeout_s=timeout_s, refit_every=refit_every,
+    )
+
+
+def serve(
+    *,
+    agents: str | None = None,
+    router: str = "knn",
+    model: Path | None = None,
+    store: str = "memory",
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    seed: int = 0,
+    k: int | None = None,
+    timeout_s: float = 60.0,
+    config: ServeConfig | None = None,
+    refit_every: int = 0,
+    access_log: bool = True,
+    progress: Callable[[str], None] = lambda _: None,
+) -> None:
+    """Open the store, build the service and serve until interrupted; the store is closed (saved) on exit."""
+    import uvicorn
+
+    cfg = config or ServeConfig()
+    if not is_loopback(host) and not cfg.api_key:
+        progress(f"warning: serving on {host} without AGENTROUTE_API_KEY: anyone who can reach it can use it")
+    graph_store = open_store(store)
+    try:
+        service = build_service(
+            graph_store, agents=agents, router=router, model=model, seed=seed, k=k, timeout_s=timeout_s,
+            refit_every=refit_every, progress=progress,
+        )
+        app = create_app(service, cfg)
+        progress(f"inspector: http://{host}:{port}/  ·  OpenAI base_url: http://{host}:{port}/v1")
+        uvicorn.run(app, host=host, port=port, access_log=access_log, log_level="info", server_header=False)
+    finally:
+        graph_store.close()
+
+
+def config_from_env(env: Mapping[str, str] | None = None, **limits: float) -> ServeConfig:
+    """``ServeConfig`` with the key from ``AGENTROUTE_API_KEY`` (read once, here) and the given limits."""
+    env = os.environ if env is None else env
+    return ServeConfig(api_key=env.get("AGENTROUTE_API_KEY") or None, redact=secrets_in(env), **limits)  # type: ignore[arg-type]

@@ -1,0 +1,322 @@
+"""``RoutingService``: what the HTTP app calls. A thin layer over ``AgentRoute`` plus the routing memory.
+
+Every answered request is recorded in the graph store (query, entities, each called agent's answer, cost
+and latency; no score). Feedback later writes scores onto that run's PERFORMED edges and adds the run to
+the query-graph history, so the next similar question is routed with it; ``refit_every`` also retrains the
+routers every N feedbacks. Served runs stay out of the history until they have a score, so unscored
+traffic never crowds scored neighbours out of a query graph.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from agentroute.agents.pool import AgentPool
+from agentroute.commands import graph_view
+from agentroute.kg.store import GraphStore
+from agentroute.normalize import exact_match, normalize_answer
+from agentroute.routers.base import Router, make_router, router_names
+from agentroute.types import AgentRecord, AgentResult, Answer, Query, RunRecord
+from agentroute.workflow import AgentRoute
+
+SERVED = "served"  # the ``dataset`` of Query nodes recorded by the server
+BASE_MODEL = "agentroute"
+_NOT_SERVABLE = frozenset({"oracle"})  # reads the recorded scores of the question itself
+
+
+class UnknownModel(ValueError):
+    """A ``model`` that names no router."""
+
+
+class UnknownRun(KeyError):
+    """A completion id the store holds no served run for."""
+
+
+@dataclass
+class Served:
+    """One answered request: what the response and the store are built from."""
+
+    id: str
+    model: str
+    query: Query
+    answer: Answer
+    latency_s: float
+    created: int = field(default_factory=lambda: int(time.time()))
+
+    @property
+    def failed(self) -> list[AgentResult]:
+        return [r for r in self.answer.results if r.error is not None]
+
+
+def scored_history(store: GraphStore) -> list[RunRecord]:
+    """The store's runs that carry at least one score (what routers may learn from)."""
+    return [r for r in store.history() if r.scores()]
+
+
+class RoutingService:
+    """Answers questions through one ``AgentRoute`` per router, sharing one store and one query-graph builder.
+
+    ``router`` is the default (``model="agentroute"``); ``model="agentroute:NAME"`` builds and fits router
+    NAME on first use. ``fitted=False`` means ``router`` is already trained (a checkpoint) and is never refit.
+    """
+
+    def __init__(
+        self,
+        agents: AgentPool,
+        router: Router,
+        store: GraphStore,
+        *,
+        fitted: bool = False,
+        seed: int = 0,
+        k: int | None = None,
+        timeout_s: float | None = 60.0,
+        refit_every: int = 0,
+    ) -> None:
+        self.agents, self.store, self.seed = agents, store, seed
+        self.k, self.timeout_s, self.refit_every = k, timeout_s, refit_every
+        self.default = router.name
+        history = scored_history(store)
+        main = AgentRoute(agents, router, store=store, k=k, timeout_s=timeout_s)
+        main.builder.set_history(history)
+        if not fitted and history:
+            main.fit(history)
+        self._frozen = {router.name} if fitted else set()
+        self._engines: dict[str, AgentRoute] = {router.name: main}
+        self._retired: list[AgentRoute] = []
+        self._engine_lock = asyncio.Lock()
+        self._refit_lock = asyncio.Lock()
+        self._pending: dict[str, asyncio.Future[None]] = {}
+        self._feedbacks = 0
+        self._background: set[asyncio.Task[Any]] = set()
+
+    # -- models ------------------------------------------------------------------------------------------
+
+    def models(self) -> list[str]:
+        """``agentroute`` (the default router) and ``agentroute:NAME`` for every servable router."""
+        names = sorted(set(router_names()) - _NOT_SERVABLE | {self.default})
+        return [BASE_MODEL] + [f"{BASE_MODEL}:{n}" for n in names]
+
+    def router_of(self, model: str) -> str:
+        if model == BASE_MODEL:
+            return self.default
+        prefix, _, name = model.partition(":")
+        if prefix != BASE_MODEL or not name or f"{BASE_MODEL}:{name}" not in self.models():
+            raise UnknownModel(f"unknown model {model!r}: expected one of {', '.join(self.models())}")
+        return name
+
+    async def engine(self, model: str) -> AgentRoute:
+        """The ``AgentRoute`` for a model name; a router not built yet is built and fitted (in a thread)."""
+        name = self.router_of(model)
+        ar = self._engines.get(name)
+        if ar is not None:
+            return ar
+        async with self._engine_lock:
+            if name not in self._engines:
+                self._engines[name] = await asyncio.to_thread(self._build, name)
+            return self._engines[name]
+
+    def _build(self, name: str) -> AgentRoute:
+        main = self._engines[self.default]
+        ar = AgentRoute(
+            self.agents, make_router(name, seed=self.seed), store=self.store, builder=main.builder,
+            k=self.k, timeout_s=self.timeout_s,
+        )
+        history = scored_history(self.store)
+        if history:
+            ar.fit(history)
+        return ar
+
+    # -- asking ------------------------------------------------------------------------------------------
+
+    def query(self, question: str, context: Sequence[str] = ()) -> Query:
+        if not question.strip():
+            raise ValueError("the last user message is empty: there is no question to route")
+        return Query(id=f"chatcmpl-{uuid.uuid4().hex}", text=question, context=list(context))
+
+    async def ask(self, model: str, query: Query) -> Served:
+        """Route, run and aggregate one question, then record it (in the background)."""
+        ar = await self.engine(model)
+        start = time.perf_counter()
+        answer = await ar.aask(query)
+        served = Served(query.id, model, query, answer, time.perf_counter() - start)
+        self.remember(served)
+        return served
+
+    async def events(self, model: str, query: Query, graph: bool = False) -> AsyncIterator[tuple[str, Any]]:
+        """The pipeline as it runs: ``("graph", dict)`` (when asked), ``("decision", RoutingDecision)``,
+        ``("agent", AgentResult)`` per agent as it finishes, then ``("answer", Served)``."""
+        ar = await self.engine(model)
+        start = time.perf_counter()
+        answer: Answer | None = None
+        async for update in ar.compiled.astream({"query": query}, stream_mode="updates"):
+            for node, out in update.items():
+                if not out:
+                    continue
+                if node == "build_graph" and graph:
+                    yield "graph", graph_view(out["graph"])
+                elif node == "route":
+                    yield "decision", out["decision"]
+                elif node == "run_agent":
+                    for result in out["results"]:
+                        yield "agent", result
+                elif node == "aggregate":
+                    answer = out["answer"]
+        if answer is None:  # pragma: no cover - the graph always ends in aggregate
+            raise RuntimeError("the router graph ended without an answer")
+        served = Served(query.id, model, query, answer, time.perf_counter() - start)
+        self.remember(served)
+        yield "answer", served
+
+    # -- routing memory ----------------------------------------------------------------------------------
+
+    def remember(self, served: Served) -> None:
+        """Record a served run in the store without delaying the response; feedback waits for it."""
+        future = asyncio.ensure_future(asyncio.to_thread(self._record, served))
+        self._pending[served.id] = future
+        future.add_done_callback(lambda _: self._pending.pop(served.id, None))
+
+    def _record(self, served: Served) -> None:
+        answer = served.answer
+        cells = {
+            r.agent: AgentRecord(pred=r.answer, cost_usd=r.cost, latency_s=round(r.latency_s, 6))
+            for r in answer.results
+        }
+        run = RunRecord(qid=served.id, question=served.query.text, dataset=SERVED, agents=cells)
+        builder = self._engines[self.default].builder
+        self.store.record(run, [e.id for e in builder.extractor.extract(served.query.text)])
+        d = answer.decision
+        self.store.upsert_nodes("Query", [{
+            "id": served.id, "served_at": time.time(), "model": served.model, "router": d.router,
+            "answer": answer.text, "selected": list(d.selected), "called": [r.agent for r in answer.results],
+            "failed": [r.agent for r in served.failed], "latency_s": round(served.latency_s, 6),
+            "cost": sum(r.cost for r in answer.results),
+        }])
+
+    async def settle(self) -> None:
+        """Wait until every served run has been recorded and background refits are done."""
+        while self._pending or self._background:
+            await asyncio.gather(*self._pending.values(), *self._background, return_exceptions=True)
+
+    async def feedback(
+        self,
+        id: str,
+        score: float | None = None,
+        preferred: str | None = None,
+        scores: Mapping[str, float] | None = None,
+    ) -> dict[str, Any]:
+        """Score a served run: ``score`` of the served answer, or a ``preferred`` answer, or per-agent
+        ``scores``. Returns the scores written onto the run's PERFORMED edges."""
+        pending = self._pending.get(id)
+        if pending is not None:
+            await pending
+        written = await asyncio.to_thread(self._feedback, id, score, preferred, scores)
+        self._feedbacks += 1
+        if self.refit_every > 0 and self._feedbacks % self.refit_every == 0:
+            task = asyncio.ensure_future(self.refit())
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+        return {"id": id, "scores": written}
+
+    def _feedback(
+        self, id: str, score: float | None, preferred: str | None, scores: Mapping[str, float] | None
+    ) -> dict[str, float]:
+        node = self.store.get_node("Query", id)
+        if node is None or node.get("dataset") != SERVED:
+            raise UnknownRun(f"no served run with id {id!r}")
+        edges = {e["dst"]: e for e in self.store.edges("PERFORMED", src=id)}
+        failed = set(node.get("failed") or ())
+        if scores is not None:
+            unknown = sorted(set(scores) - set(edges))
+            if unknown:
+                raise ValueError(f"scores name agents not called for {id}: {', '.join(unknown)}")
+            written = {a: float(s) for a, s in scores.items()}
+        elif preferred is not None:
+            written = {a: 0.0 if a in failed else exact_match(e.get("pred"), [preferred]) for a, e in edges.items()}
+        elif score is not None:
+            written = _spread(float(score), str(node.get("answer") or ""), edges, failed)
+        else:
+            raise ValueError("feedback needs one of score, preferred or scores")
+        self.store.upsert_edges("PERFORMED", [{"src": id, "dst": a, "score": s} for a, s in written.items()])
+        props: dict[str, Any] = {"id": id, "feedback_at": time.time()}
+        if score is not None:
+            props["feedback"] = float(score)
+        if preferred is not None:
+            props["gold"] = [preferred]
+        self.store.upsert_nodes("Query", [props])
+        flush: Callable[[], None] | None = getattr(self.store, "flush", None)
+        if flush is not None:
+            flush()
+        run = _run_from_store(self.store, id, str(node.get("text", "")))
+        if run.scores():
+            self._engines[self.default].builder.add_history([run])
+        return written
+
+    async def refit(self) -> list[str]:
+        """Retrain every router built by name on the store's scored history; swap each in when trained."""
+        async with self._refit_lock:
+            names = [n for n in self._engines if n not in self._frozen]
+            for name in names:
+                self._engines[name], old = await asyncio.to_thread(self._build, name), self._engines[name]
+                self._retired.append(old)  # requests may still be running on it; closed in ``aclose``
+            return names
+
+    # -- reading runs back ------------------------------------------------------------------------------
+
+    def runs(self, limit: int = 50) -> list[dict[str, Any]]:
+        """The most recent served runs, newest first."""
+        nodes = [n for n in self.store.nodes("Query") if n.get("dataset") == SERVED]
+        nodes.sort(key=lambda n: -float(n.get("served_at", 0.0)))
+        return [self._view(n) for n in nodes[: max(0, limit)]]
+
+    def run(self, id: str) -> dict[str, Any]:
+        node = self.store.get_node("Query", id)
+        if node is None or node.get("dataset") != SERVED:
+            raise UnknownRun(f"no served run with id {id!r}")
+        return self._view(node)
+
+    def _view(self, node: Mapping[str, Any]) -> dict[str, Any]:
+        agents = [
+            {"agent": e["dst"], "answer": e.get("pred"), "score": e.get("score"), "cost": e.get("cost"),
+             "latency_s": e.get("latency_s")}
+            for e in sorted(self.store.edges("PERFORMED", src=node["id"]), key=lambda e: e["dst"])
+        ]
+        keys = ("answer", "model", "router", "served_at", "latency_s", "cost", "feedback", "selected", "failed")
+        return {"id": node["id"], "question": node.get("text", ""), **{k: node.get(k) for k in keys},
+                "agents": agents}
+
+    async def aclose(self) -> None:
+        """Finish recording, then release what every ``AgentRoute`` holds (the store is the caller's)."""
+        await self.settle()
+        for ar in [*self._engines.values(), *self._retired]:
+            close = getattr(ar, "close", None)
+            if close is not None:
+                close()
+
+
+def _spread(score: float, served: str, edges: Mapping[str, Mapping[str, Any]], failed: set[str]) -> dict[str, float]:
+    """A score of the served answer, per agent: agents that gave that answer get it, failed agents 0, and
+    agents that answered something else 0 when the served answer was right (else they stay unscored)."""
+    target = normalize_answer(served)
+    out: dict[str, float] = {}
+    for agent, edge in edges.items():
+        if agent in failed:
+            out[agent] = 0.0
+        elif target and normalize_answer(edge.get("pred")) == target:
+            out[agent] = score
+        elif score >= 1.0:
+            out[agent] = 0.0
+    return out
+
+
+def _run_from_store(store: GraphStore, id: str, question: str) -> RunRecord:
+    keys = {"score": "score", "pred": "pred", "cost": "cost_usd", "latency_s": "latency_s"}
+    agents = {
+        e["dst"]: AgentRecord(**{f: e[p] for p, f in keys.items() if e.get(p) is not None})
+        for e in store.edges("PERFORMED", src=id)
+    }
+    return RunRecord(qid=id, question=question, dataset=SERVED, agents=agents)

@@ -1,0 +1,76 @@
+"""Real uvicorn servers on loopback for the serve tests, and a small pool of scripted agents.
+
+Imported by name (pytest puts this folder on ``sys.path``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import uvicorn
+
+from agentroute import Agent, AgentPool, Query, agent
+from agentroute.kg.stores.falkordb_server import free_port
+from agentroute.serve.app import ServeConfig, create_app
+from agentroute.serve.service import RoutingService
+
+SECRET = "sk-test-0123456789abcdef"
+
+
+@agent(name="alpha", description="Knows rivers.", skills=["rivers"], cost_per_call=0.002)
+def alpha(q: Query) -> str:
+    return "Seine" if "river" in q.text.lower() else "unknown"
+
+
+@agent(name="beta", description="Knows rivers too, differently.", skills=["rivers"], cost_per_call=0.001)
+def beta(q: Query) -> str:
+    return "Rhone" if "river" in q.text.lower() else "unknown"
+
+
+@agent(name="context-counter", description="Says how many context messages it got.")
+def context_counter(q: Query) -> str:
+    return f"{len(q.context)} context: " + " | ".join(q.context)
+
+
+@agent(name="broken", description="Always fails, with a key in its error.")
+def broken(q: Query) -> str:
+    raise RuntimeError(f"provider refused key {SECRET}")
+
+
+class Sleepy(Agent):
+    def __init__(self, seconds: float) -> None:
+        super().__init__(name="sleepy", description="Answers slowly.")
+        self.seconds = seconds
+
+    async def arun(self, query: Query) -> str:
+        await asyncio.sleep(self.seconds)
+        return "late"
+
+
+def pool(*names: str, sleep: float = 5.0) -> AgentPool:
+    known: dict[str, Any] = {"alpha": alpha, "beta": beta, "context-counter": context_counter, "broken": broken}
+    return AgentPool(Sleepy(sleep) if n == "sleepy" else known[n] for n in names)
+
+
+@contextmanager
+def running(service: RoutingService, config: ServeConfig | None = None) -> Iterator[str]:
+    """Serve the app on a free loopback port in a thread; yields the base URL; stops (lifespan included)."""
+    app = create_app(service, config)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("test server did not start")
+        time.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{server.config.port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=20)

@@ -1,0 +1,231 @@
+"""The OpenAI-compatible API through the real ``openai`` client against a real uvicorn server on loopback."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import openai
+import pytest
+from serve_helpers import SECRET, pool, running
+
+from agentroute import AgentRecord, RunRecord, make_router, open_store
+from agentroute.serve.app import ServeConfig
+from agentroute.serve.service import RoutingService
+
+
+def client(base: str, key: str = "unused") -> openai.OpenAI:
+    return openai.OpenAI(base_url=base + "/v1", api_key=key, max_retries=0, timeout=30)
+
+
+def service(*agents: str, router: str = "all", **kw) -> RoutingService:
+    return RoutingService(pool(*agents), make_router(router), open_store("memory"), **kw)
+
+
+def test_chat_completion_carries_the_decision_usage_and_cost() -> None:
+    with running(service("alpha", "beta")) as base:
+        raw = client(base).chat.completions.with_raw_response.create(
+            model="agentroute", messages=[{"role": "user", "content": "Which river flows through Paris?"}]
+        )
+    resp = raw.parse()
+    assert resp.object == "chat.completion" and resp.id.startswith("chatcmpl-")
+    assert resp.choices[0].message.role == "assistant" and resp.choices[0].finish_reason == "stop"
+    route = resp.agentroute
+    assert route["router"] == "all" and sorted(route["called"]) == ["alpha", "beta"]
+    assert resp.choices[0].message.content in {"Seine", "Rhone"}
+    assert {a["agent"]: a["answer"] for a in route["agents"]} == {"alpha": "Seine", "beta": "Rhone"}
+    assert route["cost"] == pytest.approx(0.003)  # summed over the agents called
+    assert set(route["probs"]) == {"alpha", "beta"} and route["failed"] == []
+    assert resp.usage.total_tokens == 0  # tool agents report no tokens
+    header = json.loads(raw.headers["x-agentroute-decision"])
+    assert header["router"] == "all" and sorted(header["called"]) == ["alpha", "beta"]
+
+
+def test_earlier_messages_reach_the_agents_as_context() -> None:
+    messages = [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "Hi"},
+        {"role": "assistant", "content": "Hello!"},
+        {"role": "user", "content": [{"type": "text", "text": "How many messages came before?"}]},
+    ]
+    with running(service("context-counter")) as base:
+        resp = client(base).chat.completions.create(model="agentroute", messages=messages)
+    assert resp.choices[0].message.content == "3 context: system: Be brief. | user: Hi | assistant: Hello!"
+
+
+def test_streaming_sends_decision_agents_answer_then_done() -> None:
+    with running(service("alpha", "beta")) as base:
+        chunks = list(client(base).chat.completions.create(
+            model="agentroute", stream=True, stream_options={"include_usage": True},
+            messages=[{"role": "user", "content": "Which river flows through Lyon?"}],
+        ))
+    events = [(c.model_extra or {}).get("agentroute", {}).get("event") for c in chunks]
+    assert events[0] == "decision" and chunks[0].choices[0].delta.role == "assistant"
+    assert sorted(e for e in events if e == "agent") == ["agent", "agent"]
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert text in {"Seine", "Rhone"}
+    done = next(c for c in chunks if (c.model_extra or {}).get("agentroute", {}).get("event") == "done")
+    assert done.choices[0].finish_reason == "stop" and sorted(done.agentroute["called"]) == ["alpha", "beta"]
+    assert chunks[-1].choices == [] and chunks[-1].usage.total_tokens == 0
+    assert len({c.id for c in chunks}) == 1
+
+
+def test_model_names_a_router_and_unknown_models_are_404() -> None:
+    with running(service("alpha", "beta", router="knn")) as base:
+        c = client(base)
+        ids = [m.id for m in c.models.list()]
+        assert ids[0] == "agentroute" and "agentroute:all" in ids and "agentroute:oracle" not in ids
+        resp = c.chat.completions.create(model="agentroute:all", messages=[{"role": "user", "content": "river?"}])
+        assert resp.agentroute["router"] == "all" and resp.model == "agentroute:all"
+        assert c.chat.completions.create(model="agentroute", messages=[{"role": "user", "content": "x"}]
+                                         ).agentroute["router"] == "knn"
+        with pytest.raises(openai.NotFoundError, match="unknown model 'gpt-4o'"):
+            c.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "x"}])
+
+
+def test_every_answer_is_recorded_and_feedback_scores_its_performed_edges() -> None:
+    svc = service("alpha", "beta")
+    with running(svc) as base:
+        resp = client(base).chat.completions.create(
+            model="agentroute", messages=[{"role": "user", "content": "Which river flows through Paris?"}]
+        )
+        served = resp.choices[0].message.content
+        edges = {e["dst"]: e for e in svc.store.edges("PERFORMED", src=resp.id)}
+        assert {a: e["pred"] for a, e in edges.items()} == {"alpha": "Seine", "beta": "Rhone"}
+        assert all("score" not in e and e["cost"] > 0 for e in edges.values())  # score unknown until feedback
+        fb = httpx.post(base + "/v1/feedback", json={"id": resp.id, "score": 1}).json()
+        other = "beta" if served == "Seine" else "alpha"
+        winner = "alpha" if other == "beta" else "beta"
+        assert fb["scores"] == {winner: 1.0, other: 0.0}  # right answer: the agent that disagreed was wrong
+        assert {e["dst"]: e["score"] for e in svc.store.edges("PERFORMED", src=resp.id)} == fb["scores"]
+        run = httpx.get(base + f"/v1/runs/{resp.id}").json()
+        assert run["feedback"] == 1.0 and run["answer"] == served
+        fb = httpx.post(base + "/v1/feedback", json={"id": resp.id, "preferred": "the Rhone"}).json()
+        assert fb["scores"] == {"alpha": 0.0, "beta": 1.0}
+        assert svc.store.get_node("Query", resp.id)["gold"] == ["the Rhone"]
+        recent = httpx.get(base + "/v1/runs?limit=5").json()["data"]
+        assert [r["id"] for r in recent] == [resp.id]
+        assert httpx.post(base + "/v1/feedback", json={"id": "chatcmpl-nope", "score": 1}).status_code == 404
+        missing = httpx.post(base + "/v1/feedback", json={"id": resp.id})
+        assert missing.status_code == 422 and "one of score, preferred or scores" in missing.json()["error"]["message"]
+        bad = httpx.post(base + "/v1/feedback", json={"id": resp.id, "scores": {"gamma": 1}})
+        assert bad.status_code == 422 and "gamma" in bad.json()["error"]["message"]
+
+
+def _seeded_store(runs: list[tuple[str, dict[str, float]]]):
+    store = open_store("memory")
+    for i, (question, scores) in enumerate(runs):
+        store.record(RunRecord(qid=f"seed-{i}", question=question,
+                               agents={a: AgentRecord(score=s) for a, s in scores.items()}))
+    return store
+
+
+def test_routing_changes_after_feedback() -> None:
+    """kNN sees a served run once it is scored: 'wrong' feedback on alpha's answers moves routing to beta."""
+    store = _seeded_store([("Which river flows through Vienna?", {"alpha": 1.0, "beta": 0.0}),
+                           ("What is the tallest mountain in Spain?", {"alpha": 0.0, "beta": 1.0})])
+    svc = RoutingService(pool("alpha", "beta"), make_router("knn"), store, k=1)
+    question = [{"role": "user", "content": "Which river flows through Lyon?"}]
+    with running(svc) as base:
+        c = client(base)
+        first = c.chat.completions.create(model="agentroute", messages=question)
+        assert first.agentroute["called"] == ["alpha"] and first.choices[0].message.content == "Seine"
+        chosen = [first.agentroute["called"]]
+        for _ in range(4):
+            resp = c.chat.completions.create(model="agentroute", messages=question)
+            chosen.append(resp.agentroute["called"])
+            if resp.agentroute["called"] == ["beta"]:
+                break
+            httpx.post(base + "/v1/feedback", json={"id": resp.id, "score": 0}).raise_for_status()
+        assert chosen[-1] == ["beta"] and resp.choices[0].message.content == "Rhone"
+        # without feedback the router keeps its choice: unscored served runs are not evidence
+    quiet = RoutingService(pool("alpha", "beta"), make_router("knn"), _seeded_store(
+        [("Which river flows through Vienna?", {"alpha": 1.0, "beta": 0.0}),
+         ("What is the tallest mountain in Spain?", {"alpha": 0.0, "beta": 1.0})]), k=1)
+    with running(quiet) as base:
+        c = client(base)
+        assert [c.chat.completions.create(model="agentroute", messages=question).agentroute["called"]
+                for _ in range(len(chosen))] == [["alpha"]] * len(chosen)
+
+
+async def test_refit_every_retrains_the_router_on_feedback() -> None:
+    """best-single only learns in fit: with refit_every=1, one 'wrong' feedback makes it switch agents."""
+    store = _seeded_store([("Which river flows through Vienna?", {"alpha": 1.0, "beta": 0.9})])
+    svc = RoutingService(pool("alpha", "beta"), make_router("best-single"), store, refit_every=1)
+    query = svc.query("Which river flows through Lyon?")
+    served = await svc.ask("agentroute", query)
+    assert served.answer.decision.selected == ["alpha"]
+    await svc.feedback(served.id, score=0.0)
+    await svc.settle()
+    again = await svc.ask("agentroute", svc.query("Which river flows through Lyon?"))
+    assert again.answer.decision.selected == ["beta"] and again.answer.text == "Rhone"
+    await svc.aclose()
+
+
+def test_api_key_guards_every_endpoint_but_health(caplog: pytest.LogCaptureFixture) -> None:
+    key = "k-" + "7" * 30
+    svc = service("alpha", "broken")
+    with running(svc, ServeConfig(api_key=key, redact=(SECRET,))) as base:
+        for method, path in [("GET", "/v1/models"), ("POST", "/v1/chat/completions"), ("POST", "/v1/feedback"),
+                             ("GET", "/v1/runs"), ("GET", "/v1/runs/x")]:
+            for headers in ({}, {"authorization": "Bearer wrong"}, {"authorization": key}):
+                r = httpx.request(method, base + path, headers=headers, json={})
+                assert r.status_code == 401, (path, headers)
+                assert "API key" in r.json()["error"]["message"] and key not in r.text
+        assert httpx.get(base + "/health").json()["status"] == "ok"
+        with pytest.raises(openai.AuthenticationError):
+            client(base, "wrong").models.list()
+        resp = client(base, key).chat.completions.create(
+            model="agentroute", messages=[{"role": "user", "content": "Which river?"}]
+        )
+        assert resp.choices[0].message.content == "Seine"
+        assert resp.agentroute["failed"] == ["broken"]
+        text = resp.model_dump_json()
+        assert SECRET not in text and key not in text and "***" in text
+    assert key not in caplog.text and SECRET not in caplog.text
+
+
+def test_failing_agents_become_a_completion_that_names_them() -> None:
+    with running(service("broken"), ServeConfig(redact=(SECRET,))) as base:
+        resp = client(base).chat.completions.create(model="agentroute", messages=[{"role": "user", "content": "hi"}])
+    text = resp.choices[0].message.content
+    assert text.startswith("No answer: 1 agent(s) failed (broken: RuntimeError") and SECRET not in text
+    assert resp.agentroute["failed"] == ["broken"] and resp.agentroute["agents"][0]["answer"] is None
+
+
+def test_limits_give_clear_413_and_422() -> None:
+    with running(service("alpha"), ServeConfig(max_body_bytes=2_000, max_messages=3)) as base:
+        url = base + "/v1/chat/completions"
+        big = httpx.post(url, json={"messages": [{"role": "user", "content": "x" * 5_000}]})
+        assert big.status_code == 413 and "larger than 2000 bytes" in big.json()["error"]["message"]
+        chunked = httpx.post(url, content=iter([b'{"messages": [', b" " * 3_000, b"]}"]))
+        assert chunked.status_code == 413
+        many = httpx.post(url, json={"messages": [{"role": "user", "content": "hi"}] * 4})
+        assert many.status_code == 422 and "more than the limit of 3" in many.json()["error"]["message"]
+        no_user = httpx.post(url, json={"messages": [{"role": "system", "content": "hi"}]})
+        assert no_user.status_code == 422 and "no user message" in no_user.json()["error"]["message"]
+        bad = httpx.post(url, content=b"{not json")
+        assert bad.status_code == 422 and "json" in bad.json()["error"]["message"].lower()
+        wrong_type = httpx.post(url, json={"messages": [{"role": "user", "content": 5}]})
+        assert wrong_type.status_code == 422 and wrong_type.json()["error"]["message"].startswith("messages.0.content")
+        assert httpx.get(base + "/v1/runs?limit=abc").status_code == 422
+
+
+def test_request_timeout_is_an_error_not_a_hang() -> None:
+    with running(service("sleepy"), ServeConfig(request_timeout_s=0.3)) as base:
+        with pytest.raises(openai.APIStatusError, match="request timeout") as err:
+            client(base).chat.completions.create(model="agentroute", messages=[{"role": "user", "content": "hi"}])
+        assert err.value.status_code == 504
+        chunks = list(client(base).chat.completions.create(
+            model="agentroute", stream=True, messages=[{"role": "user", "content": "hi"}]))
+    assert chunks[-1].choices[0].finish_reason == "stop" and chunks[-1].agentroute["event"] == "error"
+    assert "request timeout" in "".join(c.choices[0].delta.content or "" for c in chunks)
+
+
+def test_inspector_page_is_self_contained() -> None:
+    with running(service("alpha")) as base:
+        page = httpx.get(base + "/")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert "<svg" in page.text and "/v1/chat/completions" in page.text
+    assert "http://" not in page.text.replace("http://www.w3.org/2000/svg", "")  # no CDN, no external fetch
+    assert "https://" not in page.text
