@@ -16,17 +16,17 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from agentroute.agents.executor import AgentExecutor
 from agentroute.agents.pool import AgentPool
 from agentroute.commands import graph_view
 from agentroute.kg.store import GraphStore
 from agentroute.normalize import exact_match, normalize_answer
-from agentroute.routers.base import Router, make_router, router_names
+from agentroute.routers.base import Router, make_router, router_info, router_names
 from agentroute.types import AgentRecord, AgentResult, Answer, Query, RunRecord
 from agentroute.workflow import AgentRoute
 
 SERVED = "served"  # the ``dataset`` of Query nodes recorded by the server
 BASE_MODEL = "agentroute"
-_NOT_SERVABLE = frozenset({"oracle"})  # reads the recorded scores of the question itself
 
 
 class UnknownModel(ValueError):
@@ -80,14 +80,14 @@ class RoutingService:
         self.agents, self.store, self.seed = agents, store, seed
         self.k, self.timeout_s, self.refit_every = k, timeout_s, refit_every
         self.default = router.name
+        self.executor = AgentExecutor()  # one pool of agent threads for every router's AgentRoute
         history = scored_history(store)
-        main = AgentRoute(agents, router, store=store, k=k, timeout_s=timeout_s)
+        main = AgentRoute(agents, router, store=store, k=k, timeout_s=timeout_s, executor=self.executor)
         main.builder.set_history(history)
         if not fitted and history:
             main.fit(history)
         self._frozen = {router.name} if fitted else set()
         self._engines: dict[str, AgentRoute] = {router.name: main}
-        self._retired: list[AgentRoute] = []
         self._engine_lock = asyncio.Lock()
         self._refit_lock = asyncio.Lock()
         self._pending: dict[str, asyncio.Future[None]] = {}
@@ -97,8 +97,9 @@ class RoutingService:
     # -- models ------------------------------------------------------------------------------------------
 
     def models(self) -> list[str]:
-        """``agentroute`` (the default router) and ``agentroute:NAME`` for every servable router."""
-        names = sorted(set(router_names()) - _NOT_SERVABLE | {self.default})
+        """``agentroute`` (the default router) and ``agentroute:NAME`` for every deployable router (not those
+        that read the recorded scores of the question itself, like ``oracle``)."""
+        names = sorted({n for n in router_names() if not router_info(n).reads_scores} | {self.default})
         return [BASE_MODEL] + [f"{BASE_MODEL}:{n}" for n in names]
 
     def router_of(self, model: str) -> str:
@@ -124,10 +125,10 @@ class RoutingService:
         main = self._engines[self.default]
         ar = AgentRoute(
             self.agents, make_router(name, seed=self.seed), store=self.store, builder=main.builder,
-            k=self.k, timeout_s=self.timeout_s,
+            k=self.k, timeout_s=self.timeout_s, executor=self.executor,
         )
         history = scored_history(self.store)
-        if history:
+        if history and _trainable(name):
             ar.fit(history)
         return ar
 
@@ -259,10 +260,9 @@ class RoutingService:
     async def refit(self) -> list[str]:
         """Retrain every router built by name on the store's scored history; swap each in when trained."""
         async with self._refit_lock:
-            names = [n for n in self._engines if n not in self._frozen]
-            for name in names:
-                self._engines[name], old = await asyncio.to_thread(self._build, name), self._engines[name]
-                self._retired.append(old)  # requests may still be running on it; closed in ``aclose``
+            names = [n for n in self._engines if n not in self._frozen and _trainable(n)]
+            for name in names:  # requests still running on the old instance finish there
+                self._engines[name] = await asyncio.to_thread(self._build, name)
             return names
 
     # -- reading runs back ------------------------------------------------------------------------------
@@ -290,12 +290,18 @@ class RoutingService:
                 "agents": agents}
 
     async def aclose(self) -> None:
-        """Finish recording, then release what every ``AgentRoute`` holds (the store is the caller's)."""
+        """Finish recording, then stop the agents' threads (the store stays open: it is the caller's)."""
         await self.settle()
-        for ar in [*self._engines.values(), *self._retired]:
-            close = getattr(ar, "close", None)
-            if close is not None:
-                close()
+        for ar in self._engines.values():
+            ar.close()
+        self.executor.shutdown(wait=False, cancel_futures=True)
+
+
+def _trainable(name: str) -> bool:
+    try:
+        return router_info(name).trainable
+    except ValueError:  # a router object the registry does not know: assume it learns
+        return True
 
 
 def _spread(score: float, served: str, edges: Mapping[str, Mapping[str, Any]], failed: set[str]) -> dict[str, float]:

@@ -169,7 +169,8 @@ def test_scoring_a_recorded_run_later_keeps_its_answers(store: GraphStore) -> No
     store.upsert_edges("PERFORMED", [{"src": "q1", "dst": "a", "score": 1.0}, {"src": "q1", "dst": "b", "score": 0.0}])
     assert store.counts() == before
     assert next(store.history()).agents == {
-        "a": AgentRecord(score=1.0, pred="Paris", cost_usd=0.25, latency_s=0.5), "b": AgentRecord(score=0.0, pred="Rome")
+        "a": AgentRecord(score=1.0, pred="Paris", cost_usd=0.25, latency_s=0.5),
+        "b": AgentRecord(score=0.0, pred="Rome"),
     }
     node = store.get_node("Query", "q1")
     assert node is not None and node["text"] == "Who wrote Hamlet?" and node["called"] == ["a", "b"]

@@ -67,7 +67,8 @@ def test_serve_answers_openai_clients_records_feedback_and_trains(tmp_path: Path
     try:
         _wait_healthy(proc, base, tmp_path / "server.log")
         client = openai.OpenAI(base_url=base + "/v1", api_key=KEY, max_retries=0)
-        resp = client.chat.completions.create(model="agentroute", messages=[{"role": "user", "content": "What is 2 + 40?"}])
+        question = [{"role": "user", "content": "What is 2 + 40?"}]
+        resp = client.chat.completions.create(model="agentroute", messages=question)
         decision = resp.agentroute
         assert decision["router"] == "all" and sorted(decision["called"]) == ["adder", "echo"]
         assert {a["agent"]: a["answer"] for a in decision["agents"]}["adder"] == "42"
