@@ -45,11 +45,10 @@ def test_listing_and_describing_routers_imports_no_implementation():
         "print(sorted(m for m in sys.modules if m.startswith(('torch', 'agentroute.routers.'))))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.splitlines() == [
-        "all,best-single,description,gnn,gnn-top1,knn,mlp,oracle,random",
-        "True True",
-        "['agentroute.routers.base']",
-    ]
+    names, capabilities, loaded = out.splitlines()
+    assert names.split(",") == router_names()
+    assert set(DEFAULT_ROUTERS) <= set(names.split(","))
+    assert (capabilities, loaded) == ("True True", "['agentroute.routers.base']")
 
 
 def test_default_routers_are_registered():
@@ -94,8 +93,9 @@ def test_decorator_registers_with_capabilities_and_keeps_declared_ones(registry)
 
 
 def test_unknown_router_names_the_known_ones():
-    with pytest.raises(ValueError, match=r"unknown router 'nope': expected one of all, best-single, description, gnn"):
+    with pytest.raises(ValueError) as e:
         make_router("nope")
+    assert str(e.value) == f"unknown router 'nope': expected one of {', '.join(router_names())}"
 
 
 def test_loading_a_checkpoint_needs_a_router_that_saves_them(tmp_path):
