@@ -277,9 +277,16 @@ def bench_run(
         "{}", "--options", help='Router options as JSON, e.g. \'{"gnn": {"mass": 0.7, "ensemble": 5}}\'.'
     ),
     out_dir: Path = typer.Option(None, "--out", "-o", help="Write report.json, report.md and plots here."),
+    sweep: bool = typer.Option(
+        False, "--sweep", help="Sweep cost weight and confidence threshold: curves, AIQ, APGR/CPT (2 agents)."
+    ),
+    prices: Path = typer.Option(
+        None, "--prices", help='Agent prices JSON: {"agent": {"per_call": USD} or {"input_per_M", "output_per_M"}}.'
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
     """Replay a routing log: train and evaluate every router on the same folds, print one table."""
+    from agentroute.bench.costs import read_prices
     from agentroute.bench.logs import read_routing_log
     from agentroute.bench.replay import run_replay_benchmark
     from agentroute.bench.report import report_table, write_report
@@ -287,6 +294,7 @@ def bench_run(
 
     set_torch_threads(1)
     names = [r.strip() for r in routers_opt.split(",") if r.strip()]
+    price_table = read_prices(prices) if prices is not None else None
     router_options = parse_router_options(options, names, seed)
     for name in names:
         if router_info(name).device:
@@ -303,6 +311,8 @@ def bench_run(
         router_options=router_options,
         progress=progress_printer(True),
         title=f"agentroute bench: {logs.name}",
+        sweep=sweep,
+        prices=price_table,
     )
     if out_dir is not None:
         paths = write_report(report, out_dir)
@@ -311,6 +321,10 @@ def bench_run(
         print_json(report.to_json_summary())
         return
     out.print(report_table(report))
+    if report.curves:
+        from agentroute.bench.curve_report import curves_table
+
+        out.print(curves_table(report))
 
 
 @app.command()
@@ -344,6 +358,44 @@ def train(
         progress=progress_printer(not as_json),
     )
     print_counts(summary, "summary", as_json, header="value")
+
+
+@app.command()
+@handle_errors
+def calibrate(
+    logs: Path = typer.Option(..., "--logs", help="Routing log to train and calibrate on."),
+    output: Path = typer.Option(..., "--out", "-o", help="Checkpoint file to write (model.pt)."),
+    target_cost: float = typer.Option(None, "--target-cost", help="Budget in USD per question."),
+    target_calls: float = typer.Option(None, "--target-calls", help="Budget in agent calls per question (gnn)."),
+    router: str = typer.Option("gnn", "--router", help="gnn or gnn-top1."),
+    prices: Path = typer.Option(None, "--prices", help="Agent prices JSON (when the log has no cost_usd)."),
+    embedder: str = typer.Option("hashing", "--embedder", help="hashing (default, offline) or minilm."),
+    device: str = typer.Option("auto", "--device", help="auto (CUDA when present), cpu or cuda."),
+    epochs: int = typer.Option(40, "--epochs", min=1),
+    seed: int = typer.Option(0, "--seed"),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Train the GNN router and pick the cost weight (or mass threshold) that meets a budget on held-out
+    questions; the checkpoint routes with it."""
+    from agentroute.bench.costs import read_prices
+    from agentroute.commands import calibrate_budget
+
+    if (target_cost is None) == (target_calls is None):
+        raise BadInput("give exactly one of --target-cost USD or --target-calls N")
+    summary = calibrate_budget(
+        logs,
+        output,
+        target_cost=target_cost,
+        target_calls=target_calls,
+        router=router,
+        embedder=embedder,
+        device=device,
+        epochs=epochs,
+        seed=seed,
+        prices=read_prices(prices) if prices is not None else None,
+        progress=progress_printer(not as_json),
+    )
+    print_counts(summary, "calibration", as_json, header="value")
 
 
 @app.command()

@@ -151,6 +151,33 @@ def train_gnn(
     progress: Progress = _quiet,
 ) -> dict[str, Any]:
     """Train a GNN router on a routing log (or a store's history) and save its checkpoint."""
+    start = time.perf_counter()
+    gnn, records = fit_saving_router(logs, store, router, embedder, device, epochs, seed, None, progress)
+    gnn.save(output)  # type: ignore[attr-defined]
+    return {
+        "checkpoint": str(output),
+        "questions": len(records),
+        "agents": len({a for r in records for a in r.agents}),
+        "device": str(gnn.device),  # type: ignore[attr-defined]
+        "seconds": round(time.perf_counter() - start, 2),
+    }
+
+
+def fit_saving_router(
+    logs: Path | None,
+    store: str | None,
+    router: str,
+    embedder: str,
+    device: str,
+    epochs: int,
+    seed: int,
+    prices: dict[str, dict[str, float]] | None = None,
+    progress: Progress = _quiet,
+) -> tuple[Router, list[RunRecord]]:
+    """A router that saves checkpoints (the guarded GNN), trained on a routing log or a store's history,
+    and the rows it learned from (costs filled in from ``prices`` where the log has none)."""
+    from agentroute.bench.costs import with_costs
+
     info = router_info(router)
     if info.checkpoint is None:
         savers = [n for n in router_names() if router_info(n).checkpoint is not None]
@@ -163,7 +190,7 @@ def train_gnn(
             records = list(graph_store.history())
         finally:
             graph_store.close()
-    records = [r for r in records if r.scores()]
+    records = with_costs([r for r in records if r.scores()], prices)
     if not records:
         raise ValueError(f"no scored questions to train on in {logs or store}")
     agents = sorted({a for r in records for a in r.agents})
@@ -173,16 +200,51 @@ def train_gnn(
     progress(f"building {len(records)} training graphs over {len(agents)} agents")
     examples = make_examples(builder, records)
     gnn = make_router(router, seed=seed, device=device, epochs=epochs, embedder=emb)
-    start = time.perf_counter()
     progress(f"training {router} on {gnn.device}")  # type: ignore[attr-defined]
     gnn.fit(examples)
-    gnn.save(output)  # type: ignore[attr-defined]
+    return gnn, records
+
+
+def calibrate_budget(
+    logs: Path,
+    output: Path,
+    *,
+    target_cost: float | None = None,
+    target_calls: float | None = None,
+    router: str = "gnn",
+    embedder: str = "hashing",
+    device: str = "auto",
+    epochs: int = 40,
+    seed: int = 0,
+    prices: dict[str, dict[str, float]] | None = None,
+    progress: Progress = _quiet,
+) -> dict[str, Any]:
+    """Train the guarded GNN on ``logs``, pick the cost weight (``target_cost``, USD per question) or the
+    mass threshold (``target_calls``) on its held-out questions, and save the checkpoint with it."""
+    from agentroute.bench.costs import with_costs
+    from agentroute.routers.calibration import calibrate
+    from agentroute.routers.fallback import GuardedRouter
+
+    if (target_cost is None) == (target_calls is None):
+        raise ValueError("give exactly one of --target-cost or --target-calls")
+    if target_cost is not None:
+        rows = with_costs(read_routing_log(logs), prices)
+        if any(c.cost_usd is None for r in rows for c in r.agents.values() if c.score is not None):
+            raise ValueError(f"{logs}: some calls have no cost_usd (nor tokens with prices): give --prices FILE")
+    gnn, _ = fit_saving_router(logs, None, router, embedder, device, epochs, seed, prices, progress)
+    if not isinstance(gnn, GuardedRouter):
+        raise ValueError("calibrate needs the guarded router (it calibrates on the guard's held-out questions)")
+    result = calibrate(gnn, target_cost=target_cost, target_calls=target_calls)
+    gnn.save(output)
     return {
         "checkpoint": str(output),
-        "questions": len(records),
-        "agents": len(agents),
-        "device": str(gnn.device),  # type: ignore[attr-defined]
-        "seconds": round(time.perf_counter() - start, 2),
+        "setting": result.setting,
+        "value": result.value,
+        "held_out_questions": result.n,
+        "held_out_cost_per_question": result.cost,
+        "held_out_agents_per_question": result.calls,
+        "held_out_accuracy": result.accuracy,
+        "target_met": result.met,
     }
 
 

@@ -6,6 +6,7 @@ is worth the recorded score of an executed agent that gave that answer.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -96,3 +97,47 @@ def gap_closed(acc: float, best_single: float, oracle: float) -> float | None:
     if gap <= 1e-12:
         return None
     return (acc - best_single) / gap
+
+
+def mcnemar_p(a: Sequence[float], b: Sequence[float]) -> float | None:
+    """Exact two-sided McNemar p-value for paired 0/1 outcomes (None when they are not all 0/1).
+
+    Only the discordant questions count: ``wins`` (a right, b wrong) against ``losses``; under "no
+    difference" each discordant question is a fair coin.
+    """
+    x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if not (np.isin(x, (0.0, 1.0)).all() and np.isin(y, (0.0, 1.0)).all()):
+        return None
+    wins = int(((x == 1) & (y == 0)).sum())
+    losses = int(((x == 0) & (y == 1)).sum())
+    n = wins + losses
+    if n == 0:
+        return 1.0
+    k = min(wins, losses)
+    log_half = n * math.log(0.5)
+    log_n = math.lgamma(n + 1)
+    tail = sum(math.exp(log_n - math.lgamma(i + 1) - math.lgamma(n - i + 1) + log_half) for i in range(k + 1))
+    return float(min(1.0, 2.0 * tail))
+
+
+def paired_difference(
+    a: Sequence[float], b: Sequence[float], n: int = 2000, seed: int = 0, alpha: float = 0.05
+) -> dict[str, float | None]:
+    """Mean of ``a − b`` over the same questions, its paired-bootstrap interval, and a p-value.
+
+    The interval resamples questions (both routers' outcomes move together, so shared difficulty
+    cancels); the p-value is McNemar's exact test for 0/1 scores, else the bootstrap's two-sided share
+    of resampled differences on the other side of 0.
+    """
+    x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if x.shape != y.shape or x.size == 0:
+        raise ValueError(f"paired comparison needs two equally long, non-empty score lists ({x.size} vs {y.size})")
+    d = x - y
+    rng = np.random.default_rng(seed)
+    means = d[rng.integers(0, d.size, size=(n, d.size))].mean(axis=1)
+    lo, hi = float(np.quantile(means, alpha / 2)), float(np.quantile(means, 1 - alpha / 2))
+    p = mcnemar_p(x, y)
+    if p is None:
+        p = float(min(1.0, 2.0 * min((means <= 0).mean(), (means >= 0).mean())))
+    return {"diff": float(d.mean()), "low": lo, "high": hi, "p": p,
+            "wins": float((d > 0).sum()), "losses": float((d < 0).sum())}

@@ -19,12 +19,22 @@ from typing import Any
 import numpy as np
 
 from agentroute.aggregate import Aggregator, make_aggregator
+from agentroute.bench.costs import with_costs
 from agentroute.bench.logs import drop_overlap, question_key
-from agentroute.bench.metrics import answer_score, bootstrap_ci, executed, gap_closed, mean_cost, query_cost
-from agentroute.bench.report import BenchReport, RouterResult
+from agentroute.bench.metrics import (
+    answer_score,
+    bootstrap_ci,
+    executed,
+    gap_closed,
+    mean_cost,
+    paired_difference,
+    query_cost,
+)
+from agentroute.bench.report import BenchReport, Paired, RouterResult
 from agentroute.kg.embed import Embedder, make_embedder
 from agentroute.kg.examples import build_graphs, make_examples
 from agentroute.routers.base import DEFAULT_ROUTERS, Router, SharesTraining, make_router, router_info, router_names
+from agentroute.routers.fallback import GuardedRouter
 from agentroute.types import (
     AgentRecord,
     AgentResult,
@@ -175,6 +185,8 @@ class _Tally:
     chosen: Counter[str] = field(default_factory=Counter)
     fold_accuracy: list[float] = field(default_factory=list)
     seconds: float = 0.0
+    guard: list[GuardedRouter] = field(default_factory=list)  # the fitted guard of each fold
+    decisions: list[RoutingDecision] = field(default_factory=list)  # kept for ``sweep``
 
     def result(self, router: str, best_single: float, oracle: float, seed: int) -> RouterResult:
         accuracy = float(np.mean(self.scores)) if self.scores else 0.0
@@ -190,7 +202,44 @@ class _Tally:
             seconds=self.seconds,
             fold_accuracy=self.fold_accuracy,
             scores=self.scores,
+            guard=guard_summary(self.guard),
         )
+
+
+def guard_summary(guards: Sequence[GuardedRouter]) -> str | None:
+    """One line on what the do-no-harm guard decided in each fold (None for unguarded routers)."""
+    if not guards:
+        return None
+    states = [g.state for g in guards]
+    fell = sum(s.fallback for s in states)
+    parts = []
+    for s in states:
+        if s.gain is None:
+            parts.append("off" if not s.fallback else "fallback")
+            continue
+        verdict = "fallback" if s.fallback else f"margin {s.delta:g}"
+        parts.append(f"{verdict} (gain {s.gain:+.3f} vs needed {s.needed:.3f})")
+    head = f"fallback to best single in {fell}/{len(states)} fold(s)" if fell else "router kept in every fold"
+    return f"{head}: " + "; ".join(parts)
+
+
+def compare(results: Sequence[RouterResult], best_scores: Sequence[float], baselines: Sequence[str], seed: int) -> None:
+    """Fill each result's paired comparisons with best single and with the most accurate baseline."""
+    if not best_scores:
+        return
+    for r in results:
+        if len(r.scores) != len(best_scores):
+            continue
+        r.vs_best_single = Paired(against="best single", **_paired(r.scores, best_scores, seed))
+        others = [o for o in results if o.router in baselines and o.router != r.router]
+        if others:
+            best = max(others, key=lambda o: (o.accuracy, o.router))
+            r.vs_best_baseline = Paired(against=best.router, **_paired(r.scores, best.scores, seed))
+
+
+def _paired(a: Sequence[float], b: Sequence[float], seed: int) -> dict[str, Any]:
+    d = paired_difference(a, b, seed=seed)
+    return {**d, "wins": int(d["wins"] or 0), "losses": int(d["losses"] or 0)}
 
 
 def _split(
@@ -220,18 +269,22 @@ def run_replay_benchmark(
     agent_specs: Sequence[AgentSpec] | None = None,
     builder_options: Mapping[str, Any] | None = None,
     title: str | None = None,
+    sweep: bool = False,
+    prices: Mapping[str, Mapping[str, float]] | None = None,
 ) -> BenchReport:
     """Replay ``records`` with k-fold cross-validation by question (or train on ``records`` and test on
     ``test_records``, minus test questions that also appear in train) and compare ``routers``.
 
     ``agent_specs`` gives agents descriptions/skills (default: names only); ``builder_options`` go to
     ``QueryGraphBuilder`` (e.g. ``k_similar``). Rows without any scored agent are skipped (counted).
+    Costs are the log's ``cost_usd``, else tokens × prices (the log's or ``prices``, see ``bench/costs.py``).
+    ``sweep`` adds cost–quality and calls–quality curves per router (``bench/curves.py``) to ``curves``.
     """
     say = progress or (lambda _msg: None)
     _check_routers(routers)
     usable, fold_of, skipped, dropped = _split(records, test_records, folds, seed)
     n_folds = folds if test_records is None else 1
-    rows = [routing_view(r, f"q{i:06d}") for i, r in enumerate(usable)]
+    rows = [routing_view(r, f"q{i:06d}") for i, r in enumerate(with_costs(usable, prices))]
     given = {s.name: s for s in agent_specs or ()}
     agents = [given.get(a) or AgentSpec(name=a) for a in agent_order(rows)]
     emb, agg = make_embedder(embedder), make_aggregator(aggregator)
@@ -264,8 +317,12 @@ def run_replay_benchmark(
             router = make_router(name, seed=seed, **opts)
             fit_router(router, data.examples, fitted)
             tally = tallies[name]
+            if isinstance(router, GuardedRouter):
+                tally.guard.append(router)
             fold_scores = []
             for g, d, r in zip(data.graphs, router.route_many(data.graphs), test):
+                if sweep:
+                    tally.decisions.append(d)
                 score, ran, cost = _replay(agg, g.query, d, r)
                 fold_scores.append(score)
                 tally.calls.append(len(ran))
@@ -284,7 +341,9 @@ def run_replay_benchmark(
     hindsight = {a: float(np.mean([r.scores().get(a, 0.0) for r in evaluated])) for a in names} if n else {}
     hindsight_agent = min(hindsight, key=lambda a: (-hindsight[a], a)) if hindsight else ""
     most_common = Counter(best_agents).most_common(1)
-    return BenchReport(
+    results = [tallies[name].result(name, best_single, oracle, seed) for name in routers]
+    compare(results, best_scores, [name for name in routers if router_info(name).baseline], seed)
+    report = BenchReport(
         title=title or f"replay benchmark ({n} questions, {n_folds} fold{'s' if n_folds > 1 else ''})",
         n=n,
         folds=n_folds,
@@ -293,7 +352,7 @@ def run_replay_benchmark(
         oracle=oracle,
         embedder=embedder,
         seed=seed,
-        results=[tallies[name].result(name, best_single, oracle, seed) for name in routers],
+        results=results,
         agent_choice={name: {a: t.chosen[a] / max(n, 1) for a in names} for name, t in tallies.items()},
         aggregator=aggregator,
         best_single_agents=best_agents,
@@ -305,4 +364,18 @@ def run_replay_benchmark(
         skipped=skipped,
         dropped_overlap=dropped,
         seconds_graphs=seconds_graphs,
+        best_single_scores=best_scores,
     )
+    if sweep:
+        from agentroute.bench.curves import sweep_report
+
+        report.curves = sweep_report(
+            {name: tallies[name].decisions for name in routers if not router_info(name).reads_scores},
+            evaluated,
+            [fold_of[i] for i in tested],
+            rows,
+            fold_of,
+            agg,
+            seed,
+        )
+    return report

@@ -10,6 +10,32 @@ from pydantic import BaseModel, Field
 from rich.table import Table
 
 
+class Paired(BaseModel):
+    """A router minus a reference on the same questions: mean difference, paired-bootstrap 95% interval,
+    p-value (McNemar's exact test on 0/1 scores), and the questions it wins and loses."""
+
+    against: str
+    diff: float
+    low: float
+    high: float
+    p: float
+    wins: int = 0
+    losses: int = 0
+
+    @property
+    def significant(self) -> bool:
+        """The interval excludes 0."""
+        return self.low > 0 or self.high < 0
+
+    def brief(self) -> str:
+        """Difference and reference, e.g. ``+0.041* all`` (* = interval excludes 0)."""
+        return f"{self.diff:+.3f}{'*' if self.significant else ''} {self.against}"
+
+    def short(self) -> str:
+        mark = "*" if self.significant else ""
+        return f"{self.diff:+.3f} [{self.low:+.3f}, {self.high:+.3f}]{mark}"
+
+
 class RouterResult(BaseModel):
     """One router's outcome over every test question of every fold."""
 
@@ -23,6 +49,9 @@ class RouterResult(BaseModel):
     seconds: float = 0.0
     fold_accuracy: list[float] = Field(default_factory=list)
     scores: list[float] = Field(default_factory=list)  # per test question, in report.qids order
+    vs_best_single: Paired | None = None
+    vs_best_baseline: Paired | None = None
+    guard: str | None = None  # what the do-no-harm guard decided per fold (learned routers)
 
 
 class BenchReport(BaseModel):
@@ -46,6 +75,8 @@ class BenchReport(BaseModel):
     skipped: int = 0  # rows with no scored agent (cannot be evaluated)
     dropped_overlap: int = 0  # test rows dropped because their question also appears in train
     seconds_graphs: float = 0.0  # building graphs and training examples, shared by all routers
+    best_single_scores: list[float] = Field(default_factory=list)  # per question, the training-best agent
+    curves: dict[str, Any] = Field(default_factory=dict)  # ``--sweep``: cost/calls curves, AIQ, APGR, CPT
 
     def result(self, router: str) -> RouterResult:
         for r in self.results:
@@ -66,10 +97,24 @@ class BenchReport(BaseModel):
                     "accuracy": r.accuracy,
                     "calls_per_query": r.calls_per_query,
                     "cost_per_query": r.cost_per_query,
+                    "vs_best_single": r.vs_best_single.model_dump() if r.vs_best_single else None,
+                    "vs_best_baseline": r.vs_best_baseline.model_dump() if r.vs_best_baseline else None,
+                    "guard": r.guard,
                 }
                 for r in self.results
             ],
+            **({"curves": self.curve_summary()} if self.curves else {}),
         }
+
+    def curve_summary(self) -> dict[str, Any]:
+        """Per router: AIQ on the cost and calls axes and, on two-agent logs, APGR and CPT(50%/80%)."""
+        two = self.curves.get("two_agent", {}).get("routers", {})
+        out = {}
+        for name, entry in self.curves.get("routers", {}).items():
+            t = two.get(name, {})
+            out[name] = {"aiq": entry.get("aiq"), "aiq_calls": entry.get("aiq_calls"), "apgr": t.get("apgr"),
+                         "cpt50": t.get("cpt50"), "cpt80": t.get("cpt80")}
+        return out
 
 
 def _fmt(v: float | None, digits: int = 3) -> str:
@@ -89,13 +134,16 @@ def _rows(report: BenchReport) -> list[list[str]]:
             _fmt(r.calls_per_query, 2),
             _cost(r.cost_per_query),
             _fmt(r.gap_closed, 2),
+            r.vs_best_single.short() if r.vs_best_single else "–",
+            r.vs_best_baseline.brief() if r.vs_best_baseline else "–",
             f"{r.seconds:.1f}",
         ]
         for r in report.results
     ]
 
 
-_HEADERS = ["router", "accuracy", "95% CI", "calls/query", "cost/query", "gap closed", "seconds"]
+_HEADERS = ["router", "accuracy", "95% CI", "calls", "$/query", "gap", "Δ best single [95% CI]", "Δ best baseline",
+            "s"]
 
 
 def _caption(report: BenchReport) -> str:
@@ -114,24 +162,43 @@ def report_markdown(report: BenchReport) -> str:
     lines += ["| " + " | ".join(row) + " |" for row in _rows(report)]
     lines += [
         "",
-        "Gap closed = (accuracy − best single) / (oracle − best single). The oracle reads the "
+        "calls = agent calls per question. Gap = gap closed = (accuracy − best single) / (oracle − best "
+        "single). The oracle reads the "
         "recorded scores (evaluation only). An answer scores what the executed agents that gave it "
         "scored (the max); where a log has no predictions, the top-weighted executed agent's score "
         "(the mean when several tie). Cost is – when the log has no per-call dollar cost. Seconds are "
         "training plus routing; routers trained identically (gnn and gnn-top1) share one training, "
-        "counted under the first.",
+        "counted under the first. Δ columns: the router's accuracy minus best single's (the training-best "
+        "agent per fold) and minus the most accurate baseline router's, on the same questions, with a "
+        "paired-bootstrap 95% interval; * marks an interval that excludes 0.",
         "",
     ]
+    paired = [r for r in report.results if r.vs_best_baseline]
+    if paired:
+        lines += ["| router | vs | Δ accuracy [95% CI] | p (McNemar / bootstrap) | wins / losses |"]
+        lines.append("|---|---|---|---|---|")
+        for r in paired:
+            for p in (r.vs_best_single, r.vs_best_baseline):
+                if p is not None:
+                    lines.append(f"| {r.router} | {p.against} | {p.short()} | {p.p:.3g} | {p.wins} / {p.losses} |")
+        lines.append("")
+    guarded = [r for r in report.results if r.guard]
+    if guarded:
+        lines += ["Do-no-harm guard (held-out part of each training fold):", ""]
+        lines += [f"- `{r.router}`: {r.guard}" for r in guarded]
+        lines.append("")
     return "\n".join(lines)
 
 
 def report_table(report: BenchReport) -> Table:
     """The results table for the CLI."""
     table = Table(title=report.title, caption=_caption(report))
-    for h in _HEADERS:
-        table.add_column(h, justify="left" if h == "router" else "right")
+    keep = [i for i, h in enumerate(_HEADERS) if h != "95% CI"]  # the Δ interval is the one to read here
+    for i in keep:
+        h = _HEADERS[i]
+        table.add_column(h, justify="left" if h == "router" else "right", no_wrap=True)
     for row in _rows(report):
-        table.add_row(*row)
+        table.add_row(*(row[i] for i in keep))
     return table
 
 
@@ -205,7 +272,13 @@ def write_report(report: BenchReport, out_dir: str | Path) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     paths = [out / "report.json", out / "report.md", out / "accuracy_vs_calls.png", out / "agent_choice.png"]
     paths[0].write_text(report.model_dump_json(indent=2), encoding="utf-8")
-    paths[1].write_text(report_markdown(report), encoding="utf-8")
+    markdown = report_markdown(report)
+    if report.curves:
+        from agentroute.bench.curve_report import curves_markdown, plot_curves
+
+        markdown += "\n" + curves_markdown(report)
+        paths += plot_curves(report, out)
+    paths[1].write_text(markdown, encoding="utf-8")
     _plot_accuracy(report, paths[2])
     _plot_choice(report, paths[3])
     return paths

@@ -91,6 +91,11 @@ class RouterInfo:
     #: evaluation only: built with ``scores={query id: {agent: score}}``, the recorded outcomes no
     #: deployable router can see.
     reads_scores: bool = False
+    #: a learned router that ``make_router`` wraps in the do-no-harm guard (``routers/fallback.py``):
+    #: it falls back to the best single agent unless held-out data shows a gain (``guard=False``: bare).
+    guarded: bool = False
+    #: a reference router: benchmark reports compare every router with the most accurate baseline.
+    baseline: bool = False
 
     def factory(self) -> RouterFactory:
         return resolve(self.target)
@@ -108,7 +113,8 @@ def register_router(
     name: str, target: str | RouterFactory | None = None, **capabilities: Any
 ) -> Callable[[RouterFactory], RouterFactory]:
     """Register a router under ``name``; capabilities are ``RouterInfo`` fields (``summary``,
-    ``trainable``, ``shares_training``, ``checkpoint``, ``device``, ``reads_scores``).
+    ``trainable``, ``shares_training``, ``checkpoint``, ``device``, ``reads_scores``, ``guarded``,
+    ``baseline``).
 
     Three forms: ``register_router("x", "pkg.mod:make_x", trainable=False)`` (lazy: nothing is imported
     until the router is built), ``register_router("x", make_x)``, and the decorator
@@ -149,13 +155,34 @@ def router_info(name: str) -> RouterInfo:
 
 
 def make_router(name: str, **options: Any) -> Router:
-    """Build a registered router by name, e.g. ``make_router("knn", k=10)``."""
-    return router_info(name).factory()(**options)
+    """Build a registered router by name, e.g. ``make_router("knn", k=10)``.
+
+    A router registered ``guarded`` comes wrapped in the do-no-harm guard (``routers/fallback.py``);
+    ``guard=False`` returns it bare and ``guard={...}`` tunes the guard (other routers ignore ``guard``).
+    """
+    info = router_info(name)
+    guard = options.pop("guard", True)
+    factory = info.factory()
+    router = factory(**options)
+    if not info.guarded:
+        return router
+    from agentroute.routers.fallback import guard_router
+
+    return guard_router(router, lambda: factory(**options), guard, seed=int(options.get("seed", 0)))
 
 
 def load_router(name: str, path: str | Path, **options: Any) -> Router:
-    """Restore a router saved with ``save(path)`` by a router registered with a ``checkpoint`` loader."""
-    return router_info(name).loader()(path, **options)
+    """Restore a router saved with ``save(path)`` by a router registered with a ``checkpoint`` loader
+    (wrapped again in the guard it was saved with, if any)."""
+    info = router_info(name)
+    router = info.loader()(path, **options)
+    extra = getattr(router, "extra", None)
+    if not extra:
+        return router
+    from agentroute.routers.fallback import restore_guard
+
+    hparams = getattr(router, "hparams", dict)()
+    return restore_guard(router, lambda: info.factory()(**{**hparams, **options}), extra)
 
 
 #: The routers a comparison runs when none are named (CLI ``bench run``, quickstart, replay benchmark).
@@ -174,6 +201,7 @@ register_router(
     shares_training=True,
     checkpoint=f"{_GNN}:GNNRouter.load",
     device=True,
+    guarded=True,
 )
 register_router(
     "gnn-top1",
@@ -182,18 +210,22 @@ register_router(
     shares_training=True,
     checkpoint=f"{_GNN}:GNNRouter.load",
     device=True,
+    guarded=True,
 )
-register_router("knn", f"{_BASE}:KnnRouter", summary="similarity-weighted scores of similar past questions")
-register_router("mlp", "agentroute.routers.mlp:MlpRouter", summary="small MLP from the query embedding to agent scores")
-register_router("best-single", f"{_BASE}:BestSingleRouter", summary="always the best agent on training data")
+_KNN = "similarity-weighted scores of similar past questions"
+register_router("knn", f"{_BASE}:KnnRouter", summary=_KNN, guarded=True, baseline=True)
+_MLP = "small MLP from the query embedding to agent scores"
+register_router("mlp", "agentroute.routers.mlp:MlpRouter", summary=_MLP, guarded=True, baseline=True)
+_BEST = "always the best agent on training data"
+register_router("best-single", f"{_BASE}:BestSingleRouter", summary=_BEST, baseline=True)
 register_router(
     "description",
     "agentroute.routers.description:DescriptionRouter",
     summary="agents whose description and skills match the question (no history needed)",
     trainable=False,
 )
-register_router("all", f"{_BASE}:AllRouter", summary="every agent (a majority vote)", trainable=False)
-register_router("random", f"{_BASE}:RandomRouter", summary="one agent at random", trainable=False)
+register_router("all", f"{_BASE}:AllRouter", summary="every agent (a majority vote)", trainable=False, baseline=True)
+register_router("random", f"{_BASE}:RandomRouter", summary="one agent at random", trainable=False, baseline=True)
 register_router(
     "oracle",
     f"{_BASE}:OracleRouter",

@@ -41,9 +41,10 @@ def make_report() -> BenchReport:
 def test_json_summary_has_exactly_the_documented_shape() -> None:
     summary = make_report().to_json_summary()
     assert set(summary) == {"n", "folds", "best_single", "oracle", "results"}
+    none = {"vs_best_single": None, "vs_best_baseline": None, "guard": None}
     assert summary["results"] == [
-        {"router": "knn", "accuracy": 0.55, "calls_per_query": 1.0, "cost_per_query": 0.002},
-        {"router": "all", "accuracy": 0.52, "calls_per_query": 4.0, "cost_per_query": None},
+        {"router": "knn", "accuracy": 0.55, "calls_per_query": 1.0, "cost_per_query": 0.002, **none},
+        {"router": "all", "accuracy": 0.52, "calls_per_query": 4.0, "cost_per_query": None, **none},
     ]
     json.dumps(summary)
 

@@ -119,6 +119,7 @@ class GNNRouter(BaseRouter):
         self.in_dims: dict[str, int] | None = None
         self.agents: list[AgentSpec] = []
         self._frozen: FrozenEnsemble | None = None
+        self.extra: dict[str, Any] = {}  # saved alongside the weights (e.g. the fallback guard's state)
 
     # -- options -------------------------------------------------------------------------------------
     def hparams(self) -> dict[str, Any]:
@@ -308,8 +309,9 @@ class GNNRouter(BaseRouter):
         return decisions
 
     # -- checkpoints ---------------------------------------------------------------------------------
-    def save(self, path: str | Path) -> Path:
-        """Write weights, agent specs, embedder config and hyper-parameters (loadable with weights_only)."""
+    def save(self, path: str | Path, extra: Mapping[str, Any] | None = None) -> Path:
+        """Write weights, agent specs, embedder config and hyper-parameters (loadable with weights_only);
+        ``extra`` (plain values, e.g. the guard's state) is stored too and comes back as ``router.extra``."""
         if not self.models or self.in_dims is None:
             raise RuntimeError(f"{self.name} router is not trained: nothing to save")
         return save_checkpoint(
@@ -323,6 +325,7 @@ class GNNRouter(BaseRouter):
                 "embedder": self.embedder_config,
                 "lexicon": self.lexicon.state() if self.lexicon is not None else None,
                 "evidence_features": list(EVIDENCE_FEATURES),
+                "extra": dict(extra if extra is not None else self.extra),
             },
         )
 
@@ -343,6 +346,7 @@ class GNNRouter(BaseRouter):
             model.load_state_dict(state)
             members.append(model.to(router.device).eval())
         router.models = members
+        router.extra = dict(body.get("extra") or {})
         return router
 
 

@@ -1,0 +1,119 @@
+"""Budget calibration: pick the cost weight λ (or the set router's mass threshold) that meets a budget on
+held-out questions, as RouteLLM calibrates its threshold on held-out data.
+
+The held-out questions are the guard's (``routers/fallback.py``): the router copy trained without them
+routed them, and their recorded scores and costs say what each choice would have cost. λ is signed: a
+positive λ trades accuracy for cheaper agents, a negative one spends more on dearer agents where the router
+is least sure of the cheap one (on logs where the cheap agent is also the best). The chosen λ is the one whose
+held-out cost comes closest to the target without exceeding it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from agentroute.routers.base import select_by_mass
+from agentroute.routers.fallback import GuardedRouter, HeldOut, utility_pick
+
+_POS = tuple(float(x) for x in np.geomspace(1e-3, 1e3, 61))
+#: Signed cost weights tried by ``calibrate_cost`` (±1e6: always the cheapest / the dearest agent).
+CALIBRATION_LAMBDAS = tuple(sorted({0.0, 1e6, -1e6, *_POS, *(-x for x in _POS)}))
+
+
+@dataclass
+class Calibration:
+    """The chosen setting and what it did on the held-out questions."""
+
+    setting: str  # "cost_weight" or "mass"
+    value: float
+    cost: float | None  # held-out mean cost (USD) per question
+    calls: float  # held-out mean agents selected per question
+    accuracy: float  # held-out mean score of the top chosen agent
+    n: int
+    met: bool  # False when no setting reaches the target (the closest one is returned)
+
+
+def _evaluate(held: HeldOut, prior_costs: Mapping[str, float], lam: float) -> tuple[float, float]:
+    """(mean recorded cost, mean recorded score) of the λ-utility pick on each held-out question."""
+    costs, scores = [], []
+    for probs, sc, co in zip(held.probs, held.scores, held.costs, strict=True):
+        cands = {a: p for a, p in probs.items() if a in sc}
+        pick = utility_pick(cands, prior_costs, lam) if cands else None
+        if pick is None:
+            continue
+        if pick not in co:
+            raise ValueError(f"agent {pick!r} has no recorded cost on a held-out question: give costs (--prices)")
+        costs.append(co[pick])
+        scores.append(sc[pick])
+    if not costs:
+        raise ValueError("no held-out question to calibrate on")
+    return float(np.mean(costs)), float(np.mean(scores))
+
+
+def calibrate_cost(held: HeldOut, prior_costs: Mapping[str, float], target: float) -> Calibration:
+    """The λ whose held-out cost per question is the largest one not above ``target``."""
+    if not held.probs:
+        raise ValueError("calibration needs the guard's held-out questions (train on at least ~50 questions)")
+    results = [(lam, *_evaluate(held, prior_costs, lam)) for lam in CALIBRATION_LAMBDAS]
+    within = [r for r in results if r[1] <= target * (1 + 1e-9)]
+    if within:
+        lam, cost, acc = max(within, key=lambda r: (r[1], r[2], -abs(r[0])))
+        met = True
+    else:
+        lam, cost, acc = min(results, key=lambda r: (r[1], -r[2]))
+        met = False
+    return Calibration("cost_weight", lam, cost, 1.0, acc, len(held.probs), met)
+
+
+def calibrate_calls(
+    held: HeldOut, target: float, masses: Sequence[float] | None = None, cap: int | None = None
+) -> Calibration:
+    """The probability-mass threshold whose held-out mean set size is the largest one not above ``target``
+    (an upper bound on calls: early stopping skips agents once the vote is settled)."""
+    if not held.probs:
+        raise ValueError("calibration needs the guard's held-out questions (train on at least ~50 questions)")
+    grid = masses or tuple(float(m) for m in np.linspace(0.0, 1.0, 101))
+    best: tuple[float, float, float] | None = None
+    smallest: tuple[float, float, float] | None = None
+    for m in grid:
+        sizes, scores = [], []
+        for probs, sc in zip(held.probs, held.scores, strict=True):
+            cands = {a: p for a, p in probs.items() if a in sc}
+            if not cands:
+                continue
+            chosen = select_by_mass(cands, m, cap=cap)
+            sizes.append(len(chosen))
+            scores.append(sc[chosen[0]])
+        point = (m, float(np.mean(sizes)), float(np.mean(scores)))
+        if smallest is None or point[1] < smallest[1]:
+            smallest = point
+        if point[1] <= target + 1e-9 and (best is None or point[1] > best[1] + 1e-12):
+            best = point
+    assert smallest is not None
+    chosen_point, met = (best, True) if best is not None else (smallest, False)
+    return Calibration("mass", chosen_point[0], None, chosen_point[1], chosen_point[2], len(held.probs), met)
+
+
+def calibrate(
+    router: GuardedRouter, target_cost: float | None = None, target_calls: float | None = None
+) -> Calibration:
+    """Set ``router``'s cost weight (``target_cost``) or its wrapped router's ``mass`` (``target_calls``)."""
+    if (target_cost is None) == (target_calls is None):
+        raise ValueError("give exactly one of target_cost or target_calls")
+    if target_cost is not None:
+        if target_cost <= 0:
+            raise ValueError(f"--target-cost must be positive, got {target_cost}")
+        result = calibrate_cost(router.held, router.state.prior_costs, target_cost)
+        router.cost_weight = result.value
+        return result
+    assert target_calls is not None
+    if target_calls < 1:
+        raise ValueError(f"--target-calls must be at least 1, got {target_calls}")
+    if not hasattr(router.inner, "mass") or getattr(router.inner, "top1", False):
+        raise ValueError(f"router {router.name!r} selects a fixed number of agents: --target-calls needs gnn")
+    result = calibrate_calls(router.held, target_calls, cap=getattr(router.inner, "max_calls", None))
+    router.inner.mass = result.value  # type: ignore[attr-defined]
+    return result

@@ -1,0 +1,345 @@
+""" "First, do no harm": a learned router falls back to the training prior unless it expects a real gain.
+
+Why: on a log where one agent is right most of the time, a learned router's disagreements with that agent
+are mostly noise, and routing then scores *below* always calling it. ``GuardedRouter`` wraps any learned
+router (``make_router`` wraps every router registered ``guarded``; ``guard=False`` turns it off)
+and decides, on training data only, how far to trust it:
+
+1. The prior is the best single agent by mean training score (among each question's candidates).
+2. An inner validation split (``val_fraction`` of the training examples, seeded) is held out; a fresh copy
+   of the router is trained on the rest and routes the held-out questions.
+3. A margin ``delta`` is learned there: where the router's top agent differs from the prior's, the router
+   is followed only when its probability for its top agent exceeds the prior agent's by at least
+   ``delta`` (the grid includes 0, i.e. "always follow"). A question where both agree keeps the router's
+   decision (its whole set, for set routers).
+4. If even the best margin does not beat always calling the prior by ``z`` paired standard errors on the
+   held-out questions, the router falls back to the prior everywhere.
+
+The final router is then trained on all examples (or, after a full fallback, the held-out copy is kept, for
+its probabilities only). Every decision says what happened in its ``rationale``. The held-out predictions
+are also what ``calibrate`` uses to pick a cost weight or a call budget (``agentroute calibrate``).
+
+A decision's value on held-out questions is the recorded score of its top agent (training examples carry
+scores, not answers, so a vote cannot be replayed there); for set routers this judges the agent they trust
+most. ``cost_weight`` (λ, from ``calibrate``) switches to cost-aware routing: the agent with the best
+``probability − λ · mean cost / max mean cost`` (a single call), and the quality guard steps aside.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from agentroute.routers.base import BaseRouter, Router
+from agentroute.types import QueryGraph, RoutingDecision, TrainExample
+
+#: Margins tried on the held-out questions (probability of the router's top agent minus the prior agent's).
+DEFAULT_DELTAS = (0.0, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5)
+
+
+@dataclass
+class GuardConfig:
+    """How cautious the guard is. ``z``: standard errors of gain required over the prior (0 = any gain)."""
+
+    val_fraction: float = 0.2
+    z: float = 1.0
+    deltas: tuple[float, ...] = DEFAULT_DELTAS
+    min_examples: int = 50
+    seed: int = 0
+
+    @classmethod
+    def from_option(cls, option: bool | Mapping[str, Any] | GuardConfig, seed: int = 0) -> GuardConfig | None:
+        """``guard=`` as given to ``make_router``: True (defaults), False/None (off), a mapping or a config."""
+        if option is None or option is False:
+            return None
+        if isinstance(option, GuardConfig):
+            return option
+        if option is True:
+            return cls(seed=seed)
+        if not isinstance(option, Mapping):
+            raise ValueError(f"guard must be true, false or an object of guard settings, got {option!r}")
+        known = set(cls.__dataclass_fields__)
+        unknown = sorted(set(option) - known)
+        if unknown:
+            raise ValueError(
+                f"unknown guard setting(s) {', '.join(unknown)}: expected some of {', '.join(sorted(known))}"
+            )
+        opts = {"seed": seed, **dict(option)}
+        if "deltas" in opts:
+            opts["deltas"] = tuple(float(d) for d in opts["deltas"])
+        return cls(**opts)
+
+
+@dataclass
+class HeldOut:
+    """The held-out questions as the guard saw them: router probabilities, recorded scores and costs."""
+
+    probs: list[dict[str, float]] = field(default_factory=list)
+    selected: list[list[str]] = field(default_factory=list)
+    scores: list[dict[str, float]] = field(default_factory=list)
+    costs: list[dict[str, float]] = field(default_factory=list)
+
+
+@dataclass
+class GuardState:
+    """What the guard learned (saved in checkpoints): the prior, the margin, and whether it fell back."""
+
+    prior_means: dict[str, float] = field(default_factory=dict)
+    prior_costs: dict[str, float] = field(default_factory=dict)
+    delta: float = 0.0
+    fallback: bool = False
+    gain: float | None = None  # held-out accuracy of the guarded router minus the prior's
+    needed: float | None = None  # the gain it had to exceed
+    n_val: int = 0
+    note: str = "guard not fitted"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> GuardState:
+        known = set(cls.__dataclass_fields__)
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+def mean_by_agent(examples: Sequence[TrainExample], costs: bool = False) -> dict[str, float]:
+    """Mean recorded score (or cost) per agent over the examples where it has one."""
+    sums: dict[str, float] = {}
+    counts: dict[str, int] = {}
+    for ex in examples:
+        for agent, v in (ex.costs if costs else ex.scores).items():
+            sums[agent] = sums.get(agent, 0.0) + float(v)
+            counts[agent] = counts.get(agent, 0) + 1
+    return {a: sums[a] / counts[a] for a in sums}
+
+
+def top_agent(values: Mapping[str, float], among: Sequence[str]) -> str | None:
+    """The candidate with the highest value (ties by name); None without candidates."""
+    ranked = sorted(among, key=lambda a: (-values.get(a, -math.inf), a))
+    return ranked[0] if ranked else None
+
+
+def cost_scale(prior_costs: Mapping[str, float]) -> float:
+    """The largest mean cost, so λ is in units of 'probability per most expensive call'."""
+    return max((c for c in prior_costs.values() if c > 0), default=1.0)
+
+
+def utility_pick(probs: Mapping[str, float], prior_costs: Mapping[str, float], cost_weight: float) -> str | None:
+    """The agent maximising ``p − λ · cost / scale`` (λ = ``cost_weight``)."""
+    scale = cost_scale(prior_costs)
+    u = {a: p - cost_weight * prior_costs.get(a, 0.0) / scale for a, p in probs.items()}
+    return top_agent(u, list(probs))
+
+
+def gate_values(held: HeldOut, prior_means: Mapping[str, float], delta: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per held-out question: the guarded router's value (top agent's score) and the prior's value."""
+    guarded, prior = [], []
+    for probs, scores in zip(held.probs, held.scores, strict=True):
+        cands = [a for a in probs if a in scores]
+        if not cands:
+            continue
+        top = top_agent(probs, cands)
+        base = top_agent(prior_means, cands)
+        assert top is not None and base is not None
+        follow = top == base or probs[top] - probs.get(base, 0.0) >= delta - 1e-12
+        guarded.append(scores[top] if follow else scores[base])
+        prior.append(scores[base])
+    return np.asarray(guarded, dtype=float), np.asarray(prior, dtype=float)
+
+
+def choose_margin(held: HeldOut, prior_means: Mapping[str, float], config: GuardConfig) -> GuardState:
+    """The margin with the best held-out accuracy (ties: the larger, more cautious one), or a full
+    fallback when its gain over the prior is not at least ``z`` paired standard errors."""
+    best_delta, best_acc, best_diff = None, -math.inf, np.zeros(0)
+    prior_acc = 0.0
+    for delta in sorted(config.deltas, reverse=True):
+        guarded, prior = gate_values(held, prior_means, delta)
+        if guarded.size == 0:
+            break
+        prior_acc = float(prior.mean())
+        acc = float(guarded.mean())
+        if acc > best_acc + 1e-12:
+            best_delta, best_acc, best_diff = delta, acc, guarded - prior
+    n = int(best_diff.size)
+    if best_delta is None or n == 0:
+        return GuardState(
+            dict(prior_means), fallback=True, note="fallback: no held-out question to judge the router on"
+        )
+    gain = best_acc - prior_acc
+    se = float(best_diff.std(ddof=1) / math.sqrt(n)) if n > 1 else math.inf
+    needed = max(config.z * se, 0.0)
+    fallback = not gain > needed
+    verdict = "falls back to" if fallback else "beats"
+    note = (
+        f"on {n} held-out questions the router with margin {best_delta:g} {verdict} the best single agent "
+        f"(gain {gain:+.3f}, needed > {needed:.3f})"
+    )
+    return GuardState(
+        dict(prior_means), delta=float(best_delta), fallback=fallback, gain=gain, needed=needed, n_val=n, note=note
+    )
+
+
+class GuardedRouter(BaseRouter):
+    """A learned router that defers to the best single agent unless held-out data says it gains.
+
+    ``make`` builds a fresh, untrained copy of the wrapped router (used for the held-out fit and the final
+    fit). Attributes the wrapper does not define (``device``, ``save``, ``models``, …) are the wrapped
+    router's.
+    """
+
+    def __init__(
+        self,
+        make: Callable[[], Router],
+        config: GuardConfig | None = None,
+        cost_weight: float = 0.0,
+        inner: Router | None = None,
+    ) -> None:
+        self._make = make
+        self.inner: Router = inner if inner is not None else make()
+        self.name = self.inner.name
+        self.config = config or GuardConfig()
+        self.cost_weight = float(cost_weight)
+        self.state = GuardState()
+        self.held = HeldOut()
+
+    def __getattr__(self, item: str) -> Any:
+        if item == "inner" or item.startswith("__"):
+            raise AttributeError(item)
+        return getattr(self.inner, item)
+
+    # -- training ------------------------------------------------------------------------------------
+    def fit(self, examples: Sequence[TrainExample]) -> GuardedRouter:
+        prior = mean_by_agent(examples)
+        costs = mean_by_agent(examples, costs=True)
+        n_val = int(round(len(examples) * self.config.val_fraction))
+        if len(examples) < self.config.min_examples or n_val < 10:
+            self.inner = self._make()
+            self.inner.fit(examples)
+            self.held = HeldOut()
+            note = f"guard off: {len(examples)} training questions are too few to hold some out"
+            self.state = GuardState(prior, costs, note=note)
+            return self
+        order = np.random.default_rng([self.config.seed, len(examples)]).permutation(len(examples))
+        val = [examples[i] for i in order[:n_val]]
+        rest = [examples[i] for i in order[n_val:]]
+        probe = self._make()
+        probe.fit(rest)
+        decisions = probe.route_many([ex.graph for ex in val])
+        self.held = HeldOut(
+            probs=[dict(d.probs) for d in decisions],
+            selected=[list(d.selected) for d in decisions],
+            scores=[dict(ex.scores) for ex in val],
+            costs=[dict(ex.costs) for ex in val],
+        )
+        self._judge(prior, costs)
+        if self.state.fallback:
+            self.inner = probe  # its probabilities still inform the rationale and cost-aware routing
+        else:
+            self.inner = self._make()
+            self.inner.fit(examples)
+        return self
+
+    def _judge(self, prior: dict[str, float], costs: dict[str, float]) -> None:
+        self.state = choose_margin(self.held, prior, self.config)
+        self.state.prior_costs = costs
+
+    def training_key(self) -> str | None:
+        """Routers whose wrapped routers train identically (``gnn`` / ``gnn-top1``) share one training."""
+        key = getattr(self.inner, "training_key", lambda: None)()
+        return None if key is None else f"guarded:{self.config!r}:{key}"
+
+    def share_training(self, other: GuardedRouter) -> GuardedRouter:
+        """Use ``other``'s trained router, held-out predictions and verdict (they depend on the wrapped
+        router's probabilities only, which the two share)."""
+        self.inner.share_training(other.inner)  # type: ignore[attr-defined]
+        self.held = other.held
+        self.state = GuardState.from_dict(other.state.to_dict())
+        return self
+
+    # -- routing -------------------------------------------------------------------------------------
+    def route(self, graph: QueryGraph, k: int | None = None) -> RoutingDecision:
+        return self.route_many([graph], k)[0]
+
+    def route_many(self, graphs: Sequence[QueryGraph], k: int | None = None) -> list[RoutingDecision]:
+        return [self.guard(d) for d in self.inner.route_many(graphs, k)]
+
+    def guard(self, decision: RoutingDecision) -> RoutingDecision:
+        """The wrapped router's decision, kept, replaced by the prior's agent, or made cost-aware."""
+        probs = decision.probs
+        if not probs:
+            return decision
+        s = self.state
+        if self.cost_weight != 0:
+            pick = utility_pick(probs, s.prior_costs, self.cost_weight)
+            why = f"cost-aware: best of probability − {self.cost_weight:g} × relative mean cost"
+            return self._single(decision, pick, why)
+        cands = list(probs)
+        base = top_agent(s.prior_means, cands)
+        if base is None:
+            return decision
+        if s.fallback:
+            return self._single(decision, base, f"fallback to best single agent {base!r}: {s.note}")
+        top = decision.selected[0] if decision.selected else top_agent(probs, cands)
+        if top == base or top is None:
+            return _note(decision, f"guard: agrees with the best single agent {base!r}")
+        edge = probs.get(top, 0.0) - probs.get(base, 0.0)
+        if edge >= s.delta - 1e-12:
+            return _note(decision, f"guard: {top!r} over best single {base!r} by {edge:.2f} ≥ margin {s.delta:g}")
+        why = f"kept best single agent {base!r}: {decision.router} prefers {top!r} by {edge:.2f} < margin {s.delta:g}"
+        return self._single(decision, base, why)
+
+    def _single(self, decision: RoutingDecision, agent: str | None, why: str) -> RoutingDecision:
+        selected = [agent] if agent is not None else decision.selected[:1]
+        return decision.model_copy(
+            update={"selected": selected, "early_stop": False, "rationale": _join(decision, why)}
+        )
+
+    # -- calibration and persistence -----------------------------------------------------------------
+    def guard_state(self) -> dict[str, Any]:
+        """Everything to restore the guard (plain values, stored in GNN checkpoints)."""
+        return {
+            "state": self.state.to_dict(),
+            "config": {**asdict(self.config), "deltas": list(self.config.deltas)},
+            "cost_weight": self.cost_weight,
+        }
+
+    def restore(self, data: Mapping[str, Any]) -> GuardedRouter:
+        self.state = GuardState.from_dict(data.get("state", {}))
+        self.config = GuardConfig.from_option(dict(data.get("config", {}))) or GuardConfig()
+        self.cost_weight = float(data.get("cost_weight", 0.0))
+        return self
+
+    def save(self, path: Any) -> Any:
+        """Save the wrapped router with the guard's state (routers that can save: the GNN)."""
+        return self.inner.save(path, extra={"guard": self.guard_state()})  # type: ignore[attr-defined]
+
+
+def _join(decision: RoutingDecision, why: str) -> str:
+    return f"{decision.rationale} | {why}" if decision.rationale else why
+
+
+def _note(decision: RoutingDecision, why: str) -> RoutingDecision:
+    return decision.model_copy(update={"rationale": _join(decision, why)})
+
+
+def guard_router(
+    router: Router, make: Callable[[], Router], option: bool | Mapping[str, Any] | GuardConfig, seed: int = 0
+) -> Router:
+    """``router`` wrapped in a guard unless ``option`` is off (``make_router`` calls this for routers
+    registered ``guarded``)."""
+    config = GuardConfig.from_option(option, seed=seed)
+    if config is None or isinstance(router, GuardedRouter):
+        return router
+    return GuardedRouter(make, config, inner=router)
+
+
+def restore_guard(router: Router, make: Callable[[], Router], extra: Mapping[str, Any] | None) -> Router:
+    """A loaded router, wrapped again in the guard saved with it (checkpoints without one load bare)."""
+    data = (extra or {}).get("guard")
+    if not data:
+        return router
+    return GuardedRouter(make, inner=router).restore(data)

@@ -1,0 +1,111 @@
+"""Cost–quality curves, AIQ, APGR/CPT, paired comparisons, costs from prices, budget calibration."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from agentroute.bench.costs import call_cost, read_prices, with_costs
+from agentroute.bench.curves import aiq, cpt, pgr_curve, upper_hull
+from agentroute.bench.metrics import mcnemar_p, paired_difference
+from agentroute.routers.calibration import calibrate_calls, calibrate_cost
+from agentroute.routers.fallback import HeldOut
+from agentroute.types import AgentRecord, RunRecord
+
+
+def test_aiq_is_the_area_under_the_rising_convex_hull() -> None:
+    points = [(0.0, 0.5), (0.5, 0.55), (1.0, 0.7)]  # the middle point lies under the chord: ignored
+    assert upper_hull(points) == [(0.0, 0.5), (1.0, 0.7)]
+    assert aiq(points, 0.0, 1.0) == pytest.approx(0.6, abs=1e-3)
+    # a costlier point that is worse does not pull the curve down: it stays flat at its best
+    assert aiq([*points, (2.0, 0.6)], 0.0, 2.0) == pytest.approx((0.6 + 0.7) / 2, abs=1e-3)
+    # a router that cannot be as cheap as the range starts gets nothing there
+    assert aiq([(0.5, 0.8)], 0.0, 1.0) == pytest.approx(0.4, abs=1e-3)
+
+
+def test_apgr_and_cpt_follow_routellm() -> None:
+    strong = [1.0] * 5 + [0.0] * 5
+    weak = [0.0] * 10
+    perfect = pgr_curve([1.0] * 5 + [0.0] * 5, strong, weak)
+    assert perfect["pgr"][:6] == pytest.approx([0.0, 0.2, 0.4, 0.6, 0.8, 1.0])
+    assert perfect["apgr"] == pytest.approx(0.75)
+    assert perfect["cpt50"] == pytest.approx(0.25)
+    assert perfect["cpt80"] == pytest.approx(0.4)
+    rng = np.random.default_rng(0)
+    s = (rng.random(4000) < 0.8).astype(float)
+    w = (rng.random(4000) < 0.6).astype(float)
+    uninformed = pgr_curve(np.zeros(4000), s, w, seed=1)  # all ties: a random order
+    assert uninformed["apgr"] == pytest.approx(0.5, abs=0.05)
+    assert cpt([0.0, 0.1, 0.2], 0.5) is None
+
+
+def test_paired_comparison_and_mcnemar() -> None:
+    a = [1.0] * 10 + [1.0, 0.0] * 20
+    b = [0.0] * 10 + [1.0, 0.0] * 20
+    assert mcnemar_p(a, b) == pytest.approx(2 * 0.5**10)
+    d = paired_difference(a, b)
+    assert d["diff"] == pytest.approx(0.2)
+    assert d["low"] > 0 and d["low"] <= d["diff"] <= d["high"]
+    assert (d["wins"], d["losses"]) == (10, 0)
+    same = paired_difference(b, b)
+    assert same["diff"] == same["low"] == same["high"] == 0.0 and same["p"] == 1.0
+    assert paired_difference([0.5, 0.2], [0.1, 0.2])["p"] is not None  # soft scores: bootstrap p-value
+
+
+def test_costs_from_tokens_prices_or_a_per_call_price(tmp_path: Path) -> None:
+    cell = AgentRecord.model_validate(
+        {"score": 1.0, "input_tokens": 1000, "output_tokens": 500, "input_price_per_M": 2.0, "output_price_per_M": 4.0}
+    )
+    assert call_cost("a", cell) == pytest.approx((1000 * 2 + 500 * 4) / 1e6)
+    assert call_cost("a", cell, {"a": {"input_per_M": 1.0, "output_per_M": 1.0}}) == pytest.approx(1500 / 1e6)
+    bare = AgentRecord(score=0.0)
+    assert call_cost("b", bare) is None
+    assert call_cost("b", bare, {"b": {"per_call": 0.01}}) == 0.01
+    assert call_cost("b", AgentRecord(score=0.0, cost_usd=0.5), {"b": {"per_call": 0.01}}) == 0.5
+    row = RunRecord(qid="q", question="?", agents={"b": bare})
+    assert with_costs([row], {"b": {"per_call": 0.02}})[0].agents["b"].cost_usd == 0.02
+    assert row.agents["b"].cost_usd is None  # the original is left alone
+    path = tmp_path / "prices.json"
+    path.write_text(json.dumps({"b": {"per_cal": 1}}))
+    with pytest.raises(ValueError, match="prices.json: agent 'b': unknown price key"):
+        read_prices(path)
+    path.write_text("{oops")
+    with pytest.raises(ValueError, match=r"prices.json:1: not valid JSON"):
+        read_prices(path)
+
+
+def held_two_agents(n: int = 200, seed: int = 0) -> HeldOut:
+    """A cheap agent right 60% and a dear one right 80%; the router's p(dear) is informative."""
+    rng = np.random.default_rng(seed)
+    held = HeldOut()
+    for _ in range(n):
+        cheap, dear = float(rng.random() < 0.6), float(rng.random() < 0.8)
+        p = float(np.clip(0.5 + 0.3 * (dear - cheap) + rng.normal(0, 0.15), 0.01, 0.99))
+        held.probs.append({"cheap": 1 - p, "dear": p})
+        held.selected.append(["dear" if p > 0.5 else "cheap"])
+        held.scores.append({"cheap": cheap, "dear": dear})
+        held.costs.append({"cheap": 0.001, "dear": 0.01})
+    return held
+
+
+def test_cost_calibration_spends_the_budget_without_exceeding_it() -> None:
+    held = held_two_agents()
+    costs = {"cheap": 0.001, "dear": 0.01}
+    for target in (0.002, 0.004, 0.007):
+        cal = calibrate_cost(held, costs, target)
+        assert cal.met and cal.cost is not None
+        assert target * 0.85 <= cal.cost <= target
+    low = calibrate_cost(held, costs, 0.0005)  # below the cheapest agent: not reachable
+    assert not low.met and low.cost == pytest.approx(0.001)
+    generous = calibrate_cost(held, costs, 1.0)
+    assert generous.met and generous.cost == pytest.approx(0.01)
+
+
+def test_calls_calibration_bounds_the_set_size() -> None:
+    held = held_two_agents()
+    cal = calibrate_calls(held, 1.5)
+    assert cal.met and 1.0 <= cal.calls <= 1.5
+    assert calibrate_calls(held, 1.0).calls == 1.0

@@ -1,0 +1,119 @@
+"""The do-no-harm guard: learned routers fall back to the best single agent unless held-out data shows a gain."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from agentroute.bench.replay import run_replay_benchmark
+from agentroute.routers.base import make_router
+from agentroute.routers.fallback import GuardConfig, GuardedRouter, HeldOut, choose_margin
+from agentroute.types import AgentRecord, RunRecord
+
+TOPICS = {
+    "math": "how many apples remain after adding seven and subtracting three",
+    "history": "which emperor ruled the old empire before the long war",
+    "science": "what gas do green plants absorb from the air in sunlight",
+}
+
+
+def dominant_log(n: int, seed: int = 0, p_strong: float = 0.9, p_noise: float = 0.45) -> list[RunRecord]:
+    """One agent right ~90% of the time everywhere; three others right at random, whatever the question."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i in range(n):
+        topic = list(TOPICS)[i % 3]
+        words = TOPICS[topic].split()
+        rng.shuffle(words)
+        agents = {"strong": AgentRecord(score=float(rng.random() < p_strong))}
+        for j in range(3):
+            agents[f"noise{j}"] = AgentRecord(score=float(rng.random() < p_noise))
+        rows.append(RunRecord(qid=f"d{i}", question=f"{topic} {i} " + " ".join(words), agents=agents))
+    return rows
+
+
+def routable_log(n: int, seed: int = 0) -> list[RunRecord]:
+    """Each topic has its own expert (right 90%), every other agent is right 20%; best single ~ 0.43."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i in range(n):
+        topic = list(TOPICS)[i % 3]
+        words = TOPICS[topic].split()
+        rng.shuffle(words)
+        agents = {t: AgentRecord(score=float(rng.random() < (0.9 if t == topic else 0.2))) for t in TOPICS}
+        rows.append(RunRecord(qid=f"r{i}", question=" ".join(words), agents=agents))
+    return rows
+
+
+def best_single_scores(report) -> list[float]:
+    return report.best_single_scores
+
+
+@pytest.mark.parametrize("router", ["knn", "mlp"])
+def test_guard_falls_back_where_one_agent_dominates(router: str) -> None:
+    records = dominant_log(300, seed=1)
+    opts = {"mlp": {"epochs": 10}}
+    report = run_replay_benchmark(records, folds=2, routers=[router, "best-single"], router_options=opts)
+    guarded, best = report.result(router), report.result("best-single")
+    assert guarded.scores == best.scores  # it routes exactly like always calling the dominant agent
+    assert "fallback" in (guarded.guard or "")
+
+
+def test_guarded_router_explains_the_fallback_in_the_rationale() -> None:
+    from agentroute.bench.replay import build_fold
+    from agentroute.kg.embed import make_embedder
+    from agentroute.types import AgentSpec
+
+    records = dominant_log(240, seed=2)
+    fold = build_fold(
+        records[:200], records[200:], [AgentSpec(name=a) for a in records[0].agents], make_embedder("hashing")
+    )
+    router = make_router("knn").fit(fold.examples)
+    assert isinstance(router, GuardedRouter)
+    assert router.state.fallback
+    for d in router.route_many(fold.graphs):
+        assert d.selected == ["strong"]
+        assert "fallback to best single agent 'strong'" in (d.rationale or "")
+    bare = make_router("knn", guard=False).fit(fold.examples)
+    assert not isinstance(bare, GuardedRouter)
+
+
+def test_guard_keeps_a_router_that_really_gains() -> None:
+    records = routable_log(300, seed=3)
+    report = run_replay_benchmark(records, folds=2, routers=["knn", "best-single"])
+    knn, best = report.result("knn"), report.result("best-single")
+    assert knn.accuracy > best.accuracy + 0.2
+    assert "fallback" not in (knn.guard or "")
+
+
+def held(rows: list[tuple[dict[str, float], dict[str, float]]]) -> HeldOut:
+    return HeldOut(
+        probs=[p for p, _ in rows], selected=[[max(p, key=p.get)] for p, _ in rows], scores=[s for _, s in rows]
+    )
+
+
+def test_margin_is_learned_from_held_out_questions() -> None:
+    prior = {"a": 0.7, "b": 0.5}
+    # confident disagreements are right, hesitant ones wrong: the best margin lies between the two
+    confident = ({"a": 0.1, "b": 0.9}, {"a": 0.0, "b": 1.0})
+    hesitant = ({"a": 0.45, "b": 0.55}, {"a": 1.0, "b": 0.0})
+    agree = ({"a": 0.8, "b": 0.2}, {"a": 1.0, "b": 0.0})
+    state = choose_margin(held([confident] * 30 + [hesitant] * 30 + [agree] * 40), prior, GuardConfig())
+    assert not state.fallback
+    assert 0.1 <= state.delta <= 0.5
+    assert state.gain == pytest.approx(0.3)
+
+
+def test_a_gain_within_noise_is_a_fallback() -> None:
+    prior = {"a": 0.7, "b": 0.5}
+    win = ({"a": 0.1, "b": 0.9}, {"a": 0.0, "b": 1.0})
+    loss = ({"a": 0.1, "b": 0.9}, {"a": 1.0, "b": 0.0})
+    state = choose_margin(held([win] * 11 + [loss] * 10), prior, GuardConfig(z=1.0))
+    assert state.fallback and state.gain is not None and 0 < state.gain < state.needed
+
+
+def test_guard_option_is_validated() -> None:
+    with pytest.raises(ValueError, match="unknown guard setting"):
+        make_router("knn", guard={"zz": 1})
+    assert isinstance(make_router("knn", guard={"z": 0.0}), GuardedRouter)
+    assert not isinstance(make_router("best-single"), GuardedRouter)  # not learned: nothing to guard

@@ -1,0 +1,85 @@
+"""`bench run --sweep` and `agentroute calibrate` from the command line, on small generated logs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+from typer.testing import CliRunner
+
+from agentroute.cli import app
+from agentroute.types import AgentRecord, RunRecord
+
+runner = CliRunner()
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def two_agent_log(path: Path, n: int = 120, costs: bool = True) -> Path:
+    """'cheap' is right on easy arithmetic only; 'dear' is right on nearly everything and costs 10x more."""
+    rng = np.random.default_rng(0)
+    lines = []
+    for i in range(n):
+        easy = i % 2 == 0
+        text = f"What is {i} plus one?" if easy else f"Which poet wrote the ballad of harbour {i}?"
+        agents = {
+            "cheap": AgentRecord(score=float(easy and rng.random() < 0.9), cost_usd=0.001 if costs else None),
+            "dear": AgentRecord(score=float(rng.random() < 0.85), cost_usd=0.01 if costs else None),
+        }
+        lines.append(RunRecord(qid=f"c{i}", question=text, agents=agents).model_dump_json(exclude_none=True))
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_bench_run_sweep_reports_curves_aiq_and_apgr(tmp_path: Path) -> None:
+    log = two_agent_log(tmp_path / "log.jsonl")
+    out_dir = tmp_path / "rep"
+    code, stdout, stderr = run(
+        "bench", "run", "--logs", str(log), "--folds", "2", "--routers", "knn,best-single,random",
+        "--sweep", "--out", str(out_dir), "--json",
+    )  # fmt: skip
+    assert code == 0, stderr
+    summary = json.loads(stdout)
+    curves = summary["curves"]
+    assert set(curves) == {"knn", "best-single", "random"}
+    assert curves["knn"]["apgr"] > curves["random"]["apgr"]  # knn knows which questions need the dear agent
+    assert curves["knn"]["cpt50"] < curves["random"]["cpt50"]
+    assert curves["knn"]["aiq"] >= curves["random"]["aiq"]
+    knn = next(r for r in summary["results"] if r["router"] == "knn")
+    assert knn["vs_best_single"]["low"] <= knn["vs_best_single"]["diff"] <= knn["vs_best_single"]["high"]
+    assert (out_dir / "curves.png").exists() and (out_dir / "pgr.png").exists()
+    assert "Cost–quality sweep" in (out_dir / "report.md").read_text()
+
+
+def test_calibrate_writes_the_cost_weight_into_the_checkpoint(tmp_path: Path) -> None:
+    from agentroute.commands import load_router
+    from agentroute.routers.fallback import GuardedRouter
+
+    log = two_agent_log(tmp_path / "log.jsonl")
+    ckpt = tmp_path / "model.pt"
+    code, stdout, stderr = run(
+        "calibrate", "--logs", str(log), "--target-cost", "0.004", "--out", str(ckpt),
+        "--epochs", "3", "--device", "cpu", "--json",
+    )  # fmt: skip
+    assert code == 0, stderr
+    summary = json.loads(stdout)
+    assert summary["setting"] == "cost_weight" and summary["target_met"]
+    assert summary["held_out_cost_per_question"] <= 0.004
+    router = load_router("gnn", ckpt, device="cpu")
+    assert isinstance(router, GuardedRouter)
+    assert router.cost_weight == summary["value"] != 0
+
+
+def test_calibrate_rejects_bad_budgets(tmp_path: Path) -> None:
+    log = two_agent_log(tmp_path / "log.jsonl", n=60, costs=False)
+    out = str(tmp_path / "m.pt")
+    code, _, stderr = run("calibrate", "--logs", str(log), "--out", out)
+    assert code == 2 and "--target-cost" in stderr
+    code, _, stderr = run("calibrate", "--logs", str(log), "--out", out, "--target-cost", "1", "--target-calls", "2")
+    assert code == 2 and "exactly one" in stderr
+    code, _, stderr = run("calibrate", "--logs", str(log), "--out", out, "--target-cost", "0.01", "--epochs", "2")
+    assert code == 2 and "--prices" in stderr
