@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from agentroute.routers.base import BaseRouter, Router
+from agentroute.routers.base import BaseRouter, Router, SharesTraining
 from agentroute.types import QueryGraph, RoutingDecision, TrainExample
 
 #: Margins tried on the held-out questions (probability of the router's top agent minus the prior agent's).
@@ -209,7 +209,10 @@ class GuardedRouter(BaseRouter):
     def __getattr__(self, item: str) -> Any:
         if item == "inner" or item.startswith("__"):
             raise AttributeError(item)
-        return getattr(self.inner, item)
+        value = getattr(self.inner, item)
+        if item == "save":  # routers that save (the GNN) store the guard's state with their weights
+            return lambda path: value(path, extra={"guard": self.guard_state()})
+        return value
 
     # -- training ------------------------------------------------------------------------------------
     def fit(self, examples: Sequence[TrainExample]) -> GuardedRouter:
@@ -246,19 +249,6 @@ class GuardedRouter(BaseRouter):
     def _judge(self, prior: dict[str, float], costs: dict[str, float]) -> None:
         self.state = choose_margin(self.held, prior, self.config)
         self.state.prior_costs = costs
-
-    def training_key(self) -> str | None:
-        """Routers whose wrapped routers train identically (``gnn`` / ``gnn-top1``) share one training."""
-        key = getattr(self.inner, "training_key", lambda: None)()
-        return None if key is None else f"guarded:{self.config!r}:{key}"
-
-    def share_training(self, other: GuardedRouter) -> GuardedRouter:
-        """Use ``other``'s trained router, held-out predictions and verdict (they depend on the wrapped
-        router's probabilities only, which the two share)."""
-        self.inner.share_training(other.inner)  # type: ignore[attr-defined]
-        self.held = other.held
-        self.state = GuardState.from_dict(other.state.to_dict())
-        return self
 
     # -- routing -------------------------------------------------------------------------------------
     def route(self, graph: QueryGraph, k: int | None = None) -> RoutingDecision:
@@ -313,9 +303,22 @@ class GuardedRouter(BaseRouter):
         self.cost_weight = float(data.get("cost_weight", 0.0))
         return self
 
-    def save(self, path: Any) -> Any:
-        """Save the wrapped router with the guard's state (routers that can save: the GNN)."""
-        return self.inner.save(path, extra={"guard": self.guard_state()})  # type: ignore[attr-defined]
+
+class SharedGuardedRouter(GuardedRouter):
+    """A guarded router whose wrapped router shares training (``SharesTraining``, e.g. gnn / gnn-top1)."""
+
+    def training_key(self) -> str | None:
+        """Routers whose wrapped routers train identically (``gnn`` / ``gnn-top1``) share one training."""
+        key = getattr(self.inner, "training_key", lambda: None)()
+        return None if key is None else f"guarded:{self.config!r}:{key}"
+
+    def share_training(self, other: GuardedRouter) -> GuardedRouter:
+        """Use ``other``'s trained router, held-out predictions and verdict (they depend on the wrapped
+        router's probabilities only, which the two share)."""
+        self.inner.share_training(other.inner)  # type: ignore[attr-defined]
+        self.held = other.held
+        self.state = GuardState.from_dict(other.state.to_dict())
+        return self
 
 
 def _join(decision: RoutingDecision, why: str) -> str:
@@ -334,7 +337,8 @@ def guard_router(
     config = GuardConfig.from_option(option, seed=seed)
     if config is None or isinstance(router, GuardedRouter):
         return router
-    return GuardedRouter(make, config, inner=router)
+    kind = SharedGuardedRouter if isinstance(router, SharesTraining) else GuardedRouter
+    return kind(make, config, inner=router)
 
 
 def restore_guard(router: Router, make: Callable[[], Router], extra: Mapping[str, Any] | None) -> Router:
@@ -342,4 +346,5 @@ def restore_guard(router: Router, make: Callable[[], Router], extra: Mapping[str
     data = (extra or {}).get("guard")
     if not data:
         return router
-    return GuardedRouter(make, inner=router).restore(data)
+    kind = SharedGuardedRouter if isinstance(router, SharesTraining) else GuardedRouter
+    return kind(make, inner=router).restore(data)
