@@ -206,6 +206,11 @@ class GuardedRouter(BaseRouter):
         self.state = GuardState()
         self.held = HeldOut()
 
+    @property
+    def learns_from_history(self) -> bool:  # type: ignore[override]
+        """As the wrapped router declares (the cold-start path reads it)."""
+        return bool(getattr(self.inner, "learns_from_history", False))
+
     def __getattr__(self, item: str) -> Any:
         if item == "inner" or item.startswith("__"):
             raise AttributeError(item)
