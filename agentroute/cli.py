@@ -180,10 +180,20 @@ def ask(
     k: int = typer.Option(None, "--k", help="Number of agents to call (default: the router's own rule)."),
     seed: int = typer.Option(0, "--seed", help="Seed of the built-in suite and the router."),
     timeout: float = typer.Option(60.0, "--timeout", help="Per-agent timeout in seconds."),
+    stream: bool = typer.Option(
+        False, "--stream", help="Print the decision and each agent's start/finish as they happen (--json: JSON lines)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
     """Answer one question: route it, run the chosen agents in parallel, aggregate."""
     from agentroute.commands import ask_one
+    from agentroute.events import format_event
+
+    def show_event(event: dict[str, Any]) -> None:
+        if as_json:
+            print_json(event)
+        else:
+            out.print(format_event(event), markup=False, highlight=False)
 
     answer = ask_one(
         question,
@@ -195,6 +205,7 @@ def ask(
         seed=seed,
         timeout_s=timeout,
         progress=progress_printer(not as_json),
+        on_event=show_event if stream else None,
     )
     d = answer.decision
     if d.cold_start:

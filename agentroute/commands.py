@@ -71,9 +71,11 @@ def ask_one(
     seed: int = 0,
     timeout_s: float = 60.0,
     progress: Progress = _quiet,
+    on_event: Callable[[dict[str, Any]], None] | None = None,
 ) -> Answer:
     """Answer one question. With the built-in agents and an empty store, first profile the suite's
-    training questions so a learned router has history to learn from."""
+    training questions so a learned router has history to learn from. ``on_event`` sees the run's
+    progress events as they happen (``agentroute/events.py``)."""
     graph_store = open_store(store)
     try:
         pool = bootstrap_builtin(graph_store, seed, progress) if agents is None else load_agents(agents)
@@ -81,7 +83,7 @@ def ask_one(
         if model is None and has_history(graph_store):
             progress(f"fitting router {router!r} on the store's history")
             ar.fit()
-        return ar.ask(question)
+        return ar.ask(question, on_event=on_event)
     finally:
         graph_store.close()
 

@@ -10,15 +10,29 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import operator
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from concurrent.futures import Executor
+from dataclasses import dataclass
 from types import TracebackType
-from typing import TYPE_CHECKING, Annotated, Any, TypedDict
+from typing import TYPE_CHECKING, Annotated, Any, Union
+
+from typing_extensions import TypedDict  # pydantic (LangGraph schemas) needs it before Python 3.12
 
 from agentroute.agents.base import Agent
 from agentroute.agents.executor import AgentExecutor, using_executor
 from agentroute.agents.pool import AgentPool
 from agentroute.aggregate import Aggregator, aggregate_async, make_aggregator
+from agentroute.approval import approval_request, review
+from agentroute.events import (
+    Event,
+    aemit,
+    agent_finish_event,
+    agent_start_event,
+    answer_event,
+    decision_event,
+    emit,
+    review_event,
+)
 from agentroute.kg.builder import QueryGraphBuilder
 from agentroute.kg.embed import Embedder
 from agentroute.kg.examples import make_examples
@@ -39,18 +53,58 @@ from agentroute.types import (
 from agentroute.waves import next_wave
 
 if TYPE_CHECKING:  # pragma: no cover - langgraph is imported when a graph is built, not on import
+    from langchain_core.runnables import Runnable
     from langgraph.graph import StateGraph
 
 
-class RouteState(TypedDict, total=False):
-    """State of one question travelling through the router graph."""
+@dataclass(frozen=True)
+class RouteKeys:
+    """The state keys a host sees: the question in; the answer text, decision, agent results, vote support out.
 
-    question: str
-    query: Query
-    graph: QueryGraph
-    decision: RoutingDecision
-    results: Annotated[list[AgentResult], operator.add]
-    answer: Answer
+    Rename them to fit a host graph's own state (``AgentRoute.as_subgraph(input_key=..., ...)``).
+    """
+
+    question: str = "question"
+    answer: str = "answer"
+    decision: str = "decision"
+    results: str = "results"
+    support: str = "support"
+
+    def __post_init__(self) -> None:
+        names = list(vars(self).values())
+        clash = sorted(set(names) & set(_PRIVATE))
+        if clash or len(set(names)) != len(names):
+            raise ValueError(
+                f"state keys must be distinct and not {list(_PRIVATE)} (used inside the router graph); got {names}"
+            )
+
+
+#: Channels only the router graph itself reads: the parsed query and its query graph (embeddings included).
+_PRIVATE = ("query", "graph")
+
+
+def route_schemas(keys: RouteKeys) -> tuple[type, type, type]:
+    """(input, output, state) TypedDicts of the router graph for these key names."""
+    inp = TypedDict("RouteInput", {keys.question: Union[str, Query]}, total=False)  # type: ignore[misc]  # noqa: UP007
+    outputs: dict[str, Any] = {
+        keys.answer: str,
+        keys.decision: RoutingDecision,
+        keys.results: list[AgentResult],
+        keys.support: dict[str, float],
+    }
+    out = TypedDict("RouteOutput", outputs, total=False)  # type: ignore[misc]
+    fields = {
+        keys.question: Union[str, Query],  # noqa: UP007
+        "query": Query,
+        "graph": QueryGraph,
+        **outputs,
+        keys.results: Annotated[list[AgentResult], operator.add],
+    }
+    state = TypedDict("RouteState", fields, total=False)  # type: ignore[misc]
+    return inp, out, state
+
+
+RouteInput, RouteOutput, RouteState = route_schemas(RouteKeys())
 
 
 class AgentTask(TypedDict):
@@ -89,63 +143,113 @@ def build_router_graph(
     retries: int = 0,
     executor: Executor | None = None,
     cold_start: bool = True,
+    approval: bool = False,
+    keys: RouteKeys | None = None,
 ) -> StateGraph:
-    """Nodes: ``build_graph`` -> ``route`` -> ``run_agent`` (one ``Send`` per agent of the wave) -> ``settle``
-    -> ``aggregate``.
+    """Nodes: ``build_graph`` -> ``route`` [-> ``approve``] -> ``run_agent`` (one ``Send`` per agent of the
+    wave) -> ``settle`` -> ``aggregate``.
 
     A decision without ``early_stop`` is a single wave of every selected agent. With it, ``settle`` (which
     waits for the whole wave) either sends the next wave back to ``run_agent`` or moves on to ``aggregate``
     once the answer can no longer change (``waves.next_wave``). Sync agents run on ``executor`` (default:
     the one in effect, see ``agents.executor``). With ``cold_start`` (default), agents with
-    no history near the question are routed by their descriptions (``routers/coldstart.py``).
+    no history near the question are routed by their descriptions (``routers/coldstart.py``). With
+    ``approval``, ``approve`` pauses the run with ``interrupt`` until a person accepts, edits or rejects the
+    decision (``agentroute/approval.py``). Every node works under both ``invoke`` and ``ainvoke``, and
+    reports progress as events (``agentroute/events.py``). The graph declares its input (the question) and
+    output (answer, decision, results, support) schemas, so callers never receive the query graph and its
+    embeddings.
     """
+    from langchain_core.runnables import RunnableLambda
     from langgraph.graph import END, START, StateGraph
-    from langgraph.types import Send
+    from langgraph.types import Send, interrupt
 
-    def build_graph(state: RouteState) -> dict[str, Any]:
-        query = state.get("query") or as_query(state["question"])
+    keys = keys or RouteKeys()
+    input_schema, output_schema, state_schema = route_schemas(keys)
+
+    def build_graph(state: dict[str, Any]) -> dict[str, Any]:
+        query = state.get("query") or as_query(state[keys.question])
         return {"query": query, "graph": builder.build(query.for_routing())}
 
-    def route(state: RouteState) -> dict[str, Any]:
+    def route(state: dict[str, Any]) -> dict[str, Any]:
         graph = state["graph"]
         decision = route_with_cold_start(router, [graph], k)[0] if cold_start else router.route(graph, k)
         unknown = [a for a in decision.selected if a not in agents]
         if unknown:
             raise ValueError(f"router {router.name!r} selected unknown agents: {unknown}")
-        return {"decision": decision}
+        emit(decision_event(decision))
+        return {keys.decision: decision}
 
-    def fan_out(state: RouteState) -> list[Any] | str:  # list of Send
-        wave = next_wave(state["decision"], aggregator, state.get("results", []))
+    def approve(state: dict[str, Any]) -> dict[str, Any]:
+        decision = state[keys.decision]
+        reply = interrupt(approval_request(state["query"], decision, agents.names))
+        action, decision = review(decision, reply, agents.names)
+        emit(review_event(action, decision))
+        return {keys.decision: decision}
+
+    def fan_out(state: dict[str, Any]) -> list[Any] | str:  # list of Send
+        wave = next_wave(state[keys.decision], aggregator, state.get(keys.results) or [])
         if not wave:
             return "aggregate"
         return [Send("run_agent", AgentTask(query=state["query"], agent=name)) for name in wave]
 
-    def settle(state: RouteState) -> dict[str, Any]:
+    def settle(state: dict[str, Any]) -> dict[str, Any]:
         return {}
 
-    async def run_agent(task: AgentTask) -> dict[str, Any]:
+    async def arun_agent(task: AgentTask) -> dict[str, Any]:
+        await aemit(agent_start_event(task["agent"]))
         with using_executor(executor):
             result = await invoke_with_retries(agents[task["agent"]], task["query"], timeout_s, retries)
-        return {"results": [result]}
+        await aemit(agent_finish_event(result))
+        return {keys.results: [result]}
 
-    async def aggregate(state: RouteState) -> dict[str, Any]:
-        results = sorted(state.get("results", []), key=lambda r: r.agent)
-        answer = await aggregate_async(aggregator, state["query"].for_routing(), state["decision"], results)
-        return {"answer": answer}
+    def run_agent(task: AgentTask) -> dict[str, Any]:
+        # Under a synchronous invoke each agent call gets its own event loop on LangGraph's worker thread.
+        emit(agent_start_event(task["agent"]))
+        with using_executor(executor):
+            result = asyncio.run(invoke_with_retries(agents[task["agent"]], task["query"], timeout_s, retries))
+        emit(agent_finish_event(result))
+        return {keys.results: [result]}
 
-    graph = StateGraph(RouteState)
+    async def aaggregate(state: dict[str, Any]) -> dict[str, Any]:
+        results = sorted(state.get(keys.results) or [], key=lambda r: r.agent)
+        answer = await aggregate_async(aggregator, state["query"].for_routing(), state[keys.decision], results)
+        await aemit(answer_event(answer.text, answer.support, results))
+        return {keys.answer: answer.text, keys.support: answer.support}
+
+    def aggregate(state: dict[str, Any]) -> dict[str, Any]:
+        results = sorted(state.get(keys.results) or [], key=lambda r: r.agent)
+        answer = asyncio.run(aggregate_async(aggregator, state["query"].for_routing(), state[keys.decision], results))
+        emit(answer_event(answer.text, answer.support, results))
+        return {keys.answer: answer.text, keys.support: answer.support}
+
+    graph = StateGraph(state_schema, input_schema=input_schema, output_schema=output_schema)
     graph.add_node("build_graph", build_graph)
     graph.add_node("route", route)
-    graph.add_node("run_agent", run_agent)
+    graph.add_node("run_agent", RunnableLambda(run_agent, afunc=arun_agent, name="run_agent"))
     graph.add_node("settle", settle, defer=True)
-    graph.add_node("aggregate", aggregate)
+    graph.add_node("aggregate", RunnableLambda(aggregate, afunc=aaggregate, name="aggregate"))
     graph.add_edge(START, "build_graph")
     graph.add_edge("build_graph", "route")
-    graph.add_conditional_edges("route", fan_out, ["run_agent", "aggregate"])
+    dispatch = "route"
+    if approval:
+        graph.add_node("approve", approve)
+        graph.add_edge("route", "approve")
+        dispatch = "approve"
+    graph.add_conditional_edges(dispatch, fan_out, ["run_agent", "aggregate"])
     graph.add_edge("run_agent", "settle")
     graph.add_conditional_edges("settle", fan_out, ["run_agent", "aggregate"])
     graph.add_edge("aggregate", END)
     return graph
+
+
+def answer_from(output: dict[str, Any], keys: RouteKeys | None = None) -> Answer:
+    """The ``Answer`` of a finished run, from the router graph's output."""
+    keys = keys or RouteKeys()
+    results = sorted(output.get(keys.results) or [], key=lambda r: r.agent)
+    return Answer(
+        text=output[keys.answer], decision=output[keys.decision], results=results, support=output[keys.support]
+    )
 
 
 class AgentRoute:
@@ -199,8 +303,8 @@ class AgentRoute:
 
     # -- LangGraph ---------------------------------------------------------------------------------
 
-    def as_graph(self) -> StateGraph:
-        """The uncompiled router graph (compile it with your own checkpointer if you need one)."""
+    def as_graph(self, *, approval: bool = False, keys: RouteKeys | None = None) -> StateGraph:
+        """The uncompiled router graph: compile it with your own checkpointer (needed for ``approval``)."""
         return build_router_graph(
             self.agents,
             self.builder,
@@ -211,6 +315,8 @@ class AgentRoute:
             retries=self.retries,
             executor=self.executor,
             cold_start=self.cold_start,
+            approval=approval,
+            keys=keys,
         )
 
     # -- resources ---------------------------------------------------------------------------------
@@ -246,38 +352,101 @@ class AgentRoute:
         if self._closed:
             raise RuntimeError("this AgentRoute is closed")
 
+    def as_subgraph(
+        self,
+        input_key: str = "question",
+        output_key: str = "answer",
+        *,
+        decision_key: str = "decision",
+        results_key: str = "results",
+        support_key: str = "support",
+        approval: bool = False,
+    ) -> Any:
+        """The compiled router graph, to add as a node of a host graph that has these keys in its state.
+
+        It has no checkpointer of its own, so it runs under (and resumes with) the host's.
+        """
+        keys = RouteKeys(input_key, output_key, decision_key, results_key, support_key)
+        return self.as_graph(approval=approval, keys=keys).compile(name="agentroute")
+
     @property
     def compiled(self) -> Any:
         if self._compiled is None:
-            self._compiled = self.as_graph().compile()
+            self._compiled = self.as_subgraph()
         return self._compiled
 
     def as_node(
-        self, input_key: str = "question", output_key: str = "answer", details_key: str | None = None
-    ) -> Callable[[dict[str, Any]], Any]:
-        """An async LangGraph node: reads ``state[input_key]`` (str or Query), writes the answer text to
-        ``output_key`` and, if ``details_key`` is set, the full ``Answer`` there."""
+        self,
+        input_key: str = "question",
+        output_key: str = "answer",
+        *,
+        decision_key: str | None = None,
+        results_key: str | None = None,
+        details_key: str | None = None,
+    ) -> Runnable:
+        """A LangGraph node (sync and async) for a host graph with its own state: reads ``state[input_key]``
+        (str or Query), writes the answer text to ``output_key`` and, when their keys are set, the
+        ``RoutingDecision``, the list of ``AgentResult`` and the full ``Answer``.
 
-        async def node(state: dict[str, Any]) -> dict[str, Any]:
-            answer = await self.aask(state[input_key])
+        The router graph runs as a nested graph under the host's checkpointer, and its progress events are
+        re-sent on the host's custom stream (with ``subgraphs=True`` you also see them under the subgraph).
+        """
+        from langchain_core.runnables import RunnableLambda
+        from langgraph.config import get_stream_writer
+
+        inner = self.compiled
+
+        def publish(output: dict[str, Any]) -> dict[str, Any]:
+            answer = answer_from(output)
             out: dict[str, Any] = {output_key: answer.text}
-            if details_key:
-                out[details_key] = answer
+            for key, value in ((decision_key, answer.decision), (results_key, answer.results), (details_key, answer)):
+                if key:
+                    out[key] = value
             return out
 
-        node.__name__ = "agentroute"
-        return node
+        def node(state: dict[str, Any]) -> dict[str, Any]:
+            writer, output = get_stream_writer(), {}
+            for mode, chunk in inner.stream({"question": state[input_key]}, stream_mode=["custom", "values"]):
+                if mode == "custom":
+                    writer(chunk)
+                else:
+                    output = chunk
+            return publish(output)
+
+        async def anode(state: dict[str, Any]) -> dict[str, Any]:
+            writer, output = get_stream_writer(), {}
+            async for mode, chunk in inner.astream({"question": state[input_key]}, stream_mode=["custom", "values"]):
+                if mode == "custom":
+                    writer(chunk)
+                else:
+                    output = chunk
+            return publish(output)
+
+        return RunnableLambda(node, afunc=anode, name="agentroute")
 
     # -- asking ------------------------------------------------------------------------------------
 
-    async def aask(self, question: str | Query) -> Answer:
+    async def astream(self, question: str | Query) -> AsyncIterator[Event]:
+        """The run's progress events as they happen; the last one is the ``answer`` event."""
         self._check_open()
-        state = await self.compiled.ainvoke({"query": as_query(question)})
-        return state["answer"]
+        async for event in self.compiled.astream({"question": as_query(question)}, stream_mode="custom"):
+            yield event
 
-    def ask(self, question: str | Query) -> Answer:
+    async def aask(self, question: str | Query, on_event: Callable[[Event], None] | None = None) -> Answer:
+        """Answer one question; ``on_event`` sees each progress event as it happens (``agentroute/events.py``)."""
+        self._check_open()
+        output: dict[str, Any] = {}
+        stream = self.compiled.astream({"question": as_query(question)}, stream_mode=["custom", "values"])
+        async for mode, chunk in stream:
+            if mode == "values":
+                output = chunk
+            elif on_event is not None:
+                on_event(chunk)
+        return answer_from(output)
+
+    def ask(self, question: str | Query, on_event: Callable[[Event], None] | None = None) -> Answer:
         """Synchronous ``aask`` (from inside a running event loop, use ``await aask`` instead)."""
-        return _run(self.aask(question))
+        return _run(self.aask(question, on_event))
 
     async def aask_many(self, questions: Sequence[str | Query], concurrency: int = 8) -> list[Answer]:
         """Answer many questions, at most ``concurrency`` at a time, in input order."""

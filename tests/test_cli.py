@@ -184,3 +184,28 @@ def test_profile_writes_a_routing_log_and_resumes_without_duplicates(tmp_path: P
     assert sum(s or 0 for s in calc) >= 10  # the calculator answers "i + i" questions
     code, stdout, _ = run("bench", "run", "--logs", str(out), "--folds", "2", "--routers", "knn,oracle", "--json")
     assert code == 0 and json.loads(stdout)["n"] == 12
+
+
+def test_ask_stream_prints_events_as_json_lines_then_the_result() -> None:
+    toolbox = str(REPO / "agents" / "toolbox.py")
+    code, stdout, _ = run("ask", "What is 12 * 7?", "--agents", toolbox, "--router", "all", "--stream", "--json")
+    assert code == 0
+    lines = [json.loads(line) for line in stdout.splitlines()]
+    events, result = lines[:-1], lines[-1]
+    kinds = [e["event"] for e in events]
+    assert kinds[0] == "decision" and kinds[-1] == "answer"
+    n = len(result["called"])
+    assert n > 1 and sorted(kinds[1:-1]) == ["agent_finish"] * n + ["agent_start"] * n
+    finished = {e["agent"]: e for e in events if e["event"] == "agent_finish"}
+    assert finished["toolbox-calculator"]["answer"] == "84" and finished["toolbox-calculator"]["error"] is None
+    assert result["answer"] == events[-1]["answer"] == "84"
+
+
+def test_ask_stream_prints_readable_lines() -> None:
+    toolbox = str(REPO / "agents" / "toolbox.py")
+    code, stdout, _ = run("ask", "What is 12 * 7?", "--agents", toolbox, "--router", "all", "--stream")
+    assert code == 0
+    lines = stdout.splitlines()
+    assert lines[0].startswith("routed by all: ")
+    assert any(line.strip().startswith("toolbox-calculator finished in") and line.endswith("'84'") for line in lines)
+    assert "answer: 84" in lines

@@ -1,1 +1,2 @@
-"""What users' own tests import: a scripted Chat Completions server on loopback and pytest fixtures."""
+"""What users' own tests import: a scripted Chat Completions server on loopback, pytest fixtures, and a
+throw-away PostgreSQL server (``postgres_server``)."""

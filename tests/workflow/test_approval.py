@@ -1,0 +1,69 @@
+"""Human approval: the run pauses after routing with the decision on show; accept, edit and reject are honoured."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import pytest
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.types import Command
+
+from agentroute import AgentRoute, Query, agent
+from agentroute.approval import review
+from agentroute.routers.base import BaseRouter
+from agentroute.types import QueryGraph, RoutingDecision
+
+
+class Fixed(BaseRouter):
+    name = "fixed"
+
+    def route(self, graph: QueryGraph, k: int | None = None) -> RoutingDecision:
+        return RoutingDecision(router=self.name, probs={"a": 0.6, "b": 0.4}, selected=["a"], rationale="a knows")
+
+
+def paused(calls: Counter[str]) -> tuple[Any, dict[str, Any], dict[str, Any]]:
+    def make(name: str, text: str) -> Any:
+        def fn(q: Query) -> str:
+            calls[name] += 1
+            return text
+
+        return agent(name=name)(fn)
+
+    ar = AgentRoute([make("a", "alpha"), make("b", "beta")], Fixed())
+    app = ar.as_graph(approval=True).compile(checkpointer=InMemorySaver())
+    config = {"configurable": {"thread_id": "review"}}
+    first = app.invoke({"question": "Which letter?"}, config)
+    return app, config, first
+
+
+@pytest.mark.parametrize(
+    ("reply", "answer", "ran"),
+    [
+        ("accept", "alpha", ["a"]),
+        ({"action": "edit", "agents": ["b"]}, "beta", ["b"]),
+        (["a", "b"], "alpha", ["a", "b"]),
+        ({"action": "reject", "reason": "too costly"}, "", []),
+    ],
+)
+def test_pause_show_and_resume(reply: Any, answer: str, ran: list[str]) -> None:
+    calls: Counter[str] = Counter()
+    app, config, first = paused(calls)
+    (request,) = first["__interrupt__"]
+    assert request.value["selected"] == ["a"] and request.value["probs"] == {"a": 0.6, "b": 0.4}
+    assert request.value["rationale"] == "a knows" and request.value["available"] == ["a", "b"]
+    assert not calls  # nothing ran before the reviewer answered
+    final = app.invoke(Command(resume=reply), config)
+    assert final["answer"] == answer
+    assert sorted(calls) == ran and all(n == 1 for n in calls.values())
+    assert sorted(final["decision"].selected) == ran
+
+
+def test_bad_replies_are_clear_errors() -> None:
+    decision = RoutingDecision(router="r", probs={"a": 1.0}, selected=["a"])
+    with pytest.raises(ValueError, match="unknown agents"):
+        review(decision, {"action": "edit", "agents": ["zz"]}, ["a"])
+    with pytest.raises(ValueError, match="approval reply"):
+        review(decision, "maybe", ["a"])
+    with pytest.raises(ValueError, match="non-empty"):
+        review(decision, {"action": "edit", "agents": []}, ["a"])
