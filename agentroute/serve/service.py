@@ -23,7 +23,7 @@ from agentroute.kg.store import GraphStore
 from agentroute.normalize import exact_match, normalize_answer
 from agentroute.routers.base import Router, make_router, router_info, router_names
 from agentroute.types import AgentRecord, AgentResult, Answer, Query, RunRecord
-from agentroute.workflow import AgentRoute
+from agentroute.workflow import AgentRoute, answer_from
 
 SERVED = "served"  # the ``dataset`` of Query nodes recorded by the server
 BASE_MODEL = "agentroute"
@@ -153,8 +153,11 @@ class RoutingService:
         ``("agent", AgentResult)`` per agent as it finishes, then ``("answer", Served)``."""
         ar = await self.engine(model)
         start = time.perf_counter()
-        answer: Answer | None = None
-        async for update in ar.compiled.astream({"query": query}, stream_mode="updates"):
+        output: dict[str, Any] = {}
+        async for mode, update in ar.compiled.astream({"question": query}, stream_mode=["updates", "values"]):
+            if mode == "values":
+                output = update
+                continue
             for node, out in update.items():
                 if not out:
                     continue
@@ -165,10 +168,9 @@ class RoutingService:
                 elif node == "run_agent":
                     for result in out["results"]:
                         yield "agent", result
-                elif node == "aggregate":
-                    answer = out["answer"]
-        if answer is None:  # pragma: no cover - the graph always ends in aggregate
+        if "answer" not in output:  # pragma: no cover - the graph always ends in aggregate
             raise RuntimeError("the router graph ended without an answer")
+        answer = answer_from(output)
         served = Served(query.id, model, query, answer, time.perf_counter() - start)
         self.remember(served)
         yield "answer", served
