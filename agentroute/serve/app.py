@@ -183,13 +183,16 @@ def create_app(service: RoutingService, config: ServeConfig | None = None) -> Fa
         raw = request.query_params.get("limit", "50")
         if not raw.isdigit() or not 1 <= int(raw) <= 1000:
             raise ApiError(422, "limit: expected a whole number from 1 to 1000")
+        await service.recorded()
         return _json({"object": "list", "data": await asyncio.to_thread(service.runs, int(raw))})
 
     @app.get("/v1/runs/{run_id}")
     @guarded
     async def run(request: Request) -> Response:
+        run_id = request.path_params["run_id"]
+        await service.recorded(run_id)
         try:
-            return _json(await asyncio.to_thread(service.run, request.path_params["run_id"]))
+            return _json(await asyncio.to_thread(service.run, run_id))
         except UnknownRun as e:
             raise ApiError(404, e.args[0], code="run_not_found") from None
 

@@ -10,6 +10,7 @@ traffic never crowds scored neighbours out of a query graph.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
@@ -25,8 +26,11 @@ from agentroute.routers.base import Router, make_router, router_info, router_nam
 from agentroute.types import AgentRecord, AgentResult, Answer, Query, RunRecord
 from agentroute.workflow import AgentRoute, answer_from
 
+log = logging.getLogger("agentroute.serve")
+
 SERVED = "served"  # the ``dataset`` of Query nodes recorded by the server
 BASE_MODEL = "agentroute"
+_BATCH_WAIT_S = 0.01  # how long a served run waits for others to be recorded with it
 
 
 class UnknownModel(ValueError):
@@ -90,7 +94,9 @@ class RoutingService:
         self._engines: dict[str, AgentRoute] = {router.name: main}
         self._engine_lock = asyncio.Lock()
         self._refit_lock = asyncio.Lock()
-        self._pending: dict[str, asyncio.Future[None]] = {}
+        self._pending: dict[str, asyncio.Future[None]] = {}  # run id -> its recording batch
+        self._batch: list[Served] = []
+        self._batch_done: asyncio.Future[None] | None = None
         self._feedbacks = 0
         self._background: set[asyncio.Task[Any]] = set()
 
@@ -178,32 +184,63 @@ class RoutingService:
     # -- routing memory ----------------------------------------------------------------------------------
 
     def remember(self, served: Served) -> None:
-        """Record a served run in the store without delaying the response; feedback waits for it."""
-        future = asyncio.ensure_future(asyncio.to_thread(self._record, served))
-        self._pending[served.id] = future
-        future.add_done_callback(lambda _: self._pending.pop(served.id, None))
+        """Record a served run without delaying the response: runs that arrive together are written in one
+        batch (one thread hop and one store transaction); feedback on a run waits for its batch."""
+        if self._batch_done is None:
+            self._batch_done = asyncio.get_running_loop().create_future()
+            self._spawn(self._flush_soon())
+        self._batch.append(served)
+        self._pending[served.id] = self._batch_done
 
-    def _record(self, served: Served) -> None:
-        answer = served.answer
-        cells = {
-            r.agent: AgentRecord(pred=r.answer, cost_usd=r.cost, latency_s=round(r.latency_s, 6))
-            for r in answer.results
-        }
-        run = RunRecord(qid=served.id, question=served.query.text, dataset=SERVED, agents=cells)
-        builder = self._engines[self.default].builder
-        self.store.record(run, [e.id for e in builder.extractor.extract(served.query.text)])
-        d = answer.decision
-        self.store.upsert_nodes("Query", [{
-            "id": served.id, "served_at": time.time(), "model": served.model, "router": d.router,
-            "answer": answer.text, "selected": list(d.selected), "called": [r.agent for r in answer.results],
-            "failed": [r.agent for r in served.failed], "latency_s": round(served.latency_s, 6),
-            "cost": sum(r.cost for r in answer.results),
-        }])
+    async def _flush_soon(self) -> None:
+        await asyncio.sleep(_BATCH_WAIT_S)
+        batch, done = self._batch, self._batch_done
+        self._batch, self._batch_done = [], None
+        try:
+            await asyncio.to_thread(self._record, batch)
+        except Exception as e:  # noqa: BLE001 - a store hiccup must not take the server down
+            log.error("recording %d served runs failed: %s: %s", len(batch), type(e).__name__, e)
+        finally:
+            for served in batch:
+                self._pending.pop(served.id, None)
+            if done is not None:
+                done.set_result(None)
+
+    def _record(self, batch: Sequence[Served]) -> None:
+        extract = self._engines[self.default].builder.extractor.extract
+        runs, nodes = [], []
+        now = time.time()
+        for served in batch:
+            answer, d = served.answer, served.answer.decision
+            cells = {
+                r.agent: AgentRecord(pred=r.answer, cost_usd=r.cost, latency_s=round(r.latency_s, 6))
+                for r in answer.results
+            }
+            runs.append(RunRecord(qid=served.id, question=served.query.text, dataset=SERVED, agents=cells))
+            nodes.append({
+                "id": served.id, "served_at": now, "model": served.model, "router": d.router,
+                "answer": answer.text, "selected": list(d.selected), "called": [r.agent for r in answer.results],
+                "failed": [r.agent for r in served.failed], "latency_s": round(served.latency_s, 6),
+                "cost": sum(r.cost for r in answer.results),
+            })
+        self.store.record_many(runs, [[e.id for e in extract(r.question)] for r in runs])
+        self.store.upsert_nodes("Query", nodes)
+
+    async def recorded(self, id: str | None = None) -> None:
+        """Wait until run ``id`` (default: every run served so far) is in the store."""
+        pending = self._pending.get(id) if id is not None else self._batch_done
+        if pending is not None:
+            await asyncio.shield(pending)
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.ensure_future(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     async def settle(self) -> None:
         """Wait until every served run has been recorded and background refits are done."""
-        while self._pending or self._background:
-            await asyncio.gather(*self._pending.values(), *self._background, return_exceptions=True)
+        while self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)
 
     async def feedback(
         self,
@@ -214,15 +251,11 @@ class RoutingService:
     ) -> dict[str, Any]:
         """Score a served run: ``score`` of the served answer, or a ``preferred`` answer, or per-agent
         ``scores``. Returns the scores written onto the run's PERFORMED edges."""
-        pending = self._pending.get(id)
-        if pending is not None:
-            await pending
+        await self.recorded(id)
         written = await asyncio.to_thread(self._feedback, id, score, preferred, scores)
         self._feedbacks += 1
         if self.refit_every > 0 and self._feedbacks % self.refit_every == 0:
-            task = asyncio.ensure_future(self.refit())
-            self._background.add(task)
-            task.add_done_callback(self._background.discard)
+            self._spawn(self.refit())
         return {"id": id, "scores": written}
 
     def _feedback(

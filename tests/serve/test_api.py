@@ -90,6 +90,7 @@ def test_every_answer_is_recorded_and_feedback_scores_its_performed_edges() -> N
             model="agentroute", messages=[{"role": "user", "content": "Which river flows through Paris?"}]
         )
         served = resp.choices[0].message.content
+        assert httpx.get(base + f"/v1/runs/{resp.id}").json()["answer"] == served  # waits for the recording
         edges = {e["dst"]: e for e in svc.store.edges("PERFORMED", src=resp.id)}
         assert {a: e["pred"] for a, e in edges.items()} == {"alpha": "Seine", "beta": "Rhone"}
         assert all("score" not in e and e["cost"] > 0 for e in edges.values())  # score unknown until feedback

@@ -11,6 +11,7 @@ import os
 import shutil
 from pathlib import Path
 
+import httpx
 import pytest
 from serve_helpers import running
 
@@ -58,8 +59,9 @@ def test_inspector_asks_draws_the_graph_and_records_feedback(tmp_path: Path) -> 
             assert rows.count() == len(agents)
             answer = page.inner_text("#answer").strip()
             run_id = page.evaluate("runId")
-            called = [r["agent"] for r in service.run(run_id)["agents"]]
-            assert called and answer == service.run(run_id)["answer"]
+            run = httpx.get(f"{base}/v1/runs/{run_id}").json()  # waits until the run is recorded
+            called = [r["agent"] for r in run["agents"]]
+            assert called and answer == run["answer"]
             for agent in called:  # every called agent's answer arrived in its row
                 row = page.locator(f"#decision tbody tr[data-agent='{agent}'] td").nth(3)
                 assert "running" not in row.inner_text()
