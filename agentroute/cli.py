@@ -43,6 +43,22 @@ AGENTS_HELP = "Agent pool: a .py file or module path (default: the built-in suit
 STORE_HELP = "Graph store: memory, file:PATH, bolt://host:port, neo4j://…, neo4j+s://… (NEO4J_USER/NEO4J_PASSWORD)."
 
 
+BASE_URL_HELP = (
+    "OpenAI-compatible endpoint of LLM parts, e.g. http://127.0.0.1:8000/v1 "
+    "(else AGENTROUTE_BASE_URL, OPENAI_BASE_URL)."
+)
+LLM_MODEL_HELP = "Default model name of LLM agents, routers and the refine aggregator (else AGENTROUTE_LLM_MODEL)."
+API_KEY_ENV_HELP = "NAME of the environment variable holding the API key (else AGENTROUTE_API_KEY, OPENAI_API_KEY)."
+PRICES_HELP = 'Prices JSON: {"model or agent": {"input_per_M": USD, "output_per_M": USD}} (else AGENTROUTE_PRICES).'
+
+
+def llm_settings(base_url: str | None, llm_model: str | None, api_key_env: str | None, prices: Path | None) -> Any:
+    """The ``LLMSettings`` of the ``--base-url`` / ``--llm-model`` / ``--api-key-env`` / ``--prices`` options."""
+    from agentroute.llm import LLMSettings
+
+    return LLMSettings(base_url=base_url, model=llm_model, api_key_env=api_key_env, prices=prices)
+
+
 class BadInput(Exception):
     """Raised for user errors that should exit with code 2."""
 
@@ -183,6 +199,13 @@ def ask(
     stream: bool = typer.Option(
         False, "--stream", help="Print the decision and each agent's start/finish as they happen (--json: JSON lines)."
     ),
+    aggregate: str = typer.Option(
+        "weighted-vote", "--aggregate", help="weighted-vote, majority, top-one or refine (an LLM merges the answers)."
+    ),
+    base_url: str = typer.Option(None, "--base-url", help=BASE_URL_HELP),
+    llm_model: str = typer.Option(None, "--llm-model", help=LLM_MODEL_HELP),
+    api_key_env: str = typer.Option(None, "--api-key-env", help=API_KEY_ENV_HELP),
+    prices: Path = typer.Option(None, "--prices", help=PRICES_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
     """Answer one question: route it, run the chosen agents in parallel, aggregate."""
@@ -204,6 +227,8 @@ def ask(
         k=k,
         seed=seed,
         timeout_s=timeout,
+        aggregate=aggregate,
+        llm=llm_settings(base_url, llm_model, api_key_env, prices),
         progress=progress_printer(not as_json),
         on_event=show_event if stream else None,
     )
@@ -292,8 +317,11 @@ def bench_run(
         False, "--sweep", help="Sweep cost weight and confidence threshold: curves, AIQ, APGR/CPT (2 agents)."
     ),
     prices: Path = typer.Option(
-        None, "--prices", help='Agent prices JSON: {"agent": {"per_call": USD} or {"input_per_M", "output_per_M"}}.'
+        None, "--prices", help='Prices JSON: {"agent or model": {"per_call": USD} or {"input_per_M", "output_per_M"}}.'
     ),
+    base_url: str = typer.Option(None, "--base-url", help=BASE_URL_HELP),
+    llm_model: str = typer.Option(None, "--llm-model", help=LLM_MODEL_HELP),
+    api_key_env: str = typer.Option(None, "--api-key-env", help=API_KEY_ENV_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
     """Replay a routing log: train and evaluate every router on the same folds, print one table."""
@@ -324,6 +352,7 @@ def bench_run(
         title=f"agentroute bench: {logs.name}",
         sweep=sweep,
         prices=price_table,
+        llm=llm_settings(base_url, llm_model, api_key_env, prices),
     )
     if out_dir is not None:
         paths = write_report(report, out_dir)
@@ -419,6 +448,12 @@ def profile(
     resume: bool = typer.Option(False, "--resume", help="Continue an interrupted run, skipping finished questions."),
     limit: int = typer.Option(None, "--limit", min=1, help="Only the first N questions."),
     timeout: float = typer.Option(60.0, "--timeout", help="Per-agent timeout in seconds."),
+    concurrency: int = typer.Option(8, "--concurrency", "-c", min=1, help="Questions run at the same time."),
+    metric: str = typer.Option("em", "--metric", help="Score: em, f1, numeric, choice or auto (by the gold's form)."),
+    base_url: str = typer.Option(None, "--base-url", help=BASE_URL_HELP),
+    llm_model: str = typer.Option(None, "--llm-model", help=LLM_MODEL_HELP),
+    api_key_env: str = typer.Option(None, "--api-key-env", help=API_KEY_ENV_HELP),
+    prices: Path = typer.Option(None, "--prices", help=PRICES_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
     """Run every agent on a QA benchmark and write a routing log you can `train` and `bench run` on."""
@@ -426,6 +461,7 @@ def profile(
 
     summary = profile_agents(
         data, output, agents=agents, store=store, resume=resume, limit=limit, timeout_s=timeout,
+        concurrency=concurrency, metric=metric, llm=llm_settings(base_url, llm_model, api_key_env, prices),
         progress=progress_printer(not as_json),
     )
     print_counts(summary, "summary", as_json, header="value")

@@ -9,6 +9,8 @@ from typing import Any
 
 from agentroute.agents.loading import load_agents
 from agentroute.agents.pool import AgentPool
+from agentroute.aggregate import make_aggregator
+from agentroute.answers import make_scorer
 from agentroute.bench.datasets import read_qa
 from agentroute.bench.logs import read_routing_log
 from agentroute.kg.builder import QueryGraphBuilder
@@ -17,6 +19,7 @@ from agentroute.kg.examples import make_examples
 from agentroute.kg.export import export
 from agentroute.kg.ingest import ingest_records
 from agentroute.kg.store import GraphStore, open_store
+from agentroute.llm import LLMSettings, connect_parts
 from agentroute.routers.base import CHECKPOINT_ROUTER, Router, make_router, router_info, router_names
 from agentroute.routers.base import load_router as load_saved_router
 from agentroute.suite import build_suite
@@ -70,16 +73,22 @@ def ask_one(
     k: int | None = None,
     seed: int = 0,
     timeout_s: float = 60.0,
+    aggregate: str = "weighted-vote",
+    llm: LLMSettings | None = None,
     progress: Progress = _quiet,
     on_event: Callable[[dict[str, Any]], None] | None = None,
 ) -> Answer:
     """Answer one question. With the built-in agents and an empty store, first profile the suite's
     training questions so a learned router has history to learn from. ``on_event`` sees the run's
-    progress events as they happen (``agentroute/events.py``)."""
+    progress events as they happen (``agentroute/events.py``). Parts that call an LLM (agents, router,
+    aggregator) are connected to ``llm``'s endpoint, which is checked before any question runs."""
     graph_store = open_store(store)
     try:
         pool = bootstrap_builtin(graph_store, seed, progress) if agents is None else load_agents(agents)
-        ar = AgentRoute(pool, load_router(router, model, seed), store=graph_store, k=k, timeout_s=timeout_s)
+        chosen = load_router(router, model, seed)
+        aggregator = make_aggregator(aggregate)
+        connect_parts([*pool, chosen, aggregator], llm)
+        ar = AgentRoute(pool, chosen, store=graph_store, aggregator=aggregator, k=k, timeout_s=timeout_s)
         if model is None and has_history(graph_store):
             progress(f"fitting router {router!r} on the store's history")
             ar.fit()
@@ -286,23 +295,31 @@ def profile_agents(
     limit: int | None = None,
     timeout_s: float = 60.0,
     batch: int = 32,
+    concurrency: int = 8,
+    metric: str = "em",
+    llm: LLMSettings | None = None,
     progress: Progress = _quiet,
 ) -> dict[str, Any]:
-    """Run every agent on every question of a QA file, score the answers against gold, and append one
-    routing-log row per question to ``output`` as it goes (``resume`` skips finished questions)."""
+    """Run every agent on every question of a QA file, score the answers against gold (``metric``: em, f1,
+    numeric, choice or auto), and append one routing-log row per question to ``output`` as it goes
+    (``resume`` skips finished questions). LLM agents are connected to ``llm``'s endpoint first."""
+    scorer = make_scorer(metric)
     queries = read_qa(data, limit=limit)
     if output.exists() and not resume:
         raise ValueError(f"{output} exists: pass --resume to continue it, or choose another --out")
     done = finished_qids(output) if resume else set()
     todo = [q for q in queries if q.id not in done]
     pool = load_pool(agents)
+    connect_parts(list(pool), llm)
     graph_store = open_store(store or "memory")
     try:
         ar = AgentRoute(pool, "all", store=graph_store, timeout_s=timeout_s)
         output.parent.mkdir(parents=True, exist_ok=True)
+        batch = max(batch, concurrency)
         with output.open("a", encoding="utf-8") as f:
             for start in range(0, len(todo), batch):
-                runs = ar.profile(todo[start : start + batch], record=store is not None)
+                chunk = todo[start : start + batch]
+                runs = ar.profile(chunk, scorer=scorer, concurrency=concurrency, record=store is not None)
                 for run in runs:
                     f.write(run.model_dump_json(exclude_none=True) + "\n")
                 f.flush()

@@ -14,6 +14,7 @@ import email.utils
 import json
 import os
 import random
+import re
 import threading
 import time
 import weakref
@@ -27,7 +28,8 @@ from agentroute.prices import Price, PriceFileError, as_prices, load_prices, pri
 from agentroute.types import TokenUsage
 
 __all__ = [
-    "ChatModel", "Completion", "LLMConfigError", "LLMError", "LLMSettings", "Message", "OpenAIChatModel", "Price",
+    "ChatModel", "Completion", "LLMConfigError", "LLMError", "LLMSettings", "Message", "NeedsLLM", "OpenAIChatModel",
+    "Price", "connect_parts",
     "PriceFileError", "as_prices", "load_prices", "make_chat_model", "price_for", "resolve_config",
 ]
 
@@ -96,6 +98,8 @@ def resolve_config(
     model = model or env.get("AGENTROUTE_LLM_MODEL") or None
     source = "argument" if api_key else "none"
     if not api_key and api_key_env:
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", api_key_env):  # never echo what may be a key
+            raise LLMConfigError("--api-key-env expects the NAME of an environment variable, not a key")
         api_key = env.get(api_key_env)
         if not api_key:
             raise LLMConfigError(f"--api-key-env {api_key_env}: environment variable {api_key_env} is not set")
@@ -449,6 +453,33 @@ class LLMSettings:
     def models(self) -> list[OpenAIChatModel]:
         """The models built so far."""
         return list(self._models.values())
+
+
+@runtime_checkable
+class NeedsLLM(Protocol):
+    """A part (agent, router, aggregator) that calls a chat model: ``connect`` binds it to an endpoint
+    (a model object given at construction is kept) and returns the model it will call."""
+
+    def connect(self, settings: LLMSettings | None = None) -> ChatModel: ...
+
+
+def connect_parts(parts: Sequence[object], settings: LLMSettings | None = None, check: bool = True) -> list[ChatModel]:
+    """Connect every ``NeedsLLM`` part; with ``check``, fail fast (``LLMConfigError``) when an endpoint is
+    unreachable or refuses the key. Returns the distinct models."""
+    settings = settings or LLMSettings()
+    models: list[ChatModel] = []
+    for part in parts:
+        if isinstance(part, NeedsLLM):
+            model = part.connect(settings)
+            if all(model is not m for m in models):
+                models.append(model)
+    if check:
+        checked: set[tuple[str | None, str]] = set()
+        for model in models:
+            if isinstance(model, OpenAIChatModel) and (model.base_url, model._config.key_source) not in checked:
+                checked.add((model.base_url, model._config.key_source))
+                model.check()
+    return models
 
 
 def make_chat_model(

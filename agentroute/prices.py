@@ -30,9 +30,11 @@ class Price(BaseModel):
 
 
 def load_prices(path: str | Path) -> dict[str, Price]:
-    """Per-model prices (USD per 1M tokens) from JSON.
+    """Per-model prices (USD per 1M tokens) from the project's prices file.
 
-    ``{"model": {"input": 0.15, "output": 0.6}}`` or ``{"model": [0.15, 0.6]}``; a key ending in ``*`` is a prefix.
+    ``{"model": {"input_per_M": 0.15, "output_per_M": 0.6}}`` (the format ``bench run --prices`` reads for
+    agents, so one file can price both), also ``{"input": .., "output": ..}`` or ``[input, output]``;
+    ``per_call`` entries are agent prices and are ignored here; a key ending in ``*`` is a prefix.
     """
     path = Path(path)
     try:
@@ -42,14 +44,15 @@ def load_prices(path: str | Path) -> dict[str, Price]:
     except json.JSONDecodeError as e:
         raise PriceFileError(f"{path}:{e.lineno}: invalid JSON in prices file ({e.msg})") from None
     if not isinstance(data, dict):
-        raise PriceFileError(f'{path}: expected an object of model -> {{"input": USD/1M, "output": USD/1M}}')
+        raise PriceFileError(f'{path}: expected an object of model -> {{"input_per_M": USD, "output_per_M": USD}}')
     prices: dict[str, Price] = {}
     for model, value in data.items():
-        if isinstance(value, (list, tuple)) and len(value) == 2:
-            value = {"input": value[0], "output": value[1]}
-        if not isinstance(value, dict) or not all(_is_price(value.get(k, 0)) for k in ("input", "output")):
-            raise PriceFileError(f'{path}: price of {model!r} must be {{"input": number, "output": number}} (USD/1M)')
-        prices[str(model)] = Price(input=value.get("input", 0), output=value.get("output", 0))
+        try:
+            prices[str(model)] = _price(value)
+        except (ValueError, TypeError):
+            raise PriceFileError(
+                f'{path}: price of {model!r} must be {{"input_per_M": number, "output_per_M": number}} (USD)'
+            ) from None
     return prices
 
 
@@ -64,12 +67,20 @@ def as_prices(prices: Mapping[str, Price | Mapping[str, float]] | str | Path | N
     return {m: _price(p) for m, p in (prices or {}).items()}
 
 
+_ALIASES = {"input_per_M": "input", "output_per_M": "output", "input": "input", "output": "output"}
+
+
 def _price(value: Any) -> Price:
     if isinstance(value, Price):
         return value
     if isinstance(value, (list, tuple)) and len(value) == 2:
-        return Price(input=value[0], output=value[1])
-    return Price.model_validate(value)
+        value = {"input": value[0], "output": value[1]}
+    if not isinstance(value, Mapping) or not set(value) <= {*_ALIASES, "per_call"}:
+        raise ValueError("not a price")
+    fields = {_ALIASES[k]: v for k, v in value.items() if k in _ALIASES}
+    if not all(_is_price(v) for v in fields.values()):
+        raise ValueError("not a price")
+    return Price(**fields)
 
 
 def price_for(prices: Mapping[str, Price] | None, model: str) -> Price | None:

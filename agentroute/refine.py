@@ -65,11 +65,15 @@ class RefiningAggregator:
             self.params["max_tokens"] = max_tokens
         self._fallback = WeightedVote()
 
+    def connect(self, settings: LLMSettings | None = None) -> ChatModel:
+        """Bind a model given by name (or the default model) to an endpoint; a given object is kept."""
+        if self._chat is None:
+            self._chat = (settings or self.settings or LLMSettings()).chat_model(self._model_name)
+        return self._chat
+
     @property
     def chat(self) -> ChatModel:
-        if self._chat is None:
-            self._chat = (self.settings or LLMSettings()).chat_model(self._model_name)
-        return self._chat
+        return self._chat if self._chat is not None else self.connect()
 
     def _plan(self, query: Query, decision: RoutingDecision, results: Sequence[AgentResult]) -> Answer | None:
         """The answer when no model call is needed (all failed, or all agree), else None."""

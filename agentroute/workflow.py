@@ -487,7 +487,7 @@ class AgentRoute:
                     pred=r.answer,
                     cost_usd=r.cost,
                     latency_s=r.latency_s,
-                    tokens=None if r.usage is None else r.usage.total,
+                    **_token_fields(r),
                 )
                 for r in results
             }
@@ -522,6 +522,14 @@ class AgentRoute:
             records = list(self.store.history())
         self.router.fit(make_examples(self.builder, records))
         return self
+
+
+def _token_fields(result: AgentResult) -> dict[str, int]:
+    """Routing-log token cells of an LLM agent's result (``bench/costs.py`` prices them)."""
+    if result.usage is None:
+        return {}
+    u = result.usage
+    return {"tokens": u.total, "input_tokens": u.prompt_tokens, "output_tokens": u.completion_tokens}
 
 
 def _run(coro: Any) -> Any:

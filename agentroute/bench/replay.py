@@ -33,6 +33,7 @@ from agentroute.bench.metrics import (
 from agentroute.bench.report import BenchReport, Paired, RouterResult
 from agentroute.kg.embed import Embedder, make_embedder
 from agentroute.kg.examples import build_graphs, make_examples
+from agentroute.llm import LLMConfigError, LLMSettings, NeedsLLM, connect_parts
 from agentroute.routers.base import DEFAULT_ROUTERS, Router, SharesTraining, make_router, router_info, router_names
 from agentroute.routers.fallback import GuardedRouter
 from agentroute.types import (
@@ -255,6 +256,31 @@ def _split(
     return rows + test, [-1] * len(rows) + [0] * len(test), skipped + len(kept) - len(test), dropped
 
 
+def _llm_ready(
+    routers: Sequence[str],
+    llm: LLMSettings | None,
+    seed: int,
+    router_options: Mapping[str, Mapping[str, Any]] | None,
+    say: Callable[[str], None],
+) -> list[str]:
+    """The routers that can run: one that calls an LLM is skipped (with a message) when no endpoint is
+    configured or it cannot be reached, and the rest of the run goes on."""
+    kept = []
+    for name in routers:
+        if router_info(name).reads_scores:
+            kept.append(name)
+            continue
+        router = make_router(name, seed=seed, **dict((router_options or {}).get(name, {})))
+        if isinstance(router, NeedsLLM):
+            try:
+                connect_parts([router], llm)
+            except LLMConfigError as e:
+                say(f"skipping router {name}: {e}")
+                continue
+        kept.append(name)
+    return kept
+
+
 def run_replay_benchmark(
     records: Sequence[RunRecord],
     *,
@@ -271,6 +297,7 @@ def run_replay_benchmark(
     title: str | None = None,
     sweep: bool = False,
     prices: Mapping[str, Mapping[str, float]] | None = None,
+    llm: LLMSettings | None = None,
 ) -> BenchReport:
     """Replay ``records`` with k-fold cross-validation by question (or train on ``records`` and test on
     ``test_records``, minus test questions that also appear in train) and compare ``routers``.
@@ -282,6 +309,7 @@ def run_replay_benchmark(
     """
     say = progress or (lambda _msg: None)
     _check_routers(routers)
+    routers = _llm_ready(routers, llm, seed, router_options, say)
     usable, fold_of, skipped, dropped = _split(records, test_records, folds, seed)
     n_folds = folds if test_records is None else 1
     rows = [routing_view(r, f"q{i:06d}") for i, r in enumerate(with_costs(usable, prices))]
@@ -315,6 +343,7 @@ def run_replay_benchmark(
             if router_info(name).reads_scores:  # evaluation only: it reads the recorded scores
                 opts.setdefault("scores", {r.qid: r.scores() for r in test})
             router = make_router(name, seed=seed, **opts)
+            connect_parts([router], llm, check=False)
             fit_router(router, data.examples, fitted)
             tally = tallies[name]
             if isinstance(router, GuardedRouter):

@@ -81,7 +81,7 @@ class ChatServer:
         self._script = script
         self._next = 0
         self._lock = threading.Lock()
-        self._httpd = ThreadingHTTPServer((host, 0), _handler(self))
+        self._httpd = _QuietServer((host, 0), _handler(self))
         self._httpd.daemon_threads = True
         self._thread: threading.Thread | None = None
 
@@ -167,6 +167,16 @@ class ChatServer:
                 "total_tokens": prompt_tokens + completion_tokens,
             },
         }
+
+
+class _QuietServer(ThreadingHTTPServer):
+    """Clients that gave up (timeouts) close their sockets mid-reply: that is expected here, not an error."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        import sys
+
+        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            super().handle_error(request, client_address)
 
 
 def _handler(server: ChatServer) -> type[BaseHTTPRequestHandler]:

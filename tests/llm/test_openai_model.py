@@ -162,7 +162,8 @@ def test_config_errors_name_the_option(kwargs, env, message):
 
 def test_prices_file(tmp_path):
     path = tmp_path / "prices.json"
-    path.write_text(json.dumps({"gpt-x": {"input": 0.15, "output": 0.6}, "llama*": [0.1, 0.2]}))
+    table = {"gpt-x": {"input_per_M": 0.15, "output_per_M": 0.6}, "llama*": [0.1, 0.2], "agent": {"per_call": 1}}
+    path.write_text(json.dumps(table))
     prices = load_prices(path)
     assert prices["gpt-x"] == Price(input=0.15, output=0.6)
     model = OpenAIChatModel("llama-3-8b", base_url="http://127.0.0.1:1/v1", prices=path)
