@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import operator
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
@@ -83,6 +82,12 @@ class RouteKeys:
 _PRIVATE = ("query", "graph")
 
 
+def gather_results(current: list[AgentResult] | None, update: list[AgentResult] | None) -> list[AgentResult]:
+    """Reducer of the results channel: agents' results add up; ``None`` (a new question) starts afresh, so a
+    thread that answers several questions never mixes their results."""
+    return [] if update is None else [*(current or []), *update]
+
+
 def route_schemas(keys: RouteKeys) -> tuple[type, type, type]:
     """(input, output, state) TypedDicts of the router graph for these key names."""
     inp = TypedDict("RouteInput", {keys.question: Union[str, Query]}, total=False)  # type: ignore[misc]  # noqa: UP007
@@ -98,7 +103,7 @@ def route_schemas(keys: RouteKeys) -> tuple[type, type, type]:
         "query": Query,
         "graph": QueryGraph,
         **outputs,
-        keys.results: Annotated[list[AgentResult], operator.add],
+        keys.results: Annotated[list[AgentResult], gather_results],
     }
     state = TypedDict("RouteState", fields, total=False)  # type: ignore[misc]
     return inp, out, state
@@ -168,8 +173,8 @@ def build_router_graph(
     input_schema, output_schema, state_schema = route_schemas(keys)
 
     def build_graph(state: dict[str, Any]) -> dict[str, Any]:
-        query = state.get("query") or as_query(state[keys.question])
-        return {"query": query, "graph": builder.build(query.for_routing())}
+        query = as_query(state[keys.question])
+        return {"query": query, "graph": builder.build(query.for_routing()), keys.results: None}
 
     def route(state: dict[str, Any]) -> dict[str, Any]:
         graph = state["graph"]

@@ -1,32 +1,57 @@
-"""LangGraph deployment entry point: the router graph over the built-in suite's tool agents.
+"""LangGraph deployment entry point (see ``langgraph.json``): the router graph, configured from the environment.
 
-``langgraph dev`` (or any LangGraph server) loads ``graph`` from here via ``langgraph.json``. Set
-``AGENTROUTE_AGENTS`` to a pool file, ``AGENTROUTE_ROUTER`` to a router name and ``AGENTROUTE_STORE`` to a
-store URL to serve your own agents; with the built-in agents and an empty store, the suite's training
-questions are profiled first so the router has history to learn from.
+Importing this module only builds the graph: it loads the agents, opens the store, builds the router
+(a router that learns from history is fitted on the store's history, if it has any) and compiles. No
+question is asked and no agent runs. The LangGraph server keeps each thread's checkpoints itself
+(``langgraph dev``: in memory; a production server: its ``POSTGRES_URI``), so no checkpointer is compiled in.
+
+Environment (all optional):
+
+- ``AGENTROUTE_AGENTS``: agent pool, a ``.py`` file or module path (default: the built-in suite's tool agents).
+- ``AGENTROUTE_ROUTER``: router name (default ``knn``; with no history, agents are routed by description).
+- ``AGENTROUTE_MODEL``: a router checkpoint saved by ``agentroute train`` (used instead of fitting).
+- ``AGENTROUTE_STORE``: graph store, ``memory`` (default), ``file:PATH`` or ``bolt://…`` (with NEO4J_USER and
+  NEO4J_PASSWORD).
+- ``AGENTROUTE_K``: agents per question (default: the router's own rule).
+- ``AGENTROUTE_APPROVAL``: ``1`` pauses every run after routing until a person accepts, edits or rejects.
+
+Input: ``{"question": "..."}``. Output: ``answer`` (text), ``decision``, ``results`` (one per agent called),
+``support`` (vote mass per answer); progress events arrive with ``stream_mode="custom"``.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
 
-from agentroute.commands import load_pool
+from agentroute.commands import has_history, load_pool, load_router
 from agentroute.kg.store import open_store
-from agentroute.suite import build_suite
+from agentroute.routers.base import router_info
 from agentroute.workflow import AgentRoute
 
 
-def make_app() -> AgentRoute:
-    agents = os.environ.get("AGENTROUTE_AGENTS")
-    store = open_store(os.environ.get("AGENTROUTE_STORE", "memory"))
-    ar = AgentRoute(load_pool(agents), os.environ.get("AGENTROUTE_ROUTER", "knn"), store=store)
-    if agents is None and store.counts().get("PERFORMED", 0) == 0:
-        suite = build_suite(0)
-        suite.world.load_into(store)
-        ar.profile(suite.train)
-    if store.counts().get("PERFORMED", 0):
+def make_app(env: Mapping[str, str] = os.environ) -> AgentRoute:
+    """The ``AgentRoute`` the environment describes."""
+    name = env.get("AGENTROUTE_ROUTER", "knn")
+    model = env.get("AGENTROUTE_MODEL")
+    k = env.get("AGENTROUTE_K")
+    router = load_router(name, Path(model) if model else None)
+    ar = AgentRoute(
+        load_pool(env.get("AGENTROUTE_AGENTS")),
+        router,
+        store=open_store(env.get("AGENTROUTE_STORE", "memory")),
+        k=int(k) if k else None,
+    )
+    if model is None and router_info(name).trainable and has_history(ar.store):
         ar.fit()
     return ar
 
 
-graph = make_app().as_graph().compile()
+def make_graph(env: Mapping[str, str] = os.environ) -> Any:
+    approval = env.get("AGENTROUTE_APPROVAL", "0").strip().lower() in ("1", "true", "yes")
+    return make_app(env).as_graph(approval=approval).compile(name="agentroute")
+
+
+graph = make_graph()

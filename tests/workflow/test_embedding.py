@@ -114,3 +114,14 @@ def test_ask_reports_events_as_they_happen() -> None:
     answer = router_app().ask("What is 3 plus 4?", on_event=lambda e: seen.append(e["event"]))
     assert answer.text == "7" and seen[0] == "decision" and seen[-1] == "answer"
     assert sorted(seen[1:-1]) == ["agent_finish", "agent_finish", "agent_start", "agent_start"]
+
+
+def test_a_thread_that_answers_two_questions_keeps_them_apart() -> None:
+    from langgraph.checkpoint.memory import InMemorySaver
+
+    app = router_app().as_graph().compile(checkpointer=InMemorySaver())
+    config = {"configurable": {"thread_id": "chat"}}
+    first = app.invoke({"question": "What is 3 plus 4?"}, config)
+    second = app.invoke({"question": "What is 10 plus 5?"}, config)
+    assert (first["answer"], second["answer"]) == ("7", "15")
+    assert {r.agent: r.answer for r in second["results"]} == {"add": "15", "echo": "What is 10 plus 5?"}

@@ -1,0 +1,103 @@
+"""graphs/langgraph.json served by LangGraph's own dev server (``langgraph dev``), driven with langgraph-sdk."""
+
+from __future__ import annotations
+
+import os
+import runpy
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from agentroute.kg.stores.falkordb_server import free_port
+
+GRAPHS = Path(__file__).parents[2] / "graphs"
+
+
+def graph_module() -> dict[str, Any]:
+    return runpy.run_path(str(GRAPHS / "router_graph.py"))
+
+
+def test_graph_module_only_builds_the_graph(tmp_path: Path) -> None:
+    pool = tmp_path / "pool.py"
+    pool.write_text(
+        "from pathlib import Path\n"
+        "from agentroute import agent\n"
+        f"LOG = Path({str(tmp_path / 'calls.log')!r})\n"
+        "@agent(name='adder', description='adds numbers', skills=['arithmetic'])\n"
+        "def adder(q):\n"
+        "    LOG.open('a').write('adder\\n')\n"
+        "    return str(sum(int(t) for t in q.text.replace('?', '').split() if t.isdigit()))\n"
+    )
+    env = {"AGENTROUTE_AGENTS": str(pool), "AGENTROUTE_APPROVAL": "1", "AGENTROUTE_K": "1"}
+    graph = graph_module()["make_graph"](env)
+    assert not (tmp_path / "calls.log").exists()  # building ran no agent
+    assert "approve" in graph.get_graph().nodes
+    assert set(graph.get_input_jsonschema()["properties"]) == {"question"}
+    assert set(graph.get_output_jsonschema()["properties"]) == {"answer", "decision", "results", "support"}
+
+
+@pytest.fixture
+def dev_server(tmp_path: Path) -> Any:
+    """``langgraph dev`` on a free loopback port, run from graphs/ (where langgraph.json is), stopped after."""
+    port = free_port()
+    root = str(GRAPHS.parent)
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([root, os.environ.get("PYTHONPATH", "")]),
+        "LANGGRAPH_CLI_NO_ANALYTICS": "1",
+        "LANGSMITH_TRACING": "false",
+    }
+    cli = Path(sys.executable).parent / "langgraph"
+    cmd = [str(cli), "dev", "--config", "langgraph.json", "--host", "127.0.0.1", "--port", str(port)]
+    log_path = tmp_path / "langgraph-dev.log"
+    log = open(log_path, "wb")  # noqa: SIM115 - the server writes to it until the fixture ends
+    server = subprocess.Popen(
+        [*cmd, "--no-browser", "--no-reload"], cwd=GRAPHS, env=env, stdout=log, stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert server.poll() is None, (
+                "langgraph dev exited:\n" + server.stdout.read().decode(errors="replace")[-3000:]
+            )
+            try:
+                if httpx.get(url + "/ok", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, "langgraph dev did not answer within 120 s"
+            time.sleep(0.3)
+        yield url
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+        log.close()
+
+
+def test_langgraph_dev_serves_the_router_graph(dev_server: str) -> None:
+    from langgraph_sdk import get_sync_client
+
+    client = get_sync_client(url=dev_server)
+    thread = client.threads.create()
+    out = client.runs.wait(thread["thread_id"], "agentroute", input={"question": "What is 17 * 23?"})
+    assert set(out) == {"answer", "decision", "results", "support"}  # no query graph, no embedding vectors
+    assert out["answer"] == "391" and out["decision"]["selected"] == ["calculator"]
+    assert [r["agent"] for r in out["results"]] == ["calculator"]
+
+    parts = client.runs.stream(
+        thread["thread_id"], "agentroute", input={"question": "What is 2 + 2?"}, stream_mode="custom"
+    )
+    events = [p.data["event"] for p in parts if p.event == "custom"]
+    assert events == ["decision", "agent_start", "agent_finish", "answer"]
