@@ -15,11 +15,25 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
+from agentroute.printing import add_row, err, error_line, literal, out, progress_printer, say, table
 from agentroute.routers.base import DEFAULT_ROUTERS
 from agentroute.threads import set_torch_threads
+from agentroute.validate import (
+    OptionError,
+    check_checkpoint,
+    check_choice,
+    check_device,
+    check_input_file,
+    check_json_object,
+    check_output_dir,
+    check_output_file,
+    check_router,
+    check_router_options,
+    check_routers,
+    check_store,
+    checkpoint_beside,
+)
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -32,10 +46,6 @@ bench_app = typer.Typer(no_args_is_help=True, help="Benchmark routers on routing
 app.add_typer(agents_app, name="agents")
 app.add_typer(kg_app, name="kg")
 app.add_typer(bench_app, name="bench")
-
-# Piped output gets 120 columns (rich would wrap tables at 80), a terminal keeps its own width.
-out = Console() if sys.stdout.isatty() else Console(width=120)
-err = Console(stderr=True, soft_wrap=True)  # one message, one line (never wrapped)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -69,7 +79,7 @@ def _bad_input_types() -> tuple[type[BaseException], ...]:
     from agentroute.bench.datasets import DatasetFormatError
     from agentroute.bench.logs import LogFormatError
 
-    types: list[type[BaseException]] = [BadInput, AgentDefinitionError, AgentLoadError, LogFormatError]
+    types: list[type[BaseException]] = [BadInput, OptionError, AgentDefinitionError, AgentLoadError, LogFormatError]
     types.append(DatasetFormatError)
     types += [FileNotFoundError, IsADirectoryError, PermissionError, ValueError]
     try:
@@ -91,14 +101,14 @@ def handle_errors(fn: F) -> F:
         except typer.Exit:
             raise
         except KeyboardInterrupt:
-            err.print("interrupted")
+            error_line("error", "interrupted")
             raise typer.Exit(130) from None
         except Exception as e:  # noqa: BLE001
             if os.environ.get("AGENTROUTE_DEBUG"):
                 raise
             code = 2 if isinstance(e, _bad_input_types()) else 1
             kind = "error" if code == 2 else f"failed ({type(e).__name__})"
-            err.print(f"[red]{kind}:[/red] {e}", markup=True, highlight=False)
+            error_line(kind, e)
             raise typer.Exit(code) from None
 
     return wrapper  # type: ignore[return-value]
@@ -106,25 +116,21 @@ def handle_errors(fn: F) -> F:
 
 def parse_router_options(text: str, routers: list[str], seed: int) -> dict[str, dict[str, Any]]:
     """``--options`` JSON -> {router: {option: value}}, checked by building each router (no training)."""
-    from agentroute.routers.base import make_router, router_info
-
-    try:
-        parsed = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise ValueError(f"--options is not valid JSON ({e.msg} at character {e.pos})") from None
-    if not isinstance(parsed, dict) or not all(isinstance(v, dict) for v in parsed.values()):
-        raise ValueError('--options must be a JSON object of router -> object, e.g. {"gnn": {"mass": 0.7}}')
+    parsed = check_json_object(text, "--options")
+    if not all(isinstance(v, dict) for v in parsed.values()):
+        raise OptionError('--options must be a JSON object of router -> object, e.g. {"gnn": {"mass": 0.7}}')
     unknown = [name for name in parsed if name not in routers]
     if unknown:
-        raise ValueError(f"--options names router(s) {', '.join(unknown)} not in --routers ({', '.join(routers)})")
+        raise OptionError(f"--options names router(s) {', '.join(unknown)} not in --routers ({', '.join(routers)})")
     for name, opts in parsed.items():
-        if router_info(name).reads_scores:  # built with the recorded scores only at evaluation
-            continue
-        try:
-            make_router(name, seed=seed, **opts)
-        except TypeError as e:
-            raise ValueError(f"--options for {name!r}: {e}") from None
+        check_router_options(name, opts, "--options", seed)
     return {name: dict(opts) for name, opts in parsed.items()}
+
+
+def check_embedder(name: str) -> str:
+    from agentroute.kg.embed import embedder_names
+
+    return check_choice("--embedder", name, embedder_names())
 
 
 def print_json(obj: Any) -> None:
@@ -137,10 +143,7 @@ def print_counts(counts: dict[str, Any], title: str, as_json: bool, header: str 
     if as_json:
         print_json(counts)
         return
-    table = Table("", header, title=title)
-    for key, value in counts.items():
-        table.add_row(key, str(value))
-    out.print(table)
+    out.print(table("", header, title=title, rows=((key, value) for key, value in counts.items())))
 
 
 def cold_start_notice(agents: list[str], store: str) -> str:
@@ -149,14 +152,6 @@ def cold_start_notice(agents: list[str], store: str) -> str:
         f"cold start: no history in store {store} for {', '.join(agents)}; routing by description and skills "
         "(`agentroute profile --store ...` records history to learn from)"
     )
-
-
-def progress_printer(enabled: bool = True) -> Callable[[str], None]:
-    def show(msg: str) -> None:
-        if enabled:
-            err.print(f"[dim]{msg}[/dim]", markup=True, highlight=False)
-
-    return show
 
 
 # --------------------------------------------------------------------------------------------------- agents
@@ -176,10 +171,8 @@ def agents_list(
     if as_json:
         print_json(rows)
         return
-    table = Table("name", "description", "skills", title=f"{len(rows)} agents")
-    for r in rows:
-        table.add_row(r["name"], r["description"], ", ".join(r["skills"]))
-    out.print(table)
+    rows_shown = ((r["name"], r["description"], ", ".join(r["skills"])) for r in rows)
+    out.print(table("name", "description", "skills", title=f"{len(rows)} agents", rows=rows_shown))
 
 
 # ---------------------------------------------------------------------------------------------------- ask
@@ -193,9 +186,10 @@ def ask(
     router: str = typer.Option("knn", "--router", "-r", help="Router name (see `agentroute routers`)."),
     model: Path = typer.Option(None, "--model", "-m", help="A trained GNN checkpoint (from `agentroute train`)."),
     store: str = typer.Option("memory", "--store", help=STORE_HELP),
-    k: int = typer.Option(None, "--k", help="Number of agents to call (default: the router's own rule)."),
+    k: int = typer.Option(None, "--k", min=1, help="Number of agents to call (default: the router's own rule)."),
     seed: int = typer.Option(0, "--seed", help="Seed of the built-in suite and the router."),
-    timeout: float = typer.Option(60.0, "--timeout", help="Per-agent timeout in seconds."),
+    timeout: float = typer.Option(60.0, "--timeout", min=0.001, help="Per-agent timeout in seconds."),
+    device: str = typer.Option("auto", "--device", help="Device of a router that takes one: auto, cpu or cuda."),
     stream: bool = typer.Option(
         False, "--stream", help="Print the decision and each agent's start/finish as they happen (--json: JSON lines)."
     ),
@@ -216,8 +210,13 @@ def ask(
         if as_json:
             print_json(event)
         else:
-            out.print(format_event(event), markup=False, highlight=False)
+            say(format_event(event))
 
+    check_router(router)
+    check_device(device)
+    if model is not None:
+        check_checkpoint(model)
+    check_store(store)
     answer = ask_one(
         question,
         agents=agents,
@@ -229,12 +228,13 @@ def ask(
         timeout_s=timeout,
         aggregate=aggregate,
         llm=llm_settings(base_url, llm_model, api_key_env, prices),
+        device=device,
         progress=progress_printer(not as_json),
         on_event=show_event if stream else None,
     )
     d = answer.decision
     if d.cold_start:
-        err.print(cold_start_notice(d.cold_start, store), markup=False, highlight=False)
+        err.print(literal(cold_start_notice(d.cold_start, store), one_line=True))
     if as_json:
         print_json(
             {
@@ -249,17 +249,17 @@ def ask(
             }
         )
         return
-    out.print(f"[bold]{answer.text or '(no answer)'}[/bold]")
-    table = Table("agent", "prob", "chosen", "answer", title=f"router: {d.router}")
+    say(answer.text or "(no answer)", "bold")
+    shown_table = table("agent", "prob", "chosen", "answer", title=f"router: {d.router}")
     by_agent = {r.agent: r for r in answer.results}
     for name, p in sorted(d.probs.items(), key=lambda kv: -kv[1]):
         r = by_agent.get(name)
         shown = "" if r is None else (r.answer if r.error is None else f"error: {r.error}")
         chosen = "" if name not in d.selected else ("yes" if r is not None else "skipped (settled)")
-        table.add_row(name, f"{p:.3f}", chosen, shown or "")
-    out.print(table)
+        add_row(shown_table, name, f"{p:.3f}", chosen, shown or "")
+    out.print(shown_table)
     if d.rationale:
-        out.print(f"rationale: {d.rationale}", markup=False, highlight=False, soft_wrap=True)
+        say(f"rationale: {d.rationale}")
 
 
 # -------------------------------------------------------------------------------------- quickstart / bench
@@ -281,6 +281,8 @@ def quickstart(
     from agentroute.bench.report import report_table, write_report
     from agentroute.kg.store import open_store
 
+    check_store(store)
+    check_output_dir(out_dir, "--out")
     set_torch_threads(1)
     graph_store = open_store(store)
     try:
@@ -294,7 +296,7 @@ def quickstart(
         print_json(quickstart_summary(report))
         return
     out.print(report_table(report))
-    out.print(f"report: {', '.join(str(p) for p in paths)}")
+    say(f"report: {', '.join(str(p) for p in paths)}")
 
 
 @bench_app.command("run")
@@ -331,10 +333,19 @@ def bench_run(
     from agentroute.bench.report import report_table, write_report
     from agentroute.routers.base import router_info
 
-    set_torch_threads(1)
-    names = [r.strip() for r in routers_opt.split(",") if r.strip()]
+    names = check_routers(routers_opt)
+    check_device(device)
+    check_embedder(embedder)
+    check_input_file(logs, "--logs")
+    if test_logs is not None:
+        check_input_file(test_logs, "--test-logs")
+    if prices is not None:
+        check_input_file(prices, "--prices")
+    if out_dir is not None:
+        check_output_dir(out_dir, "--out")
     price_table = read_prices(prices) if prices is not None else None
     router_options = parse_router_options(options, names, seed)
+    set_torch_threads(1)
     for name in names:
         if router_info(name).device:
             router_options.setdefault(name, {}).setdefault("device", device)
@@ -356,7 +367,7 @@ def bench_run(
     )
     if out_dir is not None:
         paths = write_report(report, out_dir)
-        err.print(f"report: {', '.join(str(p) for p in paths)}")
+        err.print(literal(f"report: {', '.join(str(p) for p in paths)}", one_line=True))
     if as_json:
         print_json(report.to_json_summary())
         return
@@ -370,7 +381,9 @@ def bench_run(
 @app.command()
 @handle_errors
 def train(
-    output: Path = typer.Option(..., "--out", "-o", help="Checkpoint file to write (model.pt)."),
+    output: Path = typer.Option(
+        None, "--out", "-o", help="Checkpoint to write (default for a file:X.json store: X.model.pt beside it)."
+    ),
     logs: Path = typer.Option(None, "--logs", help="Routing log to train on (else: the store's history)."),
     store: str = typer.Option(None, "--store", help=STORE_HELP + " Used when --logs is not given."),
     router: str = typer.Option("gnn", "--router", help="A router that saves checkpoints (gnn, gnn-top1)."),
@@ -385,6 +398,18 @@ def train(
 
     if (logs is None) == (store is None):
         raise BadInput("give exactly one of --logs FILE or --store URL")
+    if check_router(router).checkpoint is None:
+        raise OptionError(f"--router {router}: does not save checkpoints (train one of the gnn routers)")
+    check_device(device)
+    check_embedder(embedder)
+    if logs is not None:
+        check_input_file(logs, "--logs")
+    if store is not None:
+        check_store(store)
+    output = output or checkpoint_beside(store)
+    if output is None:
+        raise OptionError("--out: name the checkpoint to write (only a file: store has a default beside it)")
+    check_output_file(output, "--out")
     set_torch_threads(1)
     summary = train_gnn(
         output,
@@ -422,6 +447,14 @@ def calibrate(
 
     if (target_cost is None) == (target_calls is None):
         raise BadInput("give exactly one of --target-cost USD or --target-calls N")
+    if check_router(router).checkpoint is None:
+        raise OptionError(f"--router {router}: does not save checkpoints (calibrate one of the gnn routers)")
+    check_device(device)
+    check_embedder(embedder)
+    check_input_file(logs, "--logs")
+    if prices is not None:
+        check_input_file(prices, "--prices")
+    check_output_file(output, "--out")
     summary = calibrate_budget(
         logs,
         output,
@@ -459,6 +492,10 @@ def profile(
     """Run every agent on a QA benchmark and write a routing log you can `train` and `bench run` on."""
     from agentroute.commands import profile_agents
 
+    check_input_file(data, "--data")
+    check_output_file(output, "--out")
+    if store is not None:
+        check_store(store)
     summary = profile_agents(
         data, output, agents=agents, store=store, resume=resume, limit=limit, timeout_s=timeout,
         concurrency=concurrency, metric=metric, llm=llm_settings(base_url, llm_model, api_key_env, prices),
@@ -491,6 +528,11 @@ def serve(
     from agentroute.serve.server import config_from_env
     from agentroute.serve.server import serve as run_server
 
+    check_router(router)
+    if model is not None:
+        check_checkpoint(model)
+    check_store(store)
+
     config = config_from_env(max_body_bytes=max_body, max_messages=max_messages, request_timeout_s=request_timeout)
     run_server(
         agents=agents, router=router, model=model, store=store, host=host, port=port, seed=seed, k=k,
@@ -511,7 +553,7 @@ def kg_stats(
     """Count nodes per label and relationships per type."""
     from agentroute.kg.store import open_store
 
-    graph_store = open_store(store)
+    graph_store = open_store(check_store(store))
     try:
         counts = graph_store.counts()
     finally:
@@ -531,23 +573,22 @@ def kg_show(
     """Show a question's knowledge graph: entities, neighbours, agents, similar past questions."""
     from agentroute.commands import show_query_graph
 
+    check_store(store)
     graph = show_query_graph(question, agents=agents, store=store, seed=seed, progress=progress_printer(not as_json))
     if as_json:
         print_json(graph)
         return
-    out.print(f"[bold]Query[/bold] {graph['query']}")
-    ent = Table("entity", "kind", "mentioned", title="entities")
-    for e in graph["entities"]:
-        ent.add_row(e["id"], e["kind"], "yes" if e["mentioned"] else "neighbour")
-    out.print(ent)
+    out.print(literal("Query ", "bold") + literal(graph["query"]))
+    entities = ((e["id"], e["kind"], "yes" if e["mentioned"] else "neighbour") for e in graph["entities"])
+    out.print(table("entity", "kind", "mentioned", title="entities", rows=entities))
     if graph["related"]:
-        out.print("related: " + "; ".join(f"{s} -[{k}]-> {d}" for s, d, k in graph["related"]), markup=False)
+        out.print(literal("related: " + "; ".join(f"{s} -[{k}]-> {d}" for s, d, k in graph["related"])))
     if graph["covers"]:
-        out.print("covers: " + "; ".join(f"{a} -> {e}" for a, e in graph["covers"]), markup=False)
-    sim = Table("past question", "similarity", "agents that scored", title="similar past questions")
+        out.print(literal("covers: " + "; ".join(f"{a} -> {e}" for a, e in graph["covers"])))
+    sim = table("past question", "similarity", "agents that scored", title="similar past questions")
     for p in graph["similar"]:
         scores = ", ".join(f"{a}={v:g}" for a, v in p["scores"].items() if v) or "every agent 0"
-        sim.add_row(p["text"], f"{p['similarity']:.3f}", scores)
+        add_row(sim, p["text"], f"{p['similarity']:.3f}", scores)
     out.print(sim)
 
 
@@ -561,6 +602,8 @@ def kg_ingest(
     """Load a routing log into the store: questions, entities, agents, PERFORMED scores and costs."""
     from agentroute.commands import ingest_log
 
+    check_input_file(logs, "--logs")
+    check_store(store)
     counts = ingest_log(logs, store, progress=progress_printer(not as_json))
     print_counts(counts, f"{logs} -> {store}", as_json, header="written")
 
@@ -574,13 +617,18 @@ def kg_export(
 ) -> None:
     """Export the whole store as GraphML, JSON or a Cypher script."""
     from agentroute.commands import export_store
+    from agentroute.kg.export import EXPORTERS
 
+    check_choice("--format", fmt, list(EXPORTERS))
+    check_store(store)
+    if output is not None:
+        check_output_file(output, "--out")
     text = export_store(store, fmt)
     if output is None:
         sys.stdout.write(text)
     else:
         output.write_text(text, encoding="utf-8")
-        err.print(f"wrote {output}")
+        err.print(literal(f"wrote {output}", one_line=True))
 
 
 @app.command()
@@ -590,11 +638,27 @@ def routers() -> None:
     from agentroute.routers.base import router_info, router_names
 
     for name in router_names():
-        out.print(f"{name:<12} {router_info(name).summary}", markup=False, highlight=False)
+        say(f"{name:<12} {router_info(name).summary}")
 
 
 def main() -> None:
-    app()
+    """The console script: Typer's own usage errors (a missing option, a bad number) become one line too."""
+    # Typer raises the exceptions of the click it runs on (its own vendored copy in recent versions);
+    # BadParameter's base is that click's UsageError.
+    usage_error = typer.BadParameter.__mro__[1]
+    try:
+        code = app(standalone_mode=False)
+    except usage_error as e:
+        if type(e).__name__ == "NoArgsIsHelpError":  # no arguments: the help text, as Typer would print it
+            e.show()
+        else:
+            where = f"{e.ctx.command_path}: " if e.ctx is not None else ""
+            error_line("error", where + e.format_message())
+        code = 2
+    except typer.Abort:
+        error_line("error", "interrupted")
+        code = 130
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":  # pragma: no cover

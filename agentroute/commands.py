@@ -20,10 +20,10 @@ from agentroute.kg.export import export
 from agentroute.kg.ingest import ingest_records
 from agentroute.kg.store import GraphStore, open_store
 from agentroute.llm import LLMSettings, connect_parts
-from agentroute.routers.base import CHECKPOINT_ROUTER, Router, make_router, router_info, router_names
-from agentroute.routers.base import load_router as load_saved_router
+from agentroute.routers.base import Router, make_router, router_info, router_names
 from agentroute.suite import build_suite
 from agentroute.types import AgentSpec, Answer, QueryGraph, RunRecord
+from agentroute.validate import checkpoint_beside, load_checkpoint_router
 from agentroute.workflow import AgentRoute, as_query
 
 Progress = Callable[[str], None]
@@ -45,12 +45,38 @@ def has_history(store: GraphStore) -> bool:
 
 
 def load_router(name: str, model: Path | None, seed: int = 0, device: str = "auto") -> Router:
-    """A registered router by name, or (``model`` given) a checkpoint that router saved."""
+    """A registered router by name, or (``model`` given) a checkpoint that router saved (every failure
+    to load it is one ``OptionError`` line naming the file)."""
     if model is not None:
-        if router_info(name).checkpoint is None:
-            name = CHECKPOINT_ROUTER
-        return load_saved_router(name, model, device=device)
-    return make_router(name, seed=seed)
+        return load_checkpoint_router(model, name, device)
+    info = router_info(name)
+    return make_router(name, seed=seed, **({"device": device} if info.device else {}))
+
+
+def ready_router(
+    ar: AgentRoute, name: str, model: Path | None, store: str, progress: Progress = _quiet
+) -> str:
+    """Make ``ar.router`` ready to route and say how: a given checkpoint, the checkpoint kept beside a
+    ``file:`` store (``routing.json`` -> ``routing.model.pt``), or a fit on the store's history now
+    (never silently: a slow fit names the command that saves a checkpoint for next time). Returns how."""
+    if model is not None:
+        return f"checkpoint {model}"
+    info = router_info(name)
+    beside = checkpoint_beside(store)
+    if info.checkpoint is not None and beside is not None and beside.is_file():
+        ar.router = load_checkpoint_router(beside, name, str(getattr(ar.router, "device", "auto")), "--store")
+        progress(f"using {beside} (the checkpoint beside the store)")
+        return f"checkpoint {beside}"
+    questions = ar.store.counts().get("Query", 0) if has_history(ar.store) else 0
+    if not info.trainable or questions == 0:
+        return "untrained"
+    if info.checkpoint is not None:
+        hint = f"`agentroute train --store {store}` saves one that ask reuses" if beside else "use a file: store"
+        progress(f"no checkpoint for this store: training {name} on {questions} past questions now ({hint})")
+    else:
+        progress(f"fitting {name} on {questions} past questions in the store")
+    ar.fit()
+    return f"fitted on {questions} questions"
 
 
 def bootstrap_builtin(store: GraphStore, seed: int, progress: Progress = _quiet) -> AgentPool:
@@ -75,24 +101,25 @@ def ask_one(
     timeout_s: float = 60.0,
     aggregate: str = "weighted-vote",
     llm: LLMSettings | None = None,
+    device: str = "auto",
     progress: Progress = _quiet,
     on_event: Callable[[dict[str, Any]], None] | None = None,
 ) -> Answer:
     """Answer one question. With the built-in agents and an empty store, first profile the suite's
     training questions so a learned router has history to learn from. ``on_event`` sees the run's
     progress events as they happen (``agentroute/events.py``). Parts that call an LLM (agents, router,
-    aggregator) are connected to ``llm``'s endpoint, which is checked before any question runs."""
+    aggregator) are connected to ``llm``'s endpoint, which is checked before any question runs. Cheap
+    checks come first: the router, the checkpoint and the agent file fail before the store is touched."""
+    chosen = load_router(router, model, seed, device)
+    own_pool = load_agents(agents) if agents is not None else None
+    aggregator = make_aggregator(aggregate)
     graph_store = open_store(store)
     try:
-        pool = bootstrap_builtin(graph_store, seed, progress) if agents is None else load_agents(agents)
-        chosen = load_router(router, model, seed)
-        aggregator = make_aggregator(aggregate)
+        pool = own_pool if own_pool is not None else bootstrap_builtin(graph_store, seed, progress)
         connect_parts([*pool, chosen, aggregator], llm)
-        ar = AgentRoute(pool, chosen, store=graph_store, aggregator=aggregator, k=k, timeout_s=timeout_s)
-        if model is None and has_history(graph_store):
-            progress(f"fitting router {router!r} on the store's history")
-            ar.fit()
-        return ar.ask(question, on_event=on_event)
+        with AgentRoute(pool, chosen, store=graph_store, aggregator=aggregator, k=k, timeout_s=timeout_s) as ar:
+            ready_router(ar, router, model, store, progress)
+            return ar.ask(question, on_event=on_event)
     finally:
         graph_store.close()
 
@@ -193,12 +220,14 @@ def fit_saving_router(
     if info.checkpoint is None:
         savers = [n for n in router_names() if router_info(n).checkpoint is not None]
         raise ValueError(f"--router {router!r} does not save checkpoints: train supports {', '.join(savers)}")
+    known: dict[str, AgentSpec] = {}
     if logs is not None:
         records = read_routing_log(logs)
     else:
         graph_store = open_store(store or "memory")
         try:
             records = list(graph_store.history())
+            known = stored_specs(graph_store)
         finally:
             graph_store.close()
     records = with_costs([r for r in records if r.scores()], prices)
@@ -206,7 +235,8 @@ def fit_saving_router(
         raise ValueError(f"no scored questions to train on in {logs or store}")
     agents = sorted({a for r in records for a in r.agents})
     emb = make_embedder(embedder)
-    builder = QueryGraphBuilder(open_store("memory"), [AgentSpec(name=a) for a in agents], embedder=emb)
+    specs = [known.get(a) or AgentSpec(name=a) for a in agents]
+    builder = QueryGraphBuilder(open_store("memory"), specs, embedder=emb)
     builder.set_history(records)
     progress(f"building {len(records)} training graphs over {len(agents)} agents")
     examples = make_examples(builder, records)
@@ -257,6 +287,22 @@ def calibrate_budget(
         "held_out_accuracy": result.accuracy,
         "target_met": result.met,
     }
+
+
+def spec_rows(specs: list[AgentSpec]) -> list[dict[str, Any]]:
+    """Agent nodes carrying what routers read (description, skills), so a store remembers its pool."""
+    return [{"id": s.name, "description": s.description, "skills": list(s.skills)} for s in specs]
+
+
+def stored_specs(store: GraphStore) -> dict[str, AgentSpec]:
+    """Agent specs kept on a store's Agent nodes by ``profile --store`` (bare names when absent)."""
+    specs: dict[str, AgentSpec] = {}
+    for node in store.nodes("Agent"):
+        skills = node.get("skills") or []
+        specs[node["id"]] = AgentSpec(
+            name=node["id"], description=str(node.get("description") or ""), skills=[str(x) for x in skills]
+        )
+    return specs
 
 
 def finished_qids(path: Path) -> set[str]:
@@ -313,6 +359,8 @@ def profile_agents(
     connect_parts(list(pool), llm)
     graph_store = open_store(store or "memory")
     try:
+        if store is not None:
+            graph_store.upsert_nodes("Agent", spec_rows(pool.specs))
         ar = AgentRoute(pool, "all", store=graph_store, timeout_s=timeout_s)
         output.parent.mkdir(parents=True, exist_ok=True)
         batch = max(batch, concurrency)

@@ -9,6 +9,8 @@ from typing import Any
 from pydantic import BaseModel, Field
 from rich.table import Table
 
+from agentroute.printing import literal
+
 
 class Paired(BaseModel):
     """A router minus a reference on the same questions: mean difference, paired-bootstrap 95% interval,
@@ -192,13 +194,13 @@ def report_markdown(report: BenchReport) -> str:
 
 def report_table(report: BenchReport) -> Table:
     """The results table for the CLI."""
-    table = Table(title=report.title, caption=_caption(report))
+    table = Table(title=literal(report.title), caption=literal(_caption(report)))
     keep = [i for i, h in enumerate(_HEADERS) if h != "95% CI"]  # the Δ interval is the one to read here
     for i in keep:
         h = _HEADERS[i]
         table.add_column(h, justify="left" if h == "router" else "right", no_wrap=True)
     for row in _rows(report):
-        table.add_row(*(row[i] for i in keep))
+        table.add_row(*(literal(row[i]) for i in keep))
     return table
 
 

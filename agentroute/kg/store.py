@@ -91,6 +91,13 @@ def register_store(
     return _STORES.register(scheme, factory)
 
 
+def store_schemes() -> list[str]:
+    """The URL schemes ``open_store`` accepts (built-in backends and registered ones)."""
+    from agentroute.kg import stores  # noqa: F401  (registers the built-in backends)
+
+    return _STORES.names()
+
+
 def open_store(url: str = "memory") -> GraphStore:
     """Open a store from a ``--store`` value: ``memory``, ``file:PATH``, ``bolt://…``, ``neo4j://…``, ``neo4j+s://…``."""
     from agentroute.kg import stores  # noqa: F401  (registers the built-in backends)

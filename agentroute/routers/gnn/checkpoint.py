@@ -37,8 +37,9 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
         raise CheckpointError(f"{path}: no such checkpoint file")
     try:
         body = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # unpickling errors come in many types; report them uniformly
-        raise CheckpointError(f"{path}: not a loadable GNN router checkpoint ({exc})") from exc
+    except Exception as exc:  # unpickling errors come in many types; report them uniformly, in one line
+        # (torch's own text spans lines and suggests weights_only=False, which must never be followed here)
+        raise CheckpointError(f"{path}: not a loadable GNN router checkpoint ({type(exc).__name__})") from exc
     if not isinstance(body, dict) or body.get("kind") != KIND:
         raise CheckpointError(f"{path}: not a GNN router checkpoint (expected kind {KIND!r})")
     found = body.get("format_version")
