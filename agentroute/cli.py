@@ -231,6 +231,7 @@ def ask(
         device=device,
         progress=progress_printer(not as_json),
         on_event=show_event if stream else None,
+        notice=progress_printer(True),
     )
     d = answer.decision
     if d.cold_start:
@@ -561,6 +562,27 @@ def kg_stats(
     print_counts(counts, f"store: {store}", as_json)
 
 
+@kg_app.command("bootstrap")
+@handle_errors
+def kg_bootstrap(
+    store: str = typer.Option(..., "--store", help=STORE_HELP),
+    seed: int = typer.Option(0, "--seed", help="Seed of the built-in suite."),
+    as_json: bool = typer.Option(False, "--json", help="Print the counts written as JSON."),
+) -> None:
+    """Load the built-in suite into a store: its world and its agents' scores on the training questions."""
+    from agentroute.commands import bootstrap_suite, has_history
+    from agentroute.kg.store import open_store
+
+    graph_store = open_store(store)
+    try:
+        if has_history(graph_store):
+            raise BadInput(f"store {store} already has history: bootstrap an empty store")
+        counts = bootstrap_suite(graph_store, seed, progress=progress_printer(not as_json))
+    finally:
+        graph_store.close()
+    print_counts(counts, f"built-in suite -> {store}", as_json, header="written")
+
+
 @kg_app.command("show")
 @handle_errors
 def kg_show(
@@ -574,7 +596,7 @@ def kg_show(
     from agentroute.commands import show_query_graph
 
     check_store(store)
-    graph = show_query_graph(question, agents=agents, store=store, seed=seed, progress=progress_printer(not as_json))
+    graph = show_query_graph(question, agents=agents, store=store, seed=seed, notice=progress_printer(True))
     if as_json:
         print_json(graph)
         return

@@ -21,7 +21,7 @@ from agentroute.kg.ingest import ingest_records
 from agentroute.kg.store import GraphStore, open_store
 from agentroute.llm import LLMSettings, connect_parts
 from agentroute.routers.base import Router, make_router, router_info, router_names
-from agentroute.suite import build_suite
+from agentroute.suite import build_suite, builtin_agents
 from agentroute.types import AgentSpec, Answer, QueryGraph, RunRecord
 from agentroute.validate import checkpoint_beside, load_checkpoint_router
 from agentroute.workflow import AgentRoute, as_query
@@ -79,14 +79,44 @@ def ready_router(
     return f"fitted on {questions} questions"
 
 
-def bootstrap_builtin(store: GraphStore, seed: int, progress: Progress = _quiet) -> AgentPool:
-    """The built-in agents; an empty store first gets the suite's world and profiled training questions."""
+def bootstrap_suite(store: GraphStore, seed: int = 0, progress: Progress = _quiet) -> dict[str, int]:
+    """Load the built-in suite into ``store``: its world (entities, relations) and its tool agents' scores
+    on the training questions, so a learned router has history. What ``agentroute kg bootstrap`` runs;
+    nothing else writes the suite into a store the user names."""
     suite = build_suite(seed)
-    if not has_history(store):
-        progress(f"empty store: profiling {len(suite.agents)} built-in agents on {len(suite.train)} questions")
-        suite.world.load_into(store)
-        AgentRoute(suite.agents, "all", store=store).profile(suite.train)
-    return suite.agents
+    progress(f"profiling {len(suite.agents)} built-in agents on {len(suite.train)} questions")
+    entities, relations = suite.world.load_into(store)
+    with AgentRoute(suite.agents, "all", store=store) as profiler:
+        runs = profiler.profile(suite.train)
+    return {"entities": entities, "relations": relations, "questions": len(runs), "agents": len(suite.agents)}
+
+
+def bootstrap_builtin(store: GraphStore, seed: int = 0, progress: Progress = _quiet) -> AgentPool:
+    """The built-in agents, after loading the suite into ``store`` when it has no history yet."""
+    if has_history(store):
+        return builtin_agents(seed)
+    bootstrap_suite(store, seed, progress)
+    return builtin_agents(seed)
+
+
+def builtin_pool(
+    store: GraphStore, seed: int = 0, *, bootstrap: bool = False, notice: Progress = _quiet
+) -> AgentPool:
+    """The built-in agents for answering from ``store``. ``bootstrap`` (the scratch in-memory store): an
+    empty store first gets the suite's history, with a notice. Otherwise the store is never written, and
+    an empty one gets a hint saying how to load the suite."""
+    if has_history(store):
+        return builtin_agents(seed)
+    if bootstrap:
+        notice("in-memory store: loading the built-in suite's history first (agentroute kg bootstrap)")
+        return bootstrap_builtin(store, seed)
+    notice("the store has no history; `agentroute kg bootstrap --store URL` loads the built-in suite's")
+    return builtin_agents(seed)
+
+
+def is_scratch(store: str) -> bool:
+    """A store URL naming the throwaway in-memory store (safe to fill without being asked)."""
+    return store == "memory"
 
 
 def ask_one(
@@ -104,18 +134,24 @@ def ask_one(
     device: str = "auto",
     progress: Progress = _quiet,
     on_event: Callable[[dict[str, Any]], None] | None = None,
+    notice: Progress = _quiet,
 ) -> Answer:
-    """Answer one question. With the built-in agents and an empty store, first profile the suite's
-    training questions so a learned router has history to learn from. ``on_event`` sees the run's
-    progress events as they happen (``agentroute/events.py``). Parts that call an LLM (agents, router,
-    aggregator) are connected to ``llm``'s endpoint, which is checked before any question runs. Cheap
-    checks come first: the router, the checkpoint and the agent file fail before the store is touched."""
+    """Answer one question. With the built-in agents and the in-memory store, the suite's training history
+    is loaded first (``notice`` says so) so a learned router has something to learn from; a store the
+    user names is only read. ``on_event`` sees the run's progress events as they happen
+    (``agentroute/events.py``). Parts that call an LLM (agents, router, aggregator) are connected to
+    ``llm``'s endpoint, which is checked before any question runs. Cheap checks come first: the router,
+    the checkpoint and the agent file fail before the store is touched."""
     chosen = load_router(router, model, seed, device)
     own_pool = load_agents(agents) if agents is not None else None
     aggregator = make_aggregator(aggregate)
     graph_store = open_store(store)
     try:
-        pool = own_pool if own_pool is not None else bootstrap_builtin(graph_store, seed, progress)
+        pool = (
+            own_pool
+            if own_pool is not None
+            else builtin_pool(graph_store, seed, bootstrap=is_scratch(store), notice=notice)
+        )
         connect_parts([*pool, chosen, aggregator], llm)
         with AgentRoute(pool, chosen, store=graph_store, aggregator=aggregator, k=k, timeout_s=timeout_s) as ar:
             ready_router(ar, router, model, store, progress)
@@ -144,12 +180,17 @@ def graph_view(graph: QueryGraph) -> dict[str, Any]:
 
 
 def show_query_graph(
-    question: str, *, agents: str | None = None, store: str = "memory", seed: int = 0, progress: Progress = _quiet
+    question: str, *, agents: str | None = None, store: str = "memory", seed: int = 0, notice: Progress = _quiet
 ) -> dict[str, Any]:
-    """The query graph a question gets, as plain data (what ``kg show`` prints)."""
+    """The query graph a question gets, as plain data (what ``kg show`` prints); like ``ask_one``, only
+    the in-memory store is filled with the built-in suite, a named store is only read."""
     graph_store = open_store(store)
     try:
-        pool = bootstrap_builtin(graph_store, seed, progress) if agents is None else load_agents(agents)
+        pool = (
+            builtin_pool(graph_store, seed, bootstrap=is_scratch(store), notice=notice)
+            if agents is None
+            else load_agents(agents)
+        )
         graph = QueryGraphBuilder(graph_store, pool.specs).build(as_query(question))
     finally:
         graph_store.close()

@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from agentroute.agents.loading import load_agents
-from agentroute.commands import bootstrap_builtin, has_history, load_router
+from agentroute.commands import builtin_pool, has_history, is_scratch, load_router
 from agentroute.kg.store import GraphStore, open_store
 from agentroute.serve.app import ServeConfig, create_app
 from agentroute.serve.service import RoutingService
@@ -41,10 +41,12 @@ def build_service(
     timeout_s: float = 60.0,
     refit_every: int = 0,
     progress: Callable[[str], None] = lambda _: None,
+    bootstrap: bool = False,
 ) -> RoutingService:
-    """The service behind ``agentroute serve``. With the built-in agents and an empty store, the suite's
-    training questions are profiled first (as ``ask`` does), so a learned router has history."""
-    pool = bootstrap_builtin(store, seed, progress) if agents is None else load_agents(agents)
+    """The service behind ``agentroute serve``. With the built-in agents and ``bootstrap`` (the in-memory
+    store), the suite's training history is loaded first (as ``ask`` does), so a learned router has history;
+    a store the user names is never written here."""
+    pool = builtin_pool(store, seed, bootstrap=bootstrap, notice=progress) if agents is None else load_agents(agents)
     if model is None and has_history(store):
         progress(f"fitting router {router!r} on the store's history")
     return RoutingService(
@@ -79,7 +81,7 @@ def serve(
     try:
         service = build_service(
             graph_store, agents=agents, router=router, model=model, seed=seed, k=k, timeout_s=timeout_s,
-            refit_every=refit_every, progress=progress,
+            refit_every=refit_every, progress=progress, bootstrap=is_scratch(store),
         )
         app = create_app(service, cfg)
         progress(f"inspector: http://{host}:{port}/  ·  OpenAI base_url: http://{host}:{port}/v1")

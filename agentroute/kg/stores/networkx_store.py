@@ -253,11 +253,12 @@ class NetworkXStore:
     # -- persistence ------------------------------------------------------------------------------------
 
     def flush(self) -> None:
-        """Write the file atomically (temp file in the same folder, fsync, rename) if anything changed."""
+        """Write the file atomically (temp file in the same folder, fsync, rename) if anything changed (so
+        opening and closing a store that does not exist yet creates no file)."""
         if self.path is None:
             return
         with self._lock:
-            if not self._dirty and self.path.exists():
+            if not self._dirty:
                 return
             doc = {
                 "format_version": FORMAT_VERSION,
