@@ -112,6 +112,10 @@ class RoutingDecision(BaseModel):
     ``early_stop``: call ``selected`` in order, in the fewest waves that could settle the answer, and stop
     as soon as the aggregator's answer can no longer change (see ``agentroute/waves.py``); the answer is
     the one calling every selected agent would give, usually for fewer calls.
+
+    ``answer``: set by a router that answers itself (an out-of-scope notice, a multi-round episode's final
+    answer); the pipeline then returns it instead of aggregating. ``usage`` / ``cost``: the router's own
+    LLM tokens and USD. ``trajectory``: a multi-round router's steps (think, search, information, answer).
     """
 
     router: str
@@ -121,6 +125,10 @@ class RoutingDecision(BaseModel):
     early_stop: bool = False
     #: Agents routed (partly) by their description because no history near this question covers them.
     cold_start: list[str] = Field(default_factory=list)
+    answer: str | None = None
+    usage: TokenUsage | None = None
+    cost: float = 0.0
+    trajectory: list[dict[str, str]] | None = None
 
 
 class Answer(BaseModel):

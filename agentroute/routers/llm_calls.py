@@ -1,0 +1,68 @@
+"""What both LLM routers share: the chat model they are given (or find in the environment), a call that
+never raises, and the running total of tokens, dollars and seconds a decision spent.
+
+Why: a router's LLM call can fail (endpoint down, script exhausted, 5xx after retries); routing must then
+fall back or end gracefully, never raise, and the spend of every call must still be accounted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from agentroute.types import TokenUsage
+
+if TYPE_CHECKING:  # pragma: no cover
+    from agentroute.llm import ChatModel, Completion, Message
+
+
+def resolve_llm(llm: ChatModel | str | None) -> ChatModel:
+    """A chat model as given; a model name or ``None`` → the OpenAI-compatible endpoint configured in the
+    environment (``AGENTROUTE_BASE_URL`` / ``OPENAI_BASE_URL``, …), or ``LLMConfigError`` naming what is missing."""
+    from agentroute.llm import OpenAIChatModel
+
+    if llm is None or isinstance(llm, str):
+        return OpenAIChatModel(model=llm)
+    return llm
+
+
+@dataclass
+class Spend:
+    """Tokens, dollars and model seconds summed over a decision's LLM calls."""
+
+    usage: TokenUsage = field(default_factory=TokenUsage)
+    cost_usd: float = 0.0
+    latency_s: float = 0.0
+
+    def add(self, completion: Completion) -> None:
+        self.usage = self.usage + completion.usage
+        self.cost_usd += completion.cost_usd
+        self.latency_s += completion.latency_s
+
+
+def call(llm: ChatModel, messages: Sequence[Message], spend: Spend, **params: Any) -> tuple[str | None, str | None]:
+    """``(text, None)`` or ``(None, one-line error)``; the call's usage is added to ``spend``."""
+    try:
+        completion = llm.complete(messages, **params)
+    except Exception as e:  # noqa: BLE001 - a router's model failing must not fail the question
+        return None, _error_line(e)
+    spend.add(completion)
+    return completion.text, None
+
+
+async def acall(
+    llm: ChatModel, messages: Sequence[Message], spend: Spend, **params: Any
+) -> tuple[str | None, str | None]:
+    """The async ``call``."""
+    try:
+        completion = await llm.acomplete(messages, **params)
+    except Exception as e:  # noqa: BLE001
+        return None, _error_line(e)
+    spend.add(completion)
+    return completion.text, None
+
+
+def _error_line(e: Exception) -> str:
+    text = " ".join(str(e).split())
+    return f"{type(e).__name__}: {text}" if text else type(e).__name__
