@@ -38,7 +38,7 @@ from agentroute.kg.examples import make_examples
 from agentroute.kg.extract import EntityExtractor
 from agentroute.kg.store import GraphStore, open_store
 from agentroute.normalize import exact_match
-from agentroute.routers.base import Router, make_router
+from agentroute.routers.base import AsyncRouter, Router, TurnRouter, make_router
 from agentroute.routers.coldstart import route_with_cold_start
 from agentroute.types import (
     AgentRecord,
@@ -78,8 +78,9 @@ class RouteKeys:
             )
 
 
-#: Channels only the router graph itself reads: the parsed query and its query graph (embeddings included).
-_PRIVATE = ("query", "graph")
+#: Channels only the router graph itself reads: the parsed query and its query graph (embeddings included),
+#: and a multi-round router's episode so far.
+_PRIVATE = ("query", "graph", "episode")
 
 
 def gather_results(current: list[AgentResult] | None, update: list[AgentResult] | None) -> list[AgentResult]:
@@ -102,6 +103,7 @@ def route_schemas(keys: RouteKeys) -> tuple[type, type, type]:
         keys.question: Union[str, Query],  # noqa: UP007
         "query": Query,
         "graph": QueryGraph,
+        "episode": Any,
         **outputs,
         keys.results: Annotated[list[AgentResult], gather_results],
     }
@@ -163,7 +165,9 @@ def build_router_graph(
     decision (``agentroute/approval.py``). Every node works under both ``invoke`` and ``ainvoke``, and
     reports progress as events (``agentroute/events.py``). The graph declares its input (the question) and
     output (answer, decision, results, support) schemas, so callers never receive the query graph and its
-    embeddings.
+    embeddings. An ``AsyncRouter`` (an LLM router) is awaited under ``ainvoke``; a ``TurnRouter``
+    (``multiround``) alternates ``route`` and ``run_agent`` instead (``add_turn_loop``; no ``approve`` step);
+    a decision carrying the router's own ``answer`` (out of scope, a multi-round answer) skips aggregation.
     """
     from langchain_core.runnables import RunnableLambda
     from langgraph.graph import END, START, StateGraph
@@ -176,14 +180,19 @@ def build_router_graph(
         query = as_query(state[keys.question])
         return {"query": query, "graph": builder.build(query.for_routing()), keys.results: None}
 
-    def route(state: dict[str, Any]) -> dict[str, Any]:
-        graph = state["graph"]
-        decision = route_with_cold_start(router, [graph], k)[0] if cold_start else router.route(graph, k)
+    def checked(decision: RoutingDecision) -> dict[str, Any]:
         unknown = [a for a in decision.selected if a not in agents]
         if unknown:
             raise ValueError(f"router {router.name!r} selected unknown agents: {unknown}")
         emit(decision_event(decision))
         return {keys.decision: decision}
+
+    def route(state: dict[str, Any]) -> dict[str, Any]:
+        graph = state["graph"]
+        return checked(route_with_cold_start(router, [graph], k)[0] if cold_start else router.route(graph, k))
+
+    async def aroute(state: dict[str, Any]) -> dict[str, Any]:
+        return checked(await router.aroute(state["graph"], k))  # type: ignore[union-attr]
 
     def approve(state: dict[str, Any]) -> dict[str, Any]:
         decision = state[keys.decision]
@@ -218,24 +227,34 @@ def build_router_graph(
 
     async def aaggregate(state: dict[str, Any]) -> dict[str, Any]:
         results = sorted(state.get(keys.results) or [], key=lambda r: r.agent)
-        answer = await aggregate_async(aggregator, state["query"].for_routing(), state[keys.decision], results)
+        answer = router_answer(state[keys.decision], results) or await aggregate_async(
+            aggregator, state["query"].for_routing(), state[keys.decision], results
+        )
         await aemit(answer_event(answer.text, answer.support, results))
         return {keys.answer: answer.text, keys.support: answer.support}
 
     def aggregate(state: dict[str, Any]) -> dict[str, Any]:
         results = sorted(state.get(keys.results) or [], key=lambda r: r.agent)
-        answer = asyncio.run(aggregate_async(aggregator, state["query"].for_routing(), state[keys.decision], results))
+        answer = router_answer(state[keys.decision], results) or asyncio.run(
+            aggregate_async(aggregator, state["query"].for_routing(), state[keys.decision], results)
+        )
         emit(answer_event(answer.text, answer.support, results))
         return {keys.answer: answer.text, keys.support: answer.support}
 
     graph = StateGraph(state_schema, input_schema=input_schema, output_schema=output_schema)
     graph.add_node("build_graph", build_graph)
-    graph.add_node("route", route)
     graph.add_node("run_agent", RunnableLambda(run_agent, afunc=arun_agent, name="run_agent"))
-    graph.add_node("settle", settle, defer=True)
     graph.add_node("aggregate", RunnableLambda(aggregate, afunc=aaggregate, name="aggregate"))
     graph.add_edge(START, "build_graph")
     graph.add_edge("build_graph", "route")
+    graph.add_edge("aggregate", END)
+    if isinstance(router, TurnRouter):
+        add_turn_loop(graph, router, checked, keys)
+        return graph
+    graph.add_node(
+        "route", RunnableLambda(route, afunc=aroute, name="route") if isinstance(router, AsyncRouter) else route
+    )
+    graph.add_node("settle", settle, defer=True)
     dispatch = "route"
     if approval:
         graph.add_node("approve", approve)
@@ -244,8 +263,47 @@ def build_router_graph(
     graph.add_conditional_edges(dispatch, fan_out, ["run_agent", "aggregate"])
     graph.add_edge("run_agent", "settle")
     graph.add_conditional_edges("settle", fan_out, ["run_agent", "aggregate"])
-    graph.add_edge("aggregate", END)
     return graph
+
+
+def router_answer(decision: RoutingDecision, results: Sequence[AgentResult]) -> Answer | None:
+    """The router's own answer (out of scope, a multi-round episode's answer), which replaces aggregation."""
+    if decision.answer is None:
+        return None
+    return Answer(text=decision.answer, decision=decision, results=list(results))
+
+
+def add_turn_loop(
+    graph: StateGraph, router: TurnRouter, checked: Callable[[RoutingDecision], dict[str, Any]], keys: RouteKeys
+) -> None:
+    """A multi-round router's loop: ``route`` takes one model turn; a search goes to ``run_agent`` (the
+    named agent on the sub-question) and its reply comes back to ``route``; the answer goes to ``aggregate``."""
+    from langchain_core.runnables import RunnableLambda
+    from langgraph.types import Send
+
+    def after_turn(state: dict[str, Any], episode: Any) -> dict[str, Any]:
+        if not episode.done:
+            return {"episode": episode}
+        return {"episode": episode, **checked(router.decision(state["graph"], episode))}
+
+    def turn(state: dict[str, Any]) -> dict[str, Any]:
+        episode = router.turn(state["graph"], state.get("episode"), state.get(keys.results) or [])
+        return after_turn(state, episode)
+
+    async def aturn(state: dict[str, Any]) -> dict[str, Any]:
+        episode = await router.aturn(state["graph"], state.get("episode"), state.get(keys.results) or [])
+        return after_turn(state, episode)
+
+    def next_turn(state: dict[str, Any]) -> list[Any] | str:  # list of Send
+        pending = state["episode"].pending
+        if pending is None:
+            return "aggregate"
+        sub_question = state["query"].model_copy(update={"text": pending["query"]})
+        return [Send("run_agent", AgentTask(query=sub_question, agent=pending["agent"]))]
+
+    graph.add_node("route", RunnableLambda(turn, afunc=aturn, name="route"))
+    graph.add_conditional_edges("route", next_turn, ["run_agent", "aggregate"])
+    graph.add_edge("run_agent", "route")
 
 
 def answer_from(output: dict[str, Any], keys: RouteKeys | None = None) -> Answer:

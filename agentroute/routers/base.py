@@ -23,8 +23,9 @@ class Router(Protocol):
     the router itself (routers that need no training ignore it); ``route`` uses only the graph (never the
     query's gold answer or recorded outcomes) and returns probabilities over ``graph.agent_names`` with
     ``selected`` a non-empty subset of them when there is any candidate (the top ``k`` when ``k`` is
-    given); ``route_many`` equals ``[route(g, k) for g in graphs]``, only faster where it can be; and
-    routing the same graph twice gives the same decision.
+    given), unless the decision carries the router's own ``answer`` (e.g. "out of scope"); ``route_many``
+    equals ``[route(g, k) for g in graphs]``, only faster where it can be; and routing the same graph twice
+    gives the same decision.
     """
 
     name: str
@@ -34,6 +35,30 @@ class Router(Protocol):
     def route(self, graph: QueryGraph, k: int | None = None) -> RoutingDecision: ...
 
     def route_many(self, graphs: Sequence[QueryGraph], k: int | None = None) -> list[RoutingDecision]: ...
+
+
+@runtime_checkable
+class AsyncRouter(Protocol):
+    """A router whose routing waits on I/O (an LLM call): the pipeline awaits ``aroute`` instead of ``route``."""
+
+    async def aroute(self, graph: QueryGraph, k: int | None = None) -> RoutingDecision: ...
+
+
+@runtime_checkable
+class TurnRouter(Protocol):
+    """A multi-round router: it alternates with the agents inside the pipeline's graph.
+
+    ``turn`` / ``aturn(graph, episode, results)`` takes one model turn (``episode`` None on the first; ``results``:
+    the agent results so far) and returns the new episode: ``episode.pending`` (``{"agent", "query"}``)
+    asks the pipeline to run that agent on that sub-question, ``episode.done`` ends the loop and
+    ``decision(graph, episode)`` gives the final decision (with the router's own ``answer``).
+    """
+
+    def turn(self, graph: QueryGraph, episode: Any, results: Sequence[Any]) -> Any: ...
+
+    async def aturn(self, graph: QueryGraph, episode: Any, results: Sequence[Any]) -> Any: ...
+
+    def decision(self, graph: QueryGraph, episode: Any) -> RoutingDecision: ...
 
 
 class BaseRouter:
@@ -96,6 +121,12 @@ class RouterInfo:
     guarded: bool = False
     #: a reference router: benchmark reports compare every router with the most accurate baseline.
     baseline: bool = False
+    #: the factory takes ``llm=`` (a ``ChatModel``; default: the endpoint configured in the environment), so
+    #: it cannot be built without a configured endpoint (``bench run`` then skips it and says so).
+    needs_llm: bool = False
+    #: it asks agents itself while routing (multi-round): replayed on a routing log, it is built with
+    #: ``replies={query id: {agent: recorded answer}}``.
+    replays_agents: bool = False
 
     def factory(self) -> RouterFactory:
         return resolve(self.target)
@@ -232,6 +263,20 @@ register_router(
     summary="EVALUATION ONLY: routes with the recorded scores (the ceiling)",
     trainable=False,
     reads_scores=True,
+)
+register_router(
+    "reasoning",
+    "agentroute.routers.reasoning:ReasoningRouter",
+    summary="an LLM reads the agents' descriptions and picks up to 3 (TCAR format)",
+    needs_llm=True,
+)
+register_router(
+    "multiround",
+    "agentroute.routers.multiround:MultiRoundRouter",
+    summary="an LLM asks agents turn by turn, then answers (Router-R1 format)",
+    trainable=False,
+    needs_llm=True,
+    replays_agents=True,
 )
 
 

@@ -20,11 +20,9 @@ if TYPE_CHECKING:  # pragma: no cover
 def resolve_llm(llm: ChatModel | str | None) -> ChatModel:
     """A chat model as given; a model name or ``None`` → the OpenAI-compatible endpoint configured in the
     environment (``AGENTROUTE_BASE_URL`` / ``OPENAI_BASE_URL``, …), or ``LLMConfigError`` naming what is missing."""
-    from agentroute.llm import OpenAIChatModel
+    from agentroute.llm import make_chat_model
 
-    if llm is None or isinstance(llm, str):
-        return OpenAIChatModel(model=llm)
-    return llm
+    return make_chat_model(llm)
 
 
 @dataclass

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field
 
-from agentroute.routers.base import BaseRouter, register_router
+from agentroute.routers.base import BaseRouter
 from agentroute.routers.llm_calls import Spend, acall, call, resolve_llm
 from agentroute.routers.tagged import close_tag, drop_think, open_tag, quote, tag_values, unfence
 from agentroute.types import AgentResult, AgentSpec, QueryGraph, RoutingDecision, TokenUsage
@@ -159,7 +159,6 @@ def correction_message(problem: str, names: Sequence[str], last_turn: bool) -> s
     )
 
 
-@register_router("multiround")
 class MultiRoundRouter(BaseRouter):
     """Router-R1-style LLM router. ``llm``: a ``ChatModel`` (default: the environment's endpoint).
 
@@ -169,9 +168,6 @@ class MultiRoundRouter(BaseRouter):
     """
 
     name = "multiround"
-    needs_llm = True
-    multi_round = True
-    replays_agents = True
 
     def __init__(
         self,
@@ -208,7 +204,9 @@ class MultiRoundRouter(BaseRouter):
         result = result or AgentResult(agent=pending["agent"], error="no reply")
         if result.ok and result.answer:
             episode.best = result.answer
-        episode.messages.append({"role": "user", "content": information_message(result, self.max_turns - episode.turns)})
+        episode.messages.append(
+            {"role": "user", "content": information_message(result, self.max_turns - episode.turns)}
+        )
         shown = result.answer if result.ok else f"failed: {result.error}"
         episode.trajectory.append({"step": "information", "agent": result.agent, "text": shown or ""})
         episode.pending = None
@@ -234,7 +232,9 @@ class MultiRoundRouter(BaseRouter):
         if turn.think:
             episode.trajectory.append({"step": "think", "text": turn.think})
         if turn.kind == "answer":
-            episode.messages.append({"role": "assistant", "content": f"<think>{turn.think}</think>\n<answer>{turn.answer}</answer>"})
+            episode.messages.append(
+                {"role": "assistant", "content": f"<think>{turn.think}</think>\n<answer>{turn.answer}</answer>"}
+            )
             episode.trajectory.append({"step": "answer", "text": turn.answer or ""})
             episode.answer, episode.done = turn.answer, True
             return False
@@ -267,9 +267,7 @@ class MultiRoundRouter(BaseRouter):
                 break
         return episode
 
-    async def aturn(
-        self, graph: QueryGraph, episode: Episode | None, results: Sequence[AgentResult] = ()
-    ) -> Episode:
+    async def aturn(self, graph: QueryGraph, episode: Episode | None, results: Sequence[AgentResult] = ()) -> Episode:
         """The async ``turn`` (what the LangGraph ``route`` node awaits)."""
         episode = self._begin(graph, episode, results)
         for retried in (False, True):

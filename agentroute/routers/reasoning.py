@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from agentroute.routers.base import BaseRouter, Router, make_router, register_router, select_top_k
+from agentroute.routers.base import BaseRouter, Router, make_router, select_top_k
 from agentroute.routers.llm_calls import Spend, acall, call, resolve_llm
 from agentroute.routers.tagged import drop_think, quote, tag_values, unfence
 from agentroute.types import AgentSpec, QueryGraph, RoutingDecision, TrainExample
@@ -91,9 +91,7 @@ def reasoning_messages(
         "You are a router agent. Decide which of the agents below should handle the user's question. "
         f"Choose up to {max_agents} agents, only ones that fit; choose one when one is enough."
     )
-    evidence_part = (
-        f"\n\nWhat the knowledge graph records about this question:\n{evidence}" if evidence else ""
-    )
+    evidence_part = f"\n\nWhat the knowledge graph records about this question:\n{evidence}" if evidence else ""
     reply = (
         "Reply in exactly this format:\n"
         "<Reason>why these agents fit, in one or two sentences</Reason>\n"
@@ -144,7 +142,6 @@ def parse_reasoning_reply(text: str, ids: Mapping[str, str], max_agents: int) ->
     return reply
 
 
-@register_router("reasoning")
 class ReasoningRouter(BaseRouter):
     """TCAR-style LLM router. ``llm``: a ``ChatModel`` (default: the endpoint configured in the environment).
 
@@ -155,7 +152,6 @@ class ReasoningRouter(BaseRouter):
     """
 
     name = "reasoning"
-    needs_llm = True
 
     def __init__(
         self,
@@ -218,7 +214,12 @@ class ReasoningRouter(BaseRouter):
         return self.decide(graph, k, ids, text, error, spend)
 
     def decide(
-        self, graph: QueryGraph, k: int | None, ids: Mapping[str, str], text: str | None, error: str | None,
+        self,
+        graph: QueryGraph,
+        k: int | None,
+        ids: Mapping[str, str],
+        text: str | None,
+        error: str | None,
         spend: Spend,
     ) -> RoutingDecision:
         """The decision a reply (or a failed call) leads to."""

@@ -65,7 +65,10 @@ def test_episode_alternates_search_information_answer_and_counts_every_call() ->
     assert [s["step"] for s in d.trajectory or []] == ["think", "search", "information", "think", "answer"]
     assert llm.calls[0][1]["stop"] == STOPS
     second = llm.calls[1][0]
-    assert second[-2] == {"role": "assistant", "content": "<think>Multiply first.</think>\n<search> math: 12 * 7 </search>"}
+    assert second[-2] == {
+        "role": "assistant",
+        "content": "<think>Multiply first.</think>\n<search> math: 12 * 7 </search>",
+    }
     assert second[-1]["content"].startswith("<information>84</information>")
     assert d.usage is not None and d.usage.calls == 2
     assert d.cost > 0 and abs(d.cost - (d.usage.prompt_tokens + 2 * d.usage.completion_tokens) / 1e6) < 1e-12
@@ -90,7 +93,9 @@ def test_second_malformed_turn_ends_with_the_best_answer_so_far() -> None:
 
 def test_failure_without_any_agent_reply_is_explicit() -> None:
     episode, d = run_episode(MultiRoundRouter(ScriptedChatModel([LLMError("HTTP 500")])), {})
-    assert d.answer == "No answer: the multi-round router could not finish (the router model failed (LLMError: HTTP 500))."
+    assert (
+        d.answer == "No answer: the multi-round router could not finish (the router model failed (LLMError: HTTP 500))."
+    )
     assert d.selected == [] and d.rationale == "failed: the router model failed (LLMError: HTTP 500)"
 
 
@@ -105,7 +110,9 @@ def test_turn_limit_forces_an_answer_on_the_last_turn() -> None:
 
 
 def test_agent_failure_is_information_not_a_crash() -> None:
-    llm = ScriptedChatModel(["<think>t</think><search> math: 1/0", "<think>It failed.</think><answer>undefined</answer>"])
+    llm = ScriptedChatModel(
+        ["<think>t</think><search> math: 1/0", "<think>It failed.</think><answer>undefined</answer>"]
+    )
     graph = llm_graph()
     router = MultiRoundRouter(llm)
     episode = router.turn(graph, None, [])

@@ -3,7 +3,6 @@ from __future__ import annotations
 from llm_graphs import SPECS, llm_graph
 
 from agentroute.llm import LLMError
-from agentroute.testing.scripted import ScriptedChatModel
 from agentroute.routers.reasoning import (
     OUT_OF_SCOPE,
     ReasoningRouter,
@@ -12,6 +11,7 @@ from agentroute.routers.reasoning import (
     reasoning_messages,
     render_evidence,
 )
+from agentroute.testing.scripted import ScriptedChatModel
 from agentroute.types import AgentSpec, PastQuery, TrainExample
 
 IDS = agent_ids(SPECS)  # A1 math, A2 trivia, A3 web:search
@@ -89,10 +89,15 @@ def test_router_oos_is_an_explicit_answer_not_an_error() -> None:
 def test_router_falls_back_when_nothing_valid_comes_back_and_says_so() -> None:
     graph = llm_graph()
     examples = [TrainExample(graph=graph, scores={"math": 0.0, "trivia": 1.0, "web:search": 0.0})]
-    router = ReasoningRouter(ScriptedChatModel(["I would pick <ID>A9</ID> or maybe the admin agent."]), fallback="best-single")
+    router = ReasoningRouter(
+        ScriptedChatModel(["I would pick <ID>A9</ID> or maybe the admin agent."]), fallback="best-single"
+    )
     d = router.fit(examples).route(graph)
     assert d.router == "reasoning" and d.selected == ["trivia"]
-    assert d.rationale == "fell back to best-single: no valid <ID> in the model's reply (ignored ids naming no listed agent: A9)"
+    assert (
+        d.rationale
+        == "fell back to best-single: no valid <ID> in the model's reply (ignored ids naming no listed agent: A9)"
+    )
 
 
 def test_router_falls_back_when_the_model_call_fails() -> None:

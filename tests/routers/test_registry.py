@@ -18,6 +18,7 @@ from agentroute.routers.base import (
     router_info,
     router_names,
 )
+from agentroute.testing.scripted import ScriptedChatModel
 
 
 @pytest.fixture
@@ -59,6 +60,10 @@ def test_declared_capabilities_match_what_the_routers_do():
     for name in router_names():
         info = router_info(name)
         opts = {"scores": {}} if info.reads_scores else {"device": "cpu"} if info.device else {}
+        if info.needs_llm:
+            opts["llm"] = ScriptedChatModel([])
+        if info.replays_agents:
+            opts["replies"] = {}
         router = make_router(name, seed=0, **opts)
         assert isinstance(router, SharesTraining) == info.shares_training, name
         assert callable(getattr(router, "save", None)) == (info.checkpoint is not None), name
