@@ -14,15 +14,32 @@ from typing import TYPE_CHECKING, Any
 from agentroute.types import TokenUsage
 
 if TYPE_CHECKING:  # pragma: no cover
-    from agentroute.llm import ChatModel, Completion, Message
+    from agentroute.llm import ChatModel, Completion, LLMSettings, Message
 
 
-def resolve_llm(llm: ChatModel | str | None) -> ChatModel:
-    """A chat model as given; a model name or ``None`` → the OpenAI-compatible endpoint configured in the
-    environment (``AGENTROUTE_BASE_URL`` / ``OPENAI_BASE_URL``, …), or ``LLMConfigError`` naming what is missing."""
-    from agentroute.llm import make_chat_model
+class ChatRouter:
+    """Base of the LLM routers: the chat model they call, given as an object, a model name or nothing.
 
-    return make_chat_model(llm)
+    A name (or nothing: the default model) is bound to an endpoint by ``connect(settings)`` (the CLI's
+    ``--base-url`` / ``--llm-model`` / ``--api-key-env`` / ``--prices``; unset: the environment), or on first
+    use; building the router never opens a connection, so listing or validating routers needs no endpoint.
+    """
+
+    def _use(self, llm: ChatModel | str | None) -> None:
+        self._chat: ChatModel | None = None if llm is None or isinstance(llm, str) else llm
+        self._model_name = llm if isinstance(llm, str) else None
+
+    def connect(self, settings: LLMSettings | None = None) -> ChatModel:
+        """Bind a model given by name (or the default model) to an endpoint; a given object is kept."""
+        from agentroute.llm import LLMSettings
+
+        if self._chat is None:
+            self._chat = (settings or LLMSettings()).chat_model(self._model_name)
+        return self._chat
+
+    @property
+    def chat(self) -> ChatModel:
+        return self._chat if self._chat is not None else self.connect()
 
 
 @dataclass

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, Field
 
 from agentroute.routers.base import BaseRouter
-from agentroute.routers.llm_calls import Spend, acall, call, resolve_llm
+from agentroute.routers.llm_calls import ChatRouter, Spend, acall, call
 from agentroute.routers.tagged import close_tag, drop_think, open_tag, quote, tag_values, unfence
 from agentroute.types import AgentResult, AgentSpec, QueryGraph, RoutingDecision, TokenUsage
 
@@ -159,8 +159,9 @@ def correction_message(problem: str, names: Sequence[str], last_turn: bool) -> s
     )
 
 
-class MultiRoundRouter(BaseRouter):
-    """Router-R1-style LLM router. ``llm``: a ``ChatModel`` (default: the environment's endpoint).
+class MultiRoundRouter(ChatRouter, BaseRouter):
+    """Router-R1-style LLM router. ``llm``: a ``ChatModel`` or a model name (default: the configured model,
+    see ``ChatRouter``).
 
     ``max_turns``: model turns per episode (Router-R1: 4), the last of which must answer. ``prices``: agent
     name -> price shown in the prompt (USD per call as a number, or text). ``replies``: recorded agent
@@ -183,7 +184,7 @@ class MultiRoundRouter(BaseRouter):
     ) -> None:
         if max_turns < 1:
             raise ValueError("max_turns must be at least 1")
-        self.llm = resolve_llm(llm)
+        self._use(llm)
         self.max_turns = max_turns
         self.prices = dict(prices or {})
         self.replies = replies or {}
@@ -261,7 +262,7 @@ class MultiRoundRouter(BaseRouter):
         episode = self._begin(graph, episode, results)
         for retried in (False, True):
             spend = Spend()
-            text, error = call(self.llm, episode.messages, spend, **self.params)
+            text, error = call(self.chat, episode.messages, spend, **self.params)
             self._spend(episode, spend)
             if not self.apply(episode, text, error, retried):
                 break
@@ -272,7 +273,7 @@ class MultiRoundRouter(BaseRouter):
         episode = self._begin(graph, episode, results)
         for retried in (False, True):
             spend = Spend()
-            text, error = await acall(self.llm, episode.messages, spend, **self.params)
+            text, error = await acall(self.chat, episode.messages, spend, **self.params)
             self._spend(episode, spend)
             if not self.apply(episode, text, error, retried):
                 break

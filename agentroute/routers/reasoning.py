@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from agentroute.routers.base import BaseRouter, Router, make_router, select_top_k
-from agentroute.routers.llm_calls import Spend, acall, call, resolve_llm
+from agentroute.routers.llm_calls import ChatRouter, Spend, acall, call
 from agentroute.routers.tagged import drop_think, quote, tag_values, unfence
 from agentroute.types import AgentSpec, QueryGraph, RoutingDecision, TrainExample
 
@@ -142,8 +142,9 @@ def parse_reasoning_reply(text: str, ids: Mapping[str, str], max_agents: int) ->
     return reply
 
 
-class ReasoningRouter(BaseRouter):
-    """TCAR-style LLM router. ``llm``: a ``ChatModel`` (default: the endpoint configured in the environment).
+class ReasoningRouter(ChatRouter, BaseRouter):
+    """TCAR-style LLM router. ``llm``: a ``ChatModel`` or a model name (default: the configured model, see
+    ``ChatRouter``).
 
     ``max_agents``: the most agents the model may choose (TCAR: 3). ``fallback``: router (or name) used when
     the model's reply holds no valid choice or the call fails. ``evidence``: add the knowledge graph's
@@ -170,7 +171,7 @@ class ReasoningRouter(BaseRouter):
     ) -> None:
         if max_agents < 1:
             raise ValueError("max_agents must be at least 1")
-        self.llm = resolve_llm(llm)
+        self._use(llm)
         self.max_agents = max_agents
         self.fallback = make_router(fallback, seed=seed) if isinstance(fallback, str) else fallback
         self.evidence = evidence
@@ -204,13 +205,13 @@ class ReasoningRouter(BaseRouter):
     def route(self, graph: QueryGraph, k: int | None = None) -> RoutingDecision:
         messages, ids = self.prompt(graph)
         spend = Spend()
-        text, error = call(self.llm, messages, spend, **self.params)
+        text, error = call(self.chat, messages, spend, **self.params)
         return self.decide(graph, k, ids, text, error, spend)
 
     async def aroute(self, graph: QueryGraph, k: int | None = None) -> RoutingDecision:
         messages, ids = self.prompt(graph)
         spend = Spend()
-        text, error = await acall(self.llm, messages, spend, **self.params)
+        text, error = await acall(self.chat, messages, spend, **self.params)
         return self.decide(graph, k, ids, text, error, spend)
 
     def decide(

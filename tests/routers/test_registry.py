@@ -7,6 +7,7 @@ import sys
 
 import pytest
 
+from agentroute.llm import NeedsLLM
 from agentroute.routers import base
 from agentroute.routers.base import (
     DEFAULT_ROUTERS,
@@ -18,7 +19,6 @@ from agentroute.routers.base import (
     router_info,
     router_names,
 )
-from agentroute.testing.scripted import ScriptedChatModel
 
 
 @pytest.fixture
@@ -60,11 +60,8 @@ def test_declared_capabilities_match_what_the_routers_do():
     for name in router_names():
         info = router_info(name)
         opts = {"scores": {}} if info.reads_scores else {"device": "cpu"} if info.device else {}
-        if info.needs_llm:
-            opts["llm"] = ScriptedChatModel([])
-        if info.replays_agents:
-            opts["replies"] = {}
-        router = make_router(name, seed=0, **opts)
+        router = make_router(name, seed=0, **opts)  # an LLM router connects on first use, not when built
+        assert isinstance(router, NeedsLLM) == info.needs_llm, name
         assert isinstance(router, SharesTraining) == info.shares_training, name
         assert callable(getattr(router, "save", None)) == (info.checkpoint is not None), name
         assert (type(router).fit is not BaseRouter.fit) == info.trainable, name
