@@ -178,7 +178,8 @@ def build_router_graph(
 
     def build_graph(state: dict[str, Any]) -> dict[str, Any]:
         query = as_query(state[keys.question])
-        return {"query": query, "graph": builder.build(query.for_routing()), keys.results: None}
+        fresh = {keys.results: None, "episode": None}  # a new question on a thread starts afresh
+        return {"query": query, "graph": builder.build(query.for_routing()), **fresh}
 
     def checked(decision: RoutingDecision) -> dict[str, Any]:
         unknown = [a for a in decision.selected if a not in agents]

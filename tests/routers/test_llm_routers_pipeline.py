@@ -91,3 +91,23 @@ def test_reasoning_router_under_a_synchronous_invoke() -> None:
         AgentRoute([math_agent, trivia_agent], ReasoningRouter(llm)).as_graph().compile().invoke({"question": "Dune?"})
     )
     assert out["answer"] == "Frank Herbert" and out["decision"].rationale == "facts"
+
+
+async def test_a_thread_answering_two_questions_starts_each_episode_afresh() -> None:
+    llm = ScriptedChatModel(
+        [
+            "<think>t</think><search> math: 12 * 7",
+            "<think>t</think><answer>84</answer>",
+            "<think>t</think><search> trivia: Dune?",
+            "<think>t</think><answer>Frank Herbert</answer>",
+        ]
+    )
+    compiled = (
+        AgentRoute([math_agent, trivia_agent], MultiRoundRouter(llm)).as_graph().compile(checkpointer=MemorySaver())
+    )
+    config = {"configurable": {"thread_id": "same"}}
+    first = await compiled.ainvoke({"question": "12*7?"}, config)
+    second = await compiled.ainvoke({"question": "Who wrote Dune?"}, config)
+    assert (first["answer"], second["answer"]) == ("84", "Frank Herbert")
+    assert second["decision"].selected == ["trivia"] and [r.agent for r in second["results"]] == ["trivia"]
+    assert llm.calls[2][0][-1]["content"] == "Question: Who wrote Dune?"  # no trace of the first episode
