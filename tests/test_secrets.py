@@ -1,0 +1,78 @@
+"""A sentinel API key must never reach any output: stdout, stderr, --json, log records (DEBUG included),
+files written (routing logs, reports, checkpoints), reprs and error messages -- even when the endpoint
+echoes the key back in an error."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from agentroute.agents.loading import load_agents
+from agentroute.cli import app
+from agentroute.llm import LLMSettings
+from agentroute.testing.chat_server import ChatRequest, Reply
+
+SENTINEL = "sk-SENTINEL-7f3a9c1e5b"
+POOL = "from agentroute.agents.llm import llm_pool\nAGENTS = llm_pool(['good', 'leaky'], ['direct', 'cot'])\n"
+
+
+def reply(request: ChatRequest) -> str | Reply:
+    if request.model == "leaky":  # a provider that quotes the key it refused
+        return Reply(status=400, text=f"Incorrect API key provided: {SENTINEL}. Check your key.")
+    if "refining agent" in request.system:
+        return "Answer: 4"
+    return "Answer: 4"
+
+
+def test_sentinel_key_never_appears(chat_server, tmp_path: Path, monkeypatch, caplog):
+    caplog.set_level(logging.DEBUG)
+    for var in ("AGENTROUTE_BASE_URL", "OPENAI_BASE_URL", "AGENTROUTE_LLM_MODEL", "AGENTROUTE_API_KEY"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("MY_PROVIDER_KEY", SENTINEL)
+    monkeypatch.setenv("OPENAI_API_KEY", SENTINEL)
+    server = chat_server(reply, require_key=SENTINEL)
+    refusing = chat_server(["never"], require_key="another-key")
+    pool = tmp_path / "pool.py"
+    pool.write_text(POOL)
+    qa = tmp_path / "qa.jsonl"
+    qa.write_text("\n".join(json.dumps({"id": f"q{i}", "question": f"What is {i} plus 4?", "answer": str(i + 4)})
+                            for i in range(6)) + "\n")
+    key = ["--api-key-env", "MY_PROVIDER_KEY", "--llm-model", "good"]
+    runner = CliRunner()
+    outputs: list[str] = []
+
+    def run(*args: str, code: int = 0) -> None:
+        result = runner.invoke(app, list(args))
+        outputs.extend([result.stdout, result.stderr])
+        assert result.exit_code == code, result.stderr
+
+    run("ask", "What is 2 plus 2?", "--agents", str(pool), "--router", "all", "--aggregate", "refine",
+        "--base-url", server.url, *key, "--json")
+    run("ask", "What is 2 plus 2?", "--agents", str(pool), "--router", "all", "--base-url", server.url, *key)
+    run("ask", "What is 2 plus 2?", "--agents", str(pool), "--router", "all", "--base-url", server.url)  # env key
+    log = tmp_path / "log.jsonl"
+    run("profile", "--data", str(qa), "--out", str(log), "--agents", str(pool), "--base-url", server.url, *key,
+        "--json")
+    run("bench", "run", "--logs", str(log), "--folds", "2", "--routers", "knn,best-single", "--out",
+        str(tmp_path / "report"), "--json")
+    run("train", "--logs", str(log), "--out", str(tmp_path / "model.pt"), "--epochs", "1", "--json")
+    run("ask", "What is 2 plus 2?", "--agents", str(pool), "--router", "all", "--base-url", refusing.url, *key,
+        code=2)
+
+    assert any("Incorrect API key provided: ***" in o for o in outputs)  # the echo reached us, scrubbed
+    assert "refused the API key" in outputs[-1]
+    written = [p.read_bytes().decode("utf-8", "replace") for p in tmp_path.rglob("*") if p.is_file()]
+    assert any("leaky-direct" in text for text in written)  # the routing log and reports were searched
+    settings = LLMSettings(base_url=server.url, api_key_env="MY_PROVIDER_KEY")
+    agents = load_agents(pool)
+    for agent in agents:
+        agent.connect(settings)
+    reprs = [repr(settings), *(repr(a) for a in agents), *(repr(m) for m in settings.models),
+             *(repr(m.__dict__) for m in settings.models)]
+    texts = outputs + written + reprs + [caplog.text]
+    assert caplog.records  # DEBUG logging of the openai client and httpx was on
+    assert not [t[:200] for t in texts if SENTINEL in t]
+    assert server.chat_requests[0].headers["authorization"] == f"Bearer {SENTINEL}"  # the key was really used
