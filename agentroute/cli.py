@@ -175,6 +175,37 @@ def agents_list(
     out.print(table("name", "description", "skills", title=f"{len(rows)} agents", rows=rows_shown))
 
 
+@agents_app.command("describe")
+@handle_errors
+def agents_describe(
+    samples: Path = typer.Option(..., "--samples", help="Routing log: the questions each agent answered, scored."),
+    agents: str = typer.Option(None, "--agents", "-a", help="Agent pool to describe (default: the log's agents)."),
+    output: Path = typer.Option(None, "--out", "-o", help="Write the descriptions here (JSON, for --agent-info)."),
+    per_agent: int = typer.Option(8, "--per-agent", min=1, help="Sample questions shown to the model per agent."),
+    base_url: str = typer.Option(None, "--base-url", help=BASE_URL_HELP),
+    llm_model: str = typer.Option(None, "--llm-model", help=LLM_MODEL_HELP),
+    api_key_env: str = typer.Option(None, "--api-key-env", help=API_KEY_ENV_HELP),
+    as_json: bool = typer.Option(False, "--json", help="Print the descriptions as one JSON object."),
+) -> None:
+    """Write a description for each agent from sample questions it answered well (for LLM routers)."""
+    from agentroute.commands import describe_pool
+
+    check_input_file(samples, "--samples")
+    info, kept = describe_pool(
+        samples, agents=agents, output=output, per_agent=per_agent,
+        llm=llm_settings(base_url, llm_model, api_key_env, None), progress=progress_printer(not as_json),
+    )
+    for name, why in kept.items():
+        err.print(literal(f"{name}: description kept as it was ({why})", one_line=True))
+    if output is not None:
+        err.print(literal(f"wrote {output}", one_line=True))
+    if as_json:
+        print_json(info)
+        return
+    rows = ((name, entry["description"]) for name, entry in info.items())
+    out.print(table("name", "description", title=f"{len(info)} agents", rows=rows))
+
+
 # ---------------------------------------------------------------------------------------------------- ask
 
 
@@ -322,12 +353,16 @@ def bench_run(
     prices: Path = typer.Option(
         None, "--prices", help='Prices JSON: {"agent or model": {"per_call": USD} or {"input_per_M", "output_per_M"}}.'
     ),
+    agent_info: Path = typer.Option(
+        None, "--agent-info", help="Agent descriptions and prices for LLM routers (JSON, see `agents describe`)."
+    ),
     base_url: str = typer.Option(None, "--base-url", help=BASE_URL_HELP),
     llm_model: str = typer.Option(None, "--llm-model", help=LLM_MODEL_HELP),
     api_key_env: str = typer.Option(None, "--api-key-env", help=API_KEY_ENV_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
     """Replay a routing log: train and evaluate every router on the same folds, print one table."""
+    from agentroute.agents.descriptions import read_agent_info
     from agentroute.bench.costs import read_prices
     from agentroute.bench.logs import read_routing_log
     from agentroute.bench.replay import run_replay_benchmark
@@ -342,9 +377,12 @@ def bench_run(
         check_input_file(test_logs, "--test-logs")
     if prices is not None:
         check_input_file(prices, "--prices")
+    if agent_info is not None:
+        check_input_file(agent_info, "--agent-info")
     if out_dir is not None:
         check_output_dir(out_dir, "--out")
     price_table = read_prices(prices) if prices is not None else None
+    specs = read_agent_info(agent_info) if agent_info is not None else None
     router_options = parse_router_options(options, names, seed)
     set_torch_threads(1)
     for name in names:
@@ -365,6 +403,7 @@ def bench_run(
         sweep=sweep,
         prices=price_table,
         llm=llm_settings(base_url, llm_model, api_key_env, prices),
+        agent_specs=specs,
     )
     if out_dir is not None:
         paths = write_report(report, out_dir)

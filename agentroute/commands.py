@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -417,3 +418,33 @@ def profile_agents(
         graph_store.close()
     return {"questions": len(queries), "skipped": len(queries) - len(todo), "profiled": len(todo),
             "agents": len(pool), "out": str(output)}
+
+
+def describe_pool(
+    samples: Path,
+    *,
+    agents: str | None = None,
+    output: Path | None = None,
+    per_agent: int = 8,
+    llm: LLMSettings | None = None,
+    progress: Progress = _quiet,
+) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
+    """Descriptions for the agents of ``agents`` (default: the routing log's) written by the LLM from the
+    questions of ``samples`` each answered well; written to ``output`` as an ``--agent-info`` file when given.
+    Returns (name -> entry, name -> why a description was kept as it was)."""
+    from agentroute.agents.descriptions import agent_info, agents_of, describe_agents
+
+    records = read_routing_log(samples)
+    given = {s.name: s for s in load_pool(agents).specs} if agents is not None else {}
+    specs = list(given.values()) if given else agents_of(records)
+    missing = [s.name for s in specs if not any(s.name in r.agents for r in records)]
+    if given and len(missing) == len(specs):
+        raise ValueError(f"--samples {samples}: none of the pool's agents ({', '.join(missing)}) is in the log")
+    model = (llm or LLMSettings()).chat_model()
+    model.check()  # an unreachable endpoint or a refused key: one clear error before any work
+    described, kept = describe_agents(records, specs, model, samples=per_agent, progress=progress)
+    info = agent_info(described)
+    if output is not None:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(json.dumps(info, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return info, kept

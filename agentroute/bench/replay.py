@@ -135,8 +135,11 @@ def _replay(
             for a in wave
         ]
     ran = [r.agent for r in results]
-    answer = aggregator.aggregate(query, decision, results)
-    return answer_score(answer.text, ran, decision, record), ran, query_cost(ran, record)
+    # A router that answers itself (out of scope, multi-round) is scored on its own answer, and its own LLM
+    # spend is part of the question's cost.
+    text = decision.answer if decision.answer is not None else aggregator.aggregate(query, decision, results).text
+    cost = query_cost(ran, record)
+    return answer_score(text, ran, decision, record), ran, None if cost is None else cost + decision.cost
 
 
 def fit_router(router: Router, examples: Sequence[TrainExample], fitted: dict[str, Any]) -> Router:
@@ -342,6 +345,8 @@ def run_replay_benchmark(
             opts = dict((router_options or {}).get(name, {}))
             if router_info(name).reads_scores:  # evaluation only: it reads the recorded scores
                 opts.setdefault("scores", {r.qid: r.scores() for r in test})
+            if router_info(name).replays_agents:  # it asks agents while routing: they answer as recorded
+                opts.setdefault("replies", {r.qid: {a: c.pred for a, c in r.agents.items()} for r in test})
             router = make_router(name, seed=seed, **opts)
             connect_parts([router], llm, check=False)
             fit_router(router, data.examples, fitted)

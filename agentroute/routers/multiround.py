@@ -24,7 +24,7 @@ from pydantic import BaseModel, Field
 
 from agentroute.routers.base import BaseRouter
 from agentroute.routers.llm_calls import ChatRouter, Spend, acall, call
-from agentroute.routers.tagged import close_tag, drop_think, open_tag, quote, tag_values, unfence
+from agentroute.tagged import close_tag, drop_think, open_tag, quote, tag_values, unfence
 from agentroute.types import AgentResult, AgentSpec, QueryGraph, RoutingDecision, TokenUsage
 
 if TYPE_CHECKING:  # pragma: no cover

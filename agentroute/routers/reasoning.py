@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from agentroute.routers.base import BaseRouter, Router, make_router, select_top_k
 from agentroute.routers.llm_calls import ChatRouter, Spend, acall, call
-from agentroute.routers.tagged import drop_think, quote, tag_values, unfence
+from agentroute.tagged import drop_think, quote, tag_values, unfence
 from agentroute.types import AgentSpec, QueryGraph, RoutingDecision, TrainExample
 
 if TYPE_CHECKING:  # pragma: no cover
