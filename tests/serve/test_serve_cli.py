@@ -6,6 +6,7 @@ server saves on shutdown, and ``agentroute train --store`` then learns from the 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -21,6 +22,7 @@ from typer.testing import CliRunner
 from agentroute.cli import app
 from agentroute.kg.store import open_store
 from agentroute.kg.stores.falkordb_server import free_port
+from agentroute.serve.server import build_service
 
 POOL = '''
 from agentroute import agent
@@ -102,3 +104,14 @@ def test_serve_answers_openai_clients_records_feedback_and_trains(tmp_path: Path
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout.strip().splitlines()[-1])
     assert summary["questions"] == 2 and summary["agents"] == 2  # the two served runs that got feedback
+
+    # ... and the checkpoint serves as `serve --model model.pt` would
+    async def ask_with_checkpoint() -> list[str]:
+        with open_store(store) as graph_store:
+            service = build_service(graph_store, agents=str(tmp_path / "pool.py"), model=tmp_path / "model.pt")
+            served = await service.ask("agentroute", service.query("What is 5 + 6?"))
+            await service.aclose()
+        assert served.answer.decision.router.startswith("gnn")
+        return [r.agent for r in served.answer.results]
+
+    assert asyncio.run(ask_with_checkpoint())
