@@ -5,7 +5,9 @@ Two pools: the built-in suite's seven tool agents (router knn, fitted on the pro
 agents that each sleep 50 ms. The server runs as a subprocess (``agentroute serve --no-access-log``, its
 store in memory, every request recorded as in production); the clients are ``AsyncOpenAI`` instances in
 this process. Each run is bounded by ``--requests`` and ``--seconds``. Added latency is measured one
-request at a time: server p50 (as the client sees it) minus in-process ``aask`` p50.
+request at a time, in alternating blocks so both paths see the same machine load: server p50 (as the
+client sees it) minus in-process ``aask`` p50. CPU ms/req is the server process's (or this process's,
+in-process) CPU time per request; client CPU is what the ``openai`` clients cost in this process.
 Targets: >= 200 requests/s with 64 clients, no errors, <= 5 ms p50 added over in-process ``ask``.
 
     .venv/bin/python benchmarks/serve_load.py [--clients 64] [--requests 3000] [--seconds 30] [--pools suite,sleep50]
@@ -139,17 +141,37 @@ async def ask_many(ar: AgentRoute, questions: list[str], clients: int, total: in
             "cpu_ms": cpu / total * 1e3, "client_cpu_ms": float("nan")}
 
 
-async def one_at_a_time(ar: AgentRoute, questions: list[str], total: int) -> dict[str, float]:
-    """``aask`` one question at a time: the in-process latency the server's is compared with."""
-    qs = [questions[i % len(questions)] for i in range(total + 1)]
-    await ar.aask(qs[-1])  # warm-up
-    latencies: list[float] = []
-    cpu, start = time.process_time(), time.perf_counter()
-    for q in qs[:total]:
-        t = time.perf_counter()
-        await ar.aask(q)
-        latencies.append(time.perf_counter() - t)
-    return summary(latencies, time.perf_counter() - start, 0, time.process_time() - cpu)
+async def paired(ar: AgentRoute, base: str, questions: list[str], total: int, pid: int, block: int = 10):
+    """One request at a time, alternating blocks of in-process ``aask`` and server requests on the same
+    questions, so both see the same load on the machine. Returns (in-process, server) summaries."""
+    client = openai.AsyncOpenAI(base_url=base + "/v1", api_key="unused", max_retries=0, timeout=30)
+    local: list[float] = []
+    remote: list[float] = []
+    cpu = {"local": 0.0, "server": 0.0, "client": 0.0}
+    wall = {"local": 0.0, "server": 0.0}
+    qs = [questions[i % len(questions)] for i in range(total)]
+    await ar.aask(qs[0])  # warm-up both paths
+    await client.chat.completions.create(model="agentroute", messages=[{"role": "user", "content": qs[0]}])
+    for start in range(0, total, block):
+        chunk = qs[start : start + block]
+        t0, c0 = time.perf_counter(), time.process_time()
+        for q in chunk:
+            t = time.perf_counter()
+            await ar.aask(q)
+            local.append(time.perf_counter() - t)
+        wall["local"] += time.perf_counter() - t0
+        cpu["local"] += time.process_time() - c0
+        t0, c0, s0 = time.perf_counter(), time.process_time(), cpu_seconds(pid)
+        for q in chunk:
+            t = time.perf_counter()
+            await client.chat.completions.create(model="agentroute", messages=[{"role": "user", "content": q}])
+            remote.append(time.perf_counter() - t)
+        wall["server"] += time.perf_counter() - t0
+        cpu["client"] += time.process_time() - c0
+        cpu["server"] += cpu_seconds(pid) - s0
+    await client.close()
+    return (summary(local, wall["local"], 0, cpu["local"]),
+            summary(remote, wall["server"], 0, cpu["server"], cpu["client"]))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -181,22 +203,21 @@ def main(argv: list[str] | None = None) -> int:
             ar = AgentRoute(pool, "knn", store=store)
             if store.counts().get("PERFORMED"):
                 ar.fit()
-            err.print(f"[{pool_name}] in-process ...")
-            seq_local = asyncio.run(one_at_a_time(ar, questions, args.sequential))
+            err.print(f"[{pool_name}] in-process ask_many ...", markup=False)
             local = asyncio.run(ask_many(ar, questions, args.clients, min(args.requests, 3000)))
-            ar.close()
             port = free_port()
             log = Path(tmp) / f"{pool_name}.log"
             proc = start_server(agents_file, port, log)
             try:
                 base = f"http://127.0.0.1:{port}"
-                err.print(f"[{pool_name}] starting server ...")
+                err.print(f"[{pool_name}] starting server ...", markup=False)
                 wait_ready(proc, base, log)
-                err.print(f"[{pool_name}] 1 client ...")
-                seq = asyncio.run(drive(base, questions, 1, args.sequential, args.seconds, proc.pid))
-                err.print(f"[{pool_name}] {args.clients} clients ...")
+                err.print(f"[{pool_name}] one at a time, in-process and server alternately ...", markup=False)
+                seq_local, seq = asyncio.run(paired(ar, base, questions, args.sequential, proc.pid))
+                err.print(f"[{pool_name}] {args.clients} clients ...", markup=False)
                 loaded = asyncio.run(drive(base, questions, args.clients, args.requests, args.seconds, proc.pid))
             finally:
+                ar.close()
                 proc.send_signal(signal.SIGINT)
                 proc.wait(timeout=60)
             for mode, clients, r in [("in-process aask", 1, seq_local), ("in-process ask_many", args.clients, local),

@@ -15,7 +15,7 @@ import json
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
@@ -37,11 +37,11 @@ class ServeConfig:
     ``redact``: more secret values (e.g. agents' provider keys) to blank out of anything the server sends.
     """
 
-    api_key: str | None = None
+    api_key: str | None = field(default=None, repr=False)  # never printed with the config
     max_body_bytes: int = 1_000_000
     max_messages: int = 256
     request_timeout_s: float = 120.0
-    redact: tuple[str, ...] = ()
+    redact: tuple[str, ...] = field(default=(), repr=False)
 
 
 class ApiError(Exception):

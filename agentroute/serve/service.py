@@ -10,9 +10,10 @@ traffic never crowds scored neighbours out of a query graph.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
+import secrets
 import time
-import uuid
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -66,7 +67,7 @@ class RoutingService:
     """Answers questions through one ``AgentRoute`` per router, sharing one store and one query-graph builder.
 
     ``router`` is the default (``model="agentroute"``); ``model="agentroute:NAME"`` builds and fits router
-    NAME on first use. ``fitted=False`` means ``router`` is already trained (a checkpoint) and is never refit.
+    NAME on first use. ``fitted=True`` means ``router`` is already trained (a checkpoint): it is never refit.
     """
 
     def __init__(
@@ -87,9 +88,10 @@ class RoutingService:
         self.executor = AgentExecutor()  # one pool of agent threads for every router's AgentRoute
         history = scored_history(store)
         main = AgentRoute(agents, router, store=store, k=k, timeout_s=timeout_s, executor=self.executor)
-        main.builder.set_history(history)
         if not fitted and history:
-            main.fit(history)
+            main.fit(history)  # also makes the scored runs the query graphs' history
+        else:
+            main.builder.set_history(history)
         self._frozen = {router.name} if fitted else set()
         self._engines: dict[str, AgentRoute] = {router.name: main}
         self._engine_lock = asyncio.Lock()
@@ -98,6 +100,8 @@ class RoutingService:
         self._batch: list[Served] = []
         self._batch_done: asyncio.Future[None] | None = None
         self._feedbacks = 0
+        # completion ids: random per server start (unique across restarts sharing a store), then a counter
+        self._id_prefix, self._ids = secrets.token_hex(8), itertools.count()
         self._background: set[asyncio.Task[Any]] = set()
 
     # -- models ------------------------------------------------------------------------------------------
@@ -112,6 +116,8 @@ class RoutingService:
         if model == BASE_MODEL:
             return self.default
         prefix, _, name = model.partition(":")
+        if prefix == BASE_MODEL and name in self._engines:
+            return name
         if prefix != BASE_MODEL or not name or f"{BASE_MODEL}:{name}" not in self.models():
             raise UnknownModel(f"unknown model {model!r}: expected one of {', '.join(self.models())}")
         return name
@@ -143,7 +149,7 @@ class RoutingService:
     def query(self, question: str, context: Sequence[str] = ()) -> Query:
         if not question.strip():
             raise ValueError("the last user message is empty: there is no question to route")
-        return Query(id=f"chatcmpl-{uuid.uuid4().hex}", text=question, context=list(context))
+        return Query(id=f"chatcmpl-{self._id_prefix}{next(self._ids):08x}", text=question, context=list(context))
 
     async def ask(self, model: str, query: Query) -> Served:
         """Route, run and aggregate one question, then record it (in the background)."""

@@ -166,7 +166,9 @@ async def test_refit_every_retrains_the_router_on_feedback() -> None:
 def test_api_key_guards_every_endpoint_but_health(caplog: pytest.LogCaptureFixture) -> None:
     key = "k-" + "7" * 30
     svc = service("alpha", "broken")
-    with running(svc, ServeConfig(api_key=key, redact=(SECRET,))) as base:
+    config = ServeConfig(api_key=key, redact=(SECRET,))
+    assert key not in repr(config) and SECRET not in repr(config)
+    with running(svc, config) as base:
         for method, path in [("GET", "/v1/models"), ("POST", "/v1/chat/completions"), ("POST", "/v1/feedback"),
                              ("GET", "/v1/runs"), ("GET", "/v1/runs/x")]:
             for headers in ({}, {"authorization": "Bearer wrong"}, {"authorization": key}):
