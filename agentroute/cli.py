@@ -69,6 +69,20 @@ def llm_settings(base_url: str | None, llm_model: str | None, api_key_env: str |
     return LLMSettings(base_url=base_url, model=llm_model, api_key_env=api_key_env, prices=prices)
 
 
+def llm_spend(answer: Any) -> str:
+    """One line of what LLM calls cost for an answer (agents, router, aggregator), or "" when none did."""
+    from agentroute.types import TokenUsage
+
+    parts = [*answer.results, answer.decision, answer]
+    usages = [p.usage for p in parts if getattr(p, "usage", None) is not None]
+    if not usages:
+        return ""
+    total = sum(usages, TokenUsage())
+    cost = sum(p.cost for p in parts if getattr(p, "usage", None) is not None)
+    return (f"LLM: {total.calls} calls, {total.prompt_tokens} prompt + {total.completion_tokens} completion tokens, "
+            f"${cost:.6f}")
+
+
 class BadInput(Exception):
     """Raised for user errors that should exit with code 2."""
 
@@ -292,6 +306,9 @@ def ask(
     out.print(shown_table)
     if d.rationale:
         say(f"rationale: {d.rationale}")
+    spent = llm_spend(answer)
+    if spent:
+        say(spent)
 
 
 # -------------------------------------------------------------------------------------- quickstart / bench

@@ -141,3 +141,16 @@ def test_slow_endpoint_fails_the_agents_not_the_question(runner, chat_server):
     assert result.exit_code == 0, result.stderr
     out = json.loads(result.stdout)
     assert out["answer"] == "" and all("timeout" in r["error"] for r in out["results"])
+
+
+def test_ask_table_reports_llm_spend(runner, chat_server, tmp_path):
+    server = chat_server(lambda request: "Answer: 7")
+    prices = tmp_path / "prices.json"
+    prices.write_text(json.dumps({"small": {"input_per_M": 1e6, "output_per_M": 1e6}}))  # 1 USD per token
+    result = runner.invoke(app, ["ask", "What is 3 plus 4?", "--agents", POOL, "--router", "all",
+                                 "--base-url", server.url, "--llm-model", "small", "--prices", str(prices)])
+    assert result.exit_code == 0, result.stderr
+    tokens = sum(len(str(m["content"]).split()) for r in server.chat_requests for m in r.messages)
+    # small and big get the same prompts; only small is priced: half the prompt tokens and 2 x 2 answer tokens
+    spend = f"LLM: 4 calls, {tokens} prompt + 8 completion tokens, ${tokens / 2 + 4:.6f}"
+    assert spend in result.stdout
