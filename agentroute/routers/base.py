@@ -66,6 +66,7 @@ class BaseRouter:
 
     name = "base"
     #: Declared: estimates come from recorded history (so agents without any get the cold-start path).
+    #: Such routers may also define ``trained_agents() -> frozenset[str]``, the agents they learned about.
     learns_from_history = False
 
     def fit(self, examples: Sequence[TrainExample]) -> BaseRouter:

@@ -91,6 +91,9 @@ class BestSingleRouter(BaseRouter):
         self.means = mean_scores(examples)
         return self
 
+    def trained_agents(self) -> frozenset[str]:
+        return frozenset(self.means)
+
     def route(self, graph: QueryGraph, k: int | None = None) -> RoutingDecision:
         est = {a: self.means.get(a, self.unseen_score) for a in graph.agent_names}
         return decide(self.name, est, k or self.k, self.temperature)
@@ -143,6 +146,9 @@ class KnnRouter(BaseRouter):
         self.prior = mean_scores(examples)
         self.global_prior = float(np.mean(list(self.prior.values()))) if self.prior else 0.0
         return self
+
+    def trained_agents(self) -> frozenset[str]:
+        return frozenset(self.prior)
 
     def estimates(self, graph: QueryGraph) -> dict[str, float]:
         past = sorted(graph.similar, key=lambda p: -p.similarity)

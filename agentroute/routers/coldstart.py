@@ -3,7 +3,8 @@
 Why: a router that learns from history knows nothing about an agent nobody has scored yet, so on a
 user's first day (an empty store) or right after a new agent joins the pool it can only guess. What the
 query graph does carry is how each agent did on the question's similar past questions; an agent scored
-on ``min_history`` of them is trusted to the learned router, one scored on none is routed by its
+on ``min_history`` of them (or that the router was trained on) is trusted to the learned router, one
+scored on none is routed by its
 description and skills (``DescriptionRouter``), and in between the two are blended linearly:
 
     p(a) ∝ w_a · p_router(a) + (1 − w_a) · p_description(a),    w_a = min(1, n_a / min_history)
@@ -30,9 +31,18 @@ def learns_from_history(router: Router) -> bool:
     return bool(getattr(router, "learns_from_history", False))
 
 
-def history_weights(graph: QueryGraph, min_history: int = MIN_HISTORY) -> dict[str, float]:
-    """Per candidate agent, how far its history near this question can be trusted (0 = none, 1 = full)."""
-    counts = {a: 0 for a in graph.agent_names}
+def trained_agents(router: Router) -> frozenset[str]:
+    """The agents a router has learned scores for (``trained_agents()``, declared by learned routers)."""
+    method = getattr(router, "trained_agents", None)
+    return frozenset(method()) if callable(method) else frozenset()
+
+
+def history_weights(
+    graph: QueryGraph, min_history: int = MIN_HISTORY, trained: frozenset[str] = frozenset()
+) -> dict[str, float]:
+    """Per candidate agent, how far its history can be trusted (0 = none, 1 = full): fully for agents the
+    router was trained on, else by how many of the question's similar past questions scored it."""
+    counts = {a: min_history if a in trained else 0 for a in graph.agent_names}
     for past in graph.similar:
         for agent in past.scores:
             if agent in counts:
@@ -57,7 +67,8 @@ def route_with_cold_start(
     if not learns_from_history(router):
         return router.route_many(graphs, k)
     desc = description or DescriptionRouter()
-    weights = [history_weights(g, min_history) for g in graphs]
+    trained = trained_agents(router)
+    weights = [history_weights(g, min_history, trained) for g in graphs]
     needs_router = [i for i, w in enumerate(weights) if any(v > 0 for v in w.values())]
     learned = dict(zip(needs_router, router.route_many([graphs[i] for i in needs_router], k), strict=True))
     decisions: list[RoutingDecision] = []

@@ -117,6 +117,9 @@ class MlpRouter(BaseRouter):
             model.load_state_dict(best_state)
         return model.eval()
 
+    def trained_agents(self) -> frozenset[str]:
+        return frozenset(self.agents) if self.model is not None else frozenset()
+
     def predict(self, graphs: Sequence[QueryGraph]) -> list[dict[str, float]]:
         """Predicted score per candidate agent for each graph."""
         if self.model is None or not graphs:

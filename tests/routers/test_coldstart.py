@@ -106,3 +106,15 @@ def test_routers_without_history_are_called_as_is() -> None:
     graph = build("What is the capital of Japan?")
     [decision] = route_with_cold_start(router, [graph])
     assert decision == router.route(graph)
+
+
+def test_agents_the_router_was_trained_on_are_trusted_without_nearby_history() -> None:
+    class Trained(Fixed):
+        def trained_agents(self) -> frozenset[str]:
+            return frozenset({"calculator", "atlas"})
+
+    router = Trained({"calculator": 0.1, "atlas": 0.1, "bard": 0.8})
+    [decision] = route_with_cold_start(router, [build("Write a poem about the sea.")])
+    assert router.calls == 1 and decision.cold_start == ["bard"]
+    # bard is routed by its description (it matches), the two trained agents by the router
+    assert decision.selected == ["bard"] and decision.probs["atlas"] == pytest.approx(decision.probs["calculator"])

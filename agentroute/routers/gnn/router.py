@@ -191,6 +191,9 @@ class GNNRouter(BaseRouter):
             self.reports.append(report)
         return self
 
+    def trained_agents(self) -> frozenset[str]:
+        return frozenset(a.name for a in self.agents) if self.models else frozenset()
+
     def _known(self) -> dict[str, int]:
         """Trained-on agent name -> id-embedding row (1-based; unseen agents map to 0)."""
         return {a.name: i + 1 for i, a in enumerate(self.agents)} if self.agent_ids else {}
