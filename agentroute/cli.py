@@ -50,6 +50,7 @@ app.add_typer(bench_app, name="bench")
 F = TypeVar("F", bound=Callable[..., Any])
 
 AGENTS_HELP = "Agent pool: a .py file or module path (default: the built-in suite's tool agents)."
+RESUME_HELP = "Continue a killed run: keep the rows already in --out's results.jsonl, do only the rest."
 STORE_HELP = "Graph store: memory, file:PATH, bolt://host:port, neo4j://…, neo4j+s://… (NEO4J_USER/NEO4J_PASSWORD)."
 
 
@@ -317,26 +318,33 @@ def ask(
 @app.command()
 @handle_errors
 def quickstart(
-    out_dir: Path = typer.Option(Path("agentroute-quickstart"), "--out", "-o", help="Report folder."),
+    out_dir: Path = typer.Option(
+        Path("agentroute-quickstart"), "--out", "-o", help="Report folder (results.jsonl is appended as it goes)."
+    ),
     seed: int = typer.Option(0, "--seed", help="Seed of the generated world, questions and routers."),
     n_train: int = typer.Option(600, "--train", min=20, help="Generated training questions."),
     n_test: int = typer.Option(300, "--test", min=10, help="Generated test questions."),
     store: str = typer.Option("memory", "--store", help=STORE_HELP),
+    resume: bool = typer.Option(False, "--resume", help=RESUME_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
     """Offline demo: build the suite's knowledge graph, profile its tool agents, train every router
     (GNN included) and evaluate each one on the test split through the LangGraph pipeline."""
     from agentroute.bench.quickstart import quickstart_summary, run_quickstart
     from agentroute.bench.report import report_table, write_report
+    from agentroute.bench.resultlog import ResultsLog
     from agentroute.kg.store import open_store
 
     check_store(store)
     check_output_dir(out_dir, "--out")
     set_torch_threads(1)
+    config = {"command": "quickstart", "seed": seed, "train": n_train, "test": n_test, "routers": DEFAULT_ROUTERS}
+    results_log = ResultsLog(out_dir, lambda r: (r["router"], r["qid"]), config, resume)
     graph_store = open_store(store)
     try:
         report = run_quickstart(
-            seed=seed, n_train=n_train, n_test=n_test, progress=progress_printer(True), store=graph_store
+            seed=seed, n_train=n_train, n_test=n_test, progress=progress_printer(True), store=graph_store,
+            results_log=results_log,
         )
     finally:
         graph_store.close()
@@ -363,7 +371,10 @@ def bench_run(
     options: str = typer.Option(
         "{}", "--options", help='Router options as JSON, e.g. \'{"gnn": {"mass": 0.7, "ensemble": 5}}\'.'
     ),
-    out_dir: Path = typer.Option(None, "--out", "-o", help="Write report.json, report.md and plots here."),
+    out_dir: Path = typer.Option(
+        None, "--out", "-o", help="Write results.jsonl (as it goes), report.json, report.md and plots here."
+    ),
+    resume: bool = typer.Option(False, "--resume", help=RESUME_HELP),
     sweep: bool = typer.Option(
         False, "--sweep", help="Sweep cost weight and confidence threshold: curves, AIQ, APGR/CPT (2 agents)."
     ),
@@ -384,6 +395,7 @@ def bench_run(
     from agentroute.bench.logs import read_routing_log
     from agentroute.bench.replay import run_replay_benchmark
     from agentroute.bench.report import report_table, write_report
+    from agentroute.bench.resultlog import ResultsLog
     from agentroute.routers.base import router_info
 
     names = check_routers(routers_opt)
@@ -398,6 +410,8 @@ def bench_run(
         check_input_file(agent_info, "--agent-info")
     if out_dir is not None:
         check_output_dir(out_dir, "--out")
+    if resume and out_dir is None:
+        raise BadInput("--resume needs --out DIR (the folder whose results.jsonl to continue)")
     price_table = read_prices(prices) if prices is not None else None
     specs = read_agent_info(agent_info) if agent_info is not None else None
     router_options = parse_router_options(options, names, seed)
@@ -407,6 +421,14 @@ def bench_run(
             router_options.setdefault(name, {}).setdefault("device", device)
     records = read_routing_log(logs)
     test_records = read_routing_log(test_logs) if test_logs else None
+    results_log = None
+    if out_dir is not None:
+        config = {
+            "command": "bench run", "logs": str(logs), "test_logs": str(test_logs) if test_logs else None,
+            "folds": folds, "routers": names, "seed": seed, "embedder": embedder, "options": json.loads(options),
+            "prices": str(prices) if prices else None,
+        }
+        results_log = ResultsLog(out_dir, lambda r: (r["router"], r["row"]), config, resume)
     report = run_replay_benchmark(
         records,
         test_records=test_records,
@@ -421,6 +443,7 @@ def bench_run(
         prices=price_table,
         llm=llm_settings(base_url, llm_model, api_key_env, prices),
         agent_specs=specs,
+        results_log=results_log,
     )
     if out_dir is not None:
         paths = write_report(report, out_dir)
@@ -532,7 +555,9 @@ def calibrate(
 @handle_errors
 def profile(
     data: Path = typer.Option(..., "--data", "-d", help="QA file (.jsonl, .json, .csv) with questions and gold."),
-    output: Path = typer.Option(..., "--out", "-o", help="Routing log to write (one JSON line per question)."),
+    output: Path = typer.Option(
+        ..., "--out", "-o", help="Routing log to write (one JSON line per question), or a folder for results.jsonl."
+    ),
     agents: str = typer.Option(None, "--agents", "-a", help=AGENTS_HELP),
     store: str = typer.Option(None, "--store", help=STORE_HELP + " Also record the runs there."),
     resume: bool = typer.Option(False, "--resume", help="Continue an interrupted run, skipping finished questions."),
@@ -705,7 +730,9 @@ def kg_export(
     if output is None:
         sys.stdout.write(text)
     else:
-        output.write_text(text, encoding="utf-8")
+        from agentroute.atomic import atomic_write_text
+
+        atomic_write_text(output, text)
         err.print(literal(f"wrote {output}", one_line=True))
 
 

@@ -14,6 +14,7 @@ from agentroute.aggregate import make_aggregator
 from agentroute.answers import make_scorer
 from agentroute.bench.datasets import read_qa
 from agentroute.bench.logs import read_routing_log
+from agentroute.bench.resultlog import append_rows, read_rows
 from agentroute.kg.builder import QueryGraphBuilder
 from agentroute.kg.embed import make_embedder
 from agentroute.kg.examples import make_examples
@@ -348,29 +349,8 @@ def stored_specs(store: GraphStore) -> dict[str, AgentSpec]:
 
 
 def finished_qids(path: Path) -> set[str]:
-    """Question ids already in a profile output file. A torn last line (a run killed mid-write) is cut
-    off so appending starts on a clean line; any other bad line is an error naming the file and line."""
-    if not path.exists():
-        return set()
-    raw = path.read_bytes()
-    lines = raw.split(b"\n")
-    done: set[str] = set()
-    good_end = 0
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            good_end += len(line) + 1
-            continue
-        try:
-            done.add(RunRecord.model_validate_json(line).qid)
-        except ValueError:
-            if number == len(lines):  # the unterminated last line of an interrupted run
-                break
-            raise ValueError(f"{path}:{number}: not a run record; remove the line or choose another --out") from None
-        good_end += len(line) + 1
-    if good_end < len(raw):
-        with path.open("r+b") as f:
-            f.truncate(min(good_end, len(raw)))
-    return done
+    """Question ids already in a profile output file (a torn last line of a killed run is cut off)."""
+    return {r.qid for r in read_rows(path, RunRecord.model_validate_json)}
 
 
 def profile_agents(
@@ -389,10 +369,13 @@ def profile_agents(
     progress: Progress = _quiet,
 ) -> dict[str, Any]:
     """Run every agent on every question of a QA file, score the answers against gold (``metric``: em, f1,
-    numeric, choice or auto), and append one routing-log row per question to ``output`` as it goes
-    (``resume`` skips finished questions). LLM agents are connected to ``llm``'s endpoint first."""
+    numeric, choice or auto), and append one routing-log row per question to ``output`` (a file, or
+    ``results.jsonl`` in an existing folder) as it goes, one flushed batch at a time (``resume`` skips
+    finished questions). LLM agents are connected to ``llm``'s endpoint first."""
     scorer = make_scorer(metric)
     queries = read_qa(data, limit=limit)
+    if output.is_dir():  # --out DIR: the routing log is DIR/results.jsonl
+        output = output / "results.jsonl"
     if output.exists() and not resume:
         raise ValueError(f"{output} exists: pass --resume to continue it, or choose another --out")
     done = finished_qids(output) if resume else set()
@@ -406,14 +389,11 @@ def profile_agents(
         ar = AgentRoute(pool, "all", store=graph_store, timeout_s=timeout_s)
         output.parent.mkdir(parents=True, exist_ok=True)
         batch = max(batch, concurrency)
-        with output.open("a", encoding="utf-8") as f:
-            for start in range(0, len(todo), batch):
-                chunk = todo[start : start + batch]
-                runs = ar.profile(chunk, scorer=scorer, concurrency=concurrency, record=store is not None)
-                for run in runs:
-                    f.write(run.model_dump_json(exclude_none=True) + "\n")
-                f.flush()
-                progress(f"profiled {len(done) + start + len(runs)}/{len(queries)} questions")
+        for start in range(0, len(todo), batch):
+            chunk = todo[start : start + batch]
+            runs = ar.profile(chunk, scorer=scorer, concurrency=concurrency, record=store is not None)
+            append_rows(output, (run.model_dump_json(exclude_none=True) for run in runs))
+            progress(f"profiled {len(done) + start + len(runs)}/{len(queries)} questions")
     finally:
         graph_store.close()
     return {"questions": len(queries), "skipped": len(queries) - len(todo), "profiled": len(todo),

@@ -132,7 +132,9 @@ class RoutingDecision(BaseModel):
 
 
 class Answer(BaseModel):
-    """The aggregated answer. ``usage`` / ``cost``: what the aggregator itself spent (e.g. a refining LLM)."""
+    """The aggregated answer. ``usage`` / ``cost``: what the aggregator itself spent (e.g. a refining LLM).
+    ``error`` is set (and ``text`` empty) when no agent gave an answer, so a question that failed says so
+    explicitly instead of looking like an empty reply."""
 
     text: str
     decision: RoutingDecision
@@ -140,6 +142,7 @@ class Answer(BaseModel):
     support: dict[str, float] = Field(default_factory=dict)
     usage: TokenUsage | None = None
     cost: float = 0.0
+    error: str | None = None
 
 
 class AgentRecord(BaseModel):

@@ -139,6 +139,14 @@ async def invoke_with_retries(agent: Agent, query: Query, timeout_s: float | Non
     return result
 
 
+def no_answer_reason(results: Sequence[AgentResult]) -> str:
+    """Why a question got no answer, e.g. ``no agent answered (a: timeout after 5s; b: empty answer)``."""
+    if not results:
+        return "no agent answered (none was called)"
+    why = "; ".join(f"{r.agent}: {r.error or 'empty answer'}" for r in results)
+    return f"no agent answered ({why})"
+
+
 def build_router_graph(
     agents: AgentPool,
     builder: QueryGraphBuilder,
@@ -308,11 +316,13 @@ def add_turn_loop(
 
 
 def answer_from(output: dict[str, Any], keys: RouteKeys | None = None) -> Answer:
-    """The ``Answer`` of a finished run, from the router graph's output."""
+    """The ``Answer`` of a finished run, from the router graph's output (``error`` says why there is no text)."""
     keys = keys or RouteKeys()
     results = sorted(output.get(keys.results) or [], key=lambda r: r.agent)
+    text = output[keys.answer]
     return Answer(
-        text=output[keys.answer], decision=output[keys.decision], results=results, support=output[keys.support]
+        text=text, decision=output[keys.decision], results=results, support=output[keys.support],
+        error=None if text else no_answer_reason(results),
     )
 
 

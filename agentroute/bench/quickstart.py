@@ -9,18 +9,20 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from agentroute.bench.metrics import bootstrap_ci, gap_closed
 from agentroute.bench.replay import fit_router
 from agentroute.bench.report import BenchReport, RouterResult
+from agentroute.bench.resultlog import ResultsLog
 from agentroute.kg.builder import QueryGraphBuilder
 from agentroute.kg.examples import make_examples
 from agentroute.kg.store import GraphStore
 from agentroute.kg.stores.networkx_store import NetworkXStore
 from agentroute.normalize import exact_match
 from agentroute.routers.base import DEFAULT_ROUTERS, Router, make_router, router_info
-from agentroute.suite import build_suite
-from agentroute.types import RunRecord
+from agentroute.suite import Suite, build_suite
+from agentroute.types import RunRecord, TrainExample
 from agentroute.workflow import AgentRoute
 
 
@@ -39,8 +41,12 @@ def run_quickstart(
     n_test: int = 300,
     progress: Callable[[str], None] | None = None,
     store: GraphStore | None = None,
+    results_log: ResultsLog | None = None,
 ) -> BenchReport:
-    """Run the quickstart; ``store`` (default: a fresh in-memory store) receives the world and the runs."""
+    """Run the quickstart; ``store`` (default: a fresh in-memory store) receives the world and the runs.
+
+    With ``results_log``, one row per (router, test question) is appended as answers come in, and rows
+    already there (a resumed run) are reused instead of being asked again."""
     say = progress or (lambda msg: None)
     t0 = time.perf_counter()
     suite = build_suite(seed, n_train=n_train, n_test=n_test)
@@ -67,18 +73,14 @@ def run_quickstart(
     choice: dict[str, dict[str, float]] = {}
     fitted: dict[str, Router] = {}
     for name in routers:
-        start = time.perf_counter()
-        opts = {"scores": oracle_scores} if router_info(name).reads_scores else {}
-        router = fit_router(make_router(name, seed=seed, **opts), examples, fitted)
-        with AgentRoute(suite.agents, router, store=store, builder=builder) as ar:
-            answers = ar.ask_many(suite.test, concurrency=16)
-        scores = [exact_match(a.text, q.gold or []) for a, q in zip(answers, suite.test)]
+        rows = _router_rows(name, suite, store, builder, examples, oracle_scores, seed, fitted, results_log)
+        scores = [float(r["score"]) for r in rows]
         acc = _mean(scores)
         low, high = bootstrap_ci(scores, seed=seed)
         counts: dict[str, float] = {a: 0.0 for a in names}
-        for a in answers:  # the agents actually called (early stopping may skip some of those selected)
-            for r in a.results:
-                counts[r.agent] += 1.0 / len(answers)
+        for r in rows:  # the agents actually called (early stopping may skip some of those selected)
+            for a in r["called"]:
+                counts[a] += 1.0 / len(rows)
         choice[name] = counts
         results.append(
             RouterResult(
@@ -86,9 +88,9 @@ def run_quickstart(
                 accuracy=acc,
                 ci_low=low,
                 ci_high=high,
-                calls_per_query=_mean([len(a.results) for a in answers]),
+                calls_per_query=_mean([len(r["called"]) for r in rows]),
                 gap_closed=gap_closed(acc, best_single, oracle),
-                seconds=time.perf_counter() - start,
+                seconds=sum(float(r["seconds"]) for r in rows),
                 scores=scores,
             )
         )
@@ -111,6 +113,50 @@ def run_quickstart(
         hindsight_best=max(_mean(test_scores[a]) for a in names),
         qids=[q.id for q in suite.test],
     )
+
+
+def _router_rows(
+    name: str,
+    suite: Suite,
+    store: GraphStore,
+    builder: QueryGraphBuilder,
+    examples: list[TrainExample],
+    oracle_scores: dict[str, dict[str, float]],
+    seed: int,
+    fitted: dict[str, Router],
+    results_log: ResultsLog | None,
+    batch: int = 32,
+) -> list[dict[str, Any]]:
+    """One row per test question for router ``name``: answer, score, agents called, seconds. Questions
+    already in ``results_log`` are not asked again; the router is fitted only if some are missing."""
+    done = dict(results_log.done) if results_log is not None else {}
+    todo = [q for q in suite.test if (name, q.id) not in done]
+    if todo:
+        start = time.perf_counter()
+        opts = {"scores": oracle_scores} if router_info(name).reads_scores else {}
+        router = fit_router(make_router(name, seed=seed, **opts), examples, fitted)
+        with AgentRoute(suite.agents, router, store=store, builder=builder) as ar:
+            for i in range(0, len(todo), batch):
+                chunk = todo[i : i + batch]
+                answers = ar.ask_many(chunk, concurrency=16)
+                share = (time.perf_counter() - start) / len(chunk)
+                start = time.perf_counter()
+                rows = [
+                    {
+                        "router": name,
+                        "qid": q.id,
+                        "answer": a.text,
+                        "error": a.error,
+                        "score": exact_match(a.text, q.gold or []),
+                        "called": [r.agent for r in a.results],
+                        "seconds": share,
+                    }
+                    for q, a in zip(chunk, answers)
+                ]
+                if results_log is not None:
+                    results_log.append(rows)
+                done.update(((name, r["qid"]), r) for r in rows)
+    return [done[name, q.id] for q in suite.test]
 
 
 def quickstart_summary(report: BenchReport) -> dict[str, object]:

@@ -31,11 +31,12 @@ from agentroute.bench.metrics import (
     query_cost,
 )
 from agentroute.bench.report import BenchReport, Paired, RouterResult
+from agentroute.bench.resultlog import ResultsLog
 from agentroute.kg.embed import Embedder, make_embedder
 from agentroute.kg.examples import build_graphs, make_examples
 from agentroute.llm import LLMConfigError, LLMSettings, NeedsLLM, connect_parts
 from agentroute.routers.base import DEFAULT_ROUTERS, Router, SharesTraining, make_router, router_info, router_names
-from agentroute.routers.fallback import GuardedRouter
+from agentroute.routers.fallback import GuardedRouter, GuardState
 from agentroute.types import (
     AgentRecord,
     AgentResult,
@@ -189,7 +190,7 @@ class _Tally:
     chosen: Counter[str] = field(default_factory=Counter)
     fold_accuracy: list[float] = field(default_factory=list)
     seconds: float = 0.0
-    guard: list[GuardedRouter] = field(default_factory=list)  # the fitted guard of each fold
+    guard: list[GuardState] = field(default_factory=list)  # the fitted guard's state in each fold
     decisions: list[RoutingDecision] = field(default_factory=list)  # kept for ``sweep``
 
     def result(self, router: str, best_single: float, oracle: float, seed: int) -> RouterResult:
@@ -210,11 +211,10 @@ class _Tally:
         )
 
 
-def guard_summary(guards: Sequence[GuardedRouter]) -> str | None:
+def guard_summary(states: Sequence[GuardState]) -> str | None:
     """One line on what the do-no-harm guard decided in each fold (None for unguarded routers)."""
-    if not guards:
+    if not states:
         return None
-    states = [g.state for g in guards]
     fell = sum(s.fallback for s in states)
     parts = []
     for s in states:
@@ -284,6 +284,53 @@ def _llm_ready(
     return kept
 
 
+def _fold_rows(
+    name: str,
+    fold: int,
+    data: Fold,
+    test: Sequence[RunRecord],
+    test_idx: Sequence[int],
+    usable: Sequence[RunRecord],
+    agg: Aggregator,
+    seed: int,
+    router_options: Mapping[str, Mapping[str, Any]] | None,
+    fitted: dict[str, Any],
+    results_log: ResultsLog | None,
+    sweep: bool = False,
+    llm: LLMSettings | None = None,
+) -> tuple[list[dict[str, Any]], list[RoutingDecision]]:
+    """One row per test question of this fold for router ``name`` (score, agents called, cost, seconds, the
+    guard's state), and the decisions when ``sweep`` needs them. Rows already in ``results_log`` are reused;
+    the router is trained only if some are missing (or for ``sweep``)."""
+    done = dict(results_log.done) if results_log is not None else {}
+    decisions: list[RoutingDecision] = []
+    if sweep or any((name, i) not in done for i in test_idx):
+        t0 = time.perf_counter()
+        opts = dict((router_options or {}).get(name, {}))
+        if router_info(name).reads_scores:  # evaluation only: it reads the recorded scores
+            opts.setdefault("scores", {r.qid: r.scores() for r in test})
+        if router_info(name).replays_agents:  # it asks agents while routing: they answer as recorded
+            opts.setdefault("replies", {r.qid: {a: c.pred for a, c in r.agents.items()} for r in test})
+        router = make_router(name, seed=seed, **opts)
+        connect_parts([router], llm, check=False)
+        fit_router(router, data.examples, fitted)
+        guard = router.state.to_dict() if isinstance(router, GuardedRouter) else None
+        decisions = router.route_many(data.graphs)
+        rows = []
+        for g, d, r, i in zip(data.graphs, decisions, test, test_idx):
+            score, ran, cost = _replay(agg, g.query, d, r)
+            rows.append({"router": name, "qid": usable[i].qid, "row": i, "fold": fold, "score": score,
+                         "called": ran, "cost": cost, "guard": guard})
+        share = (time.perf_counter() - t0) / max(len(rows), 1)
+        for row in rows:
+            row["seconds"] = share
+        if results_log is not None:
+            results_log.append(rows)
+        for row in rows:
+            done.setdefault((name, row["row"]), row)
+    return [done[name, i] for i in test_idx], decisions if sweep else []
+
+
 def run_replay_benchmark(
     records: Sequence[RunRecord],
     *,
@@ -301,6 +348,7 @@ def run_replay_benchmark(
     sweep: bool = False,
     prices: Mapping[str, Mapping[str, float]] | None = None,
     llm: LLMSettings | None = None,
+    results_log: ResultsLog | None = None,
 ) -> BenchReport:
     """Replay ``records`` with k-fold cross-validation by question (or train on ``records`` and test on
     ``test_records``, minus test questions that also appear in train) and compare ``routers``.
@@ -309,6 +357,9 @@ def run_replay_benchmark(
     ``QueryGraphBuilder`` (e.g. ``k_similar``). Rows without any scored agent are skipped (counted).
     Costs are the log's ``cost_usd``, else tokens × prices (the log's or ``prices``, see ``bench/costs.py``).
     ``sweep`` adds cost–quality and calls–quality curves per router (``bench/curves.py``) to ``curves``.
+    With ``results_log`` (keyed by router and row number), each router's rows of a fold are appended as
+    soon as they are scored, and rows already there (a resumed run) are reused: the router is not trained
+    again unless ``sweep`` needs its decisions.
     """
     say = progress or (lambda _msg: None)
     _check_routers(routers)
@@ -341,31 +392,23 @@ def run_replay_benchmark(
         best_agents.append(agent)
         fitted: dict[str, Any] = {}  # training_key -> a router fitted on this fold
         for name in routers:
-            t0 = time.perf_counter()
-            opts = dict((router_options or {}).get(name, {}))
-            if router_info(name).reads_scores:  # evaluation only: it reads the recorded scores
-                opts.setdefault("scores", {r.qid: r.scores() for r in test})
-            if router_info(name).replays_agents:  # it asks agents while routing: they answer as recorded
-                opts.setdefault("replies", {r.qid: {a: c.pred for a, c in r.agents.items()} for r in test})
-            router = make_router(name, seed=seed, **opts)
-            connect_parts([router], llm, check=False)
-            fit_router(router, data.examples, fitted)
             tally = tallies[name]
-            if isinstance(router, GuardedRouter):
-                tally.guard.append(router)
-            fold_scores = []
-            for g, d, r in zip(data.graphs, router.route_many(data.graphs), test):
-                if sweep:
-                    tally.decisions.append(d)
-                score, ran, cost = _replay(agg, g.query, d, r)
-                fold_scores.append(score)
-                tally.calls.append(len(ran))
-                tally.costs.append(cost)
-                tally.chosen.update(ran)
+            fold_rows, decisions = _fold_rows(
+                name, fold, data, test, test_idx, usable, agg, seed, router_options, fitted, results_log, sweep, llm
+            )
+            tally.decisions += decisions
+            if fold_rows and fold_rows[0].get("guard") is not None:
+                tally.guard.append(GuardState.from_dict(fold_rows[0]["guard"]))
+            fold_scores = [float(r["score"]) for r in fold_rows]
+            for r in fold_rows:
+                tally.calls.append(len(r["called"]))
+                tally.costs.append(r["cost"])
+                tally.chosen.update(r["called"])
             tally.scores += fold_scores
             tally.fold_accuracy.append(float(np.mean(fold_scores)) if fold_scores else 0.0)
-            tally.seconds += time.perf_counter() - t0
-            say(f"fold {fold + 1}/{n_folds} {name}: {tally.fold_accuracy[-1]:.3f} ({time.perf_counter() - t0:.1f}s)")
+            seconds = sum(float(r["seconds"]) for r in fold_rows)
+            tally.seconds += seconds
+            say(f"fold {fold + 1}/{n_folds} {name}: {tally.fold_accuracy[-1]:.3f} ({seconds:.1f}s)")
 
     evaluated = [rows[i] for i in tested]
     n = len(evaluated)

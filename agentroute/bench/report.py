@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 from rich.table import Table
 
+from agentroute.atomic import atomic_write_text
 from agentroute.printing import literal
 
 
@@ -273,14 +274,14 @@ def write_report(report: BenchReport, out_dir: str | Path) -> list[Path]:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = [out / "report.json", out / "report.md", out / "accuracy_vs_calls.png", out / "agent_choice.png"]
-    paths[0].write_text(report.model_dump_json(indent=2), encoding="utf-8")
+    atomic_write_text(paths[0], report.model_dump_json(indent=2))
     markdown = report_markdown(report)
     if report.curves:
         from agentroute.bench.curve_report import curves_markdown, plot_curves
 
         markdown += "\n" + curves_markdown(report)
         paths += plot_curves(report, out)
-    paths[1].write_text(markdown, encoding="utf-8")
+    atomic_write_text(paths[1], markdown)
     _plot_accuracy(report, paths[2])
     _plot_choice(report, paths[3])
     return paths

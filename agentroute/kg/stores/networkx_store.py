@@ -9,8 +9,6 @@ shared conformance suite runs against it and against Neo4j alike.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -18,6 +16,7 @@ from typing import Any
 
 import networkx as nx
 
+from agentroute.atomic import atomic_write_text
 from agentroute.types import ENDPOINTS, NODE_LABELS, AgentRecord, NodeLabel, RelType, RunRecord
 
 FORMAT_VERSION = 1
@@ -268,17 +267,7 @@ class NetworkXStore:
                     for u, v, key, data in self._g.edges(keys=True, data=True)
                 ],
             }
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent)
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                    json.dump(doc, fh, ensure_ascii=False, separators=(",", ":"))
-                    fh.flush()
-                    os.fsync(fh.fileno())
-                os.replace(tmp, self.path)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
+            atomic_write_text(self.path, json.dumps(doc, ensure_ascii=False, separators=(",", ":")))
             self._dirty = False
 
     def close(self) -> None:

@@ -1,0 +1,117 @@
+"""Append-as-you-go results files (``results.jsonl``) that survive being killed and can be resumed.
+
+Why: profiling agents or benchmarking routers can run for hours against flaky endpoints; a crash must
+cost only the batch in flight. Rows are appended one JSON object per line and flushed (and fsynced) per
+batch. A run killed mid-write can leave at most one torn line, always the last one and always without its
+newline: on resume it is cut off, so earlier rows are never damaged and appending starts on a clean line.
+Any other unreadable line is an error naming the file and line (the file is not ours to repair).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Hashable, Iterable, Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+
+from agentroute.atomic import atomic_write_text
+
+T = TypeVar("T")
+
+
+class ResultsFileError(ValueError):
+    """A results file (or its run description) that cannot be resumed; the message names the file."""
+
+
+def read_rows(path: Path, parse: Callable[[bytes], T]) -> list[T]:
+    """Every complete row of ``path`` (none if it does not exist). An unterminated last line, the mark
+    of a run killed mid-write, is dropped and truncated away; any other bad line raises naming file:line."""
+    if not path.exists():
+        return []
+    raw = path.read_bytes()
+    lines = raw.split(b"\n")
+    torn = lines.pop()  # b"" when the file ends with a newline, else the unterminated tail
+    rows: list[T] = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            rows.append(parse(line))
+        except (ValueError, TypeError, KeyError) as e:
+            why = " ".join(str(e).split())[:200]
+            raise ResultsFileError(
+                f"{path}:{number}: not a row this command wrote ({why}); remove the line or choose another --out"
+            ) from None
+    if torn:
+        with path.open("r+b") as f:
+            f.truncate(len(raw) - len(torn))
+    return rows
+
+
+def append_rows(path: Path, rows: Iterable[str]) -> None:
+    """Append lines (each one JSON object) in one write, then flush and fsync: one batch, durable."""
+    data = "".join(row + "\n" for row in rows).encode("utf-8")
+    if not data:
+        return
+    with path.open("ab") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def _json_row(line: bytes) -> dict[str, Any]:
+    row = json.loads(line)
+    if not isinstance(row, dict):
+        raise ValueError(f"expected a JSON object, got {type(row).__name__}")
+    return row
+
+
+class ResultsLog:
+    """``DIR/results.jsonl`` of a benchmark: one row per unit of work (e.g. per router and question).
+
+    ``config`` describes the run (``DIR/run.json``); ``resume`` keeps finished rows, refusing a folder
+    written by a run with another config (mixing two runs' rows would silently corrupt the results).
+    Without ``resume`` an existing results file is replaced by this run's.
+    """
+
+    def __init__(
+        self, folder: Path, key: Callable[[Mapping[str, Any]], Hashable], config: Mapping[str, Any], resume: bool
+    ) -> None:
+        self.path = folder / "results.jsonl"
+        self.key = key
+        folder.mkdir(parents=True, exist_ok=True)
+        meta_path = folder / "run.json"
+        config = json.loads(json.dumps(dict(config)))  # what the file will hold (tuples become lists)
+        if resume and meta_path.exists():
+            try:
+                found = json.loads(meta_path.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+                raise ResultsFileError(f"{meta_path}: unreadable run description ({e})") from None
+            if found != config:
+                diff = (
+                    ", ".join(
+                        f"{k}={found.get(k)!r} there, {config.get(k)!r} now"
+                        for k in sorted(set(found) | set(config))
+                        if found.get(k) != config.get(k)
+                    )
+                    if isinstance(found, dict)
+                    else "not a run description"
+                )
+                raise ResultsFileError(f"--resume: {folder} holds another run's results ({diff})")
+        if not resume:
+            self.path.unlink(missing_ok=True)
+        atomic_write_text(meta_path, json.dumps(config, indent=2, sort_keys=True))
+        self.done: dict[Hashable, dict[str, Any]] = {}
+        for row in read_rows(self.path, _json_row):
+            try:
+                self.done.setdefault(key(row), row)
+            except (KeyError, TypeError) as e:
+                raise ResultsFileError(f"{self.path}: a row lacks the field {e} this command writes") from None
+
+    def append(self, rows: Iterable[Mapping[str, Any]]) -> None:
+        """Write a batch of rows (skipping any already finished) and remember them as done."""
+        fresh = [dict(r) for r in rows if self.key(r) not in self.done]
+        append_rows(self.path, (json.dumps(r, ensure_ascii=False, sort_keys=True) for r in fresh))
+        for r in fresh:
+            self.done[self.key(r)] = r
