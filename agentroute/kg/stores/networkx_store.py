@@ -8,15 +8,16 @@ shared conformance suite runs against it and against Neo4j alike.
 
 from __future__ import annotations
 
+import io
 import json
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import networkx as nx
 
-from agentroute.atomic import atomic_write_text
+from agentroute.atomic import atomic_write
 from agentroute.types import ENDPOINTS, NODE_LABELS, AgentRecord, NodeLabel, RelType, RunRecord
 
 FORMAT_VERSION = 1
@@ -64,6 +65,14 @@ def _merge(data: dict[str, Any], props: Mapping[str, Any], skip: tuple[str, ...]
             data.pop(key, None)
         else:
             data[key] = _clean(value)
+
+
+def _dump_json(doc: dict[str, Any], fh: BinaryIO) -> None:
+    """Stream ``doc`` as compact UTF-8 JSON into a binary file (no second copy of a large graph in memory)."""
+    text = io.TextIOWrapper(fh, encoding="utf-8")
+    json.dump(doc, text, ensure_ascii=False, separators=(",", ":"))
+    text.flush()
+    text.detach()
 
 
 class NetworkXStore:
@@ -267,7 +276,7 @@ class NetworkXStore:
                     for u, v, key, data in self._g.edges(keys=True, data=True)
                 ],
             }
-            atomic_write_text(self.path, json.dumps(doc, ensure_ascii=False, separators=(",", ":")))
+            atomic_write(self.path, lambda fh: _dump_json(doc, fh))
             self._dirty = False
 
     def close(self) -> None:
