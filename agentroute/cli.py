@@ -575,7 +575,7 @@ def profile(
     from agentroute.commands import profile_agents
 
     check_input_file(data, "--data")
-    check_output_file(output, "--out")
+    check_output_file(output / "results.jsonl" if output.is_dir() else output, "--out")  # --out DIR: inside it
     if store is not None:
         check_store(store)
     summary = profile_agents(
