@@ -1,13 +1,12 @@
 from __future__ import annotations
 
+import gzip
 import json
 from pathlib import Path
 
 import pytest
 
 from agentroute.bench.datasets import DatasetFormatError, read_qa
-
-QA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "qa_benchmarks"
 
 
 def test_jsonl_with_answer_lists_and_ids(tmp_path: Path) -> None:
@@ -54,10 +53,11 @@ def test_missing_file() -> None:
         read_qa("no/such.jsonl")
 
 
-@pytest.mark.skipif(not QA.exists(), reason="../shared/data is not present")
-def test_reads_the_shared_benchmarks() -> None:
-    for rel in ["nq_open/NQ-open.dev.jsonl", "bamboogle/bamboogle_test.csv", "gsm8k/test.jsonl",
-                "hotpotqa/hotpot_dev_distractor_hard_sample100_with_context.jsonl"]:
-        qs = read_qa(QA / rel, limit=50)
-        assert len(qs) == 50 and all(q.text and q.gold for q in qs)
-        assert len({q.id for q in qs}) == 50
+def test_reads_gzipped_jsonl_with_ids_and_a_limit(tmp_path: Path) -> None:
+    rows = [{"question": f"who wrote book {i}", "answer": [f"author {i}"]} for i in range(60)]  # NQ-open shape
+    path = tmp_path / "nq.dev.jsonl.gz"
+    path.write_bytes(gzip.compress("".join(json.dumps(r) + "\n" for r in rows).encode()))
+    qs = read_qa(path, limit=50)
+    assert [q.text for q in qs] == [f"who wrote book {i}" for i in range(50)]
+    assert qs[7].gold == ["author 7"]
+    assert len({q.id for q in qs}) == 50

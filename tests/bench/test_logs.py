@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from agentroute.bench.logs import LogFormatError, drop_overlap, read_routing_log, split_records
+from agentroute.testing.routing_log import synthetic_routing_log, write_routing_log
 
 ROWS = [
     {
@@ -99,14 +100,11 @@ def test_drop_overlap_ignores_case_and_spacing(tmp_path: Path) -> None:
     assert dropped == 1
 
 
-def test_reads_the_shared_more_log_when_present() -> None:
-    path = (
-        Path(__file__).resolve().parents[2]
-        / "../shared/data/routing_logs/more_reasoning_experts/unified_test.jsonl"
-    )
-    if not path.exists():
-        pytest.skip("shared data not available")
+def test_reads_a_gzipped_log_of_four_experts(tmp_path: Path) -> None:
+    plain = write_routing_log(tmp_path / "log.jsonl", synthetic_routing_log(600))
+    path = tmp_path / "log.jsonl.gz"
+    path.write_bytes(gzip.compress(plain.read_bytes()))
     records = read_routing_log(path)
-    assert len(records) == 4790
+    assert len(records) == 600
     assert all(set(r.agents) == {"factual", "multihop", "math", "commonsense"} for r in records)
     assert len({r.qid for r in records}) == len(records)

@@ -1,20 +1,17 @@
-"""ingest_records: what is written, the counts returned, batching; a realistic ingest + build on MoRE."""
+"""ingest_records: what is written, the counts returned, batching; a realistic ingest + build on a MoRE-shaped
+log."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Sequence
-from pathlib import Path
 
 import pytest
 
 from agentroute.kg.builder import QueryGraphBuilder
 from agentroute.kg.ingest import ingest_records
 from agentroute.kg.stores.networkx_store import NetworkXStore
+from agentroute.testing.routing_log import synthetic_routing_log
 from agentroute.types import AgentSpec, Query, RunRecord
-
-DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
-MORE = DATA / "routing_logs" / "more_reasoning_experts" / "unified_test.jsonl"
 
 RECORDS = [
     RunRecord(qid="q1", question="Where is the Eiffel Tower in Paris?", dataset="geo", gold=["Paris"],
@@ -85,15 +82,13 @@ def test_link_entities_relates_named_entities_of_one_question() -> None:
     assert counts["relationships"] == store.counts()["MENTIONS"] + 5 + 4
 
 
-@pytest.mark.skipif(not MORE.exists(), reason="shared data not available")
-def test_realistic_ingest_and_build_on_more_log() -> None:
-    rows = [json.loads(line) for line in MORE.read_text().splitlines()[::6]]  # ~800 rows, all 12 datasets
-    records = [RunRecord(**r) for r in rows]
+def test_realistic_ingest_and_build_on_a_more_shaped_log() -> None:
+    records = synthetic_routing_log(800)  # four experts, twelve datasets
     dataset = {r.qid: r.dataset for r in records}
     store = NetworkXStore()
     counts = ingest_records(store, records, link_entities=True, batch_size=300)
     assert counts["queries"] == len(records) and counts["agents"] == 4
-    assert counts["entities"] == store.counts()["Entity"] > 1000
+    assert counts["entities"] == store.counts()["Entity"] > 500
     assert store.counts()["PERFORMED"] == 4 * len(records)
 
     agents = [AgentSpec(name=n, description=f"{n} reasoning expert") for n in
@@ -101,7 +96,7 @@ def test_realistic_ingest_and_build_on_more_log() -> None:
     builder = QueryGraphBuilder(store, agents, k_similar=5)
     graphs = builder.build_many([Query(id=r.qid, text=r.question, gold=r.gold) for r in records])
     assert builder.history_size() == len(records)
-    math_sets = {"gsm8k", "svamp", "multiarith"}
+    math_sets = {"sums", "products", "word-math"}
     math_hits = []
     for rec, g in zip(records, graphs, strict=True):
         assert g.query.gold is None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from agentroute.kg.stores.networkx_store import NetworkXStore
 from agentroute.suite import World
 from agentroute.suite.world import ATTRIBUTES, LINKS
 
@@ -62,8 +63,7 @@ def test_rows_for_the_graph_store(world: World) -> None:
 
 
 def test_loads_into_a_networkx_store(world: World) -> None:
-    stores = pytest.importorskip("agentroute.kg.stores.networkx_store")
-    store = stores.NetworkXStore()
+    store = NetworkXStore()
     nodes, edges = world.load_into(store)
     assert (nodes, edges) == (len(world.entity_rows()), len(world.relation_rows()))
     counts = store.counts()
