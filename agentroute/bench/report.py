@@ -206,67 +206,15 @@ def report_table(report: BenchReport) -> Table:
 
 
 def _plot_accuracy(report: BenchReport, path: Path) -> None:
-    import matplotlib
+    from agentroute.bench.plots import accuracy_figure, save
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6.5, 4.5))
-    for r in report.results:
-        ax.scatter(r.calls_per_query, r.accuracy, s=40)
-        ax.errorbar(
-            r.calls_per_query,
-            r.accuracy,
-            yerr=[[r.accuracy - r.ci_low], [r.ci_high - r.accuracy]],
-            fmt="none",
-            alpha=0.5,
-        )
-        ax.annotate(r.router, (r.calls_per_query, r.accuracy), textcoords="offset points", xytext=(5, 4))
-    ax.axhline(
-        report.best_single, linestyle="--", color="grey", label=f"best single {report.best_single:.3f}"
-    )
-    ax.axhline(report.oracle, linestyle=":", color="black", label=f"oracle {report.oracle:.3f}")
-    ax.set_xlabel("agent calls per query")
-    ax.set_ylabel("accuracy")
-    ax.set_title(report.title)
-    ax.legend(loc="lower right")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save(accuracy_figure(report), path)
 
 
 def _plot_choice(report: BenchReport, path: Path) -> None:
-    import matplotlib
+    from agentroute.bench.plots import choice_figure, save
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import numpy as np
-
-    routers = [r.router for r in report.results if r.router in report.agent_choice]
-    agents = report.agents or sorted({a for c in report.agent_choice.values() for a in c})
-    grid = np.array([[report.agent_choice[r].get(a, 0.0) for a in agents] for r in routers]).reshape(
-        len(routers), len(agents)
-    )
-    fig, ax = plt.subplots(figsize=(1.2 + 0.9 * max(len(agents), 2), 1.2 + 0.5 * max(len(routers), 2)))
-    im = ax.imshow(grid, vmin=0.0, vmax=1.0, cmap="Blues", aspect="auto")
-    ax.set_xticks(range(len(agents)), agents, rotation=40, ha="right")
-    ax.set_yticks(range(len(routers)), routers)
-    for i in range(len(routers)):
-        for j in range(len(agents)):
-            ax.text(
-                j,
-                i,
-                f"{grid[i, j]:.2f}",
-                ha="center",
-                va="center",
-                fontsize=8,
-                color="white" if grid[i, j] > 0.6 else "black",
-            )
-    ax.set_title("share of questions on which each agent is chosen")
-    fig.colorbar(im, ax=ax, fraction=0.04)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save(choice_figure(report), path)
 
 
 def write_report(report: BenchReport, out_dir: str | Path) -> list[Path]:

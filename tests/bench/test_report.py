@@ -71,3 +71,28 @@ def test_report_table_has_a_row_per_router() -> None:
     console.print(table)
     text = console.export_text()
     assert "knn" in text and "0.550" in text and "oracle=0.700" in text
+
+
+def test_plots_name_the_log_embedder_and_size_and_no_text_overlaps() -> None:
+    from agentroute.bench.plots import accuracy_figure, choice_figure
+
+    crowded = make_report()
+    for i, name in enumerate(["gnn-top1", "mlp", "best-single", "random", "oracle"]):
+        acc = 0.55 + 0.001 * i  # one-call routers a hair apart: their labels used to pile up
+        crowded.results.append(
+            RouterResult(router=name, accuracy=acc, ci_low=acc - 0.05, ci_high=acc + 0.05, calls_per_query=1.0)
+        )
+    fig = accuracy_figure(crowded)
+    ax = fig.axes[0]
+    assert "toy bench" in ax.get_title() and "hashing" in ax.get_title() and "n=2" in ax.get_title()
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert all(any(label.startswith(r.router + ":") for label in labels) for r in crowded.results)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    boxes = [t.get_window_extent(renderer) for t in [*ax.texts, *ax.get_legend().get_texts()] if t.get_text()]
+    assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1 :])
+    low, high = ax.get_xlim()
+    assert 1 / 1.3 < low < 1 and 4 < high < 4 * 1.3  # bounded by the routers' own call counts
+    xs = {float(line.get_xdata()[0]) for line in ax.lines if len(line.get_xdata()) == 1}
+    assert len(xs) == len(crowded.results)  # one-call routers drawn side by side, none hidden
+    assert "hashing" in choice_figure(crowded).axes[0].get_title()
