@@ -240,7 +240,7 @@ async def _stream(
                 yield protocol.chunk(id, model, created, {}, "stop",
                                      extra={"event": "done", **protocol.routing(served, redact)})
                 if include_usage:
-                    usage = protocol.usage(served.answer.results)
+                    usage = protocol.usage(served.answer)
                     yield protocol.sse({"id": id, "object": "chat.completion.chunk", "created": created,
                                         "model": model, "choices": [], "usage": usage})
     except asyncio.TimeoutError:

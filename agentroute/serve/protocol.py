@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from agentroute.serve.service import BASE_MODEL, Served
-from agentroute.types import AgentResult, RoutingDecision
+from agentroute.types import AgentResult, Answer, RoutingDecision, TokenUsage
 
 _SECRET = re.compile(r"\b(sk-[A-Za-z0-9_-]{8,}|Bearer\s+\S+)")
 
@@ -94,30 +94,35 @@ def agent_view(r: AgentResult, redact: Any) -> dict[str, Any]:
 
 def decision_view(d: RoutingDecision) -> dict[str, Any]:
     return {"router": d.router, "selected": list(d.selected), "probs": {a: round(p, 6) for a, p in d.probs.items()},
-            "rationale": d.rationale, "early_stop": d.early_stop}
+            "rationale": d.rationale, "early_stop": d.early_stop, "cold_start": list(d.cold_start)}
 
 
-def usage(results: Iterable[AgentResult]) -> dict[str, int]:
-    """Token usage summed over the agents that report it (agents that call no LLM report none)."""
-    prompt = completion = 0
-    for r in results:
-        u = getattr(r, "usage", None)
-        if u is not None:
-            prompt += int(u.prompt_tokens)
-            completion += int(u.completion_tokens)
+def _spent(answer: Answer) -> tuple[list[TokenUsage | None], float, float]:
+    """Token usages and costs of one answer: every agent called, the router, the aggregator."""
+    usages = [r.usage for r in answer.results] + [answer.decision.usage, answer.usage]
+    return usages, sum(r.cost for r in answer.results), answer.decision.cost + answer.cost
+
+
+def usage(answer: Answer) -> dict[str, int]:
+    """Tokens summed over the agents called, the router and the aggregator (tool agents report none)."""
+    usages, _, _ = _spent(answer)
+    prompt = sum(u.prompt_tokens for u in usages if u is not None)
+    completion = sum(u.completion_tokens for u in usages if u is not None)
     return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
 
 
 def routing(served: Served, redact: Any) -> dict[str, Any]:
     """The ``agentroute`` extra field: the decision, every called agent's answer, cost and latency."""
-    results = served.answer.results
+    answer = served.answer
+    _, agents_cost, own_cost = _spent(answer)
     return {
-        **decision_view(served.answer.decision),
-        "called": [r.agent for r in results],
+        **decision_view(answer.decision),
+        "called": [r.agent for r in answer.results],
         "failed": [r.agent for r in served.failed],
-        "agents": [agent_view(r, redact) for r in results],
-        "support": {a: round(w, 6) for a, w in served.answer.support.items()},
-        "cost": sum(r.cost for r in results),
+        "agents": [agent_view(r, redact) for r in answer.results],
+        "support": {a: round(w, 6) for a, w in answer.support.items()},
+        "cost": agents_cost + own_cost,
+        "agents_cost": agents_cost,
         "latency_s": round(served.latency_s, 6),
     }
 
@@ -143,7 +148,7 @@ def completion(served: Served, redact: Any) -> dict[str, Any]:
         "model": served.model,
         "choices": [{"index": 0, "message": {"role": "assistant", "content": content(served, redact)},
                      "finish_reason": "stop", "logprobs": None}],
-        "usage": usage(served.answer.results),
+        "usage": usage(served.answer),
         "agentroute": routing(served, redact),
     }
 

@@ -14,10 +14,11 @@ from typing import Any
 
 import uvicorn
 
-from agentroute import Agent, AgentPool, Query, agent
+from agentroute import Agent, AgentPool, AgentResult, Query, agent
 from agentroute.kg.stores.falkordb_server import free_port
 from agentroute.serve.app import ServeConfig, create_app
 from agentroute.serve.service import RoutingService
+from agentroute.types import TokenUsage
 
 SECRET = "sk-test-0123456789abcdef"
 
@@ -30,6 +31,12 @@ def alpha(q: Query) -> str:
 @agent(name="beta", description="Knows rivers too, differently.", skills=["rivers"], cost_per_call=0.001)
 def beta(q: Query) -> str:
     return "Rhone" if "river" in q.text.lower() else "unknown"
+
+
+@agent(name="priced", description="An LLM-like agent that reports tokens and cost.")
+def priced(q: Query) -> AgentResult:
+    usage = TokenUsage(prompt_tokens=12, completion_tokens=3, calls=1)
+    return AgentResult(agent="priced", answer="Seine", cost=0.01, usage=usage)
 
 
 @agent(name="context-counter", description="Says how many context messages it got.")
@@ -53,7 +60,8 @@ class Sleepy(Agent):
 
 
 def pool(*names: str, sleep: float = 5.0) -> AgentPool:
-    known: dict[str, Any] = {"alpha": alpha, "beta": beta, "context-counter": context_counter, "broken": broken}
+    known: dict[str, Any] = {"alpha": alpha, "beta": beta, "context-counter": context_counter, "broken": broken,
+                             "priced": priced}
     return AgentPool(Sleepy(sleep) if n == "sleepy" else known[n] for n in names)
 
 

@@ -41,6 +41,19 @@ def test_chat_completion_carries_the_decision_usage_and_cost() -> None:
     assert header["router"] == "all" and sorted(header["called"]) == ["alpha", "beta"]
 
 
+def test_usage_and_cost_are_summed_over_the_agents_called() -> None:
+    with running(service("alpha", "priced")) as base:
+        resp = client(base).chat.completions.create(
+            model="agentroute", messages=[{"role": "user", "content": "Which river flows through Paris?"}]
+        )
+        chunks = list(client(base).chat.completions.create(
+            model="agentroute", stream=True, stream_options={"include_usage": True},
+            messages=[{"role": "user", "content": "Which river flows through Paris?"}]))
+    assert (resp.usage.prompt_tokens, resp.usage.completion_tokens, resp.usage.total_tokens) == (12, 3, 15)
+    assert resp.agentroute["cost"] == pytest.approx(0.012) and resp.agentroute["agents_cost"] == pytest.approx(0.012)
+    assert chunks[-1].usage.total_tokens == 15
+
+
 def test_earlier_messages_reach_the_agents_as_context() -> None:
     messages = [
         {"role": "system", "content": "Be brief."},
