@@ -124,3 +124,33 @@ def test_agent_info_errors_name_the_file(runner, tmp_path):
     )
     assert result.exit_code == 2
     assert f"{info}: agent 'alpha': expected a description or an object of" in result.stderr
+
+
+def test_agents_describe_a_pool_keeps_its_skills_and_shows_its_description(runner, chat_server, tmp_path):
+    server = chat_server(describer)
+    pool = tmp_path / "pool.py"
+    pool.write_text(
+        "from agentroute import agent\n"
+        "@agent(name='alpha', description='Old text.', skills=['sums'])\n"
+        "def alpha(q):\n    return '0'\n"
+    )
+    log = write_log(tmp_path / "log.jsonl")
+    args = [
+        "agents",
+        "describe",
+        "--samples",
+        str(log),
+        "--agents",
+        str(pool),
+        "--base-url",
+        server.url,
+        "--llm-model",
+        "m",
+        "--json",
+    ]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout) == {
+        "alpha": {"description": "Adds numbers: arithmetic questions.", "skills": ["sums"]}
+    }
+    assert "Its current description: Old text." in server.chat_requests[0].prompt

@@ -8,10 +8,11 @@ fall back or end gracefully, never raise, and the spend of every call must still
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from agentroute.types import TokenUsage
+from agentroute.types import QueryGraph, RoutingDecision, TokenUsage
 
 if TYPE_CHECKING:  # pragma: no cover
     from agentroute.llm import ChatModel, Completion, LLMSettings, Message
@@ -25,9 +26,18 @@ class ChatRouter:
     use; building the router never opens a connection, so listing or validating routers needs no endpoint.
     """
 
-    def _use(self, llm: ChatModel | str | None) -> None:
+    def _use(self, llm: ChatModel | str | None, concurrency: int = 8) -> None:
         self._chat: ChatModel | None = None if llm is None or isinstance(llm, str) else llm
         self._model_name = llm if isinstance(llm, str) else None
+        self.concurrency = max(1, concurrency)
+
+    def route_many(self, graphs: Sequence[QueryGraph], k: int | None = None) -> list[RoutingDecision]:
+        """``route`` for each graph, up to ``concurrency`` model calls at once (the endpoint's own limit still
+        applies), in input order: a benchmark does not wait for one question's call before the next."""
+        if len(graphs) <= 1 or self.concurrency <= 1:
+            return [self.route(g, k) for g in graphs]  # type: ignore[attr-defined]
+        with ThreadPoolExecutor(max_workers=min(self.concurrency, len(graphs))) as pool:
+            return list(pool.map(lambda g: self.route(g, k), graphs))  # type: ignore[attr-defined]
 
     def connect(self, settings: LLMSettings | None = None) -> ChatModel:
         """Bind a model given by name (or the default model) to an endpoint; a given object is kept."""

@@ -179,12 +179,13 @@ class MultiRoundRouter(ChatRouter, BaseRouter):
         replies: Mapping[str, Mapping[str, str | None]] | None = None,
         temperature: float = 0.0,
         max_tokens: int = 512,
+        concurrency: int = 8,
         seed: int = 0,
         k: int | None = None,
     ) -> None:
         if max_turns < 1:
             raise ValueError("max_turns must be at least 1")
-        self._use(llm)
+        self._use(llm, concurrency)
         self.max_turns = max_turns
         self.prices = dict(prices or {})
         self.replies = replies or {}

@@ -166,12 +166,13 @@ class ReasoningRouter(ChatRouter, BaseRouter):
         past: int = 5,
         temperature: float = 0.0,
         max_tokens: int = 512,
+        concurrency: int = 8,
         seed: int = 0,
         k: int | None = None,
     ) -> None:
         if max_agents < 1:
             raise ValueError("max_agents must be at least 1")
-        self._use(llm)
+        self._use(llm, concurrency)
         self.max_agents = max_agents
         self.fallback = make_router(fallback, seed=seed) if isinstance(fallback, str) else fallback
         self.evidence = evidence

@@ -147,3 +147,14 @@ async def test_aroute_matches_route() -> None:
     sync = ReasoningRouter(ScriptedChatModel([reply])).route(llm_graph())
     asyn = await ReasoningRouter(ScriptedChatModel([reply])).aroute(llm_graph())
     assert sync == asyn
+
+
+def test_route_many_calls_concurrently_and_keeps_input_order() -> None:
+    def reply(messages: list[dict[str, str]], params: dict) -> str:
+        return "<Reason>r</Reason><ID>A1</ID>" if "times" in messages[-1]["content"] else "<ID>A2</ID>"
+
+    graphs = [llm_graph("What is 2 times 3?" if i % 3 else "Who wrote Dune?", qid=f"q{i}") for i in range(12)]
+    router = ReasoningRouter(ScriptedChatModel(reply), concurrency=4)
+    many = router.route_many(graphs)
+    assert [d.selected for d in many] == [["math"] if i % 3 else ["trivia"] for i in range(12)]
+    assert many == [router.route(g) for g in graphs]
