@@ -42,6 +42,10 @@ def bench_args(log: Path, *extra: str) -> list[str]:
     return ["bench", "run", "--logs", str(log), "--folds", "2", "--routers", routers, *extra, "--json"]
 
 
+def describe_args(log: Path, url: str, *extra: str) -> list[str]:
+    return ["agents", "describe", "--samples", str(log), *extra, "--base-url", url, "--llm-model", "m", "--json"]
+
+
 def describer(request: ChatRequest) -> str:
     if "plus" in request.prompt:
         return "```\n<Description>Adds numbers: arithmetic questions.</Description>\n```"
@@ -51,21 +55,7 @@ def describer(request: ChatRequest) -> str:
 def test_agents_describe_writes_descriptions_from_good_samples(runner, chat_server, tmp_path):
     server = chat_server(describer)
     log, info = write_log(tmp_path / "log.jsonl"), tmp_path / "agents.json"
-    args = [
-        "agents",
-        "describe",
-        "--samples",
-        str(log),
-        "--out",
-        str(info),
-        "--per-agent",
-        "3",
-        "--base-url",
-        server.url,
-        "--llm-model",
-        "m",
-        "--json",
-    ]
+    args = describe_args(log, server.url, "--out", str(info), "--per-agent", "3")
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.stderr
     expected = {
@@ -135,19 +125,7 @@ def test_agents_describe_a_pool_keeps_its_skills_and_shows_its_description(runne
         "def alpha(q):\n    return '0'\n"
     )
     log = write_log(tmp_path / "log.jsonl")
-    args = [
-        "agents",
-        "describe",
-        "--samples",
-        str(log),
-        "--agents",
-        str(pool),
-        "--base-url",
-        server.url,
-        "--llm-model",
-        "m",
-        "--json",
-    ]
+    args = describe_args(log, server.url, "--agents", str(pool))
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout) == {
