@@ -13,10 +13,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from serve_helpers import running
+from serve_helpers import pool, running
 
 from agentroute import make_router, open_store
 from agentroute.commands import bootstrap_builtin
+from agentroute.serve.app import ServeConfig
 from agentroute.serve.service import RoutingService
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -83,3 +84,30 @@ def test_inspector_asks_draws_the_graph_and_records_feedback(tmp_path: Path) -> 
     assert (tmp_path / "inspector.png").stat().st_size > 10_000
     if os.environ.get("AGENTROUTE_SCREENSHOT_DIR"):  # how docs/inspector.png is refreshed
         shutil.copy(tmp_path / "inspector.png", Path(os.environ["AGENTROUTE_SCREENSHOT_DIR"]) / "inspector.png")
+
+
+def test_inspector_asks_for_the_api_key_and_keeps_it_in_the_page(tmp_path: Path) -> None:
+    executable = chromium()
+    from playwright.sync_api import sync_playwright
+
+    key = "inspector-key-0a1b2c3d4e"
+    service = RoutingService(pool("alpha"), make_router("knn"), open_store("memory"))
+    with running(service, ServeConfig(api_key=key)) as base, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            page.goto(base + "/")
+            page.wait_for_selector("#keybox", state="visible")  # /v1/models answered 401
+            page.fill("#question", "Which river flows through Paris?")
+            page.click("#ask")
+            page.wait_for_selector("#answer.err")
+            assert "API key" in page.inner_text("#answer")
+            page.fill("#key", key)
+            page.click("#key-save")
+            page.click("#ask")
+            page.wait_for_selector("#fb-right:enabled")
+            assert page.inner_text("#answer").strip() == "Seine"
+            assert page.evaluate("localStorage.length + sessionStorage.length") == 0  # the key stays in memory
+            page.screenshot(path=str(tmp_path / "with-key.png"))
+        finally:
+            browser.close()
