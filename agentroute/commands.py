@@ -282,10 +282,10 @@ def fit_saving_router(
     builder = QueryGraphBuilder(open_store("memory"), specs, embedder=emb)
     builder.set_history(records)
     progress(f"building {len(records)} training graphs over {len(agents)} agents")
-    examples = make_examples(builder, records)
+    examples = make_examples(builder, records, progress)
     gnn = make_router(router, seed=seed, device=device, epochs=epochs, embedder=emb)
     progress(f"training {router} on {gnn.device}")  # type: ignore[attr-defined]
-    gnn.fit(examples)
+    gnn.fit(examples, progress=progress)  # type: ignore[call-arg]
     return gnn, records
 
 

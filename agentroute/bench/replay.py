@@ -33,7 +33,7 @@ from agentroute.bench.metrics import (
 from agentroute.bench.report import BenchReport, Paired, RouterResult
 from agentroute.bench.resultlog import ResultsLog
 from agentroute.kg.embed import Embedder, make_embedder
-from agentroute.kg.examples import build_graphs, make_examples
+from agentroute.kg.examples import PROGRESS_BLOCK, build_graphs, make_examples
 from agentroute.llm import LLMConfigError, LLMSettings, NeedsLLM, connect_parts
 from agentroute.routers.base import DEFAULT_ROUTERS, Router, SharesTraining, make_router, router_info, router_names
 from agentroute.routers.fallback import GuardedRouter, GuardState
@@ -102,15 +102,18 @@ def build_fold(
     agents: Sequence[AgentSpec],
     embedder: Embedder,
     builder_options: Mapping[str, Any] | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> Fold:
     """A fresh in-memory store whose history is the training fold only; examples and test graphs."""
     from agentroute.kg.builder import QueryGraphBuilder
     from agentroute.kg.stores.networkx_store import NetworkXStore
 
     builder = QueryGraphBuilder(NetworkXStore(), list(agents), embedder=embedder, **dict(builder_options or {}))
+    if progress is not None and len(train) > PROGRESS_BLOCK:
+        progress(f"embedding {len(train)} past questions")
     builder.set_history(list(train))
-    examples = make_examples(builder, train)
-    graphs = build_graphs(builder, test)
+    examples = make_examples(builder, train, progress)
+    graphs = build_graphs(builder, test, progress)
     return Fold(list(train), list(test), examples, graphs)
 
 
@@ -380,7 +383,9 @@ def run_replay_benchmark(
         test_idx = [i for i, f in enumerate(fold_of) if f == fold]
         test = [rows[i] for i in test_idx]
         t0 = time.perf_counter()
-        data = build_fold(train, test, agents, emb, builder_options)
+        data = build_fold(
+            train, test, agents, emb, builder_options, lambda msg, f=fold: say(f"fold {f + 1}/{n_folds}: {msg}")
+        )
         seconds_graphs += time.perf_counter() - t0
         say(
             f"fold {fold + 1}/{n_folds}: {len(train)} train / {len(test)} test rows, graphs in "

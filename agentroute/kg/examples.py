@@ -6,7 +6,7 @@ A row's candidates are the builder's agents that have a score on that row: an ag
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from agentroute.types import AgentSpec, Query, QueryGraph, RunRecord, TrainExample
@@ -34,12 +34,19 @@ def candidates(record: RunRecord, agents: Sequence[AgentSpec]) -> list[AgentSpec
     return [a for a in agents if a.name in scored]
 
 
-def build_graphs(builder: GraphBuilder, records: Sequence[RunRecord]) -> list[QueryGraph]:
+#: Rows per ``build_many`` call when progress is reported (large logs take minutes with a neural embedder).
+PROGRESS_BLOCK = 1024
+
+
+def build_graphs(
+    builder: GraphBuilder, records: Sequence[RunRecord], progress: Callable[[str], None] | None = None
+) -> list[QueryGraph]:
     """One graph per row, each with only that row's candidates as agents.
 
     Rows are grouped by candidate set so each group is one batched ``build_many`` call (logs where every
     agent ran on every row are a single group). The builder's history is used as set by the caller; the
-    builder never shows a query a past query with its own id.
+    builder never shows a query a past query with its own id. ``progress`` hears about every block of
+    ``PROGRESS_BLOCK`` rows when there is more than one.
     """
     agents: list[AgentSpec] = list(builder.agents)
     full = tuple(a.name for a in agents)
@@ -47,19 +54,28 @@ def build_graphs(builder: GraphBuilder, records: Sequence[RunRecord]) -> list[Qu
     for i, r in enumerate(records):
         groups.setdefault(tuple(a.name for a in candidates(r, agents)), []).append(i)
     graphs: list[QueryGraph | None] = [None] * len(records)
+    done = 0
     for names, rows in groups.items():
         if not names:
             raise ValueError(f"row {records[rows[0]].qid!r} has no scored agent among {', '.join(full)}")
         sub = builder if names == full else builder.with_agents([a for a in agents if a.name in names])
-        for i, g in zip(rows, sub.build_many([as_query(records[i]) for i in rows])):
-            graphs[i] = g
+        step = PROGRESS_BLOCK if progress is not None else max(1, len(rows))
+        for start in range(0, len(rows), step):
+            block = rows[start : start + step]
+            for i, g in zip(block, sub.build_many([as_query(records[i]) for i in block])):
+                graphs[i] = g
+            done += len(block)
+            if progress is not None and len(records) > PROGRESS_BLOCK:
+                progress(f"query graphs {done}/{len(records)}")
     return graphs  # type: ignore[return-value]
 
 
-def make_examples(builder: GraphBuilder, records: Sequence[RunRecord]) -> list[TrainExample]:
+def make_examples(
+    builder: GraphBuilder, records: Sequence[RunRecord], progress: Callable[[str], None] | None = None
+) -> list[TrainExample]:
     """Training examples for ``records``: graphs from the builder's history (each excluding its own row)
     with the row's recorded scores and costs for the candidate agents."""
-    graphs = build_graphs(builder, records)
+    graphs = build_graphs(builder, records, progress)
     out: list[TrainExample] = []
     for g, r in zip(graphs, records):
         names = set(g.agent_names)

@@ -220,13 +220,14 @@ class GuardedRouter(BaseRouter):
         return value
 
     # -- training ------------------------------------------------------------------------------------
-    def fit(self, examples: Sequence[TrainExample]) -> GuardedRouter:
+    def fit(self, examples: Sequence[TrainExample], **fit_options: Any) -> GuardedRouter:
+        """``fit_options`` (e.g. a GNN's ``progress``) go to every fit of the wrapped router."""
         prior = mean_by_agent(examples)
         costs = mean_by_agent(examples, costs=True)
         n_val = int(round(len(examples) * self.config.val_fraction))
         if len(examples) < self.config.min_examples or n_val < 10:
             self.inner = self._make()
-            self.inner.fit(examples)
+            self.inner.fit(examples, **fit_options)
             self.held = HeldOut()
             note = f"guard off: {len(examples)} training questions are too few to hold some out"
             self.state = GuardState(prior, costs, note=note)
@@ -235,7 +236,7 @@ class GuardedRouter(BaseRouter):
         val = [examples[i] for i in order[:n_val]]
         rest = [examples[i] for i in order[n_val:]]
         probe = self._make()
-        probe.fit(rest)
+        probe.fit(rest, **fit_options)
         decisions = probe.route_many([ex.graph for ex in val])
         self.held = HeldOut(
             probs=[dict(d.probs) for d in decisions],
@@ -248,7 +249,7 @@ class GuardedRouter(BaseRouter):
             self.inner = probe  # its probabilities still inform the rationale and cost-aware routing
         else:
             self.inner = self._make()
-            self.inner.fit(examples)
+            self.inner.fit(examples, **fit_options)
         return self
 
     def _judge(self, prior: dict[str, float], costs: dict[str, float]) -> None:

@@ -14,7 +14,7 @@ Every option is a keyword argument of ``GNNRouter`` (and of both registry factor
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -157,8 +157,11 @@ class GNNRouter(BaseRouter):
         )
 
     # -- training ------------------------------------------------------------------------------------
-    def fit(self, examples: Sequence[TrainExample], embedder: Any = None) -> GNNRouter:
-        """Train on examples (graphs built from training history + the agents' recorded scores)."""
+    def fit(
+        self, examples: Sequence[TrainExample], embedder: Any = None, progress: Callable[[str], None] | None = None
+    ) -> GNNRouter:
+        """Train on examples (graphs built from training history + the agents' recorded scores);
+        ``progress`` hears when each ensemble member is done."""
         if not examples:
             raise ValueError("GNNRouter.fit needs at least one training example")
         if embedder is not None:
@@ -189,6 +192,11 @@ class GNNRouter(BaseRouter):
             model, report = train_model(self._build_model, data, config, self.device, self.seed * 1000 + member)
             self.models.append(model)
             self.reports.append(report)
+            if progress is not None:
+                progress(
+                    f"ensemble member {member + 1}/{self.ensemble}: {report.epochs_run} epochs "
+                    f"(best {report.best_epoch + 1})"
+                )
         return self
 
     def trained_agents(self) -> frozenset[str]:
