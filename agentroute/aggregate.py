@@ -18,6 +18,14 @@ from agentroute.types import AgentResult, Answer, Query, RoutingDecision
 
 @runtime_checkable
 class Aggregator(Protocol):
+    """Turns the called agents' results into one answer.
+
+    An implementer guarantees: ``aggregate`` never raises for failed or empty results (it returns an
+    ``Answer`` with empty text when nothing usable came back), uses only ``decision`` and ``results``
+    (never the query's gold answer), is deterministic for the same inputs, and returns ``decision`` and
+    ``results`` unchanged on the ``Answer``. Being ``Settling`` as well lets early-stopping waves skip agents.
+    """
+
     name: str
 
     def aggregate(self, query: Query, decision: RoutingDecision, results: Sequence[AgentResult]) -> Answer: ...

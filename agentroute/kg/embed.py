@@ -15,7 +15,12 @@ from agentroute.registry import Registry
 
 @runtime_checkable
 class Embedder(Protocol):
-    """Maps texts to L2-normalised float32 vectors of a fixed dimension, deterministically."""
+    """Maps texts to L2-normalised float32 vectors of a fixed dimension, deterministically.
+
+    An implementer guarantees: the same text always gives the same vector (routers compare vectors made at
+    training time with vectors made now), ``dim`` never changes, ``embed`` is safe to call from several
+    threads, and ``config()`` rebuilds an equal embedder so a saved router can say how it embedded.
+    """
 
     dim: int
 

@@ -21,6 +21,13 @@ class Entity:
 
 @runtime_checkable
 class EntityExtractor(Protocol):
+    """Finds the entities a question mentions.
+
+    An implementer guarantees: the same text always gives the same entities (history and the current
+    question must meet on the same ids), ids are normalised keys (lowercased, trimmed), and ``extract``
+    is cheap and safe to call from several threads at once (graphs are built in parallel).
+    """
+
     def extract(self, text: str) -> list[Entity]:
         """Entities in order of first appearance, de-duplicated by id."""
         ...

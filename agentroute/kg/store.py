@@ -22,6 +22,11 @@ class GraphStore(Protocol):
     str/float). Edge rows have ``"src"`` and ``"dst"`` ids plus properties; an edge is identified by
     (rel, src, dst, kind) where ``kind`` is the row's ``"kind"`` property ("" when absent), so upserting
     the same edge twice updates it. Missing endpoint nodes are created with just their id.
+
+    An implementer guarantees what ``agentroute.testing.store_conformance`` checks: round trips keep every
+    property (floats to six decimals), writes are idempotent, ids and texts are stored verbatim (never
+    interpreted as queries), unknown labels/types are refused before anything is written, and ``close``
+    releases what the store opened (saving, for file-backed stores).
     """
 
     def upsert_nodes(self, label: NodeLabel, rows: Sequence[Mapping[str, Any]]) -> int:
