@@ -66,6 +66,7 @@ _EXPORTS: dict[str, str] = {
     "load_router": "agentroute.routers.base",
     "DEFAULT_ROUTERS": "agentroute.routers.base",
     "GNNRouter": "agentroute.routers.gnn.router",
+    "GNNConfig": "agentroute.routers.gnn.config",
     "CheckpointError": "agentroute.routers.gnn.checkpoint",
     "set_torch_threads": "agentroute.threads",
     "torch_threads": "agentroute.threads",

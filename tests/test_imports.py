@@ -37,4 +37,5 @@ def test_light_entry_points_and_a_knn_question_never_import_torch() -> None:
 def test_every_public_name_resolves() -> None:
     missing = [name for name in agentroute.__all__ if getattr(agentroute, name, None) is None]
     assert missing == []
-    assert {"GNNRouter", "load_router", "router_info", "register_embedder", "register_extractor"} <= set(agentroute.__all__)
+    wanted = {"GNNRouter", "load_router", "router_info", "register_embedder", "register_extractor"}
+    assert wanted <= set(agentroute.__all__)

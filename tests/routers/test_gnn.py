@@ -14,9 +14,10 @@ from torch_geometric.data import Batch
 from agentroute.routers.base import make_router
 from agentroute.routers.gnn import CheckpointError, GNNRouter, collate, graph_arrays, to_heterodata
 from agentroute.routers.gnn.checkpoint import FORMAT_VERSION
+from agentroute.routers.gnn.config import GNNConfig
 from agentroute.routers.gnn.data import EDGE_TYPES, REVERSE, feature_dims, graph_arrays_many, pack
 from agentroute.routers.gnn.features import EVIDENCE_FEATURES, N_EVIDENCE, agent_evidence, past_tables
-from agentroute.routers.gnn.frozen import FrozenEnsemble
+from agentroute.routers.gnn.frozen import FrozenEnsemble, LayoutError
 from agentroute.routers.gnn.lexical import Lexicon
 from agentroute.routers.gnn.targets import target_distribution
 from agentroute.types import AgentSpec, PastQuery, Query, QueryGraph, TrainExample
@@ -398,9 +399,27 @@ def test_cuda_fit_and_route_match_cpu_closely(world: ToyWorld, tmp_path: Path) -
         assert all(abs(a[k] - b[k]) < 1e-4 for k in a)
 
 
-def test_frozen_ensemble_computes_what_the_pyg_members_compute(world: ToyWorld) -> None:
+NEEDS_CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+DEVICES = ["cpu", pytest.param("cuda", marks=[pytest.mark.gpu, NEEDS_CUDA])]
+LAYOUTS = {  # the model options the router accepts that change the layout FrozenEnsemble re-implements
+    "default": {},
+    "one layer, one head": {"hidden": 16, "layers": 1, "heads": 1},
+    "three layers, four heads": {"hidden": 48, "layers": 3, "heads": 4},
+    "no lexicon, no agent ids": {"lexical": False, "agent_ids": False},
+    "lexicon only": {"hidden": 24, "heads": 3, "agent_ids": False},
+}
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("layout", list(LAYOUTS), ids=list(LAYOUTS))
+def test_frozen_ensemble_computes_what_the_pyg_members_compute(world: ToyWorld, layout: str, device: str) -> None:
     examples = [ex for ex, _ in world.dataset(60, start=70_000)]
-    router = GNNRouter(seed=5, **{**FAST, "epochs": 3, "ensemble": 3}).fit(examples)
+    options = {**FAST, "hidden": 32, "epochs": 1, "ensemble": 3, "device": device, **LAYOUTS[layout]}
+    router = GNNRouter(seed=5, **options).fit(examples)
+    with torch.no_grad():  # one epoch leaves some weights near their (zero) start: make every path count
+        for m in router.models:
+            for p in m.parameters():
+                p.add_(0.1 * torch.randn_like(p))
     unseen = world.example(1, "text", pool=[0, 1, 2, 3])[0].graph
     unseen.agents = [*unseen.agents[:3], AgentSpec(name="newcomer", description="topic 3")]
     items = [graph_arrays(ex.graph, router.lexicon, router._known()) for ex in examples[:20]]
@@ -408,11 +427,23 @@ def test_frozen_ensemble_computes_what_the_pyg_members_compute(world: ToyWorld) 
     for m in router.models:
         m.eval()
     with torch.inference_mode():
-        reference = torch.stack([m(collate(items)) for m in router.models])
-    fast = FrozenEnsemble(router.models).logits(pack(items))
+        reference = torch.stack([m(collate(items).to(router.device)) for m in router.models])
+    fast = FrozenEnsemble(router.models).to(router.device).logits(pack(items).to(router.device))
     assert fast.shape == reference.shape == (3, sum(len(it.agent_names) for it in items))
-    assert torch.allclose(fast, reference, atol=1e-5)
-    assert items[-1].agent_ids[-1] == 0  # the newcomer went through the unseen-agent path
+    assert torch.allclose(fast, reference, atol=1e-4)
+
+
+def test_frozen_ensemble_refuses_a_model_laid_out_differently(world: ToyWorld) -> None:
+    examples = [ex for ex, _ in world.dataset(20, start=80_000)]
+    router = GNNRouter(seed=1, **{**FAST, "epochs": 1}).fit(examples)
+    model = router.models[0]
+    with pytest.raises(LayoutError, match="mean SAGEConv"):
+        model.convs[0].convs[("query", "mentions", "entity")].aggr = "max"
+        FrozenEnsemble([model])
+    model.convs[0].convs[("query", "mentions", "entity")].aggr = "mean"
+    model.trunk[1] = torch.nn.ReLU()
+    with pytest.raises(LayoutError, match="unexpected trunk"):
+        FrozenEnsemble([model])
 
 
 def test_agent_evidence_summarises_history_the_same_alone_or_in_a_batch() -> None:
@@ -448,3 +479,16 @@ def test_a_batch_mixing_embedding_widths_is_a_clear_error(world: ToyWorld) -> No
     wide.query_vec = np.concatenate([wide.query_vec, wide.query_vec])
     with pytest.raises(ValueError, match="different embedding widths.*different embedders"):
         graph_arrays_many([narrow, wide])
+
+
+def test_options_are_one_config() -> None:
+    base = GNNConfig(hidden=48, mass=0.7)
+    router = GNNRouter(device="cpu", config=base, mass=0.8)
+    assert (router.config.hidden, router.config.mass, base.mass) == (48, 0.8, 0.7)  # the given config is not changed
+    router.mass = 0.5  # attribute and config are one value
+    assert router.config.mass == router.mass == 0.5
+    assert set(router.hparams()) == {"seed"} | GNNConfig.names()
+    with pytest.raises(TypeError, match="GNNRouter got unexpected option"):
+        GNNRouter(device="cpu", hiden=32)
+    with pytest.raises(ValueError, match=r"ensemble must be >= 1 \(got 0\)"):
+        GNNRouter(device="cpu", ensemble=0)

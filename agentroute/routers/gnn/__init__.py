@@ -4,6 +4,7 @@ Importing this package registers the "gnn" and "gnn-top1" routers.
 """
 
 from agentroute.routers.gnn.checkpoint import FORMAT_VERSION, CheckpointError
+from agentroute.routers.gnn.config import GNNConfig
 from agentroute.routers.gnn.data import collate, graph_arrays, to_heterodata
 from agentroute.routers.gnn.model import GNNScorer
 from agentroute.routers.gnn.router import GNNRouter, resolve_device
@@ -11,6 +12,7 @@ from agentroute.routers.gnn.router import GNNRouter, resolve_device
 __all__ = [
     "FORMAT_VERSION",
     "CheckpointError",
+    "GNNConfig",
     "GNNRouter",
     "GNNScorer",
     "collate",

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from torch_geometric.nn import HeteroConv, SAGEConv, TransformerConv
 
 from agentroute.routers.gnn.data import EDGE_DIMS, EDGE_TYPES, NODE_TYPES, EdgeType, Packed
 from agentroute.routers.gnn.model import GNNScorer
@@ -48,12 +49,50 @@ def _stack_norm(norms: Sequence[nn.LayerNorm]) -> tuple[Tensor, Tensor, float]:
     return weight, bias, float(norms[0].eps)
 
 
+class LayoutError(ValueError):
+    """A model is not laid out the way ``FrozenEnsemble`` re-implements it (so its routing would differ)."""
+
+
+def _require(ok: bool, what: str) -> None:
+    if not ok:
+        raise LayoutError(f"FrozenEnsemble cannot reproduce this model: {what}")
+
+
+def check_layout(members: Sequence[GNNScorer]) -> None:
+    """Refuse, at build time, any member whose layout differs from what ``logits`` computes: the operator
+    per relation and its settings, the sum over relations, the trunk and head, and identical shapes across
+    members. Why: a change to ``model.py`` not mirrored here would otherwise route silently wrong."""
+    _require(bool(members), "no members")
+    shapes = {k: tuple(v.shape) for k, v in members[0].state_dict().items()}
+    for m in members:
+        _require({k: tuple(v.shape) for k, v in m.state_dict().items()} == shapes, "members differ in shape")
+        for conv in m.convs:
+            _require(isinstance(conv, HeteroConv) and conv.aggr == "sum", "relations must be summed (HeteroConv)")
+            for et, op in conv.convs.items():
+                if et in EDGE_DIMS:
+                    _require(
+                        isinstance(op, TransformerConv) and op.concat and not op.beta and not op.root_weight,
+                        f"{et} must be a TransformerConv (concat, no beta, no root weight)",
+                    )
+                else:
+                    _require(
+                        isinstance(op, SAGEConv)
+                        and op.aggr == "mean"
+                        and not (op.root_weight or op.normalize or op.project),
+                        f"{et} must be a mean SAGEConv (no root weight, normalize or project)",
+                    )
+        kinds = [type(layer) for layer in m.trunk]
+        _require(kinds == [nn.Linear, nn.GELU, nn.Dropout, nn.Linear, nn.GELU], f"unexpected trunk {kinds}")
+        _require(isinstance(m.head, nn.Linear) and m.head.out_features == 1, "the head must be Linear(…, 1)")
+
+
 class FrozenEnsemble:
     """Stacked copy of trained ``GNNScorer`` members (same architecture); ``logits`` is (E, agent nodes)."""
 
     def __init__(self, members: Sequence[GNNScorer]) -> None:
         if not members:
             raise ValueError("FrozenEnsemble needs at least one trained member")
+        check_layout(members)
         first = members[0]
         self.size = len(members)
         self.proj = {t: _stack_linear([m.proj[t] for m in members]) for t in NODE_TYPES}

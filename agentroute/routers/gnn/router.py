@@ -15,6 +15,7 @@ Every option is a keyword argument of ``GNNRouter`` (and of both registry factor
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -23,21 +24,17 @@ import torch
 
 from agentroute.routers.base import BaseRouter, select_by_mass, select_top_k
 from agentroute.routers.gnn.checkpoint import load_checkpoint, save_checkpoint
+from agentroute.routers.gnn.config import GNNConfig
 from agentroute.routers.gnn.data import GraphArrays, feature_dims, graph_arrays_many, pack
 from agentroute.routers.gnn.features import EVIDENCE_FEATURES
 from agentroute.routers.gnn.frozen import FrozenEnsemble
 from agentroute.routers.gnn.lexical import Lexicon
 from agentroute.routers.gnn.model import GNNScorer, segment_log_softmax
 from agentroute.routers.gnn.targets import target_distribution
-from agentroute.routers.gnn.train import Examples, TrainConfig, TrainReport, train_model
+from agentroute.routers.gnn.train import Examples, TrainReport, train_model
 from agentroute.types import AgentSpec, QueryGraph, RoutingDecision, TrainExample
 
-_MODEL_OPTIONS = ("hidden", "layers", "heads", "dropout", "input_dropout")
-_LEXICON_OPTIONS = ("lexical", "lexicon_min_df", "lexicon_max_terms", "lexicon_dim", "lexicon_dropout")
-_TRAIN_OPTIONS = ("epochs", "batch_size", "lr", "weight_decay", "patience", "val_fraction", "time_limit_s")
-_TARGET_OPTIONS = ("tau", "smoothing", "lambda_cost")
-_AGENT_OPTIONS = ("agent_ids", "agent_id_dropout")
-_SELECT_OPTIONS = ("mass", "max_calls", "k", "top1", "prune", "early_stop")
+_OPTIONS = GNNConfig.names()
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
@@ -64,56 +61,22 @@ class GNNRouter(BaseRouter):
         seed: int = 0,
         *,
         device: str = "auto",
-        hidden: int = 64,
-        layers: int = 2,
-        heads: int = 2,
-        dropout: float = 0.1,
-        input_dropout: float = 0.2,
-        lexical: bool = True,
-        lexicon_min_df: float = 0.005,
-        lexicon_max_terms: int = 50_000,
-        lexicon_dim: int = 4,
-        lexicon_dropout: float = 0.3,
-        epochs: int = 40,
-        batch_size: int = 128,
-        lr: float = 1e-3,
-        weight_decay: float = 0.01,
-        patience: int = 6,
-        val_fraction: float = 0.1,
-        time_limit_s: float | None = None,
-        ensemble: int = 3,
-        agent_ids: bool = True,
-        agent_id_dropout: float = 0.25,
-        tau: float = 0.25,
-        smoothing: float = 1e-3,
-        lambda_cost: float = 0.0,
-        mass: float = 0.62,
-        max_calls: int | None = 3,
-        k: int | None = None,
-        top1: bool = False,
-        prune: bool = True,
-        early_stop: bool = True,
         embedder: Any = None,
         name: str | None = None,
+        config: GNNConfig | None = None,
+        **options: Any,
     ) -> None:
+        """``options`` are ``GNNConfig`` fields overriding ``config`` (default: ``GNNConfig()``)."""
+        unknown = sorted(set(options) - _OPTIONS)
+        if unknown:
+            raise TypeError(f"GNNRouter got unexpected option(s) {', '.join(unknown)}")
+        base = config if config is not None else GNNConfig()
+        self.config = replace(base, **options)
         self.seed = seed
         self.device = resolve_device(device)
-        self.hidden, self.layers, self.heads, self.dropout = hidden, layers, heads, dropout
-        self.input_dropout = input_dropout
-        self.lexical, self.lexicon_min_df, self.lexicon_max_terms = lexical, lexicon_min_df, lexicon_max_terms
-        self.lexicon_dim, self.lexicon_dropout = lexicon_dim, lexicon_dropout
         self.lexicon: Lexicon | None = None
-        self.epochs, self.batch_size, self.lr, self.weight_decay = epochs, batch_size, lr, weight_decay
-        self.patience, self.val_fraction, self.time_limit_s = patience, val_fraction, time_limit_s
-        if ensemble < 1:
-            raise ValueError(f"ensemble must be >= 1 (got {ensemble})")
-        self.ensemble = ensemble
-        self.agent_ids, self.agent_id_dropout = agent_ids, agent_id_dropout
-        self.tau, self.smoothing, self.lambda_cost = tau, smoothing, lambda_cost
-        self.mass, self.max_calls, self.k, self.top1, self.prune = mass, max_calls, k, top1, prune
-        self.early_stop = early_stop
         self.embedder_config: dict[str, Any] | None = _embedder_config(embedder)
-        self.name = name or ("gnn-top1" if top1 else "gnn")
+        self.name = name or ("gnn-top1" if self.config.top1 else "gnn")
         self._models: list[GNNScorer] = []
         self.reports: list[TrainReport] = []
         self.in_dims: dict[str, int] | None = None
@@ -121,17 +84,27 @@ class GNNRouter(BaseRouter):
         self._frozen: FrozenEnsemble | None = None
         self.extra: dict[str, Any] = {}  # saved alongside the weights (e.g. the fallback guard's state)
 
+    # Every GNNConfig field reads and writes through ``self.config`` (``router.mass = 0.7`` changes it).
+    def __getattr__(self, name: str) -> Any:
+        if name in _OPTIONS and "config" in self.__dict__:
+            return getattr(self.__dict__["config"], name)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in _OPTIONS:
+            setattr(self.config, name, value)
+        else:
+            object.__setattr__(self, name, value)
+
     # -- options -------------------------------------------------------------------------------------
     def hparams(self) -> dict[str, Any]:
         """Every option except device and embedder, as plain values (saved in checkpoints)."""
-        keys = ("seed", "ensemble", *_MODEL_OPTIONS, *_LEXICON_OPTIONS, *_TRAIN_OPTIONS)
-        keys += (*_AGENT_OPTIONS, *_TARGET_OPTIONS, *_SELECT_OPTIONS)
-        return {key: getattr(self, key) for key in keys}
+        return {"seed": self.seed, **self.config.as_dict()}
 
     def training_key(self) -> str:
         """Everything that shapes training (not selection): two routers with equal keys, fitted on the same
         examples, learn the same ensemble — so the replay benchmark fits ``gnn`` and ``gnn-top1`` once."""
-        options = {k: v for k, v in self.hparams().items() if k not in _SELECT_OPTIONS}
+        options = {"seed": self.seed, **self.config.training_options()}
         return repr((sorted(options.items()), str(self.device)))
 
     def share_training(self, other: GNNRouter) -> GNNRouter:
@@ -149,11 +122,8 @@ class GNNRouter(BaseRouter):
         return GNNScorer(
             self.in_dims,
             lexicon_size=size,
-            lexicon_dim=self.lexicon_dim,
-            lexicon_dropout=self.lexicon_dropout,
-            known_agents=len(self.agents) if self.agent_ids else 0,
-            agent_id_dropout=self.agent_id_dropout,
-            **{key: getattr(self, key) for key in _MODEL_OPTIONS},
+            known_agents=len(self.agents) if self.config.agent_ids else 0,
+            **self.config.model_options(),
         )
 
     # -- training ------------------------------------------------------------------------------------
@@ -184,9 +154,7 @@ class GNNRouter(BaseRouter):
             t, m = target_distribution(names, ex.scores, ex.costs, self.tau, self.smoothing, self.lambda_cost)
             data.targets.append(t)
             data.masks.append(m)
-        config = TrainConfig(**{key: getattr(self, key) for key in _TRAIN_OPTIONS})
-        if config.time_limit_s is not None:
-            config.time_limit_s /= self.ensemble
+        config = self.config.train_config()
         self.models, self.reports = [], []
         for member in range(self.ensemble):
             model, report = train_model(self._build_model, data, config, self.device, self.seed * 1000 + member)

@@ -133,11 +133,7 @@ def train_model(
                 total += loss.item() * len(chunk)
                 count += len(chunk)
             train_loss = total / max(count, 1)
-            import os
-            if os.environ.get("VAL_METRIC") == "pick" and val_batches:
-                val_loss = -evaluate_pick(model, val_batches)
-            else:
-                val_loss = evaluate_kl(model, val_batches) if val_batches else train_loss
+            val_loss = evaluate_kl(model, val_batches) if val_batches else train_loss
             report.history.append((train_loss, val_loss))
             report.epochs_run = epoch + 1
             if val_loss < report.best_val_loss - 1e-5:
@@ -164,20 +160,4 @@ def evaluate_kl(model: GNNScorer, batches: Sequence[Batch]) -> float:
         graphs = int((scatter(batch.mask.float(), index, dim=0, dim_size=n) > 0).sum())
         total += float(kl_loss(model(batch.data), batch)) * graphs
         count += graphs
-    return total / max(count, 1)
-
-
-@torch.no_grad()
-def evaluate_pick(model: GNNScorer, batches: Sequence[Batch]) -> float:
-    model.eval()
-    total, count = 0.0, 0
-    for batch in batches:
-        index, n = batch.data["agent"].batch, batch.data.num_graphs
-        logits = model(batch.data).masked_fill(~batch.mask, float("-inf"))
-        top = scatter(logits, index, dim=0, dim_size=n, reduce="max")
-        picked = (logits >= top[index]) & batch.mask
-        first = scatter(picked.float().cumsum(0) * 0 + picked.float(), index, dim=0, dim_size=n, reduce="sum")
-        gain = scatter(torch.where(picked, batch.target, torch.zeros_like(batch.target)), index, dim=0, dim_size=n)
-        total += float((gain / first.clamp_min(1)).sum())
-        count += n
     return total / max(count, 1)
