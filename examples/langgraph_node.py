@@ -1,12 +1,12 @@
-"""Embed the router in your own LangGraph app as one node.
+"""Embed the router in your own LangGraph chat app as one node (the app keeps its own state and keys).
 
-    python examples/langgraph_node.py
+python examples/langgraph_node.py
 """
 
 from __future__ import annotations
 
-import asyncio
-from typing import TypedDict
+import operator
+from typing import Annotated, Any, TypedDict
 
 from langgraph.graph import END, START, StateGraph
 
@@ -15,30 +15,38 @@ from agentroute import AgentRoute, build_suite
 suite = build_suite(seed=0)  # the built-in offline suite: a generated world and its tool agents
 ar = AgentRoute(suite.agents, router="knn")
 suite.world.load_into(ar.store)  # entities and relations of the world, for the query graphs
-ar.profile(suite.train)
+ar.profile(suite.train[:300])  # every agent on labelled questions: the history the router learns from
 ar.fit()
 
 
 class Chat(TypedDict, total=False):
-    question: str
-    answer: str
-    reply: str
+    """The app's own state: a transcript, the user's message, and where agentroute's outputs go."""
+
+    transcript: Annotated[list[str], operator.add]
+    user_message: str
+    bot_answer: str
+    routing: Any  # agentroute's RoutingDecision
+    agent_runs: list[Any]  # one AgentResult per agent called
 
 
-def polite(state: Chat) -> dict[str, str]:
-    return {"reply": f"The answer is {state['answer'] or 'unknown'}."}
+def reply(state: Chat) -> dict[str, Any]:
+    called = ", ".join(r.agent for r in state["agent_runs"])
+    text = f"The answer is {state['bot_answer'] or 'unknown'} (asked {called})."
+    return {"transcript": [f"user: {state['user_message']}", f"bot: {text}"]}
 
 
 app = StateGraph(Chat)
-app.add_node("router", ar.as_node(input_key="question", output_key="answer"))
-app.add_node("polite", polite)
-app.add_edge(START, "router")
-app.add_edge("router", "polite")
-app.add_edge("polite", END)
-graph = app.compile()
+app.add_node("agentroute", ar.as_node("user_message", "bot_answer", decision_key="routing", results_key="agent_runs"))
+app.add_node("reply", reply)
+app.add_edge(START, "agentroute")
+app.add_edge("agentroute", "reply")
+app.add_edge("reply", END)
+chat = app.compile()
 
-for q in ["What is 17 * 23?", "Convert 12 km to miles."]:
-    print(q, "->", asyncio.run(graph.ainvoke({"question": q}))["reply"])
-for query in suite.test[:3]:  # held-out suite questions, with their gold answers: routing is not perfect
-    reply = asyncio.run(graph.ainvoke({"question": query.text}))["reply"]
-    print(query.text, "->", reply, f"(gold: {', '.join(query.gold or [])})")
+transcript: list[str] = []
+for message in ["What is 17 * 23?", "Convert 12 km to miles.", suite.test[0].text]:
+    state = chat.invoke({"user_message": message})  # or: await chat.ainvoke(...)
+    transcript += state["transcript"]
+print("\n".join(transcript))
+print(f"(gold answer of the last question: {', '.join(suite.test[0].gold or [])})")
+ar.close()
