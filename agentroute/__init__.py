@@ -74,7 +74,8 @@ _EXPORTS: dict[str, str] = {
     "make_aggregator": "agentroute.aggregate",
     "register_aggregator": "agentroute.aggregate",
     "AgentRoute": "agentroute.workflow",
-    "build_router_graph": "agentroute.workflow",
+    "build_router_graph": "agentroute.pipeline",
+    "RouteKeys": "agentroute.pipeline",
     "make_examples": "agentroute.kg.examples",
     # serving
     "create_app": "agentroute.serve.app",
@@ -110,4 +111,5 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # pragma: no cover
     from agentroute.agents.base import Agent, AgentDefinitionError, FunctionAgent, agent  # noqa: F401
     from agentroute.agents.pool import AgentPool  # noqa: F401
-    from agentroute.workflow import AgentRoute, build_router_graph  # noqa: F401
+    from agentroute.pipeline import RouteKeys, build_router_graph  # noqa: F401
+    from agentroute.workflow import AgentRoute  # noqa: F401

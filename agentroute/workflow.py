@@ -1,329 +1,46 @@
-"""The LangGraph pipeline (build graph -> route -> parallel agents -> aggregate) and the ``AgentRoute`` facade.
+"""The ``AgentRoute`` facade over the router graph (``pipeline.py``: build graph -> route -> parallel agents
+-> aggregate).
 
-``build_router_graph`` returns an *uncompiled* ``StateGraph`` so a host application chooses its own
-checkpointer and store; ``AgentRoute`` compiles one for ``ask``/``aask``/``ask_many`` and offers
-``as_node`` to drop the whole router into another LangGraph app as a single node.
+``AgentRoute`` compiles the graph for ``ask``/``aask``/``ask_many``, learns from runs (``profile``/``fit``),
+and embeds it in a host LangGraph app: ``as_graph`` (uncompiled), ``as_subgraph`` (compiled, keys chosen
+by the host) and ``as_node`` (a node for a host state of any shape).
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from concurrent.futures import Executor
-from dataclasses import dataclass
 from types import TracebackType
-from typing import TYPE_CHECKING, Annotated, Any, Union
-
-from typing_extensions import TypedDict  # pydantic (LangGraph schemas) needs it before Python 3.12
+from typing import TYPE_CHECKING, Any
 
 from agentroute.agents.base import Agent
 from agentroute.agents.executor import AgentExecutor, using_executor
 from agentroute.agents.pool import AgentPool
-from agentroute.aggregate import Aggregator, aggregate_async, make_aggregator
-from agentroute.approval import approval_request, review
-from agentroute.events import (
-    Event,
-    aemit,
-    agent_finish_event,
-    agent_start_event,
-    answer_event,
-    decision_event,
-    emit,
-    review_event,
-)
+from agentroute.aggregate import Aggregator, make_aggregator
+from agentroute.events import Event
 from agentroute.kg.builder import QueryGraphBuilder
 from agentroute.kg.embed import Embedder
 from agentroute.kg.examples import make_examples
 from agentroute.kg.extract import EntityExtractor
 from agentroute.kg.store import GraphStore, open_store
 from agentroute.normalize import exact_match
-from agentroute.routers.base import AsyncRouter, Router, TurnRouter, make_router
-from agentroute.routers.coldstart import route_with_cold_start
-from agentroute.types import (
-    AgentRecord,
-    AgentResult,
-    Answer,
-    Query,
-    QueryGraph,
-    RoutingDecision,
-    RunRecord,
+from agentroute.pipeline import (  # noqa: F401 - re-exported: the graph's public names live here too
+    RouteInput,
+    RouteKeys,
+    RouteOutput,
+    RouteState,
+    answer_from,
+    as_query,
+    build_router_graph,
+    invoke_with_retries,
 )
-from agentroute.waves import next_wave
+from agentroute.routers.base import Router, make_router
+from agentroute.types import AgentRecord, AgentResult, Answer, Query, RunRecord
 
 if TYPE_CHECKING:  # pragma: no cover - langgraph is imported when a graph is built, not on import
     from langchain_core.runnables import Runnable
     from langgraph.graph import StateGraph
-
-
-@dataclass(frozen=True)
-class RouteKeys:
-    """The state keys a host sees: the question in; the answer text, decision, agent results, vote support out.
-
-    Rename them to fit a host graph's own state (``AgentRoute.as_subgraph(input_key=..., ...)``).
-    """
-
-    question: str = "question"
-    answer: str = "answer"
-    decision: str = "decision"
-    results: str = "results"
-    support: str = "support"
-
-    def __post_init__(self) -> None:
-        names = list(vars(self).values())
-        clash = sorted(set(names) & set(_PRIVATE))
-        if clash or len(set(names)) != len(names):
-            raise ValueError(
-                f"state keys must be distinct and not {list(_PRIVATE)} (used inside the router graph); got {names}"
-            )
-
-
-#: Channels only the router graph itself reads: the parsed query and its query graph (embeddings included),
-#: and a multi-round router's episode so far.
-_PRIVATE = ("query", "graph", "episode")
-
-
-def gather_results(current: list[AgentResult] | None, update: list[AgentResult] | None) -> list[AgentResult]:
-    """Reducer of the results channel: agents' results add up; ``None`` (a new question) starts afresh, so a
-    thread that answers several questions never mixes their results."""
-    return [] if update is None else [*(current or []), *update]
-
-
-def route_schemas(keys: RouteKeys) -> tuple[type, type, type]:
-    """(input, output, state) TypedDicts of the router graph for these key names."""
-    inp = TypedDict("RouteInput", {keys.question: Union[str, Query]}, total=False)  # type: ignore[misc]  # noqa: UP007
-    outputs: dict[str, Any] = {
-        keys.answer: str,
-        keys.decision: RoutingDecision,
-        keys.results: list[AgentResult],
-        keys.support: dict[str, float],
-    }
-    out = TypedDict("RouteOutput", outputs, total=False)  # type: ignore[misc]
-    fields = {
-        keys.question: Union[str, Query],  # noqa: UP007
-        "query": Query,
-        "graph": QueryGraph,
-        "episode": Any,
-        **outputs,
-        keys.results: Annotated[list[AgentResult], gather_results],
-    }
-    state = TypedDict("RouteState", fields, total=False)  # type: ignore[misc]
-    return inp, out, state
-
-
-RouteInput, RouteOutput, RouteState = route_schemas(RouteKeys())
-
-
-class AgentTask(TypedDict):
-    """What one ``Send`` carries to ``run_agent``."""
-
-    query: Query
-    agent: str
-
-
-def as_query(question: str | Query, id: str | None = None) -> Query:
-    if isinstance(question, Query):
-        return question
-    if not isinstance(question, str) or not question.strip():
-        raise ValueError("a question must be a non-empty string or a Query")
-    return Query(id=id or "q-" + hashlib.sha1(question.encode()).hexdigest()[:12], text=question)
-
-
-async def invoke_with_retries(agent: Agent, query: Query, timeout_s: float | None, retries: int) -> AgentResult:
-    """Call an agent, retrying failed calls; the last result (maybe an error) is returned, never raised."""
-    result = await agent.invoke(query, timeout=timeout_s)
-    for _ in range(retries):
-        if result.error is None:
-            break
-        result = await agent.invoke(query, timeout=timeout_s)
-    return result
-
-
-def no_answer_reason(results: Sequence[AgentResult]) -> str:
-    """Why a question got no answer, e.g. ``no agent answered (a: timeout after 5s; b: empty answer)``."""
-    if not results:
-        return "no agent answered (none was called)"
-    why = "; ".join(f"{r.agent}: {r.error or 'empty answer'}" for r in results)
-    return f"no agent answered ({why})"
-
-
-def build_router_graph(
-    agents: AgentPool,
-    builder: QueryGraphBuilder,
-    router: Router,
-    aggregator: Aggregator,
-    *,
-    k: int | None = None,
-    timeout_s: float | None = 60.0,
-    retries: int = 0,
-    executor: Executor | None = None,
-    cold_start: bool = True,
-    approval: bool = False,
-    keys: RouteKeys | None = None,
-) -> StateGraph:
-    """Nodes: ``build_graph`` -> ``route`` [-> ``approve``] -> ``run_agent`` (one ``Send`` per agent of the
-    wave) -> ``settle`` -> ``aggregate``.
-
-    A decision without ``early_stop`` is a single wave of every selected agent. With it, ``settle`` (which
-    waits for the whole wave) either sends the next wave back to ``run_agent`` or moves on to ``aggregate``
-    once the answer can no longer change (``waves.next_wave``). Sync agents run on ``executor`` (default:
-    the one in effect, see ``agents.executor``). With ``cold_start`` (default), agents with
-    no history near the question are routed by their descriptions (``routers/coldstart.py``). With
-    ``approval``, ``approve`` pauses the run with ``interrupt`` until a person accepts, edits or rejects the
-    decision (``agentroute/approval.py``). Every node works under both ``invoke`` and ``ainvoke``, and
-    reports progress as events (``agentroute/events.py``). The graph declares its input (the question) and
-    output (answer, decision, results, support) schemas, so callers never receive the query graph and its
-    embeddings. An ``AsyncRouter`` (an LLM router) is awaited under ``ainvoke``; a ``TurnRouter``
-    (``multiround``) alternates ``route`` and ``run_agent`` instead (``add_turn_loop``; no ``approve`` step);
-    a decision carrying the router's own ``answer`` (out of scope, a multi-round answer) skips aggregation.
-    """
-    from langchain_core.runnables import RunnableLambda
-    from langgraph.graph import END, START, StateGraph
-    from langgraph.types import Send, interrupt
-
-    keys = keys or RouteKeys()
-    input_schema, output_schema, state_schema = route_schemas(keys)
-
-    def build_graph(state: dict[str, Any]) -> dict[str, Any]:
-        query = as_query(state[keys.question])
-        fresh = {keys.results: None, "episode": None}  # a new question on a thread starts afresh
-        return {"query": query, "graph": builder.build(query.for_routing()), **fresh}
-
-    def checked(decision: RoutingDecision) -> dict[str, Any]:
-        unknown = [a for a in decision.selected if a not in agents]
-        if unknown:
-            raise ValueError(f"router {router.name!r} selected unknown agents: {unknown}")
-        emit(decision_event(decision))
-        return {keys.decision: decision}
-
-    def route(state: dict[str, Any]) -> dict[str, Any]:
-        graph = state["graph"]
-        return checked(route_with_cold_start(router, [graph], k)[0] if cold_start else router.route(graph, k))
-
-    async def aroute(state: dict[str, Any]) -> dict[str, Any]:
-        return checked(await router.aroute(state["graph"], k))  # type: ignore[union-attr]
-
-    def approve(state: dict[str, Any]) -> dict[str, Any]:
-        decision = state[keys.decision]
-        reply = interrupt(approval_request(state["query"], decision, agents.names))
-        action, decision = review(decision, reply, agents.names)
-        emit(review_event(action, decision))
-        return {keys.decision: decision}
-
-    def fan_out(state: dict[str, Any]) -> list[Any] | str:  # list of Send
-        wave = next_wave(state[keys.decision], aggregator, state.get(keys.results) or [])
-        if not wave:
-            return "aggregate"
-        return [Send("run_agent", AgentTask(query=state["query"], agent=name)) for name in wave]
-
-    def settle(state: dict[str, Any]) -> dict[str, Any]:
-        return {}
-
-    async def arun_agent(task: AgentTask) -> dict[str, Any]:
-        await aemit(agent_start_event(task["agent"]))
-        with using_executor(executor):
-            result = await invoke_with_retries(agents[task["agent"]], task["query"], timeout_s, retries)
-        await aemit(agent_finish_event(result))
-        return {keys.results: [result]}
-
-    def run_agent(task: AgentTask) -> dict[str, Any]:
-        # Under a synchronous invoke each agent call gets its own event loop on LangGraph's worker thread.
-        emit(agent_start_event(task["agent"]))
-        with using_executor(executor):
-            result = asyncio.run(invoke_with_retries(agents[task["agent"]], task["query"], timeout_s, retries))
-        emit(agent_finish_event(result))
-        return {keys.results: [result]}
-
-    async def aaggregate(state: dict[str, Any]) -> dict[str, Any]:
-        results = sorted(state.get(keys.results) or [], key=lambda r: r.agent)
-        answer = router_answer(state[keys.decision], results) or await aggregate_async(
-            aggregator, state["query"].for_routing(), state[keys.decision], results
-        )
-        await aemit(answer_event(answer.text, answer.support, results))
-        return {keys.answer: answer.text, keys.support: answer.support}
-
-    def aggregate(state: dict[str, Any]) -> dict[str, Any]:
-        results = sorted(state.get(keys.results) or [], key=lambda r: r.agent)
-        answer = router_answer(state[keys.decision], results) or asyncio.run(
-            aggregate_async(aggregator, state["query"].for_routing(), state[keys.decision], results)
-        )
-        emit(answer_event(answer.text, answer.support, results))
-        return {keys.answer: answer.text, keys.support: answer.support}
-
-    graph = StateGraph(state_schema, input_schema=input_schema, output_schema=output_schema)
-    graph.add_node("build_graph", build_graph)
-    graph.add_node("run_agent", RunnableLambda(run_agent, afunc=arun_agent, name="run_agent"))
-    graph.add_node("aggregate", RunnableLambda(aggregate, afunc=aaggregate, name="aggregate"))
-    graph.add_edge(START, "build_graph")
-    graph.add_edge("build_graph", "route")
-    graph.add_edge("aggregate", END)
-    if isinstance(router, TurnRouter):
-        add_turn_loop(graph, router, checked, keys)
-        return graph
-    graph.add_node(
-        "route", RunnableLambda(route, afunc=aroute, name="route") if isinstance(router, AsyncRouter) else route
-    )
-    graph.add_node("settle", settle, defer=True)
-    dispatch = "route"
-    if approval:
-        graph.add_node("approve", approve)
-        graph.add_edge("route", "approve")
-        dispatch = "approve"
-    graph.add_conditional_edges(dispatch, fan_out, ["run_agent", "aggregate"])
-    graph.add_edge("run_agent", "settle")
-    graph.add_conditional_edges("settle", fan_out, ["run_agent", "aggregate"])
-    return graph
-
-
-def router_answer(decision: RoutingDecision, results: Sequence[AgentResult]) -> Answer | None:
-    """The router's own answer (out of scope, a multi-round episode's answer), which replaces aggregation."""
-    if decision.answer is None:
-        return None
-    return Answer(text=decision.answer, decision=decision, results=list(results))
-
-
-def add_turn_loop(
-    graph: StateGraph, router: TurnRouter, checked: Callable[[RoutingDecision], dict[str, Any]], keys: RouteKeys
-) -> None:
-    """A multi-round router's loop: ``route`` takes one model turn; a search goes to ``run_agent`` (the
-    named agent on the sub-question) and its reply comes back to ``route``; the answer goes to ``aggregate``."""
-    from langchain_core.runnables import RunnableLambda
-    from langgraph.types import Send
-
-    def after_turn(state: dict[str, Any], episode: Any) -> dict[str, Any]:
-        if not episode.done:
-            return {"episode": episode}
-        return {"episode": episode, **checked(router.decision(state["graph"], episode))}
-
-    def turn(state: dict[str, Any]) -> dict[str, Any]:
-        episode = router.turn(state["graph"], state.get("episode"), state.get(keys.results) or [])
-        return after_turn(state, episode)
-
-    async def aturn(state: dict[str, Any]) -> dict[str, Any]:
-        episode = await router.aturn(state["graph"], state.get("episode"), state.get(keys.results) or [])
-        return after_turn(state, episode)
-
-    def next_turn(state: dict[str, Any]) -> list[Any] | str:  # list of Send
-        pending = state["episode"].pending
-        if pending is None:
-            return "aggregate"
-        sub_question = state["query"].model_copy(update={"text": pending["query"]})
-        return [Send("run_agent", AgentTask(query=sub_question, agent=pending["agent"]))]
-
-    graph.add_node("route", RunnableLambda(turn, afunc=aturn, name="route"))
-    graph.add_conditional_edges("route", next_turn, ["run_agent", "aggregate"])
-    graph.add_edge("run_agent", "route")
-
-
-def answer_from(output: dict[str, Any], keys: RouteKeys | None = None) -> Answer:
-    """The ``Answer`` of a finished run, from the router graph's output (``error`` says why there is no text)."""
-    keys = keys or RouteKeys()
-    results = sorted(output.get(keys.results) or [], key=lambda r: r.agent)
-    text = output[keys.answer]
-    return Answer(
-        text=text, decision=output[keys.decision], results=results, support=output[keys.support],
-        error=None if text else no_answer_reason(results),
-    )
 
 
 class AgentRoute:

@@ -9,10 +9,9 @@ from typing import Any, TypedDict
 import pytest
 from langgraph.graph import END, START, StateGraph
 
-from agentroute import AgentRoute, Query, agent
+from agentroute import AgentRoute, Query, RouteKeys, agent
 from agentroute.routers.base import BaseRouter
 from agentroute.types import QueryGraph, RoutingDecision
-from agentroute.workflow import RouteKeys
 
 
 class Fixed(BaseRouter):
