@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import runpy
 import signal
@@ -44,7 +45,15 @@ def test_graph_module_only_builds_the_graph(tmp_path: Path) -> None:
 
 @pytest.fixture
 def dev_server(tmp_path: Path) -> Any:
-    """``langgraph dev`` on a free loopback port, run from graphs/ (where langgraph.json is), stopped after."""
+    """``langgraph dev`` on a free loopback port serving graphs/langgraph.json, stopped after.
+
+    ``langgraph dev`` resolves the config's paths against its working directory and keeps its state in
+    ``./.langgraph_api``, so it runs in ``tmp_path`` on a copy of the config whose paths are made absolute.
+    """
+    config = json.loads((GRAPHS / "langgraph.json").read_text())
+    config["dependencies"] = [str((GRAPHS / d).resolve()) for d in config["dependencies"]]
+    config["graphs"] = {name: str((GRAPHS / spec).resolve()) for name, spec in config["graphs"].items()}
+    (tmp_path / "langgraph.json").write_text(json.dumps(config))
     port = free_port()
     root = str(GRAPHS.parent)
     env = {
@@ -58,7 +67,7 @@ def dev_server(tmp_path: Path) -> Any:
     log_path = tmp_path / "langgraph-dev.log"
     log = open(log_path, "wb")  # noqa: SIM115 - the server writes to it until the fixture ends
     server = subprocess.Popen(
-        [*cmd, "--no-browser", "--no-reload"], cwd=GRAPHS, env=env, stdout=log, stderr=subprocess.STDOUT,
+        [*cmd, "--no-browser", "--no-reload"], cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT,
         start_new_session=True,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
