@@ -17,6 +17,7 @@ from rich.console import Console
 
 from agentroute import AgentRoute, build_suite, read_routing_log, run_replay_benchmark
 from agentroute.bench.report import report_table
+from agentroute.threads import set_torch_threads
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "routing_logs" / "llmrouter_9llm"
 
@@ -25,7 +26,9 @@ parser.add_argument("--train", type=int, default=300, help="training questions")
 parser.add_argument("--test", type=int, default=150, help="test questions")
 parser.add_argument("--epochs", type=int, default=15)
 parser.add_argument("--ensemble", type=int, default=1, help="GNN ensemble members")
+parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (small graphs: 1 is fastest)")
 args = parser.parse_args()
+set_torch_threads(args.threads)  # an application's choice: with busy cores, more threads only wait on each other
 
 if (SHARED / "unified_train.jsonl").exists():
     source = f"routing log {SHARED.name}"

@@ -19,6 +19,6 @@ ONLINE = ("NEO4J_URI", "POSTGRES_URI", "AGENTROUTE_BASE_URL", "OPENAI_BASE_URL",
 def test_example_runs_offline(path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k not in ONLINE}
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])
-    proc = subprocess.run([sys.executable, str(path)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+    proc = subprocess.run([sys.executable, str(path)], cwd=cwd, env=env, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, f"{path.name} failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-3000:]}"
     assert proc.stdout.strip(), f"{path.name} printed nothing"
