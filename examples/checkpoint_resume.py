@@ -58,7 +58,7 @@ with tempfile.TemporaryDirectory() as tmp:
         graph = ar.as_graph().compile(checkpointer=cp)
         final = graph.invoke(None, thread)  # None = continue the thread from its last checkpoint
         print("resumed; answer:", final["answer"], "support:", final["support"])
-        print("agent calls in total:", dict(calls), "(each agent once; routing was not redone)")
+        print("agent calls in total:", dict(sorted(calls.items())), "(each agent once; routing was not redone)")
         steps = [s.next for s in graph.get_state_history(thread)]
         print("checkpoints in the thread:", len(steps))
 ar.close()
