@@ -67,3 +67,38 @@ def test_bad_replies_are_clear_errors() -> None:
         review(decision, "maybe", ["a"])
     with pytest.raises(ValueError, match="non-empty"):
         review(decision, {"action": "edit", "agents": []}, ["a"])
+
+
+def test_approval_inside_a_host_graph_pauses_the_host() -> None:
+    from typing import TypedDict
+
+    from langgraph.graph import END, START, StateGraph
+
+    class Host(TypedDict, total=False):
+        ask: str
+        reply: str
+        runs: list[Any]
+
+    calls: Counter[str] = Counter()
+
+    @agent(name="a")
+    def a(q: Query) -> str:
+        calls["a"] += 1
+        return "alpha"
+
+    @agent(name="b")
+    def b(q: Query) -> str:
+        calls["b"] += 1
+        return "beta"
+
+    ar = AgentRoute([a, b], Fixed())
+    host = StateGraph(Host)
+    host.add_node("agentroute", ar.as_subgraph("ask", "reply", results_key="runs", approval=True))
+    host.add_edge(START, "agentroute")
+    host.add_edge("agentroute", END)
+    app = host.compile(checkpointer=InMemorySaver())
+    config = {"configurable": {"thread_id": "host"}}
+    first = app.invoke({"ask": "Which letter?"}, config)
+    assert first["__interrupt__"][0].value["selected"] == ["a"] and not calls
+    final = app.invoke(Command(resume=["b"]), config)
+    assert final["reply"] == "beta" and [r.agent for r in final["runs"]] == ["b"] and dict(calls) == {"b": 1}
