@@ -276,7 +276,9 @@ class RoutingService:
             unknown = sorted(set(scores) - set(edges))
             if unknown:
                 raise ValueError(f"scores name agents not called for {id}: {', '.join(unknown)}")
-            written = {a: float(s) for a, s in scores.items()}
+            if any(not 0.0 <= float(v) <= 1.0 for v in scores.values()):
+                raise ValueError("scores: every score must be between 0 and 1")
+            written = {a: float(v) for a, v in scores.items()}
         elif preferred is not None:
             written = {a: 0.0 if a in failed else exact_match(e.get("pred"), [preferred]) for a, e in edges.items()}
         elif score is not None:

@@ -124,6 +124,10 @@ def test_every_answer_is_recorded_and_feedback_scores_its_performed_edges() -> N
         assert missing.status_code == 422 and "one of score, preferred or scores" in missing.json()["error"]["message"]
         bad = httpx.post(base + "/v1/feedback", json={"id": resp.id, "scores": {"gamma": 1}})
         assert bad.status_code == 422 and "gamma" in bad.json()["error"]["message"]
+        bad = httpx.post(base + "/v1/feedback", json={"id": resp.id, "scores": {"alpha": 2}})
+        assert bad.status_code == 422 and "between 0 and 1" in bad.json()["error"]["message"]
+        ok = httpx.post(base + "/v1/feedback", json={"id": resp.id, "scores": {"alpha": 0.5}}).json()
+        assert ok["scores"] == {"alpha": 0.5}
 
 
 def _seeded_store(runs: list[tuple[str, dict[str, float]]]):
