@@ -249,7 +249,6 @@ def ask(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
     """Answer one question: route it, run the chosen agents in parallel, aggregate."""
-    from agentroute.commands import ask_one
     from agentroute.events import format_event
 
     def show_event(event: dict[str, Any]) -> None:
@@ -263,6 +262,8 @@ def ask(
     if model is not None:
         check_checkpoint(model)
     check_store(store)
+    from agentroute.commands import ask_one  # after the checks: importing the pipeline takes a second
+
     answer = ask_one(
         question,
         agents=agents,
@@ -474,8 +475,6 @@ def train(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
     """Train the GNN router on a routing log or on a store's history and save a checkpoint."""
-    from agentroute.commands import train_gnn
-
     if (logs is None) == (store is None):
         raise BadInput("give exactly one of --logs FILE or --store URL")
     if check_router(router).checkpoint is None:
@@ -491,6 +490,8 @@ def train(
         raise OptionError("--out: name the checkpoint to write (only a file: store has a default beside it)")
     check_output_file(output, "--out")
     set_torch_threads(1)
+    from agentroute.commands import train_gnn
+
     summary = train_gnn(
         output,
         logs=logs,
@@ -523,7 +524,6 @@ def calibrate(
     """Train the GNN router and pick the cost weight (or mass threshold) that meets a budget on held-out
     questions; the checkpoint routes with it."""
     from agentroute.bench.costs import read_prices
-    from agentroute.commands import calibrate_budget
 
     if (target_cost is None) == (target_calls is None):
         raise BadInput("give exactly one of --target-cost USD or --target-calls N")
@@ -535,6 +535,8 @@ def calibrate(
     if prices is not None:
         check_input_file(prices, "--prices")
     check_output_file(output, "--out")
+    from agentroute.commands import calibrate_budget
+
     summary = calibrate_budget(
         logs,
         output,
@@ -572,12 +574,12 @@ def profile(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
     """Run every agent on a QA benchmark and write a routing log you can `train` and `bench run` on."""
-    from agentroute.commands import profile_agents
-
     check_input_file(data, "--data")
     check_output_file(output / "results.jsonl" if output.is_dir() else output, "--out")  # --out DIR: inside it
     if store is not None:
         check_store(store)
+    from agentroute.commands import profile_agents
+
     summary = profile_agents(
         data, output, agents=agents, store=store, resume=resume, limit=limit, timeout_s=timeout,
         concurrency=concurrency, metric=metric, llm=llm_settings(base_url, llm_model, api_key_env, prices),
@@ -607,13 +609,13 @@ def serve(
     """Serve an OpenAI-compatible /v1/chat/completions endpoint that routes every request, records it in
     the store and learns from /v1/feedback; the routing inspector is at /. Set AGENTROUTE_API_KEY to
     require 'Authorization: Bearer <key>'."""
-    from agentroute.serve.server import config_from_env
-    from agentroute.serve.server import serve as run_server
-
     check_router(router)
     if model is not None:
         check_checkpoint(model)
     check_store(store)
+    from agentroute.serve.server import config_from_env
+    from agentroute.serve.server import serve as run_server
+
 
     config = config_from_env(max_body_bytes=max_body, max_messages=max_messages, request_timeout_s=request_timeout)
     run_server(
@@ -674,9 +676,9 @@ def kg_show(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Show a question's knowledge graph: entities, neighbours, agents, similar past questions."""
+    check_store(store)
     from agentroute.commands import show_query_graph
 
-    check_store(store)
     graph = show_query_graph(question, agents=agents, store=store, seed=seed, notice=progress_printer(True))
     if as_json:
         print_json(graph)
@@ -703,10 +705,10 @@ def kg_ingest(
     as_json: bool = typer.Option(False, "--json", help="Print the counts written as JSON."),
 ) -> None:
     """Load a routing log into the store: questions, entities, agents, PERFORMED scores and costs."""
-    from agentroute.commands import ingest_log
-
     check_input_file(logs, "--logs")
     check_store(store)
+    from agentroute.commands import ingest_log
+
     counts = ingest_log(logs, store, progress=progress_printer(not as_json))
     print_counts(counts, f"{logs} -> {store}", as_json, header="written")
 
@@ -719,13 +721,14 @@ def kg_export(
     output: Path = typer.Option(None, "--out", "-o", help="Output file (default: stdout)."),
 ) -> None:
     """Export the whole store as GraphML, JSON or a Cypher script."""
-    from agentroute.commands import export_store
     from agentroute.kg.export import EXPORTERS
 
     check_choice("--format", fmt, list(EXPORTERS))
     check_store(store)
     if output is not None:
         check_output_file(output, "--out")
+    from agentroute.commands import export_store
+
     text = export_store(store, fmt)
     if output is None:
         sys.stdout.write(text)

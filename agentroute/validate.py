@@ -10,6 +10,7 @@ Nothing here imports torch unless the value needs it (``--device cuda``, a check
 from __future__ import annotations
 
 import json
+import sys
 import zipfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -70,6 +71,8 @@ def check_device(device: str, option: str = "--device") -> str:
     if base not in DEVICES or (base != "cuda" and ":" in device):
         raise OptionError(f"{option} {device}: expected auto, cpu or cuda")
     if base == "cuda":
+        if _no_nvidia_device():
+            raise OptionError(f"{option} {device}: CUDA is not available on this machine; use --device cpu or auto")
         import torch
 
         if not torch.cuda.is_available():
@@ -78,6 +81,12 @@ def check_device(device: str, option: str = "--device") -> str:
         if index and (not index.isdigit() or int(index) >= torch.cuda.device_count()):
             raise OptionError(f"{option} {device}: no such CUDA device (this machine has {torch.cuda.device_count()})")
     return device
+
+
+def _no_nvidia_device() -> bool:
+    """On Linux, CUDA needs the NVIDIA device files: without them the answer is known without importing
+    torch (seconds on a busy machine)."""
+    return sys.platform.startswith("linux") and not any(Path("/dev").glob("nvidia*"))
 
 
 def check_input_file(path: str | Path, option: str) -> Path:

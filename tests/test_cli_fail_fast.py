@@ -127,3 +127,14 @@ def test_checkpoint_of_another_kind_is_one_line(tmp_path, capsys, monkeypatch) -
     assert code == 2
     expected = f"error: --model {other}: not a GNN router checkpoint (expected kind 'agentroute.gnn-router')"
     assert stderr.strip() == expected
+
+
+def test_checkpoint_of_another_format_version_is_one_line(tmp_path, capsys, monkeypatch) -> None:
+    torch = pytest.importorskip("torch")
+    from agentroute.routers.gnn.checkpoint import FORMAT_VERSION, KIND
+
+    old = tmp_path / "old.pt"
+    torch.save({"kind": KIND, "format_version": FORMAT_VERSION - 1}, old)
+    code, _, stderr, _ = run_main(["ask", "hi", "--model", str(old)], capsys, monkeypatch)
+    assert code == 2 and len(stderr.strip().splitlines()) == 1
+    assert f"--model {old}: checkpoint format_version {FORMAT_VERSION - 1} does not match" in stderr
