@@ -68,7 +68,7 @@ def test_calibrate_writes_the_cost_weight_into_the_checkpoint(tmp_path: Path) ->
     assert code == 0, stderr
     summary = json.loads(stdout)
     assert summary["setting"] == "cost_weight" and summary["target_met"]
-    assert summary["held_out_cost_per_question"] <= 0.004
+    assert abs(summary["held_out_cost_per_question"] - 0.004) <= 0.0004
     router = load_router("gnn", ckpt, device="cpu")
     assert isinstance(router, GuardedRouter)
     assert router.cost_weight == summary["value"] != 0

@@ -5,7 +5,7 @@ The held-out questions are the guard's (``routers/fallback.py``): the router cop
 routed them, and their recorded scores and costs say what each choice would have cost. λ is signed: a
 positive λ trades accuracy for cheaper agents, a negative one spends more on dearer agents where the router
 is least sure of the cheap one (on logs where the cheap agent is also the best). The chosen λ is the one whose
-held-out cost comes closest to the target without exceeding it.
+held-out cost comes closest to the target; a call budget is met from below (at most N agents on average).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from agentroute.routers.base import select_by_mass
-from agentroute.routers.fallback import GuardedRouter, HeldOut, utility_pick
+from agentroute.routers.fallback import GuardedRouter, HeldOut, cost_scale, utility_pick
 
 _POS = tuple(float(x) for x in np.geomspace(1e-3, 1e3, 61))
 #: Signed cost weights tried by ``calibrate_cost`` (±1e6: always the cheapest / the dearest agent).
@@ -53,18 +53,34 @@ def _evaluate(held: HeldOut, prior_costs: Mapping[str, float], lam: float) -> tu
     return float(np.mean(costs)), float(np.mean(scores))
 
 
+def breakpoints(held: HeldOut, prior_costs: Mapping[str, float], limit: int = 400) -> list[float]:
+    """The λ values at which some held-out question's pick changes (two agents' utilities cross), thinned
+    to at most ``limit`` quantiles, plus a point between each pair and the fixed grid: the held-out cost is
+    a step function of λ, so trying one λ per step finds every cost the router can reach there."""
+    scale = cost_scale(prior_costs)
+    cuts: list[float] = []
+    for probs in held.probs:
+        names = sorted(probs)
+        for i, a in enumerate(names):
+            for b in names[i + 1 :]:
+                dc = (prior_costs.get(a, 0.0) - prior_costs.get(b, 0.0)) / scale
+                if abs(dc) > 1e-12:
+                    cuts.append((probs[a] - probs[b]) / dc)
+    if len(cuts) > limit:
+        cuts = [float(q) for q in np.quantile(cuts, np.linspace(0, 1, limit))]
+    cuts = sorted(set(cuts))
+    mids = [(x + y) / 2 for x, y in zip(cuts, cuts[1:], strict=False)]
+    return sorted({*CALIBRATION_LAMBDAS, *mids, *(c * (1 + 1e-6) for c in cuts), *(c * (1 - 1e-6) for c in cuts)})
+
+
 def calibrate_cost(held: HeldOut, prior_costs: Mapping[str, float], target: float) -> Calibration:
-    """The λ whose held-out cost per question is the largest one not above ``target``."""
+    """The λ whose held-out cost per question comes closest to ``target`` (RouteLLM calibrates its
+    threshold the same way: the expected spend equals the budget); ``met`` says whether it is within 10%."""
     if not held.probs:
         raise ValueError("calibration needs the guard's held-out questions (train on at least ~50 questions)")
-    results = [(lam, *_evaluate(held, prior_costs, lam)) for lam in CALIBRATION_LAMBDAS]
-    within = [r for r in results if r[1] <= target * (1 + 1e-9)]
-    if within:
-        lam, cost, acc = max(within, key=lambda r: (r[1], r[2], -abs(r[0])))
-        met = True
-    else:
-        lam, cost, acc = min(results, key=lambda r: (r[1], -r[2]))
-        met = False
+    results = [(lam, *_evaluate(held, prior_costs, lam)) for lam in breakpoints(held, prior_costs)]
+    lam, cost, acc = min(results, key=lambda r: (abs(r[1] - target), r[1], -r[2], abs(r[0])))
+    met = abs(cost - target) <= 0.1 * target
     return Calibration("cost_weight", lam, cost, 1.0, acc, len(held.probs), met)
 
 

@@ -91,17 +91,17 @@ def held_two_agents(n: int = 200, seed: int = 0) -> HeldOut:
     return held
 
 
-def test_cost_calibration_spends_the_budget_without_exceeding_it() -> None:
+def test_cost_calibration_lands_on_the_budget() -> None:
     held = held_two_agents()
     costs = {"cheap": 0.001, "dear": 0.01}
     for target in (0.002, 0.004, 0.007):
         cal = calibrate_cost(held, costs, target)
         assert cal.met and cal.cost is not None
-        assert target * 0.85 <= cal.cost <= target
+        assert abs(cal.cost - target) <= 0.1 * target
     low = calibrate_cost(held, costs, 0.0005)  # below the cheapest agent: not reachable
     assert not low.met and low.cost == pytest.approx(0.001)
-    generous = calibrate_cost(held, costs, 1.0)
-    assert generous.met and generous.cost == pytest.approx(0.01)
+    generous = calibrate_cost(held, costs, 1.0)  # above the dearest: all dear, and said to miss
+    assert not generous.met and generous.cost == pytest.approx(0.01)
 
 
 def test_calls_calibration_bounds_the_set_size() -> None:

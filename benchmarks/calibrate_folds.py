@@ -1,0 +1,88 @@
+"""Does `calibrate --target-cost` land on budget on questions it never saw? k folds of a log with costs.
+
+    python benchmarks/calibrate_folds.py                                   # RouterArena, knn, 5 folds
+    python benchmarks/calibrate_folds.py --router gnn --targets 0.00006,0.0001
+
+Per fold: the guarded router is trained on the other folds, the cost weight is picked on the guard's
+held-out part of that training data (as `agentroute calibrate` does), and the test fold is routed with it.
+The table shows the test fold's realised cost per question against the target (within 10% is the goal)
+and its accuracy. Default targets: 20/40/60/80% of the way from the cheapest to the dearest agent.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _folds import parser, split  # noqa: E402
+
+from agentroute.bench.logs import read_routing_log  # noqa: E402
+from agentroute.bench.replay import agent_order, build_fold, make_folds, routing_view  # noqa: E402
+from agentroute.kg.embed import make_embedder  # noqa: E402
+from agentroute.routers.base import make_router  # noqa: E402
+from agentroute.routers.calibration import calibrate  # noqa: E402
+from agentroute.types import AgentSpec  # noqa: E402
+
+ARENA = Path("../shared/data/routing_logs/routerarena_2llm/unified_test.jsonl")
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = parser(__doc__)
+    p.set_defaults(log=ARENA)
+    p.add_argument("--router", default="knn", help="a guarded router: knn, mlp, gnn, gnn-top1")
+    p.add_argument("--folds", type=int, default=5)
+    p.add_argument("--targets", default=None, help="comma-separated USD per question")
+    args = p.parse_args(argv)
+    if not args.log.exists():
+        Console(stderr=True).print(f"skipped: {args.log} not found")
+        return 0
+    rows = [routing_view(r, f"q{i:06d}") for i, r in enumerate(read_routing_log(args.log))]
+    rows = [r for r in rows if r.scores()]
+    fold_of = make_folds([r.question for r in rows], args.folds)
+    agents = [AgentSpec(name=a) for a in agent_order(rows)]
+    mean_cost = {
+        a.name: float(np.mean([r.agents[a.name].cost_usd for r in rows if a.name in r.agents])) for a in agents
+    }
+    lo, hi = min(mean_cost.values()), max(mean_cost.values())
+    targets = (
+        [float(t) for t in args.targets.split(",")]
+        if args.targets
+        else [lo + f * (hi - lo) for f in (0.2, 0.4, 0.6, 0.8)]
+    )
+    emb = make_embedder(args.embedder)
+    opts = {"device": args.device} if args.router.startswith("gnn") else {}
+    table = Table(
+        title=f"calibrate --target-cost on held-out folds ({args.router}, {args.log.name}, {args.folds} folds)"
+    )
+    for h in ("target $/q", "fold", "held-out λ", "test $/q", "off by", "test accuracy"):
+        table.add_column(h, justify="right")
+    misses = []
+    for fold in range(args.folds):
+        train, test = split(rows, fold_of, fold)
+        data = build_fold(train, test, agents, emb)
+        router = make_router(args.router, seed=0, **opts).fit(data.examples)
+        for target in targets:
+            cal = calibrate(router, target_cost=target)  # type: ignore[arg-type]
+            picks = [d.selected[0] for d in router.route_many(data.graphs)]
+            cost = float(np.mean([r.agents[a].cost_usd for r, a in zip(test, picks, strict=True)]))
+            acc = float(np.mean([r.scores()[a] for r, a in zip(test, picks, strict=True)]))
+            off = (cost - target) / target
+            misses.append(abs(off))
+            table.add_row(
+                f"{target:.6f}", str(fold + 1), f"{cal.value:+.3g}", f"{cost:.6f}", f"{100 * off:+.1f}%", f"{acc:.3f}"
+            )
+    table.caption = (
+        f"agents' mean cost ${lo:.6f}–${hi:.6f}; |off| median {100 * np.median(misses):.1f}%, "
+        f"max {100 * max(misses):.1f}%, within 10%: {sum(m <= 0.1 for m in misses)}/{len(misses)}"
+    )
+    Console(width=140).print(table)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
