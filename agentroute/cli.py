@@ -537,6 +537,7 @@ def calibrate(
     check_output_file(output, "--out")
     from agentroute.commands import calibrate_budget
 
+    set_torch_threads(1)
     summary = calibrate_budget(
         logs,
         output,

@@ -26,6 +26,7 @@ from agentroute.bench.replay import agent_order, build_fold, make_folds, routing
 from agentroute.kg.embed import make_embedder  # noqa: E402
 from agentroute.routers.base import make_router  # noqa: E402
 from agentroute.routers.calibration import calibrate  # noqa: E402
+from agentroute.threads import set_torch_threads  # noqa: E402
 from agentroute.types import AgentSpec  # noqa: E402
 
 ARENA = Path("../shared/data/routing_logs/routerarena_2llm/unified_test.jsonl")
@@ -55,6 +56,7 @@ def main(argv: list[str] | None = None) -> int:
         else [lo + f * (hi - lo) for f in (0.2, 0.4, 0.6, 0.8)]
     )
     emb = make_embedder(args.embedder)
+    set_torch_threads(1)  # these small graphs train fastest on one thread (agentroute.threads)
     opts = {"device": args.device} if args.router.startswith("gnn") else {}
     table = Table(
         title=f"calibrate --target-cost on held-out folds ({args.router}, {args.log.name}, {args.folds} folds)"

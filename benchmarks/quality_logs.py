@@ -24,6 +24,7 @@ from rich.table import Table
 from agentroute.bench.logs import read_routing_log
 from agentroute.bench.replay import run_replay_benchmark
 from agentroute.bench.report import write_report
+from agentroute.threads import set_torch_threads
 
 LOGS = Path("../shared/data/routing_logs")
 #: name -> (train log, test log or None)
@@ -50,6 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--logs-dir", type=Path, default=LOGS, help="the shared routing_logs folder")
     args = p.parse_args(argv)
     err = Console(stderr=True)
+    set_torch_threads(1)  # these small graphs train fastest on one thread (agentroute.threads)
     table = Table(title=f"learned routers vs best single ({args.embedder} embedder)")
     for h in (
         "log",
