@@ -10,8 +10,9 @@ and decides, on training data only, how far to trust it:
    of the router is trained on the rest and routes the held-out questions.
 3. A margin ``delta`` is learned there: where the router's top agent differs from the prior's, the router
    is followed only when its probability for its top agent exceeds the prior agent's by at least
-   ``delta`` (the grid includes 0, i.e. "always follow"). A question where both agree keeps the router's
-   decision (its whole set, for set routers).
+   ``delta`` (the grid includes 0, i.e. "always follow"). A question where both agree, or where a set
+   router's set already includes the prior's agent, keeps the router's decision (the vote then includes
+   the prior's answer; replacing the set by one agent would throw away what the vote adds).
 4. If even the best margin does not beat always calling the prior by ``z`` paired standard errors on the
    held-out questions, the router falls back to the prior everywhere.
 
@@ -282,6 +283,8 @@ class GuardedRouter(BaseRouter):
         top = decision.selected[0] if decision.selected else top_agent(probs, cands)
         if top == base or top is None:
             return _note(decision, f"guard: agrees with the best single agent {base!r}")
+        if base in decision.selected:  # a set that already asks the best single agent: its vote includes it
+            return _note(decision, f"guard: the set includes the best single agent {base!r}")
         edge = probs.get(top, 0.0) - probs.get(base, 0.0)
         if edge >= s.delta - 1e-12:
             return _note(decision, f"guard: {top!r} over best single {base!r} by {edge:.2f} ≥ margin {s.delta:g}")

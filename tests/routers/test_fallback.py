@@ -117,3 +117,18 @@ def test_guard_option_is_validated() -> None:
         make_router("knn", guard={"zz": 1})
     assert isinstance(make_router("knn", guard={"z": 0.0}), GuardedRouter)
     assert not isinstance(make_router("best-single"), GuardedRouter)  # not learned: nothing to guard
+
+
+def test_the_margin_keeps_a_set_that_already_asks_the_best_single_agent() -> None:
+    from agentroute.routers.fallback import GuardState
+    from agentroute.types import RoutingDecision
+
+    router = make_router("knn")
+    router.state = GuardState(prior_means={"a": 0.7, "b": 0.5, "c": 0.4}, delta=0.5)
+    probs = {"a": 0.3, "b": 0.45, "c": 0.25}
+    kept = router.guard(RoutingDecision(router="x", probs=probs, selected=["b", "a"], early_stop=True))
+    assert kept.selected == ["b", "a"] and kept.early_stop
+    assert "includes the best single agent 'a'" in (kept.rationale or "")
+    single = router.guard(RoutingDecision(router="x", probs=probs, selected=["b", "c"]))
+    assert single.selected == ["a"]  # 'b' leads 'a' by 0.15 < margin 0.5, and the set leaves 'a' out
+    assert "kept best single agent 'a'" in (single.rationale or "")
