@@ -233,7 +233,7 @@ def ask(
     model: Path = typer.Option(None, "--model", "-m", help="A trained GNN checkpoint (from `agentroute train`)."),
     store: str = typer.Option("memory", "--store", help=STORE_HELP),
     k: int = typer.Option(None, "--k", min=1, help="Number of agents to call (default: the router's own rule)."),
-    seed: int = typer.Option(0, "--seed", help="Seed of the built-in suite and the router."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Seed of the built-in suite and the router."),
     timeout: float = typer.Option(60.0, "--timeout", min=0.001, help="Per-agent timeout in seconds."),
     device: str = typer.Option("auto", "--device", help="Device of a router that takes one: auto, cpu or cuda."),
     stream: bool = typer.Option(
@@ -322,7 +322,7 @@ def quickstart(
     out_dir: Path = typer.Option(
         Path("agentroute-quickstart"), "--out", "-o", help="Report folder (results.jsonl is appended as it goes)."
     ),
-    seed: int = typer.Option(0, "--seed", help="Seed of the generated world, questions and routers."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Seed of the generated world, questions and routers."),
     n_train: int = typer.Option(600, "--train", min=20, help="Generated training questions."),
     n_test: int = typer.Option(300, "--test", min=10, help="Generated test questions."),
     store: str = typer.Option("memory", "--store", help=STORE_HELP),
@@ -366,7 +366,7 @@ def bench_run(
     routers_opt: str = typer.Option(
         ",".join(DEFAULT_ROUTERS), "--routers", help="Comma-separated routers."
     ),
-    seed: int = typer.Option(0, "--seed"),
+    seed: int = typer.Option(0, "--seed", min=0),
     embedder: str = typer.Option("hashing", "--embedder", help="hashing (default, offline) or minilm."),
     device: str = typer.Option("auto", "--device", help="Device of routers that take one: auto, cpu or cuda."),
     options: str = typer.Option(
@@ -471,7 +471,7 @@ def train(
     embedder: str = typer.Option("hashing", "--embedder", help="hashing (default, offline) or minilm."),
     device: str = typer.Option("auto", "--device", help="auto (CUDA when present), cpu or cuda."),
     epochs: int = typer.Option(40, "--epochs", min=1),
-    seed: int = typer.Option(0, "--seed"),
+    seed: int = typer.Option(0, "--seed", min=0),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
     """Train the GNN router on a routing log or on a store's history and save a checkpoint."""
@@ -518,7 +518,7 @@ def calibrate(
     embedder: str = typer.Option("hashing", "--embedder", help="hashing (default, offline) or minilm."),
     device: str = typer.Option("auto", "--device", help="auto (CUDA when present), cpu or cuda."),
     epochs: int = typer.Option(40, "--epochs", min=1),
-    seed: int = typer.Option(0, "--seed"),
+    seed: int = typer.Option(0, "--seed", min=0),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
     """Train the GNN router and pick the cost weight (or mass threshold) that meets a budget on held-out
@@ -599,7 +599,7 @@ def serve(
     host: str = typer.Option("127.0.0.1", "--host", help="Interface to bind (loopback unless told otherwise)."),
     port: int = typer.Option(8000, "--port", "-p", min=1, max=65535),
     k: int = typer.Option(None, "--k", help="Number of agents to call (default: the router's own rule)."),
-    seed: int = typer.Option(0, "--seed", help="Seed of the built-in suite and the routers."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Seed of the built-in suite and the routers."),
     timeout: float = typer.Option(60.0, "--timeout", help="Per-agent timeout in seconds."),
     request_timeout: float = typer.Option(120.0, "--request-timeout", help="Per-request timeout in seconds."),
     max_body: int = typer.Option(1_000_000, "--max-body", min=1, help="Largest request body in bytes (else 413)."),
@@ -650,7 +650,7 @@ def kg_stats(
 @handle_errors
 def kg_bootstrap(
     store: str = typer.Option(..., "--store", help=STORE_HELP),
-    seed: int = typer.Option(0, "--seed", help="Seed of the built-in suite."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Seed of the built-in suite."),
     as_json: bool = typer.Option(False, "--json", help="Print the counts written as JSON."),
 ) -> None:
     """Load the built-in suite into a store: its world and its agents' scores on the training questions."""
@@ -673,7 +673,7 @@ def kg_show(
     question: str = typer.Argument(..., help="Show the query graph this question would get."),
     agents: str = typer.Option(None, "--agents", "-a", help=AGENTS_HELP),
     store: str = typer.Option("memory", "--store", help=STORE_HELP),
-    seed: int = typer.Option(0, "--seed", help="Seed of the built-in suite."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Seed of the built-in suite."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Show a question's knowledge graph: entities, neighbours, agents, similar past questions."""

@@ -9,13 +9,11 @@ objects. A bad row raises ``DatasetFormatError`` naming the file and line.
 from __future__ import annotations
 
 import csv
-import gzip
-import io
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from agentroute.bench.textfile import TextFileError, parse_json, read_text, text_lines
 from agentroute.types import Query
 
 QUESTION_KEYS = ("question", "Question", "query", "input")
@@ -25,12 +23,6 @@ ID_KEYS = ("id", "qid", "question_id", "idx", "_id")
 
 class DatasetFormatError(ValueError):
     """A QA file row that cannot be read; the message names the file and line."""
-
-
-def _open_text(path: Path) -> io.TextIOBase:
-    if path.suffix == ".gz":
-        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8")
-    return path.open(encoding="utf-8", newline="")
 
 
 def _gold(value: Any) -> list[str] | None:
@@ -74,22 +66,23 @@ def row_to_query(row: dict[str, Any], default_id: str) -> Query:
 
 def _rows(path: Path) -> Iterator[tuple[int, Any]]:
     name = path.name.removesuffix(".gz")
-    with _open_text(path) as f:
-        if name.endswith(".csv"):
-            for line, row in enumerate(csv.DictReader(f), start=2):
-                yield line, row
-        elif name.endswith(".json"):
-            data = json.load(f)
-            if not isinstance(data, list):
-                raise DatasetFormatError(f"{path}: expected a JSON list of question objects")
-            yield from enumerate(data, start=1)
-        else:
-            for line, text in enumerate(f, start=1):
-                if text.strip():
-                    try:
-                        yield line, json.loads(text)
-                    except json.JSONDecodeError as e:
-                        raise DatasetFormatError(f"{path}:{line}: invalid JSON ({e.msg})") from None
+    if name.endswith(".csv"):
+        lines = (text for _, text in text_lines(path))
+        reader = csv.DictReader(lines)
+        try:
+            for row in reader:
+                yield reader.line_num, row
+        except csv.Error as e:
+            raise DatasetFormatError(f"{path}:{max(reader.line_num, 1)}: not readable CSV ({e})") from None
+    elif name.endswith(".json"):
+        data = parse_json(read_text(path), str(path))
+        if not isinstance(data, list):
+            raise DatasetFormatError(f"{path}: expected a JSON list of question objects")
+        yield from enumerate(data, start=1)
+    else:
+        for line, text in text_lines(path):
+            if text.strip():
+                yield line, parse_json(text, f"{path}:{line}")
 
 
 def read_qa(path: str | Path, limit: int | None = None) -> list[Query]:
@@ -97,6 +90,13 @@ def read_qa(path: str | Path, limit: int | None = None) -> list[Query]:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"QA file not found: {path}")
+    try:
+        return _read_qa(path, limit)
+    except TextFileError as e:
+        raise DatasetFormatError(str(e)) from None
+
+
+def _read_qa(path: Path, limit: int | None) -> list[Query]:
     queries: list[Query] = []
     seen: set[str] = set()
     for line, row in _rows(path):

@@ -6,15 +6,15 @@ instead of a KeyError deep inside a benchmark run.
 
 from __future__ import annotations
 
-import gzip
 import json
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
+from agentroute.bench.textfile import TextFileError, parse_json, text_lines
 from agentroute.types import AGENT_NAME_RE, AgentRecord, RunRecord
 
 _NUMERIC_FIELDS = ("cost_usd", "latency_s", "steps", "tokens")
@@ -22,12 +22,6 @@ _NUMERIC_FIELDS = ("cost_usd", "latency_s", "steps", "tokens")
 
 class LogFormatError(ValueError):
     """A routing-log line does not follow the unified format; the message names file and line."""
-
-
-def _open_lines(path: Path) -> Iterator[str]:
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt", encoding="utf-8") as fh:
-        yield from fh
 
 
 def _is_number(v: Any) -> bool:
@@ -103,21 +97,29 @@ def read_routing_log(path: str | Path) -> list[RunRecord]:
     path = Path(path)
     stem = path.name.split(".")[0]
     records: list[RunRecord] = []
-    for lineno, line in enumerate(_open_lines(path), start=1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise LogFormatError(
-                f"{path}:{lineno}: invalid JSON ({e.msg}); expected one JSON object per line"
-            ) from None
-        dataset = obj.get("dataset") if isinstance(obj, dict) else None
-        try:
-            records.append(parse_record(obj, f"{dataset or stem}-{lineno}"))
-        except (ValueError, ValidationError) as e:
-            raise LogFormatError(f"{path}:{lineno}: {e}") from None
+    try:
+        for lineno, line in text_lines(path):
+            if not line.strip():
+                continue
+            obj = parse_json(line, f"{path}:{lineno}")
+            dataset = obj.get("dataset") if isinstance(obj, dict) else None
+            try:
+                records.append(parse_record(obj, f"{dataset or stem}-{lineno}"))
+            except (ValueError, ValidationError) as e:
+                raise LogFormatError(f"{path}:{lineno}: {_one_line(e)}") from None
+    except TextFileError as e:
+        raise LogFormatError(f"{e}; expected one JSON object per line") from None
     return records
+
+
+def _one_line(e: BaseException) -> str:
+    """A validation error on one line (pydantic's span several), capped so a huge value cannot flood."""
+    if isinstance(e, ValidationError):
+        text = "; ".join(f"{'.'.join(str(x) for x in err['loc'])}: {err['msg']}" for err in e.errors())
+    else:
+        text = str(e)
+    text = " ".join(text.split())
+    return text if len(text) <= 300 else text[:297] + "..."
 
 
 def split_records(records: Sequence[RunRecord], split: str) -> list[RunRecord]:

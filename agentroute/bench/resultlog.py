@@ -38,7 +38,7 @@ def read_rows(path: Path, parse: Callable[[bytes], T]) -> list[T]:
             continue
         try:
             rows.append(parse(line))
-        except (ValueError, TypeError, KeyError) as e:
+        except (ValueError, TypeError, KeyError, RecursionError) as e:
             why = " ".join(str(e).split())[:200]
             raise ResultsFileError(
                 f"{path}:{number}: not a row this command wrote ({why}); remove the line or choose another --out"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import signal
 import subprocess
@@ -40,6 +42,26 @@ def run_inproc(*args: str) -> tuple[int, str, str]:
     """``agentroute ARGS`` in this process (fast: no interpreter start): (exit code, stdout, stderr)."""
     result = CliRunner().invoke(app, list(args))
     return result.exit_code, result.stdout, result.stderr
+
+
+def run_main(*args: str) -> tuple[int, str, str]:
+    """``agentroute ARGS`` through the console script's ``main`` (so usage errors are handled as a user
+    sees them), in this process: (exit code, stdout, stderr)."""
+    from agentroute.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    argv = sys.argv
+    sys.argv = ["agentroute", *args]
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                main()
+                code = 0
+            except SystemExit as e:
+                code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+    finally:
+        sys.argv = argv
+    return code, out.getvalue(), err.getvalue()
 
 
 def complete_lines(path: Path) -> int:
