@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import os
 import sys
 from collections.abc import Callable
@@ -755,6 +756,8 @@ def main() -> None:
     # Typer raises the exceptions of the click it runs on (its own vendored copy in recent versions);
     # BadParameter's base is that click's UsageError.
     usage_error = typer.BadParameter.__mro__[1]
+    # The neo4j driver logs a lost connection on stderr itself; our one-line error already says it.
+    logging.getLogger("neo4j").addHandler(logging.NullHandler())
     try:
         code = app(standalone_mode=False)
     except usage_error as e:

@@ -13,6 +13,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 
@@ -59,34 +60,61 @@ def _bolt_answers(port: int) -> bool:
         return False
 
 
+@dataclass
+class FalkorDBServer:
+    """A running server: its Bolt ``uri``, the process (tests kill it to simulate a crash) and its folder."""
+
+    uri: str
+    proc: subprocess.Popen[bytes]
+    workdir: Path
+    redis_port: int
+    bolt_port: int
+    stop: Callable[[], None]
+
+
 def start_falkordb(timeout: float = 20.0) -> tuple[str, Callable[[], None]]:
     """Start ``redis-server`` with the FalkorDB module on free loopback ports; returns (bolt URI, stop).
 
     ``stop()`` terminates the server (and is safe to call twice). Raises ``FalkorDBUnavailable`` if the
     binaries are missing or Bolt does not answer within ``timeout`` seconds (the server log is quoted).
     """
-    server, module = falkordb_binaries()
-    workdir = tempfile.TemporaryDirectory(prefix="agentroute-falkordb-")
-    log_path = Path(workdir.name) / "server.log"
-    for _attempt in range(3):  # a port may be taken between choosing it and binding it
+    server = launch_falkordb(timeout)
+    return server.uri, server.stop
+
+
+def launch_falkordb(
+    timeout: float = 20.0, *, workdir: Path | None = None, ports: tuple[int, int] | None = None,
+    persist: bool = False,
+) -> FalkorDBServer:
+    """``start_falkordb`` with more control: an existing ``workdir`` and ``ports`` (to restart a killed
+    server where it was), and ``persist`` (append-only file, fsynced on every write, so a server killed
+    mid-ingest comes back with everything it acknowledged). A given ``workdir`` is left in place on stop."""
+    binary, module = falkordb_binaries()
+    owned = tempfile.TemporaryDirectory(prefix="agentroute-falkordb-") if workdir is None else None
+    folder = Path(owned.name) if owned is not None else Path(workdir)  # type: ignore[arg-type]
+    log_path = folder / "server.log"
+    persistence = ["--save", "1 1", "--appendonly", "no"] if persist else ["--save", "", "--appendonly", "no"]
+    for _attempt in range(1 if ports else 3):  # a port may be taken between choosing it and binding it
         # FalkorDB silently ignores a BOLT_PORT above 32767 (it is parsed as a 16-bit signed int)
-        redis_port, bolt_port = free_port(), free_port(20000, 32767)
+        redis_port, bolt_port = ports or (free_port(), free_port(20000, 32767))
         if redis_port == bolt_port:
             continue
         cmd = [
-            str(server), "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-            "--dir", workdir.name, "--loadmodule", str(module), "BOLT_PORT", str(bolt_port),
+            str(binary), "--port", str(redis_port), "--bind", "127.0.0.1", *persistence,
+            "--dir", str(folder), "--loadmodule", str(module), "BOLT_PORT", str(bolt_port),
         ]
-        with open(log_path, "wb") as log:
-            proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=workdir.name)
+        with open(log_path, "ab") as log:
+            proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=folder)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and proc.poll() is None:
             if _bolt_answers(bolt_port):
-                return f"bolt://127.0.0.1:{bolt_port}", _stopper(proc, workdir)
+                return FalkorDBServer(f"bolt://127.0.0.1:{bolt_port}", proc, folder, redis_port, bolt_port,
+                                      _stopper(proc, owned))
             time.sleep(0.05)
         _terminate(proc)
     tail = log_path.read_text(errors="replace")[-800:] if log_path.exists() else ""
-    workdir.cleanup()
+    if owned is not None:
+        owned.cleanup()
     raise FalkorDBUnavailable(f"FalkorDB did not answer on Bolt within {timeout:.0f}s; server log:\n{tail}")
 
 
@@ -100,9 +128,10 @@ def _terminate(proc: subprocess.Popen[bytes]) -> None:
             proc.wait()
 
 
-def _stopper(proc: subprocess.Popen[bytes], workdir: tempfile.TemporaryDirectory[str]) -> Callable[[], None]:
+def _stopper(proc: subprocess.Popen[bytes], workdir: tempfile.TemporaryDirectory[str] | None) -> Callable[[], None]:
     def stop() -> None:
         _terminate(proc)
-        workdir.cleanup()
+        if workdir is not None:
+            workdir.cleanup()
 
     return stop

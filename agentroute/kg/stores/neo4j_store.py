@@ -16,13 +16,14 @@ edges hold ``score``, ``cost``, ``pred``, ``latency_s``, ``steps`` where known.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import neo4j
-from neo4j.exceptions import AuthError, ClientError, DriverError, Neo4jError, ServiceUnavailable
+from neo4j.exceptions import AuthError, ClientError, DriverError, Neo4jError, ServiceUnavailable, SessionExpired
 
 from agentroute.kg.stores.cypher_dialect import (
     Dialect,
@@ -308,7 +309,7 @@ class Neo4jStore:
     def counts(self) -> dict[str, int]:
         statements = [(k, f"MATCH (n:{k}) RETURN count(n) AS c") for k in NODE_LABELS]
         statements += [(k, f"MATCH ()-[r:{k}]->() RETURN count(r) AS c") for k in ENDPOINTS]
-        with self._session(read=True) as session:
+        with self._connection_kept(), self._session(read=True) as session:
             return {k: int(session.run(q).single(strict=True)["c"]) for k, q in statements}
 
     def close(self) -> None:
@@ -343,6 +344,18 @@ class Neo4jStore:
             plan.append((query, {"rows": batch}))
         return plan
 
+    @contextlib.contextmanager
+    def _connection_kept(self) -> Iterator[None]:
+        """A server that goes away mid-run (killed, restarted, network cut) is one clear error: writes are
+        idempotent MERGEs, so re-running the same command completes the store without duplicates."""
+        try:
+            yield
+        except (ServiceUnavailable, SessionExpired) as e:
+            raise StoreConnectionError(
+                f"graph store {self.uri}: lost the connection to the server ({_one_line(e)}); "
+                "re-run the same command to complete the store (writes are idempotent)"
+            ) from None
+
     def _session(self, read: bool = False) -> neo4j.Session:
         """Reads in read mode (replicas in a cluster), sharing the store's bookmarks so they see its writes."""
         if self._dialect.read_mode_sessions:
@@ -360,7 +373,7 @@ class Neo4jStore:
             for query, params in plan:
                 tx.run(query, params).consume()
 
-        with self._session() as session:
+        with self._connection_kept(), self._session() as session:
             session.execute_write(work)
 
     def _write_one(self, query: str, params: dict[str, Any]) -> list[dict[str, Any]]:
@@ -369,7 +382,7 @@ class Neo4jStore:
         def work(tx: neo4j.ManagedTransaction) -> list[dict[str, Any]]:
             return tx.run(query, enc).data()
 
-        with self._session() as session:
+        with self._connection_kept(), self._session() as session:
             return session.execute_write(work)
 
     def _read(self, query: str, params: dict[str, Any]) -> list[dict[str, Any]]:
@@ -377,7 +390,7 @@ class Neo4jStore:
 
     def _read_encoded(self, query: str, params: dict[str, Any]) -> list[dict[str, Any]]:
         """One auto-commit query in a read-mode session (params already passed through the dialect)."""
-        with self._session(read=True) as session:
+        with self._connection_kept(), self._session(read=True) as session:
             return session.run(query, params).data()
 
     def _run_auto(self, query: str) -> list[dict[str, Any]]:
