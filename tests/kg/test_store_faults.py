@@ -56,7 +56,10 @@ def write_log(path: Path, n: int) -> Path:
 def ingest(log: Path, store: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "agentroute.cli", "kg", "ingest", "--logs", str(log), "--store", store, "--json"],
-        capture_output=True, text=True, env=env(), timeout=300,
+        capture_output=True,
+        text=True,
+        env=env(),
+        timeout=300,
     )
 
 
@@ -79,7 +82,10 @@ def test_bolt_server_killed_mid_ingest_then_rerun_completes_without_duplicates(t
     try:
         proc = subprocess.Popen(
             [sys.executable, "-m", "agentroute.cli", "kg", "ingest", "--logs", str(log), "--store", server.uri],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env(),
         )
         deadline = time.monotonic() + 120
         while query_count(server.redis_port) == 0 and proc.poll() is None and time.monotonic() < deadline:
@@ -105,7 +111,10 @@ def test_bolt_server_killed_mid_ingest_then_rerun_completes_without_duplicates(t
         assert rerun.returncode == 0, rerun.stderr
         stats = subprocess.run(
             [sys.executable, "-m", "agentroute.cli", "kg", "stats", "--store", restarted.uri, "--json"],
-            capture_output=True, text=True, env=env(), timeout=120,
+            capture_output=True,
+            text=True,
+            env=env(),
+            timeout=120,
         )
     finally:
         restarted.stop()
