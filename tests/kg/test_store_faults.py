@@ -90,7 +90,14 @@ def test_bolt_server_killed_mid_ingest_then_rerun_completes_without_duplicates(t
         deadline = time.monotonic() + 120
         while query_count(server.redis_port) == 0 and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.02)
-        time.sleep(1.5)  # past the server's one-second snapshot, so part of the ingest survives the kill
+        first_rows = time.time()
+        snapshot = data / "dump.rdb"  # wait for a snapshot holding questions: part of the ingest survives
+        while (
+            proc.poll() is None
+            and time.monotonic() < deadline
+            and not (snapshot.exists() and snapshot.stat().st_mtime > first_rows + 0.05)
+        ):
+            time.sleep(0.02)
         assert proc.poll() is None, "the ingest finished before the server could be killed"
         os.kill(server.proc.pid, signal.SIGKILL)
         server.proc.wait()
