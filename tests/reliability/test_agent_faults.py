@@ -17,6 +17,7 @@ from collections import Counter
 from typing import Any
 
 from agentroute import Agent, AgentResult, AgentRoute, Query, agent
+from agentroute.agents.executor import AgentExecutor
 from agentroute.routers.base import BaseRouter
 from agentroute.types import QueryGraph, RoutingDecision
 
@@ -190,17 +191,21 @@ def test_faulty_agents_never_lose_a_question() -> None:
 
 def test_memory_stays_bounded_over_repeated_faulty_batches() -> None:
     """A second and third batch of 300 faulty questions leave resident memory where the first left it:
-    nothing per question (results, hung tasks, threads) is retained by the pipeline."""
+    nothing per question (results, hung tasks, threads) is retained by the pipeline. Threads are counted
+    by this run's own executor prefix, so other tests' lingering threads cannot blur the bound."""
     ledger = Ledger()
-    threads_before = threading.active_count()
+    executor = AgentExecutor(max_workers=64, thread_name_prefix="faulty-batches")
     growth = []
-    with AgentRoute(flaky_pool(ledger), Weighted(), timeout_s=TIMEOUT_S, retries=RETRIES) as ar:
-        for batch in range(3):
-            questions = [f"Batch {batch} item #{i}?" for i in range(300)]
-            before = rss_mb()
-            assert len(ar.ask_many(questions, concurrency=64)) == 300
-            gc.collect()
-            growth.append(rss_mb() - before)
-            time.sleep(HANG_S)  # let hung sync calls return their threads
-        assert threading.active_count() <= threads_before + 64 + 8  # the agents' pool is capped
+    try:
+        with AgentRoute(flaky_pool(ledger), Weighted(), timeout_s=TIMEOUT_S, retries=RETRIES, executor=executor) as ar:
+            for batch in range(3):
+                questions = [f"Batch {batch} item #{i}?" for i in range(300)]
+                before = rss_mb()
+                assert len(ar.ask_many(questions, concurrency=64)) == 300
+                gc.collect()
+                growth.append(rss_mb() - before)
+                ours = [t for t in threading.enumerate() if t.name.startswith("faulty-batches")]
+                assert len(ours) <= executor.max_workers  # the agents' pool is capped, whatever the load
+    finally:
+        executor.shutdown(wait=False)
     assert growth[1] < 40 and growth[2] < 40, f"RSS grew by {growth} MB over three batches"
