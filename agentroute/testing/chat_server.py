@@ -170,7 +170,10 @@ class ChatServer:
 
 
 class _QuietServer(ThreadingHTTPServer):
-    """Clients that gave up (timeouts) close their sockets mid-reply: that is expected here, not an error."""
+    """Clients that gave up (timeouts) close their sockets mid-reply: that is expected here, not an error.
+    The listen backlog matches a real server's, so a burst of concurrent clients is not refused at connect."""
+
+    request_queue_size = 256
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         import sys
