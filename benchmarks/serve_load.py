@@ -72,6 +72,17 @@ def wait_ready(proc: subprocess.Popen[bytes], base: str, log: Path) -> None:
     raise SystemExit(f"server not ready:\n{log.read_text()}")
 
 
+def peak_rss_mb(pid: int) -> float:
+    """Peak resident memory of a process so far (Linux ``/proc`` VmHWM), NaN where unavailable."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return float("nan")
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time of a process so far (Linux ``/proc``), NaN where unavailable."""
     try:
@@ -216,6 +227,7 @@ def main(argv: list[str] | None = None) -> int:
                 seq_local, seq = asyncio.run(paired(ar, base, questions, args.sequential, proc.pid))
                 err.print(f"[{pool_name}] {args.clients} clients ...", markup=False)
                 loaded = asyncio.run(drive(base, questions, args.clients, args.requests, args.seconds, proc.pid))
+                peak = peak_rss_mb(proc.pid)
             finally:
                 ar.close()
                 proc.send_signal(signal.SIGINT)
@@ -226,7 +238,8 @@ def main(argv: list[str] | None = None) -> int:
                 p50, p95 = ("–", "–") if np.isnan(r["p50"]) else (f"{r['p50']:.1f}", f"{r['p95']:.1f}")
                 table.add_row(pool_name, mode, str(clients), str(r["n"]), f"{r['rps']:.0f}", p50, p95,
                               str(r["errors"]), f"{r['cpu_ms']:.2f}", client_cpu)
-            added.append(f"{pool_name}: server adds {seq['p50'] - seq_local['p50']:.2f} ms p50 over in-process ask")
+            added.append(f"{pool_name}: server adds {seq['p50'] - seq_local['p50']:.2f} ms p50 over in-process ask; "
+                         f"server peak RSS {peak:.0f} MB after {seq['n'] + loaded['n']} requests")
     out = Console(width=140)
     out.print(table)
     for line in added:

@@ -21,7 +21,7 @@ from agentroute.testing.chat_server import ChatRequest, ChatServer, Reply
 from agentroute.types import QueryGraph, RoutingDecision
 
 SENTINEL = "sk-SENTINEL-7f3a9c-never-print-me"
-N_QUESTIONS = 300
+N_QUESTIONS = 1000
 MODEL_RETRIES = 2  # the chat model's own retries (429, 5xx, timeouts, malformed replies)
 PIPELINE_RETRIES = 1  # the pipeline's retries of a failed agent call
 CLIENT_TIMEOUT_S = 0.5
