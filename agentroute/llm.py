@@ -30,7 +30,7 @@ from agentroute.types import TokenUsage
 __all__ = [
     "ChatModel", "Completion", "LLMConfigError", "LLMError", "LLMSettings", "Message", "NeedsLLM", "OpenAIChatModel",
     "Price", "connect_parts",
-    "PriceFileError", "as_prices", "load_prices", "make_chat_model", "price_for", "resolve_config",
+    "PriceFileError", "UsesChatModel", "as_prices", "load_prices", "make_chat_model", "price_for", "resolve_config",
 ]
 
 Message = Mapping[str, str]  # {"role": "system" | "user" | "assistant", "content": "..."}
@@ -461,6 +461,35 @@ class NeedsLLM(Protocol):
     (a model object given at construction is kept) and returns the model it will call."""
 
     def connect(self, settings: LLMSettings | None = None) -> ChatModel: ...
+
+
+class UsesChatModel:
+    """Mixin for a part that calls an LLM (agent, router, aggregator): its chat model is given as an object,
+    a model name or nothing. A name (or nothing: the default model) is bound to an endpoint by
+    ``connect(settings)`` or on first use, so building a part never opens a connection."""
+
+    _chat: ChatModel | None = None
+    _model_name: str | None = None
+    _settings: LLMSettings | None = None
+
+    def _use_model(self, model: ChatModel | str | None, settings: LLMSettings | None = None) -> None:
+        self._chat = None if model is None or isinstance(model, str) else model
+        self._model_name = model if isinstance(model, str) else getattr(model, "model", None)
+        self._settings = settings
+
+    @property
+    def connected(self) -> bool:
+        return self._chat is not None
+
+    def connect(self, settings: LLMSettings | None = None) -> ChatModel:
+        """Bind a model given by name (or the default model) to an endpoint; a given object is kept."""
+        if self._chat is None:
+            self._chat = (settings or self._settings or LLMSettings()).chat_model(self._model_name)
+        return self._chat
+
+    @property
+    def chat(self) -> ChatModel:
+        return self._chat if self._chat is not None else self.connect()
 
 
 def connect_parts(parts: Sequence[object], settings: LLMSettings | None = None, check: bool = True) -> list[ChatModel]:

@@ -15,7 +15,7 @@ from typing import Any
 
 from agentroute.aggregate import WeightedVote
 from agentroute.answers import extract_answer
-from agentroute.llm import ChatModel, Completion, LLMSettings
+from agentroute.llm import ChatModel, Completion, LLMSettings, UsesChatModel
 from agentroute.normalize import normalize_answer
 from agentroute.types import AgentResult, Answer, Query, RoutingDecision
 
@@ -42,7 +42,7 @@ def refine_prompt(query: Query, results: Sequence[AgentResult], short_answer: bo
     return [{"role": "system", "content": system}, {"role": "user", "content": "\n\n".join(parts)}]
 
 
-class RefiningAggregator:
+class RefiningAggregator(UsesChatModel):
     """``make_aggregator("refine", model=..., short_answer=True)``; ``model`` is a ``ChatModel``, a model
     name, or None (the default model of ``settings`` / the environment)."""
 
@@ -56,24 +56,12 @@ class RefiningAggregator:
         settings: LLMSettings | None = None,
         max_tokens: int | None = None,
     ) -> None:
-        self._chat = model if model is not None and not isinstance(model, str) else None
-        self._model_name = model if isinstance(model, str) else None
-        self.settings = settings
+        self._use_model(model, settings)
         self.short_answer = short_answer
         self.params: dict[str, Any] = {"temperature": 0.0}
         if max_tokens is not None:
             self.params["max_tokens"] = max_tokens
         self._fallback = WeightedVote()
-
-    def connect(self, settings: LLMSettings | None = None) -> ChatModel:
-        """Bind a model given by name (or the default model) to an endpoint; a given object is kept."""
-        if self._chat is None:
-            self._chat = (settings or self.settings or LLMSettings()).chat_model(self._model_name)
-        return self._chat
-
-    @property
-    def chat(self) -> ChatModel:
-        return self._chat if self._chat is not None else self.connect()
 
     def _plan(self, query: Query, decision: RoutingDecision, results: Sequence[AgentResult]) -> Answer | None:
         """The answer when no model call is needed (all failed, or all agree), else None."""

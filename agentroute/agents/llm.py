@@ -19,7 +19,7 @@ from typing import Any
 
 from agentroute.agents.base import Agent
 from agentroute.answers import extract_answer
-from agentroute.llm import ChatModel, Completion, LLMSettings
+from agentroute.llm import ChatModel, Completion, UsesChatModel
 from agentroute.normalize import normalize_answer
 from agentroute.types import AgentResult, Query, TokenUsage
 
@@ -53,7 +53,7 @@ def question_text(query: Query) -> str:
     return f"Context:\n{passages}\n\nQuestion: {query.text}"
 
 
-class LLMAgent(Agent):
+class LLMAgent(Agent, UsesChatModel):
     """An agent backed by a chat model and a prompting strategy.
 
     ``short_answer`` asks for (and extracts) a short answer, for QA benchmarks scored by EM/F1.
@@ -82,8 +82,7 @@ class LLMAgent(Agent):
         if not description:
             description = f"{strategy} prompting" + (f" with {model_name}" if model_name else "")
         super().__init__(name, description, skills, cost_per_call, model_name, strategy)
-        self._chat: ChatModel | None = None if model is None or isinstance(model, str) else model
-        self._model_name = model_name
+        self._use_model(model)
         self.strategy = strategy
         self.tools = list(tools)
         self.samples, self.max_steps = max(1, samples), max(1, max_steps)
@@ -95,20 +94,6 @@ class LLMAgent(Agent):
             self.params["max_tokens"] = max_tokens
 
     # -- the chat model ----------------------------------------------------------------------------
-
-    @property
-    def connected(self) -> bool:
-        return self._chat is not None
-
-    def connect(self, settings: LLMSettings | None = None) -> ChatModel:
-        """Bind a model given by name (or the default model) to an endpoint; a given object is kept."""
-        if self._chat is None:
-            self._chat = (settings or LLMSettings()).chat_model(self._model_name)
-        return self._chat
-
-    @property
-    def chat(self) -> ChatModel:
-        return self._chat if self._chat is not None else self.connect()
 
     # -- running -----------------------------------------------------------------------------------
 

@@ -12,13 +12,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from agentroute.llm import UsesChatModel
 from agentroute.types import QueryGraph, RoutingDecision, TokenUsage
 
 if TYPE_CHECKING:  # pragma: no cover
-    from agentroute.llm import ChatModel, Completion, LLMSettings, Message
+    from agentroute.llm import ChatModel, Completion, Message
 
 
-class ChatRouter:
+class ChatRouter(UsesChatModel):
     """Base of the LLM routers: the chat model they call, given as an object, a model name or nothing.
 
     A name (or nothing: the default model) is bound to an endpoint by ``connect(settings)`` (the CLI's
@@ -27,8 +28,7 @@ class ChatRouter:
     """
 
     def _use(self, llm: ChatModel | str | None, concurrency: int = 8) -> None:
-        self._chat: ChatModel | None = None if llm is None or isinstance(llm, str) else llm
-        self._model_name = llm if isinstance(llm, str) else None
+        self._use_model(llm)
         self.concurrency = max(1, concurrency)
 
     def route_many(self, graphs: Sequence[QueryGraph], k: int | None = None) -> list[RoutingDecision]:
@@ -38,18 +38,6 @@ class ChatRouter:
             return [self.route(g, k) for g in graphs]  # type: ignore[attr-defined]
         with ThreadPoolExecutor(max_workers=min(self.concurrency, len(graphs))) as pool:
             return list(pool.map(lambda g: self.route(g, k), graphs))  # type: ignore[attr-defined]
-
-    def connect(self, settings: LLMSettings | None = None) -> ChatModel:
-        """Bind a model given by name (or the default model) to an endpoint; a given object is kept."""
-        from agentroute.llm import LLMSettings
-
-        if self._chat is None:
-            self._chat = (settings or LLMSettings()).chat_model(self._model_name)
-        return self._chat
-
-    @property
-    def chat(self) -> ChatModel:
-        return self._chat if self._chat is not None else self.connect()
 
 
 @dataclass
