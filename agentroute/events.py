@@ -60,7 +60,8 @@ def emit(event: Event) -> None:
     from langgraph.config import get_stream_writer
 
     get_stream_writer()(event)
-    dispatch_custom_event(EVENT_NAME, event)
+    if _has_listeners():
+        dispatch_custom_event(EVENT_NAME, event)
 
 
 async def aemit(event: Event) -> None:
@@ -69,7 +70,24 @@ async def aemit(event: Event) -> None:
     from langgraph.config import get_stream_writer
 
     get_stream_writer()(event)
-    await adispatch_custom_event(EVENT_NAME, event)
+    if _has_listeners():
+        await adispatch_custom_event(EVENT_NAME, event)
+
+
+def _has_listeners() -> bool:
+    """Whether the node's run has callback handlers (``astream_events``, a tracer) to send the event to.
+
+    Why: dispatching configures a callback manager per event, which was a good part of a question's time
+    outside model calls; with no handler LangChain would drop the event anyway. Anything but a manager
+    without handlers under a parent run (a list, no run at all) is left to LangChain to judge.
+    """
+    from langchain_core.callbacks import BaseCallbackManager
+    from langgraph.config import get_config
+
+    callbacks = get_config().get("callbacks")
+    if isinstance(callbacks, BaseCallbackManager) and callbacks.parent_run_id is not None:
+        return bool(callbacks.handlers)
+    return True
 
 
 def format_event(event: Event) -> str:

@@ -162,9 +162,10 @@ def build_router_graph(
     (``multiround``) alternates ``route`` and ``run_agent`` instead (``add_turn_loop``; no ``approve`` step);
     a decision carrying the router's own ``answer`` (out of scope, a multi-round answer) skips aggregation.
     """
-    from langchain_core.runnables import RunnableLambda
     from langgraph.graph import END, START, StateGraph
     from langgraph.types import Send, interrupt
+
+    from agentroute.nodes import Node
 
     keys = keys or RouteKeys()
     input_schema, output_schema, state_schema = route_schemas(keys)
@@ -237,8 +238,8 @@ def build_router_graph(
 
     graph = StateGraph(state_schema, input_schema=input_schema, output_schema=output_schema)
     graph.add_node("build_graph", build_graph)
-    graph.add_node("run_agent", RunnableLambda(run_agent, afunc=arun_agent, name="run_agent"))
-    graph.add_node("aggregate", RunnableLambda(aggregate, afunc=aaggregate, name="aggregate"))
+    graph.add_node("run_agent", Node("run_agent", run_agent, arun_agent))
+    graph.add_node("aggregate", Node("aggregate", aggregate, aaggregate))
     graph.add_edge(START, "build_graph")
     graph.add_edge("build_graph", "route")
     graph.add_edge("aggregate", END)
@@ -246,17 +247,18 @@ def build_router_graph(
         add_turn_loop(graph, router, checked, keys)
         return graph
     graph.add_node(
-        "route", RunnableLambda(route, afunc=aroute, name="route") if isinstance(router, AsyncRouter) else route
+        "route", Node("route", route, aroute) if isinstance(router, AsyncRouter) else route
     )
-    graph.add_node("settle", settle, defer=True)
+    graph.add_node("settle", Node("settle", settle), defer=True)
     dispatch = "route"
     if approval:
         graph.add_node("approve", approve)
         graph.add_edge("route", "approve")
         dispatch = "approve"
-    graph.add_conditional_edges(dispatch, fan_out, ["run_agent", "aggregate"])
+    dispatch_wave = Node("fan_out", fan_out)
+    graph.add_conditional_edges(dispatch, dispatch_wave, ["run_agent", "aggregate"])
     graph.add_edge("run_agent", "settle")
-    graph.add_conditional_edges("settle", fan_out, ["run_agent", "aggregate"])
+    graph.add_conditional_edges("settle", dispatch_wave, ["run_agent", "aggregate"])
     return graph
 
 
@@ -272,8 +274,9 @@ def add_turn_loop(
 ) -> None:
     """A multi-round router's loop: ``route`` takes one model turn; a search goes to ``run_agent`` (the
     named agent on the sub-question) and its reply comes back to ``route``; the answer goes to ``aggregate``."""
-    from langchain_core.runnables import RunnableLambda
     from langgraph.types import Send
+
+    from agentroute.nodes import Node
 
     def after_turn(state: dict[str, Any], episode: Any) -> dict[str, Any]:
         if not episode.done:
@@ -295,8 +298,8 @@ def add_turn_loop(
         sub_question = state["query"].model_copy(update={"text": pending["query"]})
         return [Send("run_agent", AgentTask(query=sub_question, agent=pending["agent"]))]
 
-    graph.add_node("route", RunnableLambda(turn, afunc=aturn, name="route"))
-    graph.add_conditional_edges("route", next_turn, ["run_agent", "aggregate"])
+    graph.add_node("route", Node("route", turn, aturn))
+    graph.add_conditional_edges("route", Node("next_turn", next_turn), ["run_agent", "aggregate"])
     graph.add_edge("run_agent", "route")
 
 

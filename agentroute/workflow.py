@@ -226,6 +226,8 @@ class AgentRoute:
     async def aask(self, question: str | Query, on_event: Callable[[Event], None] | None = None) -> Answer:
         """Answer one question; ``on_event`` sees each progress event as it happens (``agentroute/events.py``)."""
         self._check_open()
+        if on_event is None:  # nobody to show events to: no custom stream, so LangGraph runs each step inline
+            return answer_from(await self.compiled.ainvoke({"question": as_query(question)}))
         output: dict[str, Any] = {}
         stream = self.compiled.astream({"question": as_query(question)}, stream_mode=["custom", "values"])
         async for mode, chunk in stream:

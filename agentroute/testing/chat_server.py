@@ -185,6 +185,9 @@ class _QuietServer(ThreadingHTTPServer):
 def _handler(server: ChatServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive, as real endpoints do
+        # TCP_NODELAY, as real servers set: headers and body go out in two writes, and with Nagle's
+        # algorithm the body waited for the client's delayed ACK (about 40 ms per reply on Linux).
+        disable_nagle_algorithm = True
 
         def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet: tests read requests
             pass
