@@ -158,7 +158,9 @@ def build_router_graph(
     decision (``agentroute/approval.py``). Every node works under both ``invoke`` and ``ainvoke``, and
     reports progress as events (``agentroute/events.py``). The graph declares its input (the question) and
     output (answer, decision, results, support) schemas, so callers never receive the query graph and its
-    embeddings. An ``AsyncRouter`` (an LLM router) is awaited under ``ainvoke``; a ``TurnRouter``
+    embeddings. Under ``ainvoke`` the cheap steps run on the event loop (``nodes.Node``); building the query
+    graph (store, embedder) and a router that does not declare ``nonblocking`` run on LangGraph's worker
+    threads. An ``AsyncRouter`` (an LLM router) is awaited under ``ainvoke``; a ``TurnRouter``
     (``multiround``) alternates ``route`` and ``run_agent`` instead (``add_turn_loop``; no ``approve`` step);
     a decision carrying the router's own ``answer`` (out of scope, a multi-round answer) skips aggregation.
     """
@@ -175,19 +177,29 @@ def build_router_graph(
         fresh = {keys.results: None, "episode": None}  # a new question on a thread starts afresh
         return {"query": query, "graph": builder.build(query.for_routing()), **fresh}
 
-    def checked(decision: RoutingDecision) -> dict[str, Any]:
+    def checked(decision: RoutingDecision) -> RoutingDecision:
         unknown = [a for a in decision.selected if a not in agents]
         if unknown:
             raise ValueError(f"router {router.name!r} selected unknown agents: {unknown}")
-        emit(decision_event(decision))
+        return decision
+
+    def decided(decision: RoutingDecision) -> dict[str, Any]:
+        emit(decision_event(checked(decision)))
         return {keys.decision: decision}
 
+    def decide(graph: QueryGraph) -> RoutingDecision:
+        return route_with_cold_start(router, [graph], k)[0] if cold_start else router.route(graph, k)
+
     def route(state: dict[str, Any]) -> dict[str, Any]:
-        graph = state["graph"]
-        return checked(route_with_cold_start(router, [graph], k)[0] if cold_start else router.route(graph, k))
+        return decided(decide(state["graph"]))
 
     async def aroute(state: dict[str, Any]) -> dict[str, Any]:
-        return checked(await router.aroute(state["graph"], k))  # type: ignore[union-attr]
+        if isinstance(router, AsyncRouter):
+            decision = await router.aroute(state["graph"], k)
+        else:  # a nonblocking router: called right here, on the event loop
+            decision = decide(state["graph"])
+        await aemit(decision_event(checked(decision)))
+        return {keys.decision: decision}
 
     def approve(state: dict[str, Any]) -> dict[str, Any]:
         decision = state[keys.decision]
@@ -237,18 +249,17 @@ def build_router_graph(
         return {keys.answer: answer.text, keys.support: answer.support}
 
     graph = StateGraph(state_schema, input_schema=input_schema, output_schema=output_schema)
-    graph.add_node("build_graph", build_graph)
+    graph.add_node("build_graph", build_graph)  # store and history reads (I/O, writers' locks): a worker thread
     graph.add_node("run_agent", Node("run_agent", run_agent, arun_agent))
     graph.add_node("aggregate", Node("aggregate", aggregate, aaggregate))
     graph.add_edge(START, "build_graph")
     graph.add_edge("build_graph", "route")
     graph.add_edge("aggregate", END)
     if isinstance(router, TurnRouter):
-        add_turn_loop(graph, router, checked, keys)
+        add_turn_loop(graph, router, decided, keys)
         return graph
-    graph.add_node(
-        "route", Node("route", route, aroute) if isinstance(router, AsyncRouter) else route
-    )
+    in_place = isinstance(router, AsyncRouter) or getattr(router, "nonblocking", False)
+    graph.add_node("route", Node("route", route, aroute) if in_place else route)  # else: on a worker thread
     graph.add_node("settle", Node("settle", settle), defer=True)
     dispatch = "route"
     if approval:
@@ -270,7 +281,7 @@ def router_answer(decision: RoutingDecision, results: Sequence[AgentResult]) -> 
 
 
 def add_turn_loop(
-    graph: StateGraph, router: TurnRouter, checked: Callable[[RoutingDecision], dict[str, Any]], keys: RouteKeys
+    graph: StateGraph, router: TurnRouter, decided: Callable[[RoutingDecision], dict[str, Any]], keys: RouteKeys
 ) -> None:
     """A multi-round router's loop: ``route`` takes one model turn; a search goes to ``run_agent`` (the
     named agent on the sub-question) and its reply comes back to ``route``; the answer goes to ``aggregate``."""
@@ -281,7 +292,7 @@ def add_turn_loop(
     def after_turn(state: dict[str, Any], episode: Any) -> dict[str, Any]:
         if not episode.done:
             return {"episode": episode}
-        return {"episode": episode, **checked(router.decision(state["graph"], episode))}
+        return {"episode": episode, **decided(router.decision(state["graph"], episode))}
 
     def turn(state: dict[str, Any]) -> dict[str, Any]:
         episode = router.turn(state["graph"], state.get("episode"), state.get(keys.results) or [])

@@ -68,6 +68,9 @@ class BaseRouter:
     #: Declared: estimates come from recorded history (so agents without any get the cold-start path).
     #: Such routers may also define ``trained_agents() -> frozenset[str]``, the agents they learned about.
     learns_from_history = False
+    #: Declared: ``route`` is quick CPU-only work (no I/O, no model, no lock a writer may hold), so under
+    #: ``ainvoke`` the router graph calls it on the event loop instead of paying a worker-thread hop.
+    nonblocking = False
 
     def fit(self, examples: Sequence[TrainExample]) -> BaseRouter:
         return self

@@ -50,6 +50,7 @@ class RandomRouter(BaseRouter):
     and independent of the order queries are routed in."""
 
     name = "random"
+    nonblocking = True
 
     def __init__(self, seed: int = 0, k: int = 1) -> None:
         self.seed = seed
@@ -78,6 +79,7 @@ class BestSingleRouter(BaseRouter):
 
     name = "best-single"
     learns_from_history = True
+    nonblocking = True
 
     def __init__(
         self, seed: int = 0, k: int = 1, temperature: float = 0.05, unseen_score: float = 0.0
@@ -103,6 +105,7 @@ class AllRouter(BaseRouter):
     """Every candidate with uniform probabilities; under a weighted vote this is a plain majority vote."""
 
     name = "all"
+    nonblocking = True
 
     def __init__(self, seed: int = 0) -> None:
         self.seed = seed
@@ -124,6 +127,7 @@ class KnnRouter(BaseRouter):
 
     name = "knn"
     learns_from_history = True
+    nonblocking = True
 
     def __init__(
         self,
@@ -179,6 +183,7 @@ class OracleRouter(BaseRouter):
     """
 
     name = "oracle"
+    nonblocking = True
 
     def __init__(
         self, scores: Mapping[str, Mapping[str, float]] | None = None, seed: int = 0, k: int = 1

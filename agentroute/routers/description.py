@@ -80,6 +80,7 @@ class DescriptionRouter(BaseRouter):
 
     name = "description"
     learns_from_history = False
+    nonblocking = True
 
     def __init__(self, seed: int = 0, k: int = 1, temperature: float = 0.1, lexical_weight: float = 1.0) -> None:
         if temperature <= 0:

@@ -11,6 +11,8 @@ from langgraph.graph import END, START, StateGraph
 
 from agentroute import AgentRoute, Query, agent
 from agentroute.nodes import Node
+from agentroute.routers.base import BaseRouter
+from agentroute.types import QueryGraph, RoutingDecision
 
 
 class S(TypedDict, total=False):
@@ -42,7 +44,7 @@ async def test_a_sync_only_node_runs_on_the_event_loop_thread_under_ainvoke() ->
     assert (await app.ainvoke({}))["seen"] == [str(loop_thread)]
 
 
-def app() -> AgentRoute:
+def app(router: Any = "all") -> AgentRoute:
     @agent(name="add", description="adds numbers")
     async def add(q: Query) -> str:
         return str(sum(int(t) for t in q.text.replace("?", "").split() if t.isdigit()))
@@ -51,7 +53,7 @@ def app() -> AgentRoute:
     def echo(q: Query) -> str:
         return q.text
 
-    return AgentRoute([add, echo], "all")
+    return AgentRoute([add, echo], router)
 
 
 async def test_aask_with_and_without_events_gives_the_same_answer() -> None:
@@ -78,3 +80,29 @@ async def test_a_callback_handler_passed_in_config_sees_every_event() -> None:
         out = await ar.compiled.ainvoke({"question": "What is 3 plus 4?"}, {"callbacks": [handler]})
     assert out["answer"] == "7"
     assert handler.events[0] == "decision" and handler.events[-1] == "answer" and len(handler.events) == 6
+
+
+class ThreadNoting(BaseRouter):
+    """Routes to every agent and notes which thread ``route`` ran on."""
+
+    name = "noting"
+
+    def __init__(self) -> None:
+        self.threads: list[int] = []
+
+    def route(self, graph: QueryGraph, k: int | None = None) -> RoutingDecision:
+        self.threads.append(threading.get_ident())
+        names = graph.agent_names
+        return RoutingDecision(router=self.name, probs={a: 1 / len(names) for a in names}, selected=list(names))
+
+
+class QuickNoting(ThreadNoting):
+    nonblocking = True
+
+
+async def test_only_a_nonblocking_router_is_called_on_the_event_loop() -> None:
+    loop_thread = threading.get_ident()
+    for router, on_loop in ((ThreadNoting(), False), (QuickNoting(), True)):
+        with app(router) as ar:
+            assert (await ar.aask("What is 3 plus 4?")).text == "7"
+        assert (router.threads == [loop_thread]) is on_loop
