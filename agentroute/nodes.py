@@ -5,8 +5,10 @@ per conditional edge), and ``RunnableLambda`` inspects its function's signature 
 its own on every call, inside the run LangGraph already opened for the node. For the router graph's cheap
 steps (fan-out, ``settle``) and its async ones (agents, aggregation) that was most of the time a question
 spent outside model calls. A ``Node`` calls its body directly; LangGraph still traces the node itself, and
-its config (stream writer, callbacks) is in context as usual. Steps that may block (building the query
-graph against a store, a sync router) stay plain functions, which LangGraph keeps off the event loop.
+its config (stream writer, callbacks) is in context as usual. Steps that may block stay plain functions,
+which LangGraph keeps off the event loop: building the query graph (store reads may be I/O or wait on a
+writer's lock, and the first build loads and embeds the store's whole history) and a sync router that does
+not declare ``nonblocking``.
 
 Imported when a graph is built (it needs ``langchain_core``), never on ``import agentroute``.
 """

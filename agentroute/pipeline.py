@@ -249,7 +249,7 @@ def build_router_graph(
         return {keys.answer: answer.text, keys.support: answer.support}
 
     graph = StateGraph(state_schema, input_schema=input_schema, output_schema=output_schema)
-    graph.add_node("build_graph", build_graph)  # store and history reads (I/O, writers' locks): a worker thread
+    graph.add_node("build_graph", build_graph)  # may block (store I/O, history load): LangGraph's worker thread
     graph.add_node("run_agent", Node("run_agent", run_agent, arun_agent))
     graph.add_node("aggregate", Node("aggregate", aggregate, aaggregate))
     graph.add_edge(START, "build_graph")
