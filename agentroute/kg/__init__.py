@@ -13,6 +13,7 @@ _EXPORTS: dict[str, str] = {
     "Embedder": "agentroute.kg.embed",
     "HashingEmbedder": "agentroute.kg.embed",
     "SentenceTransformerEmbedder": "agentroute.kg.embed",
+    "NumpyMiniLMEmbedder": "agentroute.kg.minilm",
     "make_embedder": "agentroute.kg.embed",
     "register_embedder": "agentroute.kg.embed",
     "Entity": "agentroute.kg.extract",

