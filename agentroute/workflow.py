@@ -24,6 +24,7 @@ from agentroute.kg.embed import Embedder
 from agentroute.kg.examples import make_examples
 from agentroute.kg.extract import EntityExtractor
 from agentroute.kg.store import GraphStore, open_store
+from agentroute.llm import UsesChatModel
 from agentroute.normalize import exact_match
 from agentroute.pipeline import (  # noqa: F401 - re-exported: the graph's public names live here too
     RouteInput,
@@ -239,7 +240,7 @@ class AgentRoute:
 
     def ask(self, question: str | Query, on_event: Callable[[Event], None] | None = None) -> Answer:
         """Synchronous ``aask`` (from inside a running event loop, use ``await aask`` instead)."""
-        return _run(self.aask(question, on_event))
+        return self._sync(self.aask(question, on_event))
 
     async def aask_many(self, questions: Sequence[str | Query], concurrency: int = 8) -> list[Answer]:
         """Answer many questions, at most ``concurrency`` at a time, in input order."""
@@ -252,7 +253,30 @@ class AgentRoute:
         return list(await asyncio.gather(*(one(q) for q in questions)))
 
     def ask_many(self, questions: Sequence[str | Query], concurrency: int = 8) -> list[Answer]:
-        return _run(self.aask_many(questions, concurrency))
+        return self._sync(self.aask_many(questions, concurrency))
+
+    def _sync(self, coro: Any) -> Any:
+        """Run a coroutine for a synchronous method on a fresh event loop, closing the chat clients opened
+        for that loop before it goes: an ``OpenAIChatModel`` keeps one async client per loop, and one left
+        open is cleaned up later on whatever loop runs then, where closing it fails."""
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return asyncio.run(self._closing_clients(coro))
+        coro.close()
+        raise RuntimeError("called a synchronous AgentRoute method inside a running event loop; use the a* variant")
+
+    async def _closing_clients(self, coro: Any) -> Any:
+        try:
+            return await coro
+        finally:
+            models: list[Any] = []
+            for part in (*self.agents, self.router, self.aggregator):
+                model = part.chat if isinstance(part, UsesChatModel) and part.connected else None
+                if model is not None and hasattr(model, "aclose") and all(model is not m for m in models):
+                    models.append(model)
+            for model in models:
+                await model.aclose()
 
     # -- learning ----------------------------------------------------------------------------------
 
@@ -298,7 +322,7 @@ class AgentRoute:
         concurrency: int = 8,
         record: bool = True,
     ) -> list[RunRecord]:
-        return _run(self.aprofile(queries, scorer, concurrency, record))
+        return self._sync(self.aprofile(queries, scorer, concurrency, record))
 
     def record(self, runs: Sequence[RunRecord]) -> None:
         """Store runs (query, entities, PERFORMED scores) and make them visible to the query graphs."""
@@ -323,12 +347,3 @@ def _token_fields(result: AgentResult) -> dict[str, int]:
         return {}
     u = result.usage
     return {"tokens": u.total, "input_tokens": u.prompt_tokens, "output_tokens": u.completion_tokens}
-
-
-def _run(coro: Any) -> Any:
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(coro)
-    coro.close()
-    raise RuntimeError("called a synchronous AgentRoute method inside a running event loop; use the a* variant")

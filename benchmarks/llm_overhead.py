@@ -113,6 +113,7 @@ def overhead(server: ChatServer, n: int, n_agents: int) -> dict[str, list[float]
                 out["outside"].append(wall - inside)
                 out["floor"].append(floor_s)
                 out["afloor"].append(afloor_s)
+        await model.inner.aclose()  # this loop's client, before the loop closes
         return out
 
     return asyncio.run(run())
