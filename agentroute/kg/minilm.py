@@ -362,16 +362,11 @@ class StaticMiniLMEmbedder:
         missing = [t for t in dict.fromkeys(texts) if t not in known]
         if missing:
             tokenizer, table = self._load()
-            id_lists = [tokenizer.encode(text, self.max_length)[1:-1] for text in missing]
-            sizes = np.fromiter((len(ids) for ids in id_lists), dtype=np.int64, count=len(id_lists))
             vecs = np.zeros((len(missing), self.dim), dtype=np.float32)
-            full = np.flatnonzero(sizes)
-            if len(full):
-                # one gather, then each text's rows summed in order (np.add.reduceat): a text's vector never
-                # depends on the other texts of the batch
-                rows = table[np.concatenate([id_lists[i] for i in full])]
-                starts = np.concatenate([[0], np.cumsum(sizes[full])[:-1]])
-                vecs[full] = np.add.reduceat(rows, starts, axis=0) / sizes[full, None]
+            for row, text in enumerate(missing):  # each text on its own: its vector never depends on the batch
+                ids = tokenizer.encode(text, self.max_length)[1:-1]
+                if ids:
+                    vecs[row] = table[ids].sum(axis=0) / len(ids)
             norms = np.linalg.norm(vecs, axis=1, keepdims=True)
             vecs /= np.where(norms > 0, norms, 1.0)
             known.update(zip(missing, vecs, strict=True))
