@@ -143,6 +143,9 @@ def parse_router_options(text: str, routers: list[str], seed: int) -> dict[str, 
     return {name: dict(opts) for name, opts in parsed.items()}
 
 
+EMBEDDER_HELP = "hashing (default, no files), minilm-static or minilm (offline, the `embeddings` extra)."
+
+
 def check_embedder(name: str) -> str:
     from agentroute.kg.embed import embedder_names
 
@@ -368,7 +371,7 @@ def bench_run(
         ",".join(DEFAULT_ROUTERS), "--routers", help="Comma-separated routers."
     ),
     seed: int = typer.Option(0, "--seed", min=0),
-    embedder: str = typer.Option("hashing", "--embedder", help="hashing (default, offline) or minilm."),
+    embedder: str = typer.Option("hashing", "--embedder", help=EMBEDDER_HELP),
     device: str = typer.Option("auto", "--device", help="Device of routers that take one: auto, cpu or cuda."),
     options: str = typer.Option(
         "{}", "--options", help='Router options as JSON, e.g. \'{"gnn": {"mass": 0.7, "ensemble": 5}}\'.'
@@ -469,7 +472,7 @@ def train(
     logs: Path = typer.Option(None, "--logs", help="Routing log to train on (else: the store's history)."),
     store: str = typer.Option(None, "--store", help=STORE_HELP + " Used when --logs is not given."),
     router: str = typer.Option("gnn", "--router", help="A router that saves checkpoints (gnn, gnn-top1)."),
-    embedder: str = typer.Option("hashing", "--embedder", help="hashing (default, offline) or minilm."),
+    embedder: str = typer.Option("hashing", "--embedder", help=EMBEDDER_HELP),
     device: str = typer.Option("auto", "--device", help="auto (CUDA when present), cpu or cuda."),
     epochs: int = typer.Option(40, "--epochs", min=1),
     seed: int = typer.Option(0, "--seed", min=0),
@@ -516,7 +519,7 @@ def calibrate(
     target_calls: float = typer.Option(None, "--target-calls", help="Budget in agent calls per question (gnn)."),
     router: str = typer.Option("gnn", "--router", help="gnn or gnn-top1."),
     prices: Path = typer.Option(None, "--prices", help="Agent prices JSON (when the log has no cost_usd)."),
-    embedder: str = typer.Option("hashing", "--embedder", help="hashing (default, offline) or minilm."),
+    embedder: str = typer.Option("hashing", "--embedder", help=EMBEDDER_HELP),
     device: str = typer.Option("auto", "--device", help="auto (CUDA when present), cpu or cuda."),
     epochs: int = typer.Option(40, "--epochs", min=1),
     seed: int = typer.Option(0, "--seed", min=0),
