@@ -104,6 +104,34 @@ def test_margin_is_learned_from_held_out_questions() -> None:
     assert state.gain == pytest.approx(0.3)
 
 
+def test_a_margin_must_clearly_beat_trusting_the_router() -> None:
+    prior = {"a": 0.7, "b": 0.5}
+    confident = ({"a": 0.1, "b": 0.9}, {"a": 0.0, "b": 1.0})
+    # hesitant disagreements split 3:2 for the prior: a margin gains one question in 100, which is noise
+    hesitant_a = ({"a": 0.45, "b": 0.55}, {"a": 1.0, "b": 0.0})
+    hesitant_b = ({"a": 0.45, "b": 0.55}, {"a": 0.0, "b": 1.0})
+    agree = ({"a": 0.8, "b": 0.2}, {"a": 1.0, "b": 0.0})
+    rows = [confident] * 40 + [hesitant_a] * 3 + [hesitant_b] * 2 + [agree] * 55
+    state = choose_margin(held(rows), prior, GuardConfig())
+    assert not state.fallback and state.delta == 0.0
+    assert state.gain == pytest.approx(0.39)  # the router itself (40 − 3 + 2), not a margin fitted to noise
+
+
+def test_guard_keeps_the_router_s_own_choices_where_routing_clearly_pays() -> None:
+    from agentroute.bench.replay import build_fold
+    from agentroute.kg.embed import make_embedder
+    from agentroute.types import AgentSpec
+
+    records = routable_log(330, seed=4)
+    specs = [AgentSpec(name=a) for a in records[0].agents]
+    fold = build_fold(records[:270], records[270:], specs, make_embedder("hashing"))
+    guarded = make_router("knn").fit(fold.examples)
+    bare = make_router("knn", guard=False).fit(fold.examples)
+    assert isinstance(guarded, GuardedRouter) and not guarded.state.fallback
+    assert guarded.state.delta == 0.0
+    assert [d.selected for d in guarded.route_many(fold.graphs)] == [d.selected for d in bare.route_many(fold.graphs)]
+
+
 def test_a_gain_within_noise_is_a_fallback() -> None:
     prior = {"a": 0.7, "b": 0.5}
     win = ({"a": 0.1, "b": 0.9}, {"a": 0.0, "b": 1.0})
