@@ -523,6 +523,9 @@ def calibrate(
     device: str = typer.Option("auto", "--device", help="auto (CUDA when present), cpu or cuda."),
     epochs: int = typer.Option(40, "--epochs", min=1),
     seed: int = typer.Option(0, "--seed", min=0),
+    folds: int = typer.Option(
+        5, "--folds", min=1, help="Cross-fitted held-out predictions (N extra trainings); 1: one 20% slice."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
     """Train the GNN router and pick the cost weight (or mass threshold) that meets a budget on held-out
@@ -554,6 +557,7 @@ def calibrate(
         seed=seed,
         prices=read_prices(prices) if prices is not None else None,
         progress=progress_printer(not as_json),
+        folds=folds,
     )
     print_counts(summary, "calibration", as_json, header="value")
 

@@ -4,7 +4,9 @@
     python benchmarks/calibrate_folds.py --router gnn --targets 0.00006,0.0001
 
 Per fold: the guarded router is trained on the other folds, the cost weight is picked on the guard's
-held-out part of that training data (as `agentroute calibrate` does), and the test fold is routed with it.
+held-out predictions for that training data (cross-fitted over all of it with --guard-folds 5, the default
+and what `agentroute calibrate` does; --guard-folds 1 uses one 20% slice), and the test fold is routed
+with it.
 The table shows the test fold's realised cost per question against the target (within 10% is the goal)
 and its accuracy. Default targets: 20/40/60/80% of the way from the cheapest to the dearest agent.
 """
@@ -38,6 +40,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--router", default="knn", help="a guarded router: knn, mlp, gnn, gnn-top1")
     p.add_argument("--folds", type=int, default=5)
     p.add_argument("--targets", default=None, help="comma-separated USD per question")
+    p.add_argument(
+        "--guard-folds", type=int, default=5, help="held-out predictions to calibrate on: 1 = one 20%% slice, "
+        "k = cross-fitted over the whole training fold (as agentroute calibrate)"
+    )
     args = p.parse_args(argv)
     if not args.log.exists():
         Console(stderr=True).print(f"skipped: {args.log} not found")
@@ -57,9 +63,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     emb = make_embedder(args.embedder)
     set_torch_threads(1)  # these small graphs train fastest on one thread (agentroute.threads)
-    opts = {"device": args.device} if args.router.startswith("gnn") else {}
+    opts: dict[str, object] = {"device": args.device} if args.router.startswith("gnn") else {}
+    opts["guard"] = {"folds": args.guard_folds}
     table = Table(
-        title=f"calibrate --target-cost on held-out folds ({args.router}, {args.log.name}, {args.folds} folds)"
+        title=f"calibrate --target-cost on held-out folds ({args.router}, {args.log.name}, {args.folds} folds, "
+        f"guard folds {args.guard_folds})"
     )
     for h in ("target $/q", "fold", "held-out λ", "test $/q", "off by", "test accuracy"):
         table.add_column(h, justify="right")

@@ -3,6 +3,7 @@ to the best single agent, and what do the cost–quality sweeps say?
 
     python benchmarks/quality_logs.py                       # every log (slow: MoRE and RouteLLM dominate)
     python benchmarks/quality_logs.py --only routerarena,fireact --out bench-out
+    python benchmarks/quality_logs.py --only routellm --routers gnn,gnn-top1 --out bench-gnn   # one process per
 
 Per log: `bench run` with --sweep (k-fold where the log has no split; LLMRouter train -> deduplicated test),
 reports written under --out/<log>/, and one summary table: each learned router's accuracy and its paired
@@ -46,6 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--folds", type=int, default=5)
     p.add_argument("--embedder", default="hashing")
     p.add_argument("--subsample", type=int, default=None, help="evaluate a seeded subset of N rows per log")
+    p.add_argument("--routers", default=",".join(ROUTERS), help="comma-separated routers (default: all eight)")
     p.add_argument("--options", default="{}", help="router options as JSON (as bench run --options)")
     p.add_argument("--out", type=Path, default=Path("bench-quality"))
     p.add_argument("--logs-dir", type=Path, default=LOGS, help="the shared routing_logs folder")
@@ -84,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
             records,
             test_records=test,
             folds=args.folds,
-            routers=ROUTERS,
+            routers=[r for r in args.routers.split(",") if r],
             embedder=args.embedder,
             router_options=json.loads(args.options),
             progress=lambda m: err.print(m, style="dim", highlight=False),

@@ -7,7 +7,8 @@ and decides, on training data only, how far to trust it:
 
 1. The prior is the best single agent by mean training score (among each question's candidates).
 2. An inner validation split (``val_fraction`` of the training examples, seeded) is held out; a fresh copy
-   of the router is trained on the rest and routes the held-out questions.
+   of the router is trained on the rest and routes the held-out questions. With ``folds=k`` every training
+   question is held out once, by k copies each trained without its fold (cross-fitting).
 3. A margin ``delta`` may be learned there: where the router's top agent differs from the prior's, the
    router is followed only when its probability for its top agent exceeds the prior agent's by at least
    ``delta``. The margin is 0 ("always follow") unless the best margin of the grid beats margin 0 by
@@ -46,9 +47,14 @@ DEFAULT_DELTAS = (0.0, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5)
 
 @dataclass
 class GuardConfig:
-    """How cautious the guard is. ``z``: standard errors of gain required over the prior (0 = any gain)."""
+    """How cautious the guard is. ``z``: standard errors of gain required over the prior (0 = any gain).
+
+    ``folds``: 1 holds out one ``val_fraction`` slice (one extra training); k > 1 cross-fits (k extra
+    trainings), so the verdict and ``calibrate`` see every training question instead of a ``val_fraction``
+    share of them (``agentroute calibrate`` uses 5)."""
 
     val_fraction: float = 0.2
+    folds: int = 1
     z: float = 1.0
     deltas: tuple[float, ...] = DEFAULT_DELTAS
     min_examples: int = 50
@@ -248,17 +254,20 @@ class GuardedRouter(BaseRouter):
             self.state = GuardState(prior, costs, note=note)
             return self
         order = np.random.default_rng([self.config.seed, len(examples)]).permutation(len(examples))
-        val = [examples[i] for i in order[:n_val]]
-        rest = [examples[i] for i in order[n_val:]]
-        probe = self._make()
-        probe.fit(rest, **fit_options)
-        decisions = probe.route_many([ex.graph for ex in val])
-        self.held = HeldOut(
-            probs=[dict(d.probs) for d in decisions],
-            selected=[list(d.selected) for d in decisions],
-            scores=[dict(ex.scores) for ex in val],
-            costs=[dict(ex.costs) for ex in val],
-        )
+        parts = np.array_split(order, self.config.folds) if self.config.folds > 1 else [order[:n_val]]
+        self.held, probe = HeldOut(), None
+        for part in parts:
+            inside = set(part.tolist())
+            val = [examples[i] for i in part]
+            copy = self._make()
+            copy.fit([examples[i] for i in order if i not in inside], **fit_options)
+            decisions = copy.route_many([ex.graph for ex in val])
+            self.held.probs += [dict(d.probs) for d in decisions]
+            self.held.selected += [list(d.selected) for d in decisions]
+            self.held.scores += [dict(ex.scores) for ex in val]
+            self.held.costs += [dict(ex.costs) for ex in val]
+            probe = probe or copy
+        assert probe is not None
         self._judge(prior, costs)
         if self.state.fallback:
             self.inner = probe  # its probabilities still inform the rationale and cost-aware routing

@@ -160,3 +160,19 @@ def test_the_margin_keeps_a_set_that_already_asks_the_best_single_agent() -> Non
     single = router.guard(RoutingDecision(router="x", probs=probs, selected=["b", "c"]))
     assert single.selected == ["a"]  # 'b' leads 'a' by 0.15 < margin 0.5, and the set leaves 'a' out
     assert "kept best single agent 'a'" in (single.rationale or "")
+
+
+def test_cross_fitted_guard_holds_out_every_training_question() -> None:
+    from agentroute.bench.replay import build_fold
+    from agentroute.kg.embed import make_embedder
+    from agentroute.types import AgentSpec
+
+    records = dominant_log(180, seed=5)
+    specs = [AgentSpec(name=a) for a in records[0].agents]
+    fold = build_fold(records[:150], records[150:], specs, make_embedder("hashing"))
+    router = make_router("knn", guard={"folds": 3}).fit(fold.examples)
+    assert isinstance(router, GuardedRouter)
+    assert len(router.held.probs) == router.state.n_val == 150  # each question routed by a copy that never saw it
+    assert router.state.fallback
+    one_slice = make_router("knn").fit(fold.examples)
+    assert len(one_slice.held.probs) == 30  # the default: one 20% slice
