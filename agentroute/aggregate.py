@@ -13,7 +13,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from agentroute.normalize import normalize_answer
 from agentroute.registry import Registry
-from agentroute.types import AgentResult, Answer, Query, RoutingDecision
+from agentroute.types import AgentResult, Answer, Query, QueryGraph, RoutingDecision
 
 
 @runtime_checkable
@@ -52,6 +52,24 @@ class Settling(Protocol):
     """An aggregator that can tell when the agents still pending could no longer change its answer."""
 
     def settled(self, decision: RoutingDecision, results: Sequence[AgentResult], pending: Sequence[str]) -> bool: ...
+
+
+@runtime_checkable
+class Planning(Protocol):
+    """An aggregator that reads the answers so far to choose the next agents (``agentroute/selection.py``).
+
+    ``prepare`` adds what it needs to a decision (it sees the question's graph); ``plan`` returns the next
+    agents ([] to stop), or None to leave the choice to the plain early-stopping waves.
+    """
+
+    def prepare(self, decision: RoutingDecision, graph: QueryGraph) -> RoutingDecision: ...
+
+    def plan(self, query: Query, decision: RoutingDecision, results: Sequence[AgentResult]) -> list[str] | None: ...
+
+
+def prepare_decision(aggregator: Aggregator, decision: RoutingDecision, graph: QueryGraph) -> RoutingDecision:
+    """``aggregator.prepare(decision, graph)`` for a planning aggregator, else the decision unchanged."""
+    return aggregator.prepare(decision, graph) if isinstance(aggregator, Planning) else decision
 
 
 def _answered(results: Sequence[AgentResult]) -> list[AgentResult]:
@@ -151,6 +169,7 @@ _AGGREGATORS.register("weighted-vote", WeightedVote)
 _AGGREGATORS.register("majority", MajorityVote)
 _AGGREGATORS.register("top-one", TopOne)
 _AGGREGATORS.register("refine", "agentroute.refine:RefiningAggregator")  # lazy: it builds on this module
+_AGGREGATORS.register("answer-aware", "agentroute.selection:AnswerAware")
 
 
 def register_aggregator(

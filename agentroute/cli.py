@@ -130,6 +130,20 @@ def handle_errors(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def parse_aggregator_options(name: str, text: str) -> dict[str, Any]:
+    """``--aggregator`` checked against the registered names and ``--aggregator-options`` as a JSON object."""
+    from agentroute.aggregate import aggregator_names
+
+    check_choice("--aggregator", name, aggregator_names())
+    try:
+        options = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise BadInput(f"--aggregator-options is not valid JSON: {e}") from None
+    if not isinstance(options, dict):
+        raise BadInput("--aggregator-options must be a JSON object")
+    return options
+
+
 def parse_router_options(text: str, routers: list[str], seed: int) -> dict[str, dict[str, Any]]:
     """``--options`` JSON -> {router: {option: value}}, checked by building each router (no training)."""
     parsed = check_json_object(text, "--options")
@@ -386,6 +400,15 @@ def bench_run(
     prices: Path = typer.Option(
         None, "--prices", help='Prices JSON: {"agent or model": {"per_call": USD} or {"input_per_M", "output_per_M"}}.'
     ),
+    aggregator: str = typer.Option(
+        "answer-aware",
+        "--aggregator",
+        help="answer-aware (default: reads the answers where that beat the vote on held-out questions), "
+        "weighted-vote, majority or top-one.",
+    ),
+    aggregator_options: str = typer.Option(
+        "{}", "--aggregator-options", help='Aggregator options as JSON, e.g. \'{"force": true}\' (answer-aware).'
+    ),
     agent_info: Path = typer.Option(
         None, "--agent-info", help="Agent descriptions and prices for LLM routers (JSON, see `agents describe`)."
     ),
@@ -420,6 +443,7 @@ def bench_run(
     price_table = read_prices(prices) if prices is not None else None
     specs = read_agent_info(agent_info) if agent_info is not None else None
     router_options = parse_router_options(options, names, seed)
+    agg_options = parse_aggregator_options(aggregator, aggregator_options)
     set_torch_threads(1)
     for name in names:
         if router_info(name).device:
@@ -431,7 +455,7 @@ def bench_run(
         config = {
             "command": "bench run", "logs": str(logs), "test_logs": str(test_logs) if test_logs else None,
             "folds": folds, "routers": names, "seed": seed, "embedder": embedder, "options": json.loads(options),
-            "prices": str(prices) if prices else None,
+            "prices": str(prices) if prices else None, "aggregator": aggregator, "aggregator_options": agg_options,
         }
         results_log = ResultsLog(out_dir, lambda r: (r["router"], r["row"]), config, resume)
     report = run_replay_benchmark(
@@ -449,6 +473,8 @@ def bench_run(
         llm=llm_settings(base_url, llm_model, api_key_env, prices),
         agent_specs=specs,
         results_log=results_log,
+        aggregator=aggregator,
+        aggregator_options=agg_options,
     )
     if out_dir is not None:
         paths = write_report(report, out_dir)

@@ -20,7 +20,7 @@ from typing_extensions import TypedDict  # pydantic (LangGraph schemas) needs it
 from agentroute.agents.base import Agent
 from agentroute.agents.executor import using_executor
 from agentroute.agents.pool import AgentPool
-from agentroute.aggregate import Aggregator, aggregate_async
+from agentroute.aggregate import Aggregator, aggregate_async, prepare_decision
 from agentroute.approval import approval_request, review
 from agentroute.events import (
     aemit,
@@ -188,14 +188,16 @@ def build_router_graph(
         return {keys.decision: decision}
 
     def decide(graph: QueryGraph) -> RoutingDecision:
-        return route_with_cold_start(router, [graph], k)[0] if cold_start else router.route(graph, k)
+        decision = route_with_cold_start(router, [graph], k)[0] if cold_start else router.route(graph, k)
+        return prepare_decision(aggregator, decision, graph)  # an answer-aware aggregator adds what it reads
 
     def route(state: dict[str, Any]) -> dict[str, Any]:
         return decided(decide(state["graph"]))
 
     async def aroute(state: dict[str, Any]) -> dict[str, Any]:
         if isinstance(router, AsyncRouter):
-            decision = await router.aroute(state["graph"], k)
+            graph = state["graph"]
+            decision = prepare_decision(aggregator, await router.aroute(graph, k), graph)
         else:  # a nonblocking router: called right here, on the event loop
             decision = decide(state["graph"])
         await aemit(decision_event(checked(decision)))
@@ -209,7 +211,7 @@ def build_router_graph(
         return {keys.decision: decision}
 
     def fan_out(state: dict[str, Any]) -> list[Any] | str:  # list of Send
-        wave = next_wave(state[keys.decision], aggregator, state.get(keys.results) or [])
+        wave = next_wave(state[keys.decision], aggregator, state.get(keys.results) or [], state["query"].for_routing())
         if not wave:
             return "aggregate"
         return [Send("run_agent", AgentTask(query=state["query"], agent=name)) for name in wave]

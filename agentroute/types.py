@@ -129,6 +129,9 @@ class RoutingDecision(BaseModel):
     usage: TokenUsage | None = None
     cost: float = 0.0
     trajectory: list[dict[str, str]] | None = None
+    #: Each agent's score on the question's similar past questions, set by an answer-aware aggregator's
+    #: ``prepare`` (``agentroute/selection.py``); empty otherwise.
+    history: dict[str, float] = Field(default_factory=dict)
 
 
 class Answer(BaseModel):

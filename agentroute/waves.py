@@ -6,21 +6,30 @@ waves: each wave is the shortest run of pending agents (in selection order) whos
 agreed with the current leader, would settle the vote; after each wave the aggregator is asked whether
 the remaining agents could still change its answer. The final answer is exactly the one calling every
 selected agent would give. The LangGraph pipeline and the replay benchmark both plan with ``next_wave``.
+
+An answer-aware aggregator (``agentroute/selection.py``) that is given the question decides itself, from
+the answers so far, whether to stop or call one more agent; its answer may then differ from the vote's.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from agentroute.aggregate import Aggregator, Settling
+from agentroute.aggregate import Aggregator, Planning, Settling
 from agentroute.normalize import normalize_answer
 from agentroute.types import AgentResult, Query, RoutingDecision
 
 _AGREE = "\x00agree"  # stands for "the same answer" when no agent has answered yet
 
 
-def next_wave(decision: RoutingDecision, aggregator: Aggregator, results: Sequence[AgentResult]) -> list[str]:
+def next_wave(
+    decision: RoutingDecision, aggregator: Aggregator, results: Sequence[AgentResult], query: Query | None = None
+) -> list[str]:
     """The agents to call next: [] when every selected agent has run or the answer is settled."""
+    if query is not None and isinstance(aggregator, Planning):
+        planned = aggregator.plan(query, decision, results)
+        if planned is not None:
+            return planned
     done = {r.agent for r in results}
     pending = [a for a in dict.fromkeys(decision.selected) if a not in done]
     if not pending or not decision.early_stop or not isinstance(aggregator, Settling):

@@ -331,13 +331,19 @@ class AgentRoute:
         self.builder.add_history(runs)
 
     def fit(self, records: Sequence[RunRecord] | None = None) -> AgentRoute:
-        """Train the router on ``records`` (default: the store's whole history)."""
+        """Train the router on ``records`` (default: the store's whole history); an ``answer-aware``
+        aggregator is then fitted on the router's held-out questions and their recorded answers."""
+        from agentroute.selection import AnswerAware, fit_for
+
         if records is not None:
             self.builder.set_history(records)
         else:
             self.builder.refresh()
             records = list(self.store.history())
-        self.router.fit(make_examples(self.builder, records))
+        examples = make_examples(self.builder, records)
+        self.router.fit(examples)
+        if isinstance(self.aggregator, AnswerAware):
+            self.aggregator.selector = fit_for(self.router, examples, records)
         return self
 
 

@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--routers", default=",".join(DEFAULT_ROUTERS), help="comma-separated router names")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--embedder", default="hashing")
-    p.add_argument("--aggregator", default="weighted-vote")
+    p.add_argument("--aggregator", default="answer-aware")
     p.add_argument("--options", default="{}", help='router options as JSON, e.g. \'{"knn": {"k": 2}}\'')
     p.add_argument("--out", type=Path, default=None, help="write report.json/.md and plots here")
     p.add_argument("--json", action="store_true", help="print the JSON summary instead of the table")

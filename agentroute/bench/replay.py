@@ -5,7 +5,10 @@ fold's rows, so a test question's own outcomes never reach a router; rows are re
 and stripped to question + per-agent outcomes first, so neither the dataset name, the gold answers nor
 source-specific extras (e.g. another router's confidence) can leak through ids, text or the store.
 An agent missing on a row (or with a null score) did not run: it is not a candidate on that row.
-Answers are replayed from the recorded predictions, aggregated, and scored with ``answer_score``.
+Answers are replayed from the recorded predictions, aggregated, and scored with ``answer_score``. The
+default aggregator is ``answer-aware`` (``agentroute/selection.py``): per router and fold it learns, on the
+guard's held-out training questions, whether reading the answers beats the plain vote, and is the weighted
+vote wherever it does not (or the log has no predictions).
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from agentroute.aggregate import Aggregator, make_aggregator
+from agentroute.aggregate import Aggregator, make_aggregator, prepare_decision
 from agentroute.bench.costs import with_costs
 from agentroute.bench.logs import drop_overlap, question_key
 from agentroute.bench.metrics import (
@@ -37,6 +40,7 @@ from agentroute.kg.examples import PROGRESS_BLOCK, build_graphs, make_examples
 from agentroute.llm import LLMConfigError, LLMSettings, NeedsLLM, connect_parts
 from agentroute.routers.base import DEFAULT_ROUTERS, Router, SharesTraining, make_router, router_info, router_names
 from agentroute.routers.fallback import GuardedRouter, GuardState
+from agentroute.selection import AnswerAware, fit_for
 from agentroute.types import (
     AgentRecord,
     AgentResult,
@@ -128,7 +132,7 @@ def _replay(
     runnable = executed(decision.selected, record)
     plan = decision.model_copy(update={"selected": runnable})
     results: list[AgentResult] = []
-    while wave := next_wave(plan, aggregator, results):
+    while wave := next_wave(plan, aggregator, results, query):
         results += [
             AgentResult(
                 agent=a,
@@ -301,6 +305,7 @@ def _fold_rows(
     results_log: ResultsLog | None,
     sweep: bool = False,
     llm: LLMSettings | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> tuple[list[dict[str, Any]], list[RoutingDecision]]:
     """One row per test question of this fold for router ``name`` (score, agents called, cost, seconds, the
     guard's state), and the decisions when ``sweep`` needs them. Rows already in ``results_log`` are reused;
@@ -319,9 +324,14 @@ def _fold_rows(
         fit_router(router, data.examples, fitted)
         guard = router.state.to_dict() if isinstance(router, GuardedRouter) else None
         decisions = router.route_many(data.graphs)
+        agg_r = agg
+        if isinstance(agg, AnswerAware):
+            agg_r = agg.with_selector(fit_for(router, data.examples, data.train))
+            if agg_r.selector is not None and progress is not None:
+                progress(f"fold {fold + 1} {name}: {agg_r.selector.note}")
         rows = []
         for g, d, r, i in zip(data.graphs, decisions, test, test_idx):
-            score, ran, cost = _replay(agg, g.query, d, r)
+            score, ran, cost = _replay(agg_r, g.query, prepare_decision(agg_r, d, g), r)
             rows.append({"router": name, "qid": usable[i].qid, "row": i, "fold": fold, "score": score,
                          "called": ran, "cost": cost, "guard": guard})
         share = (time.perf_counter() - t0) / max(len(rows), 1)
@@ -342,7 +352,8 @@ def run_replay_benchmark(
     routers: Sequence[str] = DEFAULT_ROUTERS,
     seed: int = 0,
     embedder: str = "hashing",
-    aggregator: str = "weighted-vote",
+    aggregator: str = "answer-aware",
+    aggregator_options: Mapping[str, Any] | None = None,
     router_options: Mapping[str, Mapping[str, Any]] | None = None,
     progress: Callable[[str], None] | None = None,
     agent_specs: Sequence[AgentSpec] | None = None,
@@ -372,7 +383,7 @@ def run_replay_benchmark(
     rows = [routing_view(r, f"q{i:06d}") for i, r in enumerate(with_costs(usable, prices))]
     given = {s.name: s for s in agent_specs or ()}
     agents = [given.get(a) or AgentSpec(name=a) for a in agent_order(rows)]
-    emb, agg = make_embedder(embedder), make_aggregator(aggregator)
+    emb, agg = make_embedder(embedder), make_aggregator(aggregator, **dict(aggregator_options or {}))
     tallies = {name: _Tally() for name in routers}
     tested: list[int] = []  # row indexes in evaluation order
     best_scores: list[float] = []
@@ -399,7 +410,8 @@ def run_replay_benchmark(
         for name in routers:
             tally = tallies[name]
             fold_rows, decisions = _fold_rows(
-                name, fold, data, test, test_idx, usable, agg, seed, router_options, fitted, results_log, sweep, llm
+                name, fold, data, test, test_idx, usable, agg, seed, router_options, fitted, results_log, sweep, llm,
+                say,
             )
             tally.decisions += decisions
             if fold_rows and fold_rows[0].get("guard") is not None:

@@ -91,6 +91,7 @@ class HeldOut:
     selected: list[list[str]] = field(default_factory=list)
     scores: list[dict[str, float]] = field(default_factory=list)
     costs: list[dict[str, float]] = field(default_factory=list)
+    ids: list[str] = field(default_factory=list)  # the questions' ids (answer-aware selection trains on them)
 
 
 @dataclass
@@ -266,6 +267,7 @@ class GuardedRouter(BaseRouter):
             self.held.selected += [list(d.selected) for d in decisions]
             self.held.scores += [dict(ex.scores) for ex in val]
             self.held.costs += [dict(ex.costs) for ex in val]
+            self.held.ids += [ex.graph.query.id for ex in val]
             probe = probe or copy
         assert probe is not None
         self._judge(prior, costs)
