@@ -8,11 +8,13 @@ regression, fitted on questions the router did not train on (the do-no-harm guar
 uses it twice: the final answer is the most probable one, and the next agent is called only while the best
 answer's probability is below a threshold. The threshold is picked on the same held-out questions, as the
 most accurate one that calls no more agents per question than the plain early-stopping vote (or a given
-``calls`` budget).
+``calls`` budget). First, do no harm: the selector is *adopted* only if, on those held-out questions
+(each scored by a model fitted without it), it beats the plain vote by more than a paired standard error.
 
-``AnswerAware`` is the aggregator (``"answer-aware"``). Without a fitted selector — a log without
-predictions, too few held-out questions, a router with no held-out split — it is exactly its base
-aggregator (``weighted-vote``), and decisions without ``early_stop`` (one-agent routers) are never extended.
+``AnswerAware`` is the aggregator (``"answer-aware"``, the replay benchmark's default). Without an adopted
+selector — not adopted, a log without predictions, too few held-out questions, a router with no held-out
+split — it is exactly its base aggregator (``weighted-vote`` and its waves), and decisions without
+``early_stop`` (one-agent routers) are never extended.
 """
 
 from __future__ import annotations
