@@ -325,7 +325,7 @@ def _fold_rows(
         guard = router.state.to_dict() if isinstance(router, GuardedRouter) else None
         decisions = router.route_many(data.graphs)
         agg_r = agg
-        if isinstance(agg, AnswerAware):
+        if isinstance(agg, AnswerAware) and any(d.early_stop for d in decisions):
             agg_r = agg.with_selector(fit_for(router, data.examples, data.train))
             if agg_r.selector is not None and progress is not None:
                 progress(f"fold {fold + 1} {name}: {agg_r.selector.note}")
