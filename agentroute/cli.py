@@ -550,7 +550,7 @@ def calibrate(
     epochs: int = typer.Option(40, "--epochs", min=1),
     seed: int = typer.Option(0, "--seed", min=0),
     folds: int = typer.Option(
-        5, "--folds", min=1, help="Cross-fitted held-out predictions (N extra trainings); 1: one 20% slice."
+        1, "--folds", min=1, help="Held-out predictions: 1 = one 20% slice; N = cross-fitted (N extra trainings)."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:

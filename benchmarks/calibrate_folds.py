@@ -4,9 +4,8 @@
     python benchmarks/calibrate_folds.py --router gnn --targets 0.00006,0.0001
 
 Per fold: the guarded router is trained on the other folds, the cost weight is picked on the guard's
-held-out predictions for that training data (cross-fitted over all of it with --guard-folds 5, the default
-and what `agentroute calibrate` does; --guard-folds 1 uses one 20% slice), and the test fold is routed
-with it.
+held-out predictions for that training data (one 20% slice, as `agentroute calibrate` does; cross-fitted
+over all of it with --guard-folds 5, as `calibrate --folds 5`), and the test fold is routed with it.
 The table shows the test fold's realised cost per question against the target (within 10% is the goal)
 and its accuracy. Default targets: 20/40/60/80% of the way from the cheapest to the dearest agent.
 """
@@ -41,8 +40,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--folds", type=int, default=5)
     p.add_argument("--targets", default=None, help="comma-separated USD per question")
     p.add_argument(
-        "--guard-folds", type=int, default=5, help="held-out predictions to calibrate on: 1 = one 20%% slice, "
-        "k = cross-fitted over the whole training fold (as agentroute calibrate)"
+        "--guard-folds", type=int, default=1, help="held-out predictions to calibrate on: 1 = one 20%% slice "
+        "(as agentroute calibrate), k = cross-fitted over the whole training fold (calibrate --folds k)"
     )
     args = p.parse_args(argv)
     if not args.log.exists():

@@ -51,7 +51,7 @@ class GuardConfig:
 
     ``folds``: 1 holds out one ``val_fraction`` slice (one extra training); k > 1 cross-fits (k extra
     trainings), so the verdict and ``calibrate`` see every training question instead of a ``val_fraction``
-    share of them (``agentroute calibrate`` uses 5)."""
+    share of them (``agentroute calibrate --folds``)."""
 
     val_fraction: float = 0.2
     folds: int = 1
