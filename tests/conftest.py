@@ -1,12 +1,18 @@
 """Fixtures shared by every test folder."""
 
+from collections import Counter
+from collections.abc import Callable
+
 import pytest
 
+from agentroute import Query, agent
 from agentroute.testing.fixtures import chat_server, llm_endpoint  # noqa: F401
 from agentroute.threads import set_torch_threads
 
 # The test session is the application: one intra-op thread, as the CLI uses (see agentroute.threads).
 set_torch_threads(1)
+
+CountingAgents = Callable[[dict[str, str], Counter[str]], list]
 
 
 @pytest.fixture
@@ -15,3 +21,21 @@ def no_llm_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for var in ("AGENTROUTE_BASE_URL", "OPENAI_BASE_URL", "OPENAI_API_KEY", "AGENTROUTE_API_KEY",
                 "AGENTROUTE_LLM_MODEL", "AGENTROUTE_PRICES"):
         monkeypatch.delenv(var, raising=False)
+
+
+@pytest.fixture
+def counting_agents() -> CountingAgents:
+    """A factory of agents that give fixed replies (name -> reply) and count their calls in ``calls``."""
+
+    def make(answers: dict[str, str], calls: Counter[str]) -> list:
+        out = []
+        for name, reply in answers.items():
+
+            def fn(q: Query, name: str = name, reply: str = reply) -> str:
+                calls[name] += 1
+                return reply
+
+            out.append(agent(name=name)(fn))
+        return out
+
+    return make

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import random
 from collections import Counter
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from conftest import CountingAgents
+
 
 from agentroute import AgentRoute, Query, agent
 from agentroute.aggregate import WeightedVote, make_aggregator
@@ -127,29 +132,18 @@ class Fixed(BaseRouter):
         return RoutingDecision(router=self.name, probs=probs, selected=["a", "b"], early_stop=True)
 
 
-def _agents(answers: dict[str, str], calls: Counter[str]) -> list:
-    out = []
-    for name, reply in answers.items():
 
-        def fn(q: Query, name: str = name, reply: str = reply) -> str:
-            calls[name] += 1
-            return reply
-
-        out.append(agent(name=name)(fn))
-    return out
-
-
-def test_live_pipeline_reads_the_question_and_answers_before_calling_more() -> None:
+def test_live_pipeline_reads_the_question_and_answers_before_calling_more(counting_agents: CountingAgents) -> None:
     calls: Counter[str] = Counter()
     answers = {"a": "four", "b": "4", "c": "5"}
-    with AgentRoute(_agents(answers, calls), Fixed(), aggregator=AnswerAware(_kind_selector(0.8))) as ar:
+    with AgentRoute(counting_agents(answers, calls), Fixed(), aggregator=AnswerAware(_kind_selector(0.8))) as ar:
         ans = ar.ask("How many legs does a dog have?")
     # a's word does not fit a "how many" question, so b is called; its number fits, so c never is
     assert ans.text == "4" and set(calls) == {"a", "b"}
     assert ans.decision.history and set(ans.decision.selected) == {"a", "b", "c"}
 
     calls.clear()
-    with AgentRoute(_agents({"a": "4", "b": "4", "c": "5"}, calls), Fixed(),
+    with AgentRoute(counting_agents({"a": "4", "b": "4", "c": "5"}, calls), Fixed(),
                     aggregator=AnswerAware(_kind_selector(0.8))) as ar:
         assert ar.ask("How many legs does a dog have?").text == "4"
     assert set(calls) == {"a"}  # the first answer already fits: one call

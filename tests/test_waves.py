@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from typing import TYPE_CHECKING
 
 import pytest
 
-from agentroute import AgentRoute, Query, agent
+from agentroute import AgentRoute, Query
 from agentroute.aggregate import make_aggregator
 from agentroute.bench.replay import _replay
 from agentroute.routers.base import BaseRouter
@@ -15,6 +16,9 @@ from agentroute.types import AgentRecord, AgentResult, QueryGraph, RoutingDecisi
 from agentroute.waves import next_wave
 
 PROBS = {"a": 0.5, "b": 0.3, "c": 0.2}
+
+if TYPE_CHECKING:
+    from conftest import CountingAgents
 
 
 def decision(early_stop: bool = True, probs: dict[str, float] = PROBS) -> RoutingDecision:
@@ -72,17 +76,6 @@ class Fixed(BaseRouter):
         return RoutingDecision(router=self.name, probs=probs, selected=list(probs), early_stop=self.early_stop)
 
 
-def counting_agents(answers: dict[str, str], calls: Counter[str]) -> list:
-    out = []
-    for name, reply in answers.items():
-
-        def fn(q: Query, name: str = name, reply: str = reply) -> str:
-            calls[name] += 1
-            return reply
-
-        out.append(agent(name=name)(fn))
-    return out
-
 
 @pytest.mark.parametrize(
     ("answers", "expected_calls", "expected_text"),
@@ -93,7 +86,7 @@ def counting_agents(answers: dict[str, str], calls: Counter[str]) -> list:
     ],
 )
 def test_pipeline_calls_only_the_agents_it_needs_and_answers_as_a_full_call_would(
-    answers: dict[str, str], expected_calls: set[str], expected_text: str
+    answers: dict[str, str], expected_calls: set[str], expected_text: str, counting_agents: CountingAgents
 ) -> None:
     calls: Counter[str] = Counter()
     lazy = AgentRoute(counting_agents(answers, calls), Fixed(early_stop=True)).ask("What is 2 + 2?")
@@ -120,7 +113,7 @@ def test_replay_charges_only_the_agents_that_ran() -> None:
     assert (score, ran) == (1.0, ["a", "b", "c"])
 
 
-def test_waves_run_in_the_uncompiled_graph_under_a_host_checkpointer() -> None:
+def test_waves_run_in_the_uncompiled_graph_under_a_host_checkpointer(counting_agents: CountingAgents) -> None:
     from langgraph.checkpoint.memory import InMemorySaver
 
     calls: Counter[str] = Counter()

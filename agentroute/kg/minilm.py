@@ -251,6 +251,16 @@ def _by_length(encoded: list[list[int]], batch: int) -> Iterator[list[int]]:
             yield rows[s : s + batch]
 
 
+def _config(name: str, path: str | None, max_length: int) -> dict[str, Any]:
+    """``make_embedder(**config)`` settings: only what differs from the defaults."""
+    cfg: dict[str, Any] = {"name": name}
+    if path is not None:
+        cfg["path"] = path
+    if max_length != 256:
+        cfg["max_length"] = max_length
+    return cfg
+
+
 class NumpyMiniLMEmbedder:
     """all-MiniLM-L6-v2 sentence vectors (384-d) in NumPy: no torch, no downloads; weights load on first use.
 
@@ -280,12 +290,7 @@ class NumpyMiniLMEmbedder:
         return f"NumpyMiniLMEmbedder(dim={self.dim}, max_length={self.max_length})"
 
     def config(self) -> dict[str, Any]:
-        cfg: dict[str, Any] = {"name": "minilm"}
-        if self.path is not None:
-            cfg["path"] = self.path
-        if self.max_length != 256:
-            cfg["max_length"] = self.max_length
-        return cfg
+        return _config("minilm", self.path, self.max_length)
 
     def _load(self) -> tuple[WordPieceTokenizer, MiniLMEncoder]:
         with self._lock:
@@ -344,12 +349,7 @@ class StaticMiniLMEmbedder:
         return f"StaticMiniLMEmbedder(dim={self.dim})"
 
     def config(self) -> dict[str, Any]:
-        cfg: dict[str, Any] = {"name": "minilm-static"}
-        if self.path is not None:
-            cfg["path"] = self.path
-        if self.max_length != 256:
-            cfg["max_length"] = self.max_length
-        return cfg
+        return _config("minilm-static", self.path, self.max_length)
 
     def _load(self) -> tuple[WordPieceTokenizer, np.ndarray]:
         if self._loaded is None:
