@@ -20,7 +20,7 @@ from typing_extensions import TypedDict  # pydantic (LangGraph schemas) needs it
 from agentroute.agents.base import Agent
 from agentroute.agents.executor import using_executor
 from agentroute.agents.pool import AgentPool
-from agentroute.aggregate import Aggregator, aggregate_async, prepare_decision
+from agentroute.aggregate import Aggregator, Planning, aggregate_async, prepare_decision
 from agentroute.approval import approval_request, review
 from agentroute.events import (
     aemit,
@@ -210,8 +210,11 @@ def build_router_graph(
         emit(review_event(action, decision))
         return {keys.decision: decision}
 
+    plans = isinstance(aggregator, Planning)
+
     def fan_out(state: dict[str, Any]) -> list[Any] | str:  # list of Send
-        wave = next_wave(state[keys.decision], aggregator, state.get(keys.results) or [], state["query"].for_routing())
+        query = state["query"].for_routing() if plans else None  # only a planning aggregator reads it
+        wave = next_wave(state[keys.decision], aggregator, state.get(keys.results) or [], query)
         if not wave:
             return "aggregate"
         return [Send("run_agent", AgentTask(query=state["query"], agent=name)) for name in wave]
