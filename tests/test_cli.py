@@ -159,6 +159,15 @@ def test_quickstart_json_small(tmp_path: Path) -> None:
     calls = {r["router"]: r["calls_per_query"] for r in out["results"]}
     assert calls["all"] == 7 and calls["gnn-top1"] == 1  # agents actually called per question
     assert 1 <= calls["gnn"] <= 3
+    # every router is compared with best single on the same questions (the table's Δ columns)
+    report = {r["router"]: r for r in json.loads((tmp_path / "qs" / "report.json").read_text())["results"]}
+    assert report["best-single"]["vs_best_single"]["diff"] == 0.0
+    for name, r in report.items():
+        paired = r["vs_best_single"]
+        accuracy = {x["router"]: x["accuracy"] for x in out["results"]}
+        assert paired["diff"] == pytest.approx(accuracy[name] - out["best_single"])
+        assert paired["low"] <= paired["diff"] <= paired["high"]
+    assert report["oracle"]["vs_best_baseline"]["against"] in {"knn", "mlp", "best-single", "all", "random"}
 
 
 def test_profile_writes_a_routing_log_and_resumes_without_duplicates(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from agentroute.bench.metrics import bootstrap_ci, gap_closed
-from agentroute.bench.replay import fit_router
+from agentroute.bench.replay import compare, fit_router
 from agentroute.bench.report import BenchReport, RouterResult
 from agentroute.bench.resultlog import ResultsLog
 from agentroute.kg.builder import QueryGraphBuilder
@@ -96,6 +96,7 @@ def run_quickstart(
         )
         say(f"{name:<12} accuracy {acc:.3f}  calls/query {results[-1].calls_per_query:.2f}")
 
+    compare(results, test_scores[best_agent], [n for n in routers if router_info(n).baseline], seed)
     say(f"quickstart finished in {time.perf_counter() - t0:.1f} s")
     return BenchReport(
         title="agentroute quickstart (built-in offline suite)",

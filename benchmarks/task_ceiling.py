@@ -1,0 +1,112 @@
+"""How far can routing that only knows each question's task go? A ceiling, read from the test rows themselves.
+
+    python benchmarks/task_ceiling.py                       # MoRE (12 datasets x 4 experts)
+    python benchmarks/task_ceiling.py --log ../shared/data/routing_logs/llmrouter_9llm/unified_test.jsonl \
+        --train ../shared/data/routing_logs/llmrouter_9llm/unified_train.jsonl   # the rows bench run scores
+
+For every task (the log's ``dataset`` field) it picks, with hindsight on the very rows it is scored on, the
+best single agent and the best set of k agents answered by a vote weighted by each agent's accuracy on that
+task. A router that recognised every question's task perfectly, and read nothing else in it, cannot beat
+these numbers on this log; one that beats them has found signal inside the tasks. Use it to tell a weak
+router from a target that sits at (or above) what the task alone can give. Rows without predictions can
+only be scored for single agents.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+
+from agentroute.bench.logs import drop_overlap, read_routing_log
+from agentroute.normalize import normalize_answer
+from agentroute.types import RunRecord
+
+MORE = Path("../shared/data/routing_logs/more_reasoning_experts/unified_test.jsonl")
+
+
+def vote_score(row: RunRecord, agents: tuple[str, ...], weight: dict[str, float]) -> float:
+    """The score of the answer a weighted vote of ``agents`` returns (ties: the heavier, then listed first)."""
+    tally: dict[str, float] = defaultdict(float)
+    best_of: dict[str, float] = {}
+    for rank, a in enumerate(agents):
+        cell = row.agents.get(a)
+        if cell is None or cell.score is None:
+            continue
+        key = normalize_answer(cell.pred) if cell.pred is not None else f"<{a}>"
+        tally[key] += weight[a] + 1e-9 * (len(agents) - rank)
+        best_of[key] = max(best_of.get(key, 0.0), cell.score)
+    return best_of[max(tally, key=tally.__getitem__)] if tally else 0.0
+
+
+def task_best_from(train: list[RunRecord], rows: list[RunRecord]) -> float:
+    """Accuracy on ``rows`` of the agent that was best on each task in ``train`` (what task labels alone buy)."""
+    sums: dict[tuple[str, str], list[float]] = defaultdict(list)
+    for r in train:
+        for a, s in r.scores().items():
+            sums[(r.dataset or "(none)", a)].append(s)
+    best: dict[str, tuple[float, str]] = {}
+    for (task, a), scores in sums.items():
+        best[task] = max(best.get(task, (-1.0, "")), (float(np.mean(scores)), a))
+    return float(np.mean([r.scores().get(best[r.dataset or "(none)"][1], 0.0) for r in rows]))
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--log", type=Path, default=MORE)
+    p.add_argument("--train", type=Path, default=None, help="drop test questions also here (as bench run does)")
+    p.add_argument("--max-set", type=int, default=4, help="largest set size tried per task")
+    args = p.parse_args(argv)
+    if not args.log.exists():
+        Console(stderr=True).print(f"skipped: {args.log} not found")
+        return 0
+    rows = [r for r in read_routing_log(args.log) if r.scores()]
+    train = read_routing_log(args.train) if args.train is not None else []
+    rows = drop_overlap(rows, train)[0]
+    agents = sorted({a for r in rows for a in r.scores()})
+    has_preds = all(c.pred is not None for r in rows for c in r.agents.values() if c.score is not None)
+    by_task: dict[str, list[RunRecord]] = defaultdict(list)
+    for r in rows:
+        by_task[r.dataset or "(none)"].append(r)
+    sizes = range(1, (min(args.max_set, len(agents)) if has_preds else 1) + 1)
+    table = Table(title=f"task-level ceiling on {args.log.name}: {len(rows)} rows, {len(by_task)} tasks")
+    for h in ("task", "n", *(f"best set of {k}" for k in sizes), "best of any size"):
+        table.add_column(h)
+    total = {k: 0.0 for k in sizes}
+    any_size = [0.0, 0.0]  # score sum, calls sum
+    for task, task_rows in sorted(by_task.items()):
+        weight = {a: float(np.mean([r.scores().get(a, 0.0) for r in task_rows])) for a in agents}
+        best: dict[int, tuple[float, tuple[str, ...]]] = {}
+        for k in sizes:
+            best[k] = max(
+                (float(np.mean([vote_score(r, s, weight) for r in task_rows])), s)
+                for s in itertools.combinations(agents, k)
+            )
+            total[k] += best[k][0] * len(task_rows)
+        k_any = max(sizes, key=lambda k: (round(best[k][0], 12), -k))
+        any_size[0] += best[k_any][0] * len(task_rows)
+        any_size[1] += k_any * len(task_rows)
+        cells = [f"{best[k][0]:.3f} {'+'.join(best[k][1]) if k == 1 else ''}".strip() for k in sizes]
+        table.add_row(task, str(len(task_rows)), *cells, f"{best[k_any][0]:.3f} ({k_any} calls)")
+    n = len(rows)
+    overall = [max(np.mean([r.scores().get(a, 0.0) for r in rows]) for a in agents)]
+    table.add_row(
+        "all tasks", str(n), *(f"{total[k] / n:.3f}" for k in sizes),
+        f"{any_size[0] / n:.3f} ({any_size[1] / n:.2f} calls)", style="bold",
+    )  # fmt: skip
+    table.caption = f"best single agent overall {overall[0]:.3f}; oracle " + (
+        f"{np.mean([max(r.scores().values()) for r in rows]):.3f}"
+    )
+    if train:
+        table.caption += f"; best agent per task chosen on --train (no hindsight): {task_best_from(train, rows):.3f}"
+    Console(width=160).print(table)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
