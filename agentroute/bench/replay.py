@@ -455,6 +455,7 @@ def run_replay_benchmark(
         agents=names,
         qids=[usable[i].qid for i in tested],
         fold_of=[fold_of[i] for i in tested],
+        tasks=[usable[i].dataset or "" for i in tested],
         skipped=skipped,
         dropped_overlap=dropped,
         seconds_graphs=seconds_graphs,

@@ -75,6 +75,7 @@ class BenchReport(BaseModel):
     agents: list[str] = Field(default_factory=list)
     qids: list[str] = Field(default_factory=list)  # the log's ids of the evaluated questions, in test order
     fold_of: list[int] = Field(default_factory=list)  # fold index of each entry of qids
+    tasks: list[str] = Field(default_factory=list)  # the log's ``dataset`` of each entry of qids ("" if none)
     skipped: int = 0  # rows with no scored agent (cannot be evaluated)
     dropped_overlap: int = 0  # test rows dropped because their question also appears in train
     seconds_graphs: float = 0.0  # building graphs and training examples, shared by all routers
@@ -185,12 +186,43 @@ def report_markdown(report: BenchReport) -> str:
                 if p is not None:
                     lines.append(f"| {r.router} | {p.against} | {p.short()} | {p.p:.3g} | {p.wins} / {p.losses} |")
         lines.append("")
+    lines += task_markdown(report)
     guarded = [r for r in report.results if r.guard]
     if guarded:
         lines += ["Do-no-harm guard (held-out part of each training fold):", ""]
         lines += [f"- `{r.router}`: {r.guard}" for r in guarded]
         lines.append("")
     return "\n".join(lines)
+
+
+def by_task(report: BenchReport) -> dict[str, dict[str, float]]:
+    """Task -> {"n", "best single", router: accuracy} on the questions of that task (empty if < 2 tasks)."""
+    if len(set(report.tasks)) < 2 or len(report.tasks) != report.n:
+        return {}
+    out: dict[str, dict[str, float]] = {}
+    for task in sorted(set(report.tasks)):
+        idx = [i for i, t in enumerate(report.tasks) if t == task]
+        row = {"n": float(len(idx))}
+        if len(report.best_single_scores) == report.n:
+            row["best single"] = sum(report.best_single_scores[i] for i in idx) / len(idx)
+        for r in report.results:
+            if len(r.scores) == report.n:
+                row[r.router] = sum(r.scores[i] for i in idx) / len(idx)
+        out[task] = row
+    return out
+
+
+def task_markdown(report: BenchReport) -> list[str]:
+    """Accuracy per task (the log's ``dataset`` field): where a router wins and where it loses."""
+    table = by_task(report)
+    if not table:
+        return []
+    columns = [c for c in next(iter(table.values())) if c != "n"]
+    lines = ["Accuracy by task (the log's `dataset` field; best single = the training-best agent of each fold):", ""]
+    lines += ["| task | n | " + " | ".join(columns) + " |", "|" + "---|" * (len(columns) + 2)]
+    for task, row in table.items():
+        lines.append(f"| {task or '(none)'} | {int(row['n'])} | " + " | ".join(_fmt(row[c]) for c in columns) + " |")
+    return [*lines, ""]
 
 
 def report_table(report: BenchReport) -> Table:

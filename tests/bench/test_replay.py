@@ -213,3 +213,21 @@ def test_gnn_and_gnn_top1_share_one_training_per_fold(monkeypatch: pytest.Monkey
     wider = {"gnn": fast, "gnn-top1": {**fast, "hidden": 32}}
     run_replay_benchmark(toy_log(40), folds=2, routers=["gnn", "gnn-top1"], router_options=wider)
     assert len(fits) == 4  # trained differently: each fits its own
+
+
+def test_accuracy_by_task_matches_the_questions_of_each_task(report: BenchReport, records: list[RunRecord]) -> None:
+    from agentroute.bench.report import by_task, report_markdown
+
+    rows = per_question(report, records)
+    assert report.tasks == [r.dataset for r in rows]
+    table = by_task(report)
+    assert set(table) == {r.dataset for r in records} and len(table) == 12
+    for task, cells in table.items():
+        idx = [i for i, r in enumerate(rows) if r.dataset == task]
+        assert cells["n"] == len(idx)
+        assert cells["oracle"] == pytest.approx(np.mean([max(rows[i].scores().values()) for i in idx]))
+        assert cells["best single"] == pytest.approx(np.mean([report.best_single_scores[i] for i in idx]))
+        assert cells["knn"] == pytest.approx(np.mean([report.result("knn").scores[i] for i in idx]))
+    assert "Accuracy by task" in report_markdown(report)
+    one_task = report.model_copy(update={"tasks": ["same"] * report.n})
+    assert by_task(one_task) == {} and "Accuracy by task" not in report_markdown(one_task)
