@@ -225,3 +225,4 @@ class TrainExample:
     graph: QueryGraph
     scores: dict[str, float]
     costs: dict[str, float] = field(default_factory=dict)
+    task: str | None = None  # the row's task (its log's ``dataset``): a training label, never routed on

@@ -2,8 +2,10 @@
 
 Every router sees the same folds and the same graphs. Per fold, the graph store holds only the training
 fold's rows, so a test question's own outcomes never reach a router; rows are re-identified (``q000123``)
-and stripped to question + per-agent outcomes first, so neither the dataset name, the gold answers nor
-source-specific extras (e.g. another router's confidence) can leak through ids, text or the store.
+and stripped to question, task and per-agent outcomes first, so neither the gold answers nor
+source-specific extras (e.g. another router's confidence) can leak through ids, text or the store. A
+training row's task (its ``dataset``) reaches routers only as a training label (``TrainExample.task``);
+test questions are routed on their text alone.
 An agent missing on a row (or with a null score) did not run: it is not a candidate on that row.
 Answers are replayed from the recorded predictions, aggregated, and scored with ``answer_score``. The
 default aggregator is ``answer-aware`` (``agentroute/selection.py``): per router and fold it learns, on the
@@ -65,13 +67,14 @@ class Fold:
 
 
 def routing_view(record: RunRecord, qid: str) -> RunRecord:
-    """The row as the benchmark uses it: a neutral id, the question, and each scored agent's outcome."""
+    """The row as the benchmark uses it: a neutral id, the question, its task (``dataset``: a training label
+    only, routers route on the question text) and each scored agent's outcome."""
     cells = {
         a: AgentRecord(score=c.score, pred=c.pred, cost_usd=c.cost_usd, latency_s=c.latency_s, steps=c.steps)
         for a, c in record.agents.items()
         if c.score is not None
     }
-    return RunRecord(qid=qid, question=record.question, agents=cells)
+    return RunRecord(qid=qid, dataset=record.dataset, question=record.question, agents=cells)
 
 
 def make_folds(questions: Sequence[str], folds: int, seed: int = 0) -> list[int]:

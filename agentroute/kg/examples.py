@@ -81,5 +81,5 @@ def make_examples(
         names = set(g.agent_names)
         scores = {a: s for a, s in r.scores().items() if a in names}
         costs = {a: c for a, c in r.costs().items() if a in names}
-        out.append(TrainExample(graph=g, scores=scores, costs=costs))
+        out.append(TrainExample(graph=g, scores=scores, costs=costs, task=r.dataset))
     return out

@@ -29,6 +29,8 @@ class GNNConfig:
     lexicon_max_terms: int = 50_000
     lexicon_dim: int = 4
     lexicon_dropout: float = 0.3
+    # the task prior (tasks.py): learned when the training examples carry task labels
+    tasks: bool = True
     # learned ids for agents seen in training
     agent_ids: bool = True
     agent_id_dropout: float = 0.25

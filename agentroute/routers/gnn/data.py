@@ -105,10 +105,14 @@ def graph_arrays(
 
 
 def graph_arrays_many(
-    graphs: Sequence[QueryGraph], lexicon: Lexicon | None = None, known_agents: Mapping[str, int] | None = None
+    graphs: Sequence[QueryGraph],
+    lexicon: Lexicon | None = None,
+    known_agents: Mapping[str, int] | None = None,
+    task_scores: Sequence[np.ndarray] | None = None,
 ) -> list[GraphArrays]:
     """``graph_arrays`` for many graphs: node features, history tables and agent evidence are computed as
-    batch-wide arrays (each graph gets views into them), which is what keeps batched routing fast."""
+    batch-wide arrays (each graph gets views into them), which is what keeps batched routing fast.
+    ``task_scores``: the task prior's expected score of each graph's agents (``tasks.py``), if any."""
     if not graphs:
         return []
     widths = {int(np.asarray(g.query_vec).size) for g in graphs}
@@ -118,7 +122,7 @@ def graph_arrays_many(
             "were they built with different embedders?"
         )
     tables = past_tables(graphs)
-    evidence = agent_evidence(graphs, tables)
+    evidence = agent_evidence(graphs, tables, task_scores)
     features = _node_features(graphs, tables)
     known = known_agents or {}
     return [

@@ -27,6 +27,8 @@ EVIDENCE_FEATURES: tuple[str, ...] = (
     "rel_cost",  # weighted mean cost relative to the costliest agent on each past question
     "spec_match",  # cosine between the query and the agent's spec embedding
     "entity_cover",  # share of the query's mentioned entities the agent covers
+    "task_score",  # the task prior's expected score (tasks.py; 0 without one)
+    "task_minus_best",  # ... minus the best of the graph's agents
 )
 N_EVIDENCE = len(EVIDENCE_FEATURES)
 
@@ -93,8 +95,11 @@ def _minus_best(mean: np.ndarray, seen: np.ndarray) -> np.ndarray:
     return np.where(seen, mean - best, 0.0)
 
 
-def agent_evidence(graphs: Sequence[QueryGraph], tables: PastTables) -> list[np.ndarray]:
-    """One (A_g, N_EVIDENCE) float32 evidence matrix per graph (see ``EVIDENCE_FEATURES``)."""
+def agent_evidence(
+    graphs: Sequence[QueryGraph], tables: PastTables, task_scores: Sequence[np.ndarray] | None = None
+) -> list[np.ndarray]:
+    """One (A_g, N_EVIDENCE) float32 evidence matrix per graph (see ``EVIDENCE_FEATURES``); ``task_scores``
+    holds the task prior's expected score of each graph's agents, when the router has a prior."""
     g, p, a = tables.scores.shape
     out = np.zeros((g, a, N_EVIDENCE), dtype=np.float32)
     if p and a:
@@ -137,5 +142,8 @@ def agent_evidence(graphs: Sequence[QueryGraph], tables: PastTables) -> list[np.
                 if e < graph.n_mentioned:
                     covered[k] += 1.0
             ev[:, 9] = covered / graph.n_mentioned
+        if task_scores is not None and len(graph.agents):
+            ev[:, 10] = task_scores[i]
+            ev[:, 11] = task_scores[i] - task_scores[i].max()
         result.append(ev)
     return result

@@ -125,6 +125,7 @@ class FrozenEnsemble:
             self.layers.append(relations)
             self.norms.append({t: _stack_norm([m.norms[i][t] for m in members]) for t in NODE_TYPES})
         self.evidence_norm = _stack_norm([m.evidence_norm for m in members])
+        self.n_evidence = members[0].n_evidence
         self.trunk = [_stack_linear([m.trunk[j] for m in members]) for j in (0, 3)]
         self.head = _stack_linear([m.head for m in members])
 
@@ -158,7 +159,7 @@ class FrozenEnsemble:
             h = {t: _layer_norm(h[t] + F.gelu(out[t]), norms[t]) if t in out else h[t] for t in NODE_TYPES}
         agent_batch = data.batch["agent"]
         hq, ha = h["query"][:, agent_batch], h["agent"]
-        ev = data.evidence.expand(self.size, -1, -1)
+        ev = data.evidence[:, : self.n_evidence].expand(self.size, -1, -1)
         z = torch.cat([hq, ha, hq * ha, ev, _layer_norm(ev, self.evidence_norm)], dim=-1)
         z = F.gelu(_apply(F.gelu(_apply(z, self.trunk[0])), self.trunk[1]))
         return _apply(z, self.head).squeeze(-1)

@@ -57,8 +57,11 @@ class GNNScorer(nn.Module):
         lexicon_dropout: float = 0.3,
         known_agents: int = 0,
         agent_id_dropout: float = 0.25,
+        n_evidence: int = N_EVIDENCE,
     ) -> None:
         super().__init__()
+        # the first ``n_evidence`` evidence columns (checkpoints from before a column was added read fewer)
+        self.n_evidence = n_evidence
         if hidden % heads:
             raise ValueError(f"hidden ({hidden}) must be divisible by heads ({heads})")
         self.input_dropout = nn.Dropout(input_dropout)
@@ -86,9 +89,9 @@ class GNNScorer(nn.Module):
                 self.convs.append(HeteroConv({et: _conv(et, hidden, heads, dropout) for et in kept}, aggr="sum"))
             self.norms.append(nn.ModuleDict({t: nn.LayerNorm(hidden) for t in NODE_TYPES}))
         self.dropout = nn.Dropout(dropout)
-        self.evidence_norm = nn.LayerNorm(N_EVIDENCE)
+        self.evidence_norm = nn.LayerNorm(n_evidence)
         self.trunk = nn.Sequential(
-            nn.Linear(3 * hidden + 2 * N_EVIDENCE, hidden),
+            nn.Linear(3 * hidden + 2 * n_evidence, hidden),
             nn.GELU(),
             nn.Dropout(dropout),
             nn.Linear(hidden, hidden // 2),
@@ -123,7 +126,7 @@ class GNNScorer(nn.Module):
         h = self.embed(data)
         hq = h["query"][data["agent"].batch]
         ha = h["agent"]
-        ev = data["agent"].evidence
+        ev = data["agent"].evidence[:, : self.n_evidence]
         z = self.trunk(torch.cat([hq, ha, hq * ha, ev, self.evidence_norm(ev)], dim=-1))
         return self.head(z).squeeze(-1)
 

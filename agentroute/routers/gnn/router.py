@@ -26,11 +26,12 @@ from agentroute.routers.base import BaseRouter, select_by_mass, select_top_k
 from agentroute.routers.gnn.checkpoint import load_checkpoint, save_checkpoint
 from agentroute.routers.gnn.config import GNNConfig
 from agentroute.routers.gnn.data import GraphArrays, feature_dims, graph_arrays_many, pack
-from agentroute.routers.gnn.features import EVIDENCE_FEATURES
+from agentroute.routers.gnn.features import EVIDENCE_FEATURES, N_EVIDENCE
 from agentroute.routers.gnn.frozen import FrozenEnsemble
 from agentroute.routers.gnn.lexical import Lexicon
 from agentroute.routers.gnn.model import GNNScorer, segment_log_softmax
 from agentroute.routers.gnn.targets import target_distribution
+from agentroute.routers.gnn.tasks import TaskPrior, cross_fitted
 from agentroute.routers.gnn.train import Examples, TrainReport, train_model
 from agentroute.types import AgentSpec, QueryGraph, RoutingDecision, TrainExample
 
@@ -75,6 +76,8 @@ class GNNRouter(BaseRouter):
         self.seed = seed
         self.device = resolve_device(device)
         self.lexicon: Lexicon | None = None
+        self.task_prior: TaskPrior | None = None
+        self.n_evidence = N_EVIDENCE  # fewer for checkpoints written before the task columns
         self.embedder_config: dict[str, Any] | None = _embedder_config(embedder)
         self.name = name or ("gnn-top1" if self.config.top1 else "gnn")
         self._models: list[GNNScorer] = []
@@ -113,6 +116,7 @@ class GNNRouter(BaseRouter):
             raise ValueError("share_training needs a router trained with the same options")
         self.models, self.reports = other.models, other.reports
         self.lexicon, self.agents, self.in_dims = other.lexicon, other.agents, other.in_dims
+        self.task_prior, self.n_evidence = other.task_prior, other.n_evidence
         self.embedder_config = other.embedder_config
         return self
 
@@ -123,6 +127,7 @@ class GNNRouter(BaseRouter):
             self.in_dims,
             lexicon_size=size,
             known_agents=len(self.agents) if self.config.agent_ids else 0,
+            n_evidence=self.n_evidence,
             **self.config.model_options(),
         )
 
@@ -146,7 +151,19 @@ class GNNRouter(BaseRouter):
             for spec in ex.graph.agents:
                 specs.setdefault(spec.name, spec)
         self.agents = list(specs.values())
-        items = graph_arrays_many([ex.graph for ex in examples], self.lexicon, self._known())
+        self.task_prior, task_scores = None, None
+        if self.tasks:  # cross-fitted: each example's expectation comes from a prior that never saw it
+            self.task_prior, task_scores = cross_fitted(
+                [ex.graph.query.text for ex in examples],
+                [ex.task for ex in examples],
+                [ex.scores for ex in examples],
+                [ex.graph.agent_names for ex in examples],
+                seed=self.seed,
+            )
+        # without a prior the task columns would be all zero: leave them out (the model is then exactly the
+        # one trained before task priors existed)
+        self.n_evidence = N_EVIDENCE if self.task_prior is not None else EVIDENCE_FEATURES.index("task_score")
+        items = graph_arrays_many([ex.graph for ex in examples], self.lexicon, self._known(), task_scores)
         self.in_dims = feature_dims(items[0].embed_dim)  # one width: graph_arrays_many checks it
         data = Examples(items, [], [])
         for ex in examples:
@@ -209,7 +226,9 @@ class GNNRouter(BaseRouter):
         chunks = [graphs[s : s + step] for s in range(0, len(graphs), step)]
 
         def arrays(chunk: Sequence[QueryGraph]) -> list[GraphArrays]:
-            return graph_arrays_many(chunk, self.lexicon, known)
+            prior = self.task_prior
+            task = prior.expected([g.query.text for g in chunk], [g.agent_names for g in chunk]) if prior else None
+            return graph_arrays_many(chunk, self.lexicon, known, task)
 
         out: list[dict[str, float]] = []
         for chunk in chunks:
@@ -303,7 +322,8 @@ class GNNRouter(BaseRouter):
                 "agents": [a.model_dump(mode="json") for a in self.agents],
                 "embedder": self.embedder_config,
                 "lexicon": self.lexicon.state() if self.lexicon is not None else None,
-                "evidence_features": list(EVIDENCE_FEATURES),
+                "evidence_features": list(EVIDENCE_FEATURES[: self.n_evidence]),
+                "task_prior": self.task_prior.state() if self.task_prior is not None else None,
                 "extra": dict(extra if extra is not None else self.extra),
             },
         )
@@ -312,13 +332,16 @@ class GNNRouter(BaseRouter):
     def load(cls, path: str | Path, device: str = "auto") -> GNNRouter:
         """Rebuild a router from ``save``; errors name the file and both format versions on mismatch."""
         body = load_checkpoint(path)
-        if list(body.get("evidence_features", [])) != list(EVIDENCE_FEATURES):
+        features = list(body.get("evidence_features", []))
+        if not features or features != list(EVIDENCE_FEATURES[: len(features)]):
             raise ValueError(f"{path}: checkpoint was written with different agent evidence features")
         router = cls(device=device, name=body["name"], **body["hparams"])
+        router.n_evidence = len(features)  # older checkpoints read the first columns only
         router.embedder_config = body.get("embedder")
         router.in_dims = {k: int(v) for k, v in body["in_dims"].items()}
         router.agents = [AgentSpec.model_validate(a) for a in body["agents"]]
         router.lexicon = Lexicon.from_state(body["lexicon"]) if body.get("lexicon") else None
+        router.task_prior = TaskPrior.from_state(body["task_prior"]) if body.get("task_prior") else None
         members = []
         for state in body["state_dicts"]:
             model = router._build_model()

@@ -1,0 +1,193 @@
+"""``TaskPrior``: what a question's task says about each agent, learned from the training log's task labels.
+
+Why: routing logs usually say which task (dataset) each training question came from, and which agent
+suits a question depends on its task far more often than on anything finer. Twelve task labels are a much
+denser training signal than four noisy 0/1 scores per question, so a small classifier learns to recognise
+the task from the question's words and form better than the router learns it from the scores alone.
+The prior turns that into one number per agent: its expected score, sum over tasks t of
+P(t | question) x (the agent's mean score on t in training). The GNN reads it as agent evidence
+(``features.py``), beside the evidence from similar past questions, and learns how far to trust it.
+
+Only training questions need labels: at routing time the question text is all it reads. The classifier is
+a multinomial logistic regression over the question's TF-IDF terms (``lexical.py``, case kept) and its
+surface features (``surface.py``), fitted full-batch with L-BFGS on the CPU (a few seconds). Training
+examples get *cross-fitted* expectations (each from a classifier that never saw that question), so the GNN
+learns how reliable the prior is on questions it has not seen, not how well it memorised the training set.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from agentroute.routers.gnn.lexical import Lexicon
+from agentroute.routers.gnn.surface import N_SURFACE, surface_features
+
+#: fewer labelled questions than this per task (in at least two tasks) and the prior is not learned
+MIN_PER_TASK = 5
+
+
+class TaskPrior:
+    """P(task | question) from words and form, and each agent's mean score per task."""
+
+    def __init__(
+        self,
+        tasks: Sequence[str],
+        agents: Sequence[str],
+        table: np.ndarray,
+        lexicon: Lexicon,
+        term_weights: np.ndarray,
+        surface_weights: np.ndarray,
+        bias: np.ndarray,
+    ) -> None:
+        self.tasks = list(tasks)
+        self.agents = list(agents)
+        self.table = np.asarray(table, dtype=np.float32)  # (tasks, agents) mean score
+        self.lexicon = lexicon
+        self.term_weights = np.asarray(term_weights, dtype=np.float32)  # (terms, tasks)
+        self.surface_weights = np.asarray(surface_weights, dtype=np.float32)  # (N_SURFACE, tasks)
+        self.bias = np.asarray(bias, dtype=np.float32)  # (tasks,)
+        self._agent_index = {a: i for i, a in enumerate(self.agents)}
+        self._fallback = float(np.mean(self.table)) if self.table.size else 0.0
+
+    def __repr__(self) -> str:
+        return f"TaskPrior(tasks={len(self.tasks)}, agents={len(self.agents)}, terms={len(self.lexicon)})"
+
+    @classmethod
+    def fit(
+        cls,
+        texts: Sequence[str],
+        tasks: Sequence[str | None],
+        scores: Sequence[dict[str, float]],
+        l2: float = 0.1,
+        max_iter: int = 50,
+    ) -> TaskPrior | None:
+        """Fit on the labelled questions; None when fewer than two tasks have ``MIN_PER_TASK`` of them."""
+        labelled = [i for i, t in enumerate(tasks) if t]
+        counts: dict[str, int] = {}
+        for i in labelled:
+            counts[tasks[i]] = counts.get(tasks[i], 0) + 1  # type: ignore[index]
+        names = sorted(t for t, c in counts.items() if c >= MIN_PER_TASK)
+        if len(names) < 2:
+            return None
+        index = {t: k for k, t in enumerate(names)}
+        rows = [i for i in labelled if tasks[i] in index]
+        lexicon = Lexicon.fit([texts[i] for i in rows], min_df=2)
+        labels = torch.tensor([index[tasks[i]] for i in rows])  # type: ignore[index]
+        term_w, surf_w, bias = _fit_softmax(lexicon, [texts[i] for i in rows], labels, len(names), l2, max_iter)
+        agents = sorted({a for s in scores for a in s})
+        table = np.zeros((len(names), len(agents)), dtype=np.float64)
+        overall = {a: np.mean([s[a] for s in scores if a in s]) for a in agents}
+        for k, t in enumerate(names):
+            members = [scores[i] for i in rows if tasks[i] == t]
+            for j, a in enumerate(agents):
+                seen = [s[a] for s in members if a in s]
+                table[k, j] = np.mean(seen) if seen else overall[a]
+        return cls(names, agents, table, lexicon, term_w, surf_w, bias)
+
+    def task_probs(self, texts: Sequence[str]) -> np.ndarray:
+        """(len(texts), tasks) P(task | question)."""
+        logits = np.tile(self.bias, (len(texts), 1))
+        for r, text in enumerate(texts):
+            ids, weights = self.lexicon.encode(text)
+            if len(ids):
+                logits[r] += weights @ self.term_weights[ids]
+            logits[r] += surface_features(text) @ self.surface_weights
+        logits -= logits.max(axis=1, keepdims=True)
+        p = np.exp(logits)
+        return p / p.sum(axis=1, keepdims=True)
+
+    def expected(self, texts: Sequence[str], agents: Sequence[Sequence[str]]) -> list[np.ndarray]:
+        """Per question, the expected score of each of its agents (agents the prior never saw: the mean)."""
+        probs = self.task_probs(texts)
+        out = []
+        for p, names in zip(probs, agents, strict=True):
+            by_agent = p @ self.table
+            out.append(
+                np.array(
+                    [by_agent[self._agent_index[a]] if a in self._agent_index else self._fallback for a in names],
+                    dtype=np.float32,
+                )
+            )
+        return out
+
+    def state(self) -> dict[str, Any]:
+        """Plain containers for a checkpoint."""
+        return {
+            "tasks": self.tasks,
+            "agents": self.agents,
+            "table": self.table.tolist(),
+            "lexicon": self.lexicon.state(),
+            "term_weights": self.term_weights.tolist(),
+            "surface_weights": self.surface_weights.tolist(),
+            "bias": self.bias.tolist(),
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> TaskPrior:
+        n_tasks = len(state["tasks"])
+        return cls(
+            state["tasks"],
+            state["agents"],
+            np.asarray(state["table"], dtype=np.float32).reshape(n_tasks, len(state["agents"])),
+            Lexicon.from_state(state["lexicon"]),
+            np.asarray(state["term_weights"], dtype=np.float32).reshape(-1, n_tasks),
+            np.asarray(state["surface_weights"], dtype=np.float32).reshape(N_SURFACE, n_tasks),
+            state["bias"],
+        )
+
+
+def _fit_softmax(
+    lexicon: Lexicon, texts: Sequence[str], labels: torch.Tensor, n_tasks: int, l2: float, max_iter: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Multinomial logistic regression, L2-penalised (``l2`` / n on the weights), by full-batch L-BFGS."""
+    encoded = [lexicon.encode(t) for t in texts]
+    ids = torch.from_numpy(np.concatenate([e[0] for e in encoded]).astype(np.int64))
+    weights = torch.from_numpy(np.concatenate([e[1] for e in encoded]).astype(np.float32))
+    offsets = torch.tensor(np.cumsum([0] + [len(e[0]) for e in encoded[:-1]]), dtype=torch.int64)
+    surface = torch.from_numpy(np.stack([surface_features(t) for t in texts]).astype(np.float32))
+    term_w = torch.zeros((max(len(lexicon), 1), n_tasks), requires_grad=True)
+    surf_w = torch.zeros((N_SURFACE, n_tasks), requires_grad=True)
+    bias = torch.zeros(n_tasks, requires_grad=True)
+    opt = torch.optim.LBFGS([term_w, surf_w, bias], max_iter=max_iter, line_search_fn="strong_wolfe")
+    penalty = l2 / len(texts)
+
+    def closure() -> torch.Tensor:
+        opt.zero_grad()
+        bag = F.embedding_bag(ids, term_w, offsets, mode="sum", per_sample_weights=weights)
+        logits = bag + surface @ surf_w + bias
+        loss = F.cross_entropy(logits, labels) + penalty * (term_w.pow(2).sum() + surf_w.pow(2).sum())
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    return term_w.detach().numpy(), surf_w.detach().numpy(), bias.detach().numpy()
+
+
+def cross_fitted(
+    texts: Sequence[str],
+    tasks: Sequence[str | None],
+    scores: Sequence[dict[str, float]],
+    agents: Sequence[Sequence[str]],
+    folds: int = 5,
+    seed: int = 0,
+) -> tuple[TaskPrior | None, list[np.ndarray] | None]:
+    """The prior fitted on everything (for routing) and, per question, expectations from a prior fitted
+    without it (for training the router); (None, None) when the labels cannot support a prior."""
+    full = TaskPrior.fit(texts, tasks, scores)
+    if full is None:
+        return None, None
+    fold_of = np.random.default_rng(seed).permutation(len(texts)) % folds
+    out: list[np.ndarray | None] = [None] * len(texts)
+    for k in range(folds):
+        held = np.flatnonzero(fold_of == k)
+        kept = np.flatnonzero(fold_of != k)
+        prior = TaskPrior.fit([texts[i] for i in kept], [tasks[i] for i in kept], [scores[i] for i in kept])
+        prior = prior if prior is not None else full
+        for i, e in zip(held, prior.expected([texts[i] for i in held], [agents[i] for i in held]), strict=True):
+            out[i] = e
+    return full, out  # type: ignore[return-value]
