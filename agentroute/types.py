@@ -161,6 +161,10 @@ class AgentRecord(BaseModel):
     tokens: int | None = None
 
 
+#: the ``dataset`` of questions recorded by ``agentroute serve``: where they came from, not a task
+SERVED_DATASET = "served"
+
+
 class RunRecord(BaseModel):
     """One question with every agent's outcome: the routing-log row of DESIGN.md."""
 

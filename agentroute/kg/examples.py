@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
-from agentroute.types import AgentSpec, Query, QueryGraph, RunRecord, TrainExample
+from agentroute.types import SERVED_DATASET, AgentSpec, Query, QueryGraph, RunRecord, TrainExample
 
 
 class GraphBuilder(Protocol):
@@ -81,5 +81,6 @@ def make_examples(
         names = set(g.agent_names)
         scores = {a: s for a, s in r.scores().items() if a in names}
         costs = {a: c for a, c in r.costs().items() if a in names}
-        out.append(TrainExample(graph=g, scores=scores, costs=costs, task=r.dataset))
+        task = r.dataset if r.dataset != SERVED_DATASET else None  # a source, not a task
+        out.append(TrainExample(graph=g, scores=scores, costs=costs, task=task))
     return out

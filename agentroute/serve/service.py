@@ -24,12 +24,12 @@ from agentroute.commands import graph_view
 from agentroute.kg.store import GraphStore
 from agentroute.normalize import exact_match, normalize_answer
 from agentroute.routers.base import Router, make_router, router_info, router_names
-from agentroute.types import AgentRecord, AgentResult, Answer, Query, RunRecord
+from agentroute.types import SERVED_DATASET, AgentRecord, AgentResult, Answer, Query, RunRecord
 from agentroute.workflow import AgentRoute, answer_from
 
 log = logging.getLogger("agentroute.serve")
 
-SERVED = "served"  # the ``dataset`` of Query nodes recorded by the server
+SERVED = SERVED_DATASET  # the ``dataset`` of Query nodes recorded by the server
 BASE_MODEL = "agentroute"
 _BATCH_WAIT_S = 0.01  # how long a served run waits for others to be recorded with it
 
