@@ -144,9 +144,10 @@ def test_no_leakage_into_test_graphs(report: BenchReport, records: list[RunRecor
     assert np.mean(knn_scores(train + planted, neighbours=1)) > np.mean(knn_scores(train, neighbours=1)) + 0.05
 
 
-def test_runner_hides_dataset_and_ids_from_routers(records: list[RunRecord]) -> None:
+def test_runner_hides_gold_and_ids_from_routers_and_keeps_the_task_for_training(records: list[RunRecord]) -> None:
     view = routing_view(records[0], "q000001")
-    assert view.dataset is None and view.gold is None and not view.model_extra
+    assert view.qid == "q000001" and view.gold is None and not view.model_extra
+    assert view.dataset == records[0].dataset  # a training label (TrainExample.task), never routed on
     assert all(not c.model_extra for c in view.agents.values())  # e.g. another router's confidence
     assert view.question == records[0].question
 
