@@ -29,6 +29,8 @@ from agentroute.routers.gnn.surface import N_SURFACE, surface_features
 
 #: fewer labelled questions than this per task (in at least two tasks) and the prior is not learned
 MIN_PER_TASK = 5
+#: a task's mean score per agent is shrunk towards the agent's overall mean as if by this many questions
+SHRINK = 5.0
 
 
 class TaskPrior:
@@ -85,8 +87,8 @@ class TaskPrior:
         for k, t in enumerate(names):
             members = [scores[i] for i in rows if tasks[i] == t]
             for j, a in enumerate(agents):
-                seen = [s[a] for s in members if a in s]
-                table[k, j] = np.mean(seen) if seen else overall[a]
+                seen = [s[a] for s in members if a in s]  # shrunk towards the agent's overall mean
+                table[k, j] = (sum(seen) + SHRINK * overall[a]) / (len(seen) + SHRINK)
         return cls(names, agents, table, lexicon, term_w, surf_w, bias)
 
     def task_probs(self, texts: Sequence[str]) -> np.ndarray:
