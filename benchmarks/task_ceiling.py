@@ -23,25 +23,23 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
+from agentroute.aggregate import make_aggregator
 from agentroute.bench.logs import drop_overlap, read_routing_log
-from agentroute.normalize import normalize_answer
-from agentroute.types import RunRecord
+from agentroute.bench.metrics import answer_score
+from agentroute.types import AgentResult, Query, RoutingDecision, RunRecord
 
+VOTE = make_aggregator("weighted-vote")
 MORE = Path("../shared/data/routing_logs/more_reasoning_experts/unified_test.jsonl")
 
 
 def vote_score(row: RunRecord, agents: tuple[str, ...], weight: dict[str, float]) -> float:
-    """The score of the answer a weighted vote of ``agents`` returns (ties: the heavier, then listed first)."""
-    tally: dict[str, float] = defaultdict(float)
-    best_of: dict[str, float] = {}
-    for rank, a in enumerate(agents):
-        cell = row.agents.get(a)
-        if cell is None or cell.score is None:
-            continue
-        key = normalize_answer(cell.pred) if cell.pred is not None else f"<{a}>"
-        tally[key] += weight[a] + 1e-9 * (len(agents) - rank)
-        best_of[key] = max(best_of.get(key, 0.0), cell.score)
-    return best_of[max(tally, key=tally.__getitem__)] if tally else 0.0
+    """What ``bench run`` scores when ``agents`` answer ``row`` and the weighted vote (weights: each agent's
+    accuracy on the task) merges them: the project's own aggregator and answer scoring."""
+    decision = RoutingDecision(router="task", probs={a: weight[a] for a in agents}, selected=list(agents))
+    ran = [a for a in agents if a in row.agents]
+    results = [AgentResult(agent=a, answer=row.agents[a].pred, score=row.agents[a].score) for a in ran]
+    answer = VOTE.aggregate(Query(id=row.qid, text=row.question), decision, results)
+    return answer_score(answer.text, ran, decision, row)
 
 
 def task_best_from(train: list[RunRecord], rows: list[RunRecord]) -> float:

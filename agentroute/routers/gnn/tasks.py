@@ -17,6 +17,7 @@ learns how reliable the prior is on questions it has not seen, not how well it m
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
@@ -69,15 +70,12 @@ class TaskPrior:
         max_iter: int = 50,
     ) -> TaskPrior | None:
         """Fit on the labelled questions; None when fewer than two tasks have ``MIN_PER_TASK`` of them."""
-        labelled = [i for i, t in enumerate(tasks) if t]
-        counts: dict[str, int] = {}
-        for i in labelled:
-            counts[tasks[i]] = counts.get(tasks[i], 0) + 1  # type: ignore[index]
+        counts = Counter(t for t in tasks if t)
         names = sorted(t for t, c in counts.items() if c >= MIN_PER_TASK)
         if len(names) < 2:
             return None
         index = {t: k for k, t in enumerate(names)}
-        rows = [i for i in labelled if tasks[i] in index]
+        rows = [i for i, t in enumerate(tasks) if t in index]
         lexicon = Lexicon.fit([texts[i] for i in rows], min_df=2)
         labels = torch.tensor([index[tasks[i]] for i in rows])  # type: ignore[index]
         term_w, surf_w, bias = _fit_softmax(lexicon, [texts[i] for i in rows], labels, len(names), l2, max_iter)
@@ -92,30 +90,22 @@ class TaskPrior:
         return cls(names, agents, table, lexicon, term_w, surf_w, bias)
 
     def task_probs(self, texts: Sequence[str]) -> np.ndarray:
-        """(len(texts), tasks) P(task | question)."""
-        logits = np.tile(self.bias, (len(texts), 1))
-        for r, text in enumerate(texts):
-            ids, weights = self.lexicon.encode(text)
-            if len(ids):
-                logits[r] += weights @ self.term_weights[ids]
-            logits[r] += surface_features(text) @ self.surface_weights
+        """(len(texts), tasks) P(task | question), the whole batch at once."""
+        ids, weights, rows = _encode(self.lexicon, texts)
+        logits = _surface(texts) @ self.surface_weights + self.bias
+        np.add.at(logits, rows, weights[:, None] * self.term_weights[ids])
         logits -= logits.max(axis=1, keepdims=True)
         p = np.exp(logits)
         return p / p.sum(axis=1, keepdims=True)
 
     def expected(self, texts: Sequence[str], agents: Sequence[Sequence[str]]) -> list[np.ndarray]:
         """Per question, the expected score of each of its agents (agents the prior never saw: the mean)."""
-        probs = self.task_probs(texts)
-        out = []
-        for p, names in zip(probs, agents, strict=True):
-            by_agent = p @ self.table
-            out.append(
-                np.array(
-                    [by_agent[self._agent_index[a]] if a in self._agent_index else self._fallback for a in names],
-                    dtype=np.float32,
-                )
-            )
-        return out
+        by_agent = np.append(self.task_probs(texts) @ self.table, np.full((len(texts), 1), self._fallback), axis=1)
+        unknown = len(self.agents)  # the appended column
+        return [
+            row[[self._agent_index.get(a, unknown) for a in names]].astype(np.float32)
+            for row, names in zip(by_agent, agents, strict=True)
+        ]
 
     def state(self) -> dict[str, Any]:
         """Plain containers for a checkpoint."""
@@ -143,15 +133,29 @@ class TaskPrior:
         )
 
 
+def _encode(lexicon: Lexicon, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every text's TF-IDF entries as flat (term ids, weights, text index) arrays, texts in order."""
+    encoded = [lexicon.encode(t) for t in texts]
+    ids = np.concatenate([np.zeros(0, np.int64), *(e[0] for e in encoded)]).astype(np.int64)
+    weights = np.concatenate([np.zeros(0, np.float32), *(e[1] for e in encoded)]).astype(np.float32)
+    rows = np.repeat(np.arange(len(texts)), [len(e[0]) for e in encoded])
+    return ids, weights, rows
+
+
+def _surface(texts: Sequence[str]) -> np.ndarray:
+    if not texts:
+        return np.zeros((0, N_SURFACE), dtype=np.float32)
+    return np.stack([surface_features(t) for t in texts]).astype(np.float32).reshape(len(texts), N_SURFACE)
+
+
 def _fit_softmax(
     lexicon: Lexicon, texts: Sequence[str], labels: torch.Tensor, n_tasks: int, l2: float, max_iter: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Multinomial logistic regression, L2-penalised (``l2`` / n on the weights), by full-batch L-BFGS."""
-    encoded = [lexicon.encode(t) for t in texts]
-    ids = torch.from_numpy(np.concatenate([e[0] for e in encoded]).astype(np.int64))
-    weights = torch.from_numpy(np.concatenate([e[1] for e in encoded]).astype(np.float32))
-    offsets = torch.tensor(np.cumsum([0] + [len(e[0]) for e in encoded[:-1]]), dtype=torch.int64)
-    surface = torch.from_numpy(np.stack([surface_features(t) for t in texts]).astype(np.float32))
+    flat_ids, flat_weights, rows = _encode(lexicon, texts)
+    ids, weights = torch.from_numpy(flat_ids), torch.from_numpy(flat_weights)
+    offsets = torch.from_numpy(np.searchsorted(rows, np.arange(len(texts))))  # rows are sorted
+    surface = torch.from_numpy(_surface(texts))
     term_w = torch.zeros((max(len(lexicon), 1), n_tasks), requires_grad=True)
     surf_w = torch.zeros((N_SURFACE, n_tasks), requires_grad=True)
     bias = torch.zeros(n_tasks, requires_grad=True)
