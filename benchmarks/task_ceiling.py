@@ -1,6 +1,7 @@
 """How far can routing that only knows each question's task go? A ceiling, read from the test rows themselves.
 
     python benchmarks/task_ceiling.py                       # MoRE (12 datasets x 4 experts)
+    python benchmarks/task_ceiling.py --folds 5             # + the same choice made on the other folds
     python benchmarks/task_ceiling.py --log ../shared/data/routing_logs/llmrouter_9llm/unified_test.jsonl \
         --train ../shared/data/routing_logs/llmrouter_9llm/unified_train.jsonl   # the rows bench run scores
 
@@ -9,7 +10,9 @@ best single agent and the best set of k agents answered by a vote weighted by ea
 task. A router that recognised every question's task perfectly, and read nothing else in it, cannot beat
 these numbers on this log; one that beats them has found signal inside the tasks. Use it to tell a weak
 router from a target that sits at (or above) what the task alone can give. Rows without predictions can
-only be scored for single agents.
+only be scored for single agents. ``--folds k`` also makes the choice without hindsight: per task, the best
+set (of any size) on the other folds of ``bench run --folds k``, scored on the held-out fold, still with the
+true task labels (a router has to recognise the task from the question, so it sits below this too).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from rich.table import Table
 from agentroute.aggregate import make_aggregator
 from agentroute.bench.logs import drop_overlap, read_routing_log
 from agentroute.bench.metrics import answer_score
+from agentroute.bench.replay import make_folds
 from agentroute.types import AgentResult, Query, RoutingDecision, RunRecord
 
 VOTE = make_aggregator("weighted-vote")
@@ -54,11 +58,34 @@ def task_best_from(train: list[RunRecord], rows: list[RunRecord]) -> float:
     return float(np.mean([r.scores().get(best[r.dataset or "(none)"][1], 0.0) for r in rows]))
 
 
+def best_set(rows: list[RunRecord], agents: list[str], sizes: range) -> tuple[tuple[str, ...], dict[str, float]]:
+    """The set whose accuracy-weighted vote scores best on ``rows`` (ties: fewer agents), and the weights."""
+    weight = {a: float(np.mean([r.scores().get(a, 0.0) for r in rows])) for a in agents}
+    sets = [s for k in sizes for s in itertools.combinations(agents, k)]
+    chosen = max(sets, key=lambda s: (round(float(np.mean([vote_score(r, s, weight) for r in rows])), 12), -len(s)))
+    return chosen, weight
+
+
+def task_sets_by_fold(rows: list[RunRecord], agents: list[str], sizes: range, folds: int) -> tuple[float, float]:
+    """(accuracy, calls per question) when each task's best set is chosen on the other folds (no hindsight)."""
+    fold_of = make_folds([r.question for r in rows], folds)
+    scores, calls = [], []
+    for k in range(folds):
+        train = [r for r, f in zip(rows, fold_of, strict=True) if f != k]
+        for task in sorted({r.dataset or "(none)" for r in train}):
+            chosen, weight = best_set([r for r in train if (r.dataset or "(none)") == task], agents, sizes)
+            test = [r for r, f in zip(rows, fold_of, strict=True) if f == k and (r.dataset or "(none)") == task]
+            scores += [vote_score(r, chosen, weight) for r in test]
+            calls += [len(chosen)] * len(test)
+    return float(np.mean(scores)), float(np.mean(calls))
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--log", type=Path, default=MORE)
     p.add_argument("--train", type=Path, default=None, help="drop test questions also here (as bench run does)")
     p.add_argument("--max-set", type=int, default=4, help="largest set size tried per task")
+    p.add_argument("--folds", type=int, default=0, help="also choose each task's set on the other k folds")
     args = p.parse_args(argv)
     if not args.log.exists():
         Console(stderr=True).print(f"skipped: {args.log} not found")
@@ -102,6 +129,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     if train:
         table.caption += f"; best agent per task chosen on --train (no hindsight): {task_best_from(train, rows):.3f}"
+    if args.folds > 1:
+        acc, calls = task_sets_by_fold(rows, agents, range(1, max(sizes) + 1), args.folds)
+        table.caption += (
+            f"; best set per task chosen on the other {args.folds} folds (true task labels, no hindsight): "
+            f"{acc:.3f} at {calls:.2f} calls"
+        )
     Console(width=160).print(table)
     return 0
 

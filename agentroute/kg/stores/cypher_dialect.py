@@ -277,15 +277,17 @@ def clear_stale_bolt_slot(host: str | None, port: int | None, attempts: int = 8)
     """Clear the slots FalkorDB leaves stale after Bolt GOODBYEs, one per closed connection (difference 9).
 
     A plain connect-and-close takes one slot; then Bolt handshakes probe until one is answered (each
-    unanswered one, 0.25 s, took another slot). Harmless elsewhere: the first probe is answered at once.
+    unanswered one took another slot). A probe waits 0.25 s, doubling up to 2 s: a server slowed by a busy
+    machine answers late, and a probe given up on too early would leave one more stale slot behind for the
+    next client. Harmless elsewhere: the first probe is answered at once.
     """
     if not host or not port:
         return
     try:
         with socket.create_connection((host, port), timeout=1.0):
             pass
-        for _ in range(attempts):
-            with socket.create_connection((host, port), timeout=0.25) as s:
+        for attempt in range(attempts):
+            with socket.create_connection((host, port), timeout=min(0.25 * 2**attempt, 2.0)) as s:
                 s.sendall(_BOLT_HANDSHAKE)
                 try:
                     if len(s.recv(4)) == 4:
