@@ -264,3 +264,20 @@ def test_routing_inputs_are_identical_to_the_networkx_store(neo4j_store: Neo4jSt
     assert [_snapshot(g) for g in got] == [_snapshot(g) for g in want]
     assert sum(len(g.related) for g in got) > 0 and sum(len(g.similar) for g in got) > 0
     assert any(len(g.entities) > g.n_mentioned for g in got)  # neighbours came from the store
+
+
+@pytest.mark.neo4j
+def test_store_opens_after_another_client_left_a_stale_bolt_slot(bolt_uri: str, neo4j_store: Neo4jStore) -> None:
+    """FalkorDB does not answer the handshake after another client's GOODBYE (cypher_dialect difference 9):
+    a client that does not clear up after itself must not make the next store open fail."""
+    target = parse_bolt_url(bolt_uri)
+    auth = (target["user"], target["password"] or "") if target["user"] else None
+    rude = neo4j.GraphDatabase.driver(target["uri"], auth=auth)
+    rude.verify_connectivity()
+    rude.close()  # GOODBYE, and no clean-up of the slot it leaves
+    store = Neo4jStore.from_url(bolt_uri, connect_timeout=2.0)
+    try:
+        store.upsert_nodes("Agent", [{"id": "after-goodbye"}])
+        assert neo4j_store.get_node("Agent", "after-goodbye") == {"id": "after-goodbye"}
+    finally:
+        store.close()

@@ -273,16 +273,16 @@ def _run_unless_exists(run: RunFn, statement: str) -> None:
             raise
 
 
-def clear_stale_bolt_slot(host: str | None, port: int | None, attempts: int = 8) -> None:
+def clear_stale_bolt_slot(host: str | None, port: int | None, attempts: int = 8) -> bool:
     """Clear the slots FalkorDB leaves stale after Bolt GOODBYEs, one per closed connection (difference 9).
 
     A plain connect-and-close takes one slot; then Bolt handshakes probe until one is answered (each
     unanswered one took another slot). A probe waits 0.25 s, doubling up to 2 s: a server slowed by a busy
     machine answers late, and a probe given up on too early would leave one more stale slot behind for the
-    next client. Harmless elsewhere: the first probe is answered at once.
+    next client. Harmless elsewhere: the first probe is answered at once. True when a handshake was answered.
     """
     if not host or not port:
-        return
+        return False
     try:
         with socket.create_connection((host, port), timeout=1.0):
             pass
@@ -291,11 +291,12 @@ def clear_stale_bolt_slot(host: str | None, port: int | None, attempts: int = 8)
                 s.sendall(_BOLT_HANDSHAKE)
                 try:
                     if len(s.recv(4)) == 4:
-                        return
+                        return True
                 except TimeoutError:
                     continue
     except OSError:
-        return
+        return False
+    return False
 
 
 def _property_value(key: str, value: Any) -> Any:

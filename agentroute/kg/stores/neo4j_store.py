@@ -131,7 +131,7 @@ class Neo4jStore:
             connection_acquisition_timeout=connect_timeout + 1, max_transaction_retry_time=connect_timeout * 2,
         )
         try:
-            self._driver.verify_connectivity()
+            self._verify_connectivity()
             self._run_auto("RETURN 1 AS ok")  # a wrong database name fails here, not on first use
             if dialect is None:
                 found = detect_dialect(self._run_auto)
@@ -392,6 +392,16 @@ class Neo4jStore:
         """One auto-commit query in a read-mode session (params already passed through the dialect)."""
         with self._connection_kept(), self._session(read=True) as session:
             return session.run(query, params).data()
+
+    def _verify_connectivity(self) -> None:
+        """The driver's check, tried once more if a Bolt handshake then gets answered: FalkorDB leaves a slot
+        stale after another client's GOODBYE (cypher_dialect difference 9), and the first try can land on it."""
+        try:
+            self._driver.verify_connectivity()
+        except ServiceUnavailable:
+            if not clear_stale_bolt_slot(self._host, self._port):
+                raise
+            self._driver.verify_connectivity()
 
     def _run_auto(self, query: str) -> list[dict[str, Any]]:
         with self._session() as session:
