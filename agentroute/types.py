@@ -132,6 +132,9 @@ class RoutingDecision(BaseModel):
     #: Each agent's score on the question's similar past questions, set by an answer-aware aggregator's
     #: ``prepare`` (``agentroute/selection.py``); empty otherwise.
     history: dict[str, float] = Field(default_factory=dict)
+    #: Each agent's estimated chance of answering this question right, from a router that estimates one
+    #: (the GNN's task prior); the weighted vote then weighs answers by it (``aggregate.py``). Empty otherwise.
+    reliability: dict[str, float] = Field(default_factory=dict)
 
 
 class Answer(BaseModel):

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from agentroute.aggregate import MajorityVote, TopOne, WeightedVote, aggregator_names, make_aggregator
@@ -29,6 +31,24 @@ def test_weighted_vote_prefers_the_single_heavy_agent_over_a_light_pair() -> Non
     d = decision({"a": 0.7, "b": 0.2, "c": 0.1})
     answer = WeightedVote().aggregate(Q, d, [res("a", "Lyon"), res("b", "Paris"), res("c", "paris")])
     assert answer.text == "Lyon"
+
+
+def test_weighted_vote_weighs_reliable_agents_by_their_log_odds() -> None:
+    probs = {"a": 0.4, "b": 0.3, "c": 0.3}
+    sure = RoutingDecision(
+        router="test", probs=probs, selected=["a", "b", "c"], reliability={"a": 0.9, "b": 0.3, "c": 0.3}
+    )
+    answers = [res("a", "Lyon"), res("b", "Paris"), res("c", "paris")]
+    assert WeightedVote().aggregate(Q, decision(probs), answers).text == "Paris"  # 0.3 + 0.3 beat 0.4
+    voted = WeightedVote().aggregate(Q, sure, answers)
+    assert voted.text == "Lyon"  # log-odds 2.20 + 0.05 against 0.05 + 0.05 for two agents right 30% of the time
+    assert voted.support["Lyon"] == pytest.approx(math.log(9) + math.log(7 / 3) + 0.05)
+    assert WeightedVote(reliability=False).aggregate(Q, sure, answers).text == "Paris"
+    # the reliable agent's answer is settled before the weak two are asked: they could not outvote it
+    assert WeightedVote().settled(sure, answers[:1], ["b", "c"])
+    assert not WeightedVote(reliability=False).settled(sure, answers[:1], ["b", "c"])
+    evenly = sure.model_copy(update={"reliability": {"a": 0.6, "b": 0.6, "c": 0.6}})
+    assert WeightedVote().aggregate(Q, evenly, answers).text == "Paris"  # equally reliable: the majority
 
 
 def test_majority_counts_agents_not_probability() -> None:

@@ -92,6 +92,7 @@ class HeldOut:
     scores: list[dict[str, float]] = field(default_factory=list)
     costs: list[dict[str, float]] = field(default_factory=list)
     ids: list[str] = field(default_factory=list)  # the questions' ids (answer-aware selection trains on them)
+    reliability: list[dict[str, float]] = field(default_factory=list)  # the decisions' (the vote reads them)
 
 
 @dataclass
@@ -265,6 +266,7 @@ class GuardedRouter(BaseRouter):
             decisions = copy.route_many([ex.graph for ex in val])
             self.held.probs += [dict(d.probs) for d in decisions]
             self.held.selected += [list(d.selected) for d in decisions]
+            self.held.reliability += [dict(d.reliability) for d in decisions]
             self.held.scores += [dict(ex.scores) for ex in val]
             self.held.costs += [dict(ex.costs) for ex in val]
             self.held.ids += [ex.graph.query.id for ex in val]

@@ -99,6 +99,9 @@ def test_gnn_learns_a_task_prior_from_labelled_examples_and_saves_it(tmp_path: P
     probs = router.predict_proba(fold.graphs)
     loaded = GNNRouter.load(router.save(tmp_path / "gnn.pt"), device="cpu")
     assert loaded.task_prior is not None and loaded.predict_proba(fold.graphs) == probs
+    expected = router.task_prior.expected([g.query.text for g in fold.graphs], [g.agent_names for g in fold.graphs])
+    for d, g, e in zip(router.route_many(fold.graphs), fold.graphs, expected, strict=True):
+        assert d.reliability == pytest.approx(dict(zip(g.agent_names, e.tolist())))  # what the vote weighs
 
     unlabelled = [ex.__class__(graph=ex.graph, scores=ex.scores, costs=ex.costs) for ex in fold.examples]
     plain = GNNRouter(seed=0, **fast).fit(unlabelled)
@@ -107,3 +110,4 @@ def test_gnn_learns_a_task_prior_from_labelled_examples_and_saves_it(tmp_path: P
         assert r.task_prior is None and r.n_evidence == EVIDENCE_FEATURES.index("task_score")
         again = GNNRouter.load(r.save(tmp_path / "plain.pt"), device="cpu")
         assert again.n_evidence == r.n_evidence and again.predict_proba(fold.graphs) == r.predict_proba(fold.graphs)
+        assert all(d.reliability == {} for d in r.route_many(fold.graphs))  # the vote weighs probabilities

@@ -219,21 +219,31 @@ class GNNRouter(BaseRouter):
         graphs keep the per-edge tensors in cache and were the fastest in ``benchmarks/routing_speed.py``
         (default 128 on CPU, 4096 on a GPU).
         """
+        return self._predict(graphs, batch_size)[0]
+
+    def _predict(
+        self, graphs: Sequence[QueryGraph], batch_size: int | None = None
+    ) -> tuple[list[dict[str, float]], list[dict[str, float]]]:
+        """Per graph: the agents' probabilities, and their expected scores from the task prior (empty
+        without one)."""
         if not self.models or self.in_dims is None:
             raise RuntimeError(f"{self.name} router is not trained: call fit() or GNNRouter.load() first")
         step = batch_size or (128 if self.device.type == "cpu" else 4096)
         known = self._known()
-        chunks = [graphs[s : s + step] for s in range(0, len(graphs), step)]
-
-        def arrays(chunk: Sequence[QueryGraph]) -> list[GraphArrays]:
+        probs: list[dict[str, float]] = []
+        expected: list[dict[str, float]] = []
+        for start in range(0, len(graphs), step):
+            chunk = graphs[start : start + step]
             prior = self.task_prior
             task = prior.expected([g.query.text for g in chunk], [g.agent_names for g in chunk]) if prior else None
-            return graph_arrays_many(chunk, self.lexicon, known, task)
-
-        out: list[dict[str, float]] = []
-        for chunk in chunks:
-            out.extend(self._predict_items(arrays(chunk)))
-        return out
+            probs.extend(self._predict_items(graph_arrays_many(chunk, self.lexicon, known, task)))
+            if task is None:
+                expected.extend({} for _ in chunk)
+            else:
+                expected.extend(
+                    {a: float(v) for a, v in zip(g.agent_names, row, strict=True)} for g, row in zip(chunk, task)
+                )
+        return probs, expected
 
     def _predict_items(self, items: Sequence[GraphArrays]) -> list[dict[str, float]]:
         assert self.models and self.in_dims is not None
@@ -292,7 +302,7 @@ class GNNRouter(BaseRouter):
 
     def route_many(self, graphs: Sequence[QueryGraph], k: int | None = None) -> list[RoutingDecision]:
         decisions = []
-        for probs in self.predict_proba(graphs):
+        for probs, expected in zip(*self._predict(graphs), strict=True):
             selected = self.select(probs, k)
             top = ", ".join(f"{a} {probs[a]:.2f}" for a in sorted(probs, key=lambda a: -probs[a])[:3])
             decisions.append(
@@ -302,6 +312,7 @@ class GNNRouter(BaseRouter):
                     selected=selected,
                     rationale=f"GNN: {top}",
                     early_stop=self.early_stop and len(selected) > 1,
+                    reliability=expected,
                 )
             )
         return decisions
