@@ -37,7 +37,7 @@ SOURCES = {
     "more": ("more_reasoning_experts/unified_test.jsonl", None),
     "routellm": ("routellm_2llm/unified_all.jsonl", None),
 }
-LEARNED = ("gnn", "gnn-top1", "knn", "mlp")
+LEARNED = ("gnn", "gnn-top1", "knn", "mlp", "per-task")
 ROUTERS = (*LEARNED, "best-single", "all", "random", "oracle")
 
 
@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--folds", type=int, default=5)
     p.add_argument("--embedder", default="hashing")
     p.add_argument("--subsample", type=int, default=None, help="evaluate a seeded subset of N rows per log")
-    p.add_argument("--routers", default=",".join(ROUTERS), help="comma-separated routers (default: all eight)")
+    p.add_argument("--routers", default=",".join(ROUTERS), help="comma-separated routers (default: all nine)")
     p.add_argument("--options", default="{}", help="router options as JSON (as bench run --options)")
     p.add_argument("--out", type=Path, default=Path("bench-quality"))
     p.add_argument("--logs-dir", type=Path, default=LOGS, help="the shared routing_logs folder")

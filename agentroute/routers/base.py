@@ -253,6 +253,8 @@ _MLP = "small MLP from the query embedding to agent scores"
 register_router("mlp", "agentroute.routers.mlp:MlpRouter", summary=_MLP, guarded=True, baseline=True)
 _BEST = "always the best agent on training data"
 register_router("best-single", f"{_BASE}:BestSingleRouter", summary=_BEST, baseline=True)
+_TASK = "the best agent for the question's recognised task (logs with task labels)"
+register_router("per-task", "agentroute.routers.per_task:PerTaskRouter", summary=_TASK, guarded=True, baseline=True)
 register_router(
     "description",
     "agentroute.routers.description:DescriptionRouter",

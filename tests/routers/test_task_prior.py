@@ -111,3 +111,37 @@ def test_gnn_learns_a_task_prior_from_labelled_examples_and_saves_it(tmp_path: P
         again = GNNRouter.load(r.save(tmp_path / "plain.pt"), device="cpu")
         assert again.n_evidence == r.n_evidence and again.predict_proba(fold.graphs) == r.predict_proba(fold.graphs)
         assert all(d.reliability == {} for d in r.route_many(fold.graphs))  # the vote weighs probabilities
+
+
+def test_per_task_router_sends_each_question_to_its_tasks_best_agent() -> None:
+    from agentroute.bench.replay import run_replay_benchmark
+    from agentroute.routers.base import make_router, router_info
+
+    assert router_info("per-task").guarded and router_info("per-task").baseline
+    report = run_replay_benchmark(rows(160), folds=2, routers=["per-task", "best-single"])
+    per_task, best = report.result("per-task"), report.result("best-single")
+    assert per_task.accuracy == 1.0 and best.accuracy < 0.6  # best single: one task's expert
+    assert "fallback" not in (per_task.guard or "")
+
+    train, test = rows(120), rows(10, start=3000)
+    fold = build_fold([routing_view(r, r.qid) for r in train], test, [AgentSpec(name=a) for a in ("calc", "atlas",
+        "guess")], make_embedder("hashing", dim=32))
+    router = make_router("per-task", guard=False).fit(fold.examples)
+    for d, r in zip(router.route_many(fold.graphs), test, strict=True):
+        assert d.selected == ["calc" if r.dataset == "arith" else "atlas"]
+        assert d.reliability[d.selected[0]] > 0.9 > 0.1 > d.reliability["guess"]  # what a vote would weigh
+        assert "recognised task" in (d.rationale or "")
+
+
+def test_per_task_router_without_task_labels_is_best_single() -> None:
+    from agentroute.routers.base import make_router
+
+    train = [r.model_copy(update={"dataset": None}) for r in rows(60)]
+    train[1].agents["calc"] = AgentRecord(score=1.0, pred="calc")  # a geography question calc got right too
+    fold = build_fold([routing_view(r, r.qid) for r in train], rows(6, start=4000),
+                      [AgentSpec(name=a) for a in ("calc", "atlas", "guess")], make_embedder("hashing", dim=32))
+    router = make_router("per-task", guard=False).fit(fold.examples)
+    best = make_router("best-single").fit(fold.examples)
+    for d, b in zip(router.route_many(fold.graphs), best.route_many(fold.graphs), strict=True):
+        assert d.selected == b.selected == ["calc"]
+        assert "no task labels" in (d.rationale or "")
