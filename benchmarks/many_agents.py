@@ -9,8 +9,8 @@ candidates whose disagreements with the strong one are mostly noise. The log is 
 right 95% of the time; every other agent has its own rate (uniform in 0.2–0.85) shifted a little per topic
 (8 topics named by words in the question), so there is *some* routing signal, but never enough to beat
 ``m00``. Each agent answers the gold text when right and one of three wrong texts otherwise, with a cost
-per call, so votes and costs replay as in a real log (``m00`` costs $0.0003 a call, the others $0.00001–0.0005). Prints the replay benchmark's table (paired Δ to best
-single) and each learned router's guard verdicts.
+per call (``m00`` $0.0003, the others $0.00001–0.0005), so votes and costs replay as in a real log.
+Prints the replay benchmark's table (paired Δ to best single) and each learned router's guard verdicts.
 """
 
 from __future__ import annotations
