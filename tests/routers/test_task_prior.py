@@ -8,8 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from agentroute.bench.replay import build_fold, routing_view
+from agentroute.bench.replay import build_fold, routing_view, run_replay_benchmark
 from agentroute.kg.embed import make_embedder
+from agentroute.routers.base import make_router, router_info
 from agentroute.routers.gnn import GNNRouter
 from agentroute.routers.gnn.features import EVIDENCE_FEATURES
 from agentroute.routers.gnn.tasks import TaskPrior, cross_fitted
@@ -113,19 +114,21 @@ def test_gnn_learns_a_task_prior_from_labelled_examples_and_saves_it(tmp_path: P
         assert all(d.reliability == {} for d in r.route_many(fold.graphs))  # the vote weighs probabilities
 
 
-def test_per_task_router_sends_each_question_to_its_tasks_best_agent() -> None:
-    from agentroute.bench.replay import run_replay_benchmark
-    from agentroute.routers.base import make_router, router_info
+def per_task_fold(train: list[RunRecord], test: list[RunRecord]):
+    """A replay fold over the three agents of ``rows`` (training labels kept, test questions bare)."""
+    agents = [AgentSpec(name=a) for a in ("calc", "atlas", "guess")]
+    return build_fold([routing_view(r, r.qid) for r in train], test, agents, make_embedder("hashing", dim=32))
 
+
+def test_per_task_router_sends_each_question_to_its_tasks_best_agent() -> None:
     assert router_info("per-task").guarded and router_info("per-task").baseline
     report = run_replay_benchmark(rows(160), folds=2, routers=["per-task", "best-single"])
     per_task, best = report.result("per-task"), report.result("best-single")
     assert per_task.accuracy == 1.0 and best.accuracy < 0.6  # best single: one task's expert
     assert "fallback" not in (per_task.guard or "")
 
-    train, test = rows(120), rows(10, start=3000)
-    fold = build_fold([routing_view(r, r.qid) for r in train], test, [AgentSpec(name=a) for a in ("calc", "atlas",
-        "guess")], make_embedder("hashing", dim=32))
+    test = rows(10, start=3000)
+    fold = per_task_fold(rows(120), test)
     router = make_router("per-task", guard=False).fit(fold.examples)
     for d, r in zip(router.route_many(fold.graphs), test, strict=True):
         assert d.selected == ["calc" if r.dataset == "arith" else "atlas"]
@@ -134,12 +137,9 @@ def test_per_task_router_sends_each_question_to_its_tasks_best_agent() -> None:
 
 
 def test_per_task_router_without_task_labels_is_best_single() -> None:
-    from agentroute.routers.base import make_router
-
     train = [r.model_copy(update={"dataset": None}) for r in rows(60)]
     train[1].agents["calc"] = AgentRecord(score=1.0, pred="calc")  # a geography question calc got right too
-    fold = build_fold([routing_view(r, r.qid) for r in train], rows(6, start=4000),
-                      [AgentSpec(name=a) for a in ("calc", "atlas", "guess")], make_embedder("hashing", dim=32))
+    fold = per_task_fold(train, rows(6, start=4000))
     router = make_router("per-task", guard=False).fit(fold.examples)
     best = make_router("best-single").fit(fold.examples)
     for d, b in zip(router.route_many(fold.graphs), best.route_many(fold.graphs), strict=True):
