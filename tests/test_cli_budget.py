@@ -73,6 +73,8 @@ def test_calibrate_writes_the_cost_weight_into_the_checkpoint(tmp_path: Path) ->
     router = load_router("gnn", ckpt, device="cpu")
     assert isinstance(router, GuardedRouter)
     assert router.cost_weight == summary["value"] != 0
+    assert router.target_cost == 0.004  # batches of questions are paced to it
+    assert router.cost_model is not None and router.cost_model.agents == ["cheap", "dear"]
 
 
 def test_calibrate_rejects_bad_budgets(tmp_path: Path) -> None:

@@ -116,7 +116,8 @@ def calibrate_calls(
 def calibrate(
     router: GuardedRouter, target_cost: float | None = None, target_calls: float | None = None
 ) -> Calibration:
-    """Set ``router``'s cost weight (``target_cost``) or its wrapped router's ``mass`` (``target_calls``)."""
+    """Set ``router``'s cost weight (``target_cost``, which batches of questions then pace to: see
+    ``GuardedRouter.paced``) or its wrapped router's ``mass`` (``target_calls``)."""
     if (target_cost is None) == (target_calls is None):
         raise ValueError("give exactly one of target_cost or target_calls")
     if target_cost is not None:
@@ -124,6 +125,7 @@ def calibrate(
             raise ValueError(f"--target-cost must be positive, got {target_cost}")
         result = calibrate_cost(router.held, router.state.prior_costs, target_cost)
         router.cost_weight = result.value
+        router.target_cost = target_cost
         return result
     assert target_calls is not None
     if target_calls < 1:
@@ -131,5 +133,6 @@ def calibrate(
     if not hasattr(router.inner, "mass") or getattr(router.inner, "top1", False):
         raise ValueError(f"router {router.name!r} selects a fixed number of agents: --target-calls needs gnn")
     result = calibrate_calls(router.held, target_calls, cap=getattr(router.inner, "max_calls", None))
+    router.target_cost = None
     router.inner.mass = result.value  # type: ignore[attr-defined]
     return result

@@ -27,6 +27,9 @@ A decision's value on held-out questions is the recorded score of its top agent 
 scores, not answers, so a vote cannot be replayed there); for set routers this judges the agent they trust
 most. ``cost_weight`` (λ, from ``calibrate``) switches to cost-aware routing: the agent with the best
 ``probability − λ · mean cost / max mean cost`` (a single call), and the quality guard steps aside.
+``target_cost`` (also from ``calibrate``) paces the budget on batches of at least ``PACE_MIN_BATCH``
+questions: λ is re-chosen on the batch so that its predicted cost per question meets the target, with each
+question's own predicted cost per agent (``cost_model.py``, fitted with the router; ``pacing.py``).
 """
 
 from __future__ import annotations
@@ -39,6 +42,8 @@ from typing import Any
 import numpy as np
 
 from agentroute.routers.base import BaseRouter, Router, SharesTraining
+from agentroute.routers.cost_model import CostModel
+from agentroute.routers.pacing import PACE_MIN_BATCH, pace
 from agentroute.types import QueryGraph, RoutingDecision, TrainExample
 
 #: Margins tried on the held-out questions (probability of the router's top agent minus the prior agent's).
@@ -220,12 +225,15 @@ class GuardedRouter(BaseRouter):
         config: GuardConfig | None = None,
         cost_weight: float = 0.0,
         inner: Router | None = None,
+        target_cost: float | None = None,
     ) -> None:
         self._make = make
         self.inner: Router = inner if inner is not None else make()
         self.name = self.inner.name
         self.config = config or GuardConfig()
         self.cost_weight = float(cost_weight)
+        self.target_cost = target_cost
+        self.cost_model: CostModel | None = None
         self.state = GuardState()
         self.held = HeldOut()
 
@@ -247,6 +255,7 @@ class GuardedRouter(BaseRouter):
         """``fit_options`` (e.g. a GNN's ``progress``) go to every fit of the wrapped router."""
         prior = mean_by_agent(examples)
         costs = mean_by_agent(examples, costs=True)
+        self.cost_model = CostModel.fit(examples)
         n_val = int(round(len(examples) * self.config.val_fraction))
         if len(examples) < self.config.min_examples or n_val < 10:
             self.inner = self._make()
@@ -289,7 +298,27 @@ class GuardedRouter(BaseRouter):
         return self.route_many([graph], k)[0]
 
     def route_many(self, graphs: Sequence[QueryGraph], k: int | None = None) -> list[RoutingDecision]:
-        return [self.guard(d) for d in self.inner.route_many(graphs, k)]
+        decisions = self.inner.route_many(graphs, k)
+        if self.target_cost is not None and self.cost_model is not None and len(graphs) >= PACE_MIN_BATCH:
+            return self.paced(graphs, decisions, self.target_cost, self.cost_model)
+        return [self.guard(d) for d in decisions]
+
+    def paced(
+        self, graphs: Sequence[QueryGraph], decisions: list[RoutingDecision], target: float, model: CostModel
+    ) -> list[RoutingDecision]:
+        """One agent per question, by ``p − λ · predicted cost / scale`` with the λ that meets ``target`` on
+        this batch's predicted costs (``pacing.py``)."""
+        means = self.state.prior_costs
+        costs = [
+            {a: predicted.get(a, means.get(a, 0.0)) for a in d.probs}
+            for d, predicted in zip(decisions, model.predict(graphs), strict=True)
+        ]
+        lam, picks, spend = pace([d.probs for d in decisions], costs, target, cost_scale(means))
+        why = (
+            f"budget: λ {lam:+.3g} chosen on this batch of {len(graphs)} questions, predicted "
+            f"${spend:.3g} per question for a target of ${target:.3g}"
+        )
+        return [self._single(d, pick, why) if d.probs else d for d, pick in zip(decisions, picks, strict=True)]
 
     def guard(self, decision: RoutingDecision) -> RoutingDecision:
         """The wrapped router's decision, kept, replaced by the prior's agent, or made cost-aware."""
@@ -331,12 +360,18 @@ class GuardedRouter(BaseRouter):
             "state": self.state.to_dict(),
             "config": {**asdict(self.config), "deltas": list(self.config.deltas)},
             "cost_weight": self.cost_weight,
+            "target_cost": self.target_cost,
+            "cost_model": self.cost_model.to_dict() if self.cost_model is not None else None,
         }
 
     def restore(self, data: Mapping[str, Any]) -> GuardedRouter:
         self.state = GuardState.from_dict(data.get("state", {}))
         self.config = GuardConfig.from_option(dict(data.get("config", {}))) or GuardConfig()
         self.cost_weight = float(data.get("cost_weight", 0.0))
+        target = data.get("target_cost")
+        self.target_cost = float(target) if target is not None else None
+        model = data.get("cost_model")
+        self.cost_model = CostModel.from_dict(model) if model else None
         return self
 
 
@@ -354,6 +389,7 @@ class SharedGuardedRouter(GuardedRouter):
         self.inner.share_training(other.inner)  # type: ignore[attr-defined]
         self.held = other.held
         self.state = GuardState.from_dict(other.state.to_dict())
+        self.cost_model = other.cost_model
         return self
 
 

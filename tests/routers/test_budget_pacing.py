@@ -1,0 +1,112 @@
+"""Per-question cost prediction and budget pacing: a calibrated router spends the target on a batch even when
+the batch's questions cost more than the training ones."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from agentroute.bench.replay import build_fold
+from agentroute.kg.embed import make_embedder
+from agentroute.routers.base import make_router
+from agentroute.routers.calibration import calibrate
+from agentroute.routers.cost_model import CostModel
+from agentroute.routers.fallback import GuardedRouter
+from agentroute.routers.pacing import pace
+from agentroute.types import AgentRecord, AgentSpec, RunRecord
+
+FILLER = "please answer carefully and explain the reasoning behind it "
+
+
+def token_priced_rows(n: int, words: tuple[int, int], seed: int, start: int = 0) -> list[RunRecord]:
+    """Arithmetic questions (both agents right) and poetry questions (only 'dear' reliably right); each
+    call costs its price per character of the question, as token-priced APIs do ('dear' 10x 'cheap')."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i in range(start, start + n):
+        easy = i % 2 == 0
+        core = f"What is {i} plus one?" if easy else f"Which poet wrote the ballad of harbour {i}?"
+        text = core + " " + " ".join(FILLER.split()[: 1 + i % 9]) * int(rng.integers(*words))
+        cheap_right = rng.random() < (0.9 if easy else 0.3)
+        dear_right = rng.random() < 0.9
+        agents = {
+            "cheap": AgentRecord(score=float(cheap_right), cost_usd=1e-7 * len(text)),
+            "dear": AgentRecord(score=float(dear_right), cost_usd=1e-6 * len(text)),
+        }
+        rows.append(RunRecord(qid=f"q{i}", question=text, agents=agents))
+    return rows
+
+
+@pytest.fixture(scope="module")
+def fold():  # type: ignore[no-untyped-def]
+    """Training questions of 1-4 filler runs; test questions of 6-10 (two to three times as long)."""
+    train = token_priced_rows(240, (1, 5), seed=0)
+    test = token_priced_rows(80, (6, 11), seed=1, start=1000)
+    agents = [AgentSpec(name="cheap"), AgentSpec(name="dear")]
+    return train, test, build_fold(train, test, agents, make_embedder("hashing"))
+
+
+def test_cost_model_predicts_each_questions_cost_from_its_text(fold) -> None:  # type: ignore[no-untyped-def]
+    train, test, data = fold
+    model = CostModel.fit(data.examples)
+    assert model is not None and model.agents == ["cheap", "dear"]
+    predicted = model.predict(data.graphs)
+    for agent in ("cheap", "dear"):
+        truth = np.array([r.agents[agent].cost_usd for r in test])
+        guess = np.array([p[agent] for p in predicted])
+        train_mean = np.mean([r.agents[agent].cost_usd for r in train])
+        assert np.corrcoef(truth, guess)[0, 1] > 0.95
+        # longer questions than in training: the mean training cost is far off, the prediction is not
+        assert np.mean(np.abs(guess - truth)) < 0.25 * np.mean(np.abs(train_mean - truth))
+    restored = CostModel.from_dict(model.to_dict())
+    assert restored.predict(data.graphs) == predicted
+
+
+def test_cost_model_needs_recorded_costs(fold) -> None:  # type: ignore[no-untyped-def]
+    _, _, data = fold
+    bare = [type(ex)(graph=ex.graph, scores=ex.scores) for ex in data.examples]
+    assert CostModel.fit(bare) is None
+
+
+def test_pace_finds_the_cost_weight_that_spends_the_target_on_the_batch() -> None:
+    rng = np.random.default_rng(0)
+    probs = [{"cheap": 1 - p, "dear": p} for p in rng.random(300)]
+    costs = [{"cheap": c, "dear": 10 * c} for c in rng.uniform(1e-4, 3e-4, 300)]
+    spent = []
+    for target in (0.0006, 0.001, 0.0015):
+        lam, picks, spend = pace(probs, costs, target, scale=0.003)
+        real = np.mean([c[a] for c, a in zip(costs, picks, strict=True)])
+        assert spend == pytest.approx(real)
+        assert abs(real - target) <= 0.02 * target
+        spent.append((lam, np.mean([a == "dear" for a in picks])))
+    lams, dear_shares = zip(*spent, strict=True)
+    assert lams[0] > lams[1] > lams[2] and dear_shares[0] < dear_shares[1] < dear_shares[2]
+    _, picks, _ = pace(probs, costs, 1e-9, scale=0.003)  # below the cheapest: all cheap
+    assert set(picks) == {"cheap"}
+
+
+def test_a_calibrated_router_paces_a_batch_of_longer_questions_to_the_budget(fold) -> None:  # type: ignore[no-untyped-def]
+    train, test, data = fold
+    router = make_router("knn", seed=0).fit(data.examples)
+    assert isinstance(router, GuardedRouter)
+    mean = {a: np.mean([r.agents[a].cost_usd for r in train]) for a in ("cheap", "dear")}
+    target = mean["cheap"] + 0.5 * (mean["dear"] - mean["cheap"])
+    target *= 2.5  # the test questions are ~2.5x as long: a budget meant for them
+    cal = calibrate(router, target_cost=target)
+    assert router.target_cost == target
+
+    def spent(decisions) -> float:  # type: ignore[no-untyped-def]
+        return float(np.mean([r.agents[d.selected[0]].cost_usd for r, d in zip(test, decisions, strict=True)]))
+
+    batch = router.route_many(data.graphs)
+    assert all(len(d.selected) == 1 and "budget: λ" in d.rationale for d in batch)
+    assert abs(spent(batch) - target) <= 0.1 * target
+    one_by_one = [router.route(g) for g in data.graphs]  # too small to pace: the calibrated λ alone
+    assert all("cost-aware" in d.rationale and "budget" not in d.rationale for d in one_by_one)
+    assert abs(spent(one_by_one) - target) > 0.1 * target  # λ from mean costs misjudges longer questions
+    assert cal.value == router.cost_weight
+    # pacing buys the dear agent where it matters: poetry questions get it more often than arithmetic
+    dear = [(r.question, d.selected[0] == "dear") for r, d in zip(test, batch, strict=True)]
+    poetry = np.mean([v for q, v in dear if "poet" in q])
+    arithmetic = np.mean([v for q, v in dear if "plus one" in q])
+    assert poetry > arithmetic
