@@ -22,54 +22,55 @@ def pace(
     probs: Sequence[Mapping[str, float]], costs: Sequence[Mapping[str, float]], target: float, scale: float
 ) -> tuple[float, list[str | None], float]:
     """(λ, each question's pick, predicted cost per question): the λ whose picks by ``p − λ · cost / scale``
-    have the predicted cost per question closest to ``target`` (ties: the cheaper, then the smaller |λ|).
+    have the predicted cost per question closest to ``target`` (ties: the cheaper).
 
-    ``costs[i]`` holds question i's predicted cost for each of its candidates (``probs[i]``'s keys)."""
+    ``costs[i]`` holds question i's predicted cost for each of its candidates (``probs[i]``'s keys). A larger
+    λ never picks a dearer agent for any question, so the spend falls as λ grows and a bisection over the
+    λs where some pick changes finds the two that straddle the target."""
     names = sorted({a for p in probs for a in p})
-    if not names:
-        return 0.0, [None] * len(probs), 0.0
-    col = {a: j for j, a in enumerate(names)}
     p = np.full((len(probs), len(names)), -np.inf)
     c = np.zeros((len(probs), len(names)))
+    col = {a: j for j, a in enumerate(names)}
     for i, (pr, co) in enumerate(zip(probs, costs, strict=True)):
         for a, v in pr.items():
             p[i, col[a]] = v
             c[i, col[a]] = co.get(a, 0.0)
-    best: tuple[float, float, float, float] | None = None  # (|miss|, spend, |λ|, λ)
-    for lam in _candidate_lambdas(p, c, scale):
-        spend = _spend(p, c, lam, scale)
-        key = (abs(spend - target), spend, abs(lam), lam)
-        if best is None or key < best:
-            best = key
-    assert best is not None
-    lam = best[3]
     has = np.isfinite(p).any(axis=1)
+    if not has.any():
+        return 0.0, [None] * len(probs), 0.0
+    lams = _crossings(p[has], c[has], scale)
+    lo, hi = 0, len(lams) - 1  # spend(lams[0]) is the most, spend(lams[-1]) the least
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if _spend(p[has], c[has], lams[mid], scale) > target:
+            lo = mid
+        else:
+            hi = mid
+    spend, lam = min(
+        ((_spend(p[has], c[has], lams[i], scale), lams[i]) for i in (lo, hi)), key=lambda s: (abs(s[0] - target), s[0])
+    )
     idx = np.argmax(p - lam * c / scale, axis=1)
     picks = [names[j] if ok else None for j, ok in zip(idx.tolist(), has.tolist(), strict=True)]
-    return lam, picks, best[1]
+    return lam, picks, spend
 
 
 def _spend(p: np.ndarray, c: np.ndarray, lam: float, scale: float) -> float:
-    """Predicted cost per question (with a candidate) of the λ-utility picks."""
-    has = np.isfinite(p).any(axis=1)
-    if not has.any():
-        return 0.0
-    idx = np.argmax(p[has] - lam * c[has] / scale, axis=1)
-    return float(c[has][np.arange(idx.size), idx].mean())
+    """Predicted cost per question of the λ-utility picks (every row has a candidate)."""
+    idx = np.argmax(p - lam * c / scale, axis=1)
+    return float(c[np.arange(idx.size), idx].mean())
 
 
-def _candidate_lambdas(p: np.ndarray, c: np.ndarray, scale: float, limit: int = 1000) -> list[float]:
-    """Every λ where some question's pick can change (two candidates' utilities cross), thinned to ``limit``
-    quantiles, with a point on each side of each and between neighbours, plus 0 and ±1e6 (always the
-    cheapest / the dearest)."""
+def _crossings(p: np.ndarray, c: np.ndarray, scale: float) -> list[float]:
+    """One λ inside each interval between the λs where some question's pick changes (two candidates'
+    utilities cross), and one beyond each end, in increasing order: between two crossings every pick is
+    fixed, so these are all the choices a λ can make."""
     cuts: list[np.ndarray] = []
     for a in range(p.shape[1]):
         for b in range(a + 1, p.shape[1]):
             both = np.isfinite(p[:, a]) & np.isfinite(p[:, b]) & (np.abs(c[:, a] - c[:, b]) > 1e-15)
             cuts.append((p[both, a] - p[both, b]) * scale / (c[both, a] - c[both, b]))
-    x = np.unique(np.concatenate(cuts)) if cuts else np.array([])
-    if x.size > limit:
-        x = np.unique(np.quantile(x, np.linspace(0.0, 1.0, limit)))
-    mids = (x[1:] + x[:-1]) / 2
-    edges = np.concatenate([x - 1e-9 * (1 + np.abs(x)), x + 1e-9 * (1 + np.abs(x))])
-    return sorted({0.0, 1e6, -1e6, *mids.tolist(), *edges.tolist()})
+    x = np.unique(np.concatenate(cuts)) if cuts else np.array([0.0])
+    if x.size == 0:
+        x = np.array([0.0])
+    ends = [float(x[0] - 1 - abs(x[0])), float(x[-1] + 1 + abs(x[-1]))]
+    return [ends[0], *((x[1:] + x[:-1]) / 2).tolist(), ends[1]]
