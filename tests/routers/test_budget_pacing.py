@@ -85,6 +85,25 @@ def test_pace_finds_the_cost_weight_that_spends_the_target_on_the_batch() -> Non
     assert set(picks) == {"cheap"}
 
 
+def test_pace_with_many_agents_and_uneven_candidates() -> None:
+    rng = np.random.default_rng(1)
+    names = [f"a{j}" for j in range(12)]
+    probs, costs = [], []
+    for _ in range(400):
+        cands = [a for a in names if rng.random() < 0.7] or names[:1]
+        p = rng.dirichlet(np.ones(len(cands)))
+        probs.append(dict(zip(cands, p.tolist(), strict=True)))
+        costs.append({a: float(rng.uniform(1e-5, 1e-3)) for a in cands})
+    cheapest = np.mean([min(c.values()) for c in costs])
+    dearest = np.mean([max(c.values()) for c in costs])
+    for share in (0.2, 0.5, 0.8):
+        target = cheapest + share * (dearest - cheapest)
+        _, picks, spend = pace(probs, costs, target, scale=1e-3)
+        assert all(a in p for a, p in zip(picks, probs, strict=True))  # only a question's own candidates
+        assert spend == pytest.approx(np.mean([c[a] for c, a in zip(costs, picks, strict=True)]))
+        assert abs(spend - target) <= 0.01 * target
+
+
 def test_a_calibrated_router_paces_a_batch_of_longer_questions_to_the_budget(fold) -> None:  # type: ignore[no-untyped-def]
     train, test, data = fold
     router = make_router("knn", seed=0).fit(data.examples)
