@@ -37,7 +37,10 @@ from agentroute.pipeline import (  # noqa: F401 - re-exported: the graph's publi
     invoke_with_retries,
 )
 from agentroute.routers.base import Router, make_router
-from agentroute.types import AgentRecord, AgentResult, Answer, Query, RunRecord
+from agentroute.routers.coldstart import route_with_cold_start
+from agentroute.routers.decided import DecidedRouter, decision_key
+from agentroute.routers.pacing import PACE_MIN_BATCH
+from agentroute.types import AgentRecord, AgentResult, Answer, Query, RoutingDecision, RunRecord
 
 if TYPE_CHECKING:  # pragma: no cover - langgraph is imported when a graph is built, not on import
     from langchain_core.runnables import Runnable
@@ -97,10 +100,13 @@ class AgentRoute:
 
     def as_graph(self, *, approval: bool = False, keys: RouteKeys | None = None) -> StateGraph:
         """The uncompiled router graph: compile it with your own checkpointer (needed for ``approval``)."""
+        return self._graph(self.router, approval=approval, keys=keys)
+
+    def _graph(self, router: Router, *, approval: bool = False, keys: RouteKeys | None = None) -> StateGraph:
         return build_router_graph(
             self.agents,
             self.builder,
-            self.router,
+            router,
             self.aggregator,
             k=self.k,
             timeout_s=self.timeout_s,
@@ -227,10 +233,15 @@ class AgentRoute:
     async def aask(self, question: str | Query, on_event: Callable[[Event], None] | None = None) -> Answer:
         """Answer one question; ``on_event`` sees each progress event as it happens (``agentroute/events.py``)."""
         self._check_open()
+        return await self._arun(self.compiled, question, on_event)
+
+    async def _arun(
+        self, compiled: Any, question: str | Query, on_event: Callable[[Event], None] | None = None
+    ) -> Answer:
         if on_event is None:  # nobody to show events to: no custom stream, so LangGraph runs each step inline
-            return answer_from(await self.compiled.ainvoke({"question": as_query(question)}))
+            return answer_from(await compiled.ainvoke({"question": as_query(question)}))
         output: dict[str, Any] = {}
-        stream = self.compiled.astream({"question": as_query(question)}, stream_mode=["custom", "values"])
+        stream = compiled.astream({"question": as_query(question)}, stream_mode=["custom", "values"])
         async for mode, chunk in stream:
             if mode == "values":
                 output = chunk
@@ -243,14 +254,33 @@ class AgentRoute:
         return self._sync(self.aask(question, on_event))
 
     async def aask_many(self, questions: Sequence[str | Query], concurrency: int = 8) -> list[Answer]:
-        """Answer many questions, at most ``concurrency`` at a time, in input order."""
+        """Answer many questions, at most ``concurrency`` at a time, in input order.
+
+        A router that paces a budget over a batch (``paces_batches``: calibrated with a target cost) routes
+        all of them together first, so the batch spends the target (``routers/pacing.py``)."""
+        self._check_open()
+        queries = [as_query(q) for q in questions]
+        compiled = self.compiled
+        if getattr(self.router, "paces_batches", False) and len(queries) >= PACE_MIN_BATCH:
+            decisions = await asyncio.to_thread(self._route_together, queries)
+            compiled = self._graph(DecidedRouter(self.router, decisions)).compile(name="agentroute")
         gate = asyncio.Semaphore(max(1, concurrency))
 
-        async def one(q: str | Query) -> Answer:
+        async def one(q: Query) -> Answer:
             async with gate:
-                return await self.aask(q)
+                return await self._arun(compiled, q)
 
-        return list(await asyncio.gather(*(one(q) for q in questions)))
+        return list(await asyncio.gather(*(one(q) for q in queries)))
+
+    def _route_together(self, queries: Sequence[Query]) -> dict[tuple[str, str], RoutingDecision]:
+        """One routing call for the whole batch (with cold start, as the graph's ``route`` node would)."""
+        graphs = [self.builder.build(q.for_routing()) for q in queries]
+        routed = (
+            route_with_cold_start(self.router, graphs, self.k)
+            if self.cold_start
+            else self.router.route_many(graphs, self.k)
+        )
+        return {decision_key(g.query): d for g, d in zip(graphs, routed, strict=True)}
 
     def ask_many(self, questions: Sequence[str | Query], concurrency: int = 8) -> list[Answer]:
         return self._sync(self.aask_many(questions, concurrency))

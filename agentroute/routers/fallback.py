@@ -242,6 +242,12 @@ class GuardedRouter(BaseRouter):
         """As the wrapped router declares (the cold-start path reads it)."""
         return bool(getattr(self.inner, "learns_from_history", False))
 
+    @property
+    def paces_batches(self) -> bool:
+        """Whether ``route_many`` on a batch depends on the whole batch (a budget to pace: ``target_cost``);
+        ``AgentRoute.ask_many`` then routes its questions together (``routers/decided.py``)."""
+        return self.target_cost is not None and self.cost_model is not None
+
     def __getattr__(self, item: str) -> Any:
         if item == "inner" or item.startswith("__"):
             raise AttributeError(item)

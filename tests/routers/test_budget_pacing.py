@@ -30,11 +30,15 @@ def token_priced_rows(n: int, words: tuple[int, int], seed: int, start: int = 0)
         cheap_right = rng.random() < (0.9 if easy else 0.3)
         dear_right = rng.random() < 0.9
         agents = {
-            "cheap": AgentRecord(score=float(cheap_right), cost_usd=1e-7 * len(text)),
-            "dear": AgentRecord(score=float(dear_right), cost_usd=1e-6 * len(text)),
+            "cheap": AgentRecord(score=float(cheap_right), cost_usd=1e-7 * len(text), pred=_pred(i, cheap_right)),
+            "dear": AgentRecord(score=float(dear_right), cost_usd=1e-6 * len(text), pred=_pred(i, dear_right)),
         }
         rows.append(RunRecord(qid=f"q{i}", question=text, agents=agents))
     return rows
+
+
+def _pred(i: int, right: bool) -> str:
+    return f"answer {i}" if right else f"wrong {i}"
 
 
 @pytest.fixture(scope="module")
@@ -129,3 +133,27 @@ def test_a_calibrated_router_paces_a_batch_of_longer_questions_to_the_budget(fol
     poetry = np.mean([v for q, v in dear if "poet" in q])
     arithmetic = np.mean([v for q, v in dear if "plus one" in q])
     assert poetry > arithmetic
+
+
+def test_ask_many_routes_a_batch_together_to_spend_the_budget(fold) -> None:  # type: ignore[no-untyped-def]
+    from agentroute import AgentRoute, Query, replay_pool
+
+    train, test, _ = fold
+    with AgentRoute(replay_pool([*train, *test]), make_router("knn", seed=0)) as ar:
+        ar.record(train)
+        ar.fit()
+        mean = {a: np.mean([r.agents[a].cost_usd for r in train]) for a in ("cheap", "dear")}
+        target = 2.5 * (mean["cheap"] + 0.5 * (mean["dear"] - mean["cheap"]))
+        calibrate(ar.router, target_cost=target)  # type: ignore[arg-type]
+        assert ar.router.paces_batches  # type: ignore[attr-defined]
+        queries = [Query(id=r.qid, text=r.question) for r in test]
+        answers = ar.ask_many(queries)
+        alone = ar.ask(queries[0])
+    assert all("budget: λ" in a.decision.rationale and len(a.results) == 1 for a in answers)
+    spent = np.mean([sum(r.cost for r in a.results) for a in answers])
+    assert abs(spent - target) <= 0.1 * target
+    recorded = {r.qid: r for r in test}
+    for q, a in zip(queries, answers, strict=True):  # each question ran the agent its batch decision chose
+        assert a.results[0].agent == a.decision.selected[0]
+        assert a.text == recorded[q.id].agents[a.decision.selected[0]].pred
+    assert "cost-aware" in alone.decision.rationale and "budget" not in alone.decision.rationale
