@@ -305,16 +305,15 @@ class GuardedRouter(BaseRouter):
 
     def route_many(self, graphs: Sequence[QueryGraph], k: int | None = None) -> list[RoutingDecision]:
         decisions = self.inner.route_many(graphs, k)
-        if self.target_cost is not None and self.cost_model is not None and len(graphs) >= PACE_MIN_BATCH:
-            return self.paced(graphs, decisions, self.target_cost, self.cost_model)
+        if self.paces_batches and len(graphs) >= PACE_MIN_BATCH:
+            return self.paced(graphs, decisions)
         return [self.guard(d) for d in decisions]
 
-    def paced(
-        self, graphs: Sequence[QueryGraph], decisions: list[RoutingDecision], target: float, model: CostModel
-    ) -> list[RoutingDecision]:
-        """One agent per question, by ``p − λ · predicted cost / scale`` with the λ that meets ``target`` on
-        this batch's predicted costs (``pacing.py``)."""
-        means = self.state.prior_costs
+    def paced(self, graphs: Sequence[QueryGraph], decisions: list[RoutingDecision]) -> list[RoutingDecision]:
+        """One agent per question, by ``p − λ · predicted cost / scale`` with the λ that meets the target cost
+        on this batch's predicted costs (``pacing.py``)."""
+        target, model, means = self.target_cost, self.cost_model, self.state.prior_costs
+        assert target is not None and model is not None, "paced routing needs calibrate(target_cost=...)"
         costs = [
             {a: predicted.get(a, means.get(a, 0.0)) for a in d.probs}
             for d, predicted in zip(decisions, model.predict(graphs), strict=True)
