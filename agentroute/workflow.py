@@ -273,7 +273,8 @@ class AgentRoute:
         return list(await asyncio.gather(*(one(q) for q in queries)))
 
     def _route_together(self, queries: Sequence[Query]) -> dict[tuple[str, str], RoutingDecision]:
-        """One routing call for the whole batch (with cold start, as the graph's ``route`` node would)."""
+        """One routing call for the whole batch (with cold start, as the graph's ``route`` node would). Each
+        question's graph run builds its query graph again (its nodes read it); only paced batches pay that."""
         graphs = [self.builder.build(q.for_routing()) for q in queries]
         routed = (
             route_with_cold_start(self.router, graphs, self.k)

@@ -225,14 +225,13 @@ class GuardedRouter(BaseRouter):
         config: GuardConfig | None = None,
         cost_weight: float = 0.0,
         inner: Router | None = None,
-        target_cost: float | None = None,
     ) -> None:
         self._make = make
         self.inner: Router = inner if inner is not None else make()
         self.name = self.inner.name
         self.config = config or GuardConfig()
         self.cost_weight = float(cost_weight)
-        self.target_cost = target_cost
+        self.target_cost: float | None = None  # set by ``calibrate(target_cost=...)``
         self.cost_model: CostModel | None = None
         self.state = GuardState()
         self.held = HeldOut()

@@ -38,16 +38,17 @@ def pace(
     has = np.isfinite(p).any(axis=1)
     if not has.any():
         return 0.0, [None] * len(probs), 0.0
-    lams = _crossings(p[has], c[has], scale)
+    ph, ch = p[has], c[has]
+    lams = _crossings(ph, ch, scale)
     lo, hi = 0, len(lams) - 1  # spend(lams[0]) is the most, spend(lams[-1]) the least
     while hi - lo > 1:
         mid = (lo + hi) // 2
-        if _spend(p[has], c[has], lams[mid], scale) > target:
+        if _spend(ph, ch, lams[mid], scale) > target:
             lo = mid
         else:
             hi = mid
     spend, lam = min(
-        ((_spend(p[has], c[has], lams[i], scale), lams[i]) for i in (lo, hi)), key=lambda s: (abs(s[0] - target), s[0])
+        ((_spend(ph, ch, lams[i], scale), lams[i]) for i in (lo, hi)), key=lambda s: (abs(s[0] - target), s[0])
     )
     idx = np.argmax(p - lam * c / scale, axis=1)
     picks = [names[j] if ok else None for j, ok in zip(idx.tolist(), has.tolist(), strict=True)]
