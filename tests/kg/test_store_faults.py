@@ -111,7 +111,9 @@ def test_bolt_server_killed_mid_ingest_then_rerun_completes_without_duplicates(t
     assert server.uri in lines[0] and ("unreachable" in lines[0] or "lost" in lines[0]), lines[0]
     assert out == ""
 
-    restarted = launch_falkordb(workdir=data, persist=True, ports=ports)
+    # the restart loads the snapshot but takes no more: FalkorDB can segfault in its Bolt reader when a client
+    # connects while a background save runs (cypher_dialect difference 14), which is not what this test is about
+    restarted = launch_falkordb(workdir=data, ports=ports)
     try:
         partial = max(query_count(restarted.redis_port) for _ in range(3))  # what the last snapshot kept
         rerun = ingest(log, restarted.uri)

@@ -87,8 +87,9 @@ def launch_falkordb(
     persist: bool = False,
 ) -> FalkorDBServer:
     """``start_falkordb`` with more control: an existing ``workdir`` and ``ports`` (to restart a killed
-    server where it was), and ``persist`` (append-only file, fsynced on every write, so a server killed
-    mid-ingest comes back with everything it acknowledged). A given ``workdir`` is left in place on stop."""
+    server where it was), and ``persist`` (an RDB snapshot of ``workdir`` every second with a write, so a
+    server killed mid-ingest comes back with part of it; without it a snapshot already there is still loaded
+    on start). A given ``workdir`` is left in place on stop."""
     binary, module = falkordb_binaries()
     owned = tempfile.TemporaryDirectory(prefix="agentroute-falkordb-") if workdir is None else None
     folder = Path(owned.name) if owned is not None else Path(workdir)  # type: ignore[arg-type]
