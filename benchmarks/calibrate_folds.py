@@ -9,8 +9,10 @@ over all of it with --guard-folds 5, as `calibrate --folds 5`), and the test fol
 The table shows the test fold's realised cost per question against the target (within 10% is the goal)
 and its accuracy, twice: routed with the calibrated λ ("fixed λ": each question as it comes), and routed
 as one batch, which the calibrated router paces to the target with each question's predicted costs
-("paced": `GuardedRouter.paced`; no recorded cost or score of the test fold is used). Default targets:
-20/40/60/80% of the way from the cheapest to the dearest agent.
+("paced": `GuardedRouter.paced`; no recorded cost or score of the test fold is used), and thrice: one
+question at a time in log order, each paced on the questions routed before it ("streamed":
+`GuardedRouter.streamed`, as `ask` and the server route). Default targets: 20/40/60/80% of the way from the
+cheapest to the dearest agent.
 
 The last two columns are the noise floor of that goal: how often a router that mixes the cheapest and the
 dearest agent at random lands within 10% on this test fold (2,000 draws), when its share of dear calls is
@@ -56,7 +58,12 @@ def within_by_chance(
 
 
 def within_after_slice(
-    train: list[RunRecord], test: list[RunRecord], cheap: str, dear: str, target: float, n_val: int,
+    train: list[RunRecord],
+    test: list[RunRecord],
+    cheap: str,
+    dear: str,
+    target: float,
+    n_val: int,
     draws: int = 2000,
 ) -> float:
     """P(|cost - target| <= 10% of target) on ``test`` for a random cheap/dear mix whose share of dear calls
@@ -97,8 +104,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--folds", type=int, default=5)
     p.add_argument("--targets", default=None, help="comma-separated USD per question")
     p.add_argument(
-        "--guard-folds", type=int, default=1, help="held-out predictions to calibrate on: 1 = one 20%% slice "
-        "(as agentroute calibrate), k = cross-fitted over the whole training fold (calibrate --folds k)"
+        "--guard-folds",
+        type=int,
+        default=1,
+        help="held-out predictions to calibrate on: 1 = one 20%% slice "
+        "(as agentroute calibrate), k = cross-fitted over the whole training fold (calibrate --folds k)",
     )
     args = p.parse_args(argv)
     if not args.log.exists():
@@ -127,13 +137,23 @@ def main(argv: list[str] | None = None) -> int:
         f"guard folds {args.guard_folds})"
     )
     headers = (
-        "target $/q", "fold", "held-out λ", "fixed λ: $/q", "off by", "accuracy", "paced: off by", "accuracy",
+        "target $/q",
+        "fold",
+        "held-out λ",
+        "fixed λ: $/q",
+        "off by",
+        "accuracy",
+        "paced: off by",
+        "accuracy",
+        "streamed: off by",
+        "accuracy",
         "P(within): exact share",
     )
     for h in (*headers, "slice"):
         table.add_column(h, justify="right")
     misses: list[float] = []
     paced_misses: list[float] = []
+    streamed_misses: list[float] = []
     chance: list[float] = []
     sliced: list[float] = []
     for fold in range(args.folds):
@@ -143,19 +163,33 @@ def main(argv: list[str] | None = None) -> int:
         for target in targets:
             cal = calibrate(router, target_cost=target)  # type: ignore[arg-type]
             paced = realised(test, router.route_many(data.graphs))
+            streamed = realised(test, [router.route(g) for g in data.graphs])  # one at a time, in log order
             router.target_cost = None  # the calibrated λ alone
             cost, acc = realised(test, router.route_many(data.graphs))
             off, paced_off = (cost - target) / target, (paced[0] - target) / target
+            streamed_off = (streamed[0] - target) / target
             misses.append(abs(off))
             paced_misses.append(abs(paced_off))
+            streamed_misses.append(abs(streamed_off))
             chance.append(within_by_chance(test, cheap, dear, target, lo, hi))
             sliced.append(within_after_slice(train, test, cheap, dear, target, cal.n))
             table.add_row(
-                f"{target:.6f}", str(fold + 1), f"{cal.value:+.3g}", f"{cost:.6f}", f"{100 * off:+.1f}%", f"{acc:.3f}",
-                f"{100 * paced_off:+.1f}%", f"{paced[1]:.3f}", f"{chance[-1]:.2f}", f"{sliced[-1]:.2f}",
+                f"{target:.6f}",
+                str(fold + 1),
+                f"{cal.value:+.3g}",
+                f"{cost:.6f}",
+                f"{100 * off:+.1f}%",
+                f"{acc:.3f}",
+                f"{100 * paced_off:+.1f}%",
+                f"{paced[1]:.3f}",
+                f"{100 * streamed_off:+.1f}%",
+                f"{streamed[1]:.3f}",
+                f"{chance[-1]:.2f}",
+                f"{sliced[-1]:.2f}",
             )
     table.caption = (
         f"agents' mean cost ${lo:.6f}–${hi:.6f}; {summary('fixed λ', misses)}; {summary('paced', paced_misses)}; "
+        f"{summary('streamed', streamed_misses)}; "
         f"a random mix at the exact share: {sum(chance):.1f}/{len(chance)} expected, calibrated on a slice of "
         f"{cal.n} questions: {sum(sliced):.1f}/{len(sliced)}"
     )

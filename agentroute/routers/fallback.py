@@ -29,7 +29,9 @@ most. ``cost_weight`` (λ, from ``calibrate``) switches to cost-aware routing: t
 ``probability − λ · mean cost / max mean cost`` (a single call), and the quality guard steps aside.
 ``target_cost`` (also from ``calibrate``) paces the budget on batches of at least ``PACE_MIN_BATCH``
 questions: λ is re-chosen on the batch so that its predicted cost per question meets the target, with each
-question's own predicted cost per agent (``cost_model.py``, fitted with the router; ``pacing.py``).
+question's own predicted cost per agent (``cost_model.py``, fitted with the router; ``pacing.py``). Smaller
+batches and single questions are paced on the last ``STREAM_WINDOW`` questions the router routed, and what
+their picks are predicted to have spent so far (``StreamPacer``).
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ import numpy as np
 
 from agentroute.routers.base import BaseRouter, Router, SharesTraining
 from agentroute.routers.cost_model import CostModel
-from agentroute.routers.pacing import PACE_MIN_BATCH, pace
+from agentroute.routers.pacing import PACE_MIN_BATCH, StreamPacer, pace
 from agentroute.types import QueryGraph, RoutingDecision, TrainExample
 
 #: Margins tried on the held-out questions (probability of the router's top agent minus the prior agent's).
@@ -231,8 +233,8 @@ class GuardedRouter(BaseRouter):
         self.name = self.inner.name
         self.config = config or GuardConfig()
         self.cost_weight = float(cost_weight)
-        self.target_cost: float | None = None  # set by ``calibrate(target_cost=...)``
         self.cost_model: CostModel | None = None
+        self.target_cost: float | None = None  # set by ``calibrate(target_cost=...)``
         self.state = GuardState()
         self.held = HeldOut()
 
@@ -242,13 +244,23 @@ class GuardedRouter(BaseRouter):
         return bool(getattr(self.inner, "learns_from_history", False))
 
     @property
+    def target_cost(self) -> float | None:
+        """The budget in USD per question that routing paces to (None: not calibrated for one)."""
+        return self._target_cost
+
+    @target_cost.setter
+    def target_cost(self, value: float | None) -> None:
+        self._target_cost = value
+        self._stream: StreamPacer | None = None  # a new budget starts a new stream
+
+    @property
     def paces_batches(self) -> bool:
         """Whether ``route_many`` on a batch depends on the whole batch (a budget to pace: ``target_cost``);
         ``AgentRoute.ask_many`` then routes its questions together (``routers/decided.py``)."""
         return self.target_cost is not None and self.cost_model is not None
 
     def __getattr__(self, item: str) -> Any:
-        if item == "inner" or item.startswith("__"):
+        if item in ("inner", "_target_cost", "_stream") or item.startswith("__"):
             raise AttributeError(item)
         value = getattr(self.inner, item)
         if item == "save":  # routers that save (the GNN) store the guard's state with their weights
@@ -304,25 +316,58 @@ class GuardedRouter(BaseRouter):
 
     def route_many(self, graphs: Sequence[QueryGraph], k: int | None = None) -> list[RoutingDecision]:
         decisions = self.inner.route_many(graphs, k)
-        if self.paces_batches and len(graphs) >= PACE_MIN_BATCH:
+        if not self.paces_batches:
+            return [self.guard(d) for d in decisions]
+        if len(graphs) >= PACE_MIN_BATCH:
             return self.paced(graphs, decisions)
-        return [self.guard(d) for d in decisions]
+        return self.streamed(graphs, decisions)
 
     def paced(self, graphs: Sequence[QueryGraph], decisions: list[RoutingDecision]) -> list[RoutingDecision]:
         """One agent per question, by ``p − λ · predicted cost / scale`` with the λ that meets the target cost
         on this batch's predicted costs (``pacing.py``)."""
-        target, model, means = self.target_cost, self.cost_model, self.state.prior_costs
-        assert target is not None and model is not None, "paced routing needs calibrate(target_cost=...)"
-        costs = [
-            {a: predicted.get(a, means.get(a, 0.0)) for a in d.probs}
-            for d, predicted in zip(decisions, model.predict(graphs), strict=True)
-        ]
-        lam, picks, spend = pace([d.probs for d in decisions], costs, target, cost_scale(means))
+        target = self.target_cost
+        assert target is not None, "paced routing needs calibrate(target_cost=...)"
+        costs = self._predicted_costs(graphs, decisions)
+        lam, picks, spend = pace([d.probs for d in decisions], costs, target, cost_scale(self.state.prior_costs))
         why = (
             f"budget: λ {lam:+.3g} chosen on this batch of {len(graphs)} questions, predicted "
             f"${spend:.3g} per question for a target of ${target:.3g}"
         )
         return [self._single(d, pick, why) if d.probs else d for d, pick in zip(decisions, picks, strict=True)]
+
+    def streamed(self, graphs: Sequence[QueryGraph], decisions: list[RoutingDecision]) -> list[RoutingDecision]:
+        """Questions that come a few at a time (``ask``, the server), paced on the last questions this
+        router routed and what they spent (``StreamPacer``); the calibrated λ until ``PACE_MIN_BATCH`` of
+        them were seen."""
+        target = self.target_cost
+        assert target is not None, "paced routing needs calibrate(target_cost=...)"
+        if self._stream is None:
+            self._stream = StreamPacer(target, cost_scale(self.state.prior_costs), start_lambda=self.cost_weight)
+        out = []
+        for d, costs in zip(decisions, self._predicted_costs(graphs, decisions), strict=True):
+            if not d.probs:
+                out.append(d)
+                continue
+            lam, pick, aim, window = self._stream.pick(d.probs, costs)
+            why = (
+                f"budget: λ {lam:+.3g} chosen on the last {window} questions routed (aiming at ${aim:.3g} per "
+                f"question to meet the target of ${target:.3g} so far)"
+                if window
+                else f"budget: calibrated λ {lam:+.3g} until {PACE_MIN_BATCH} questions were routed"
+            )
+            out.append(self._single(d, pick, why))
+        return out
+
+    def _predicted_costs(
+        self, graphs: Sequence[QueryGraph], decisions: Sequence[RoutingDecision]
+    ) -> list[dict[str, float]]:
+        """Each question's predicted cost per candidate (an agent the cost model lacks: its mean cost)."""
+        model, means = self.cost_model, self.state.prior_costs
+        assert model is not None, "paced routing needs a cost model (examples with costs)"
+        return [
+            {a: predicted.get(a, means.get(a, 0.0)) for a in d.probs}
+            for d, predicted in zip(decisions, model.predict(graphs), strict=True)
+        ]
 
     def guard(self, decision: RoutingDecision) -> RoutingDecision:
         """The wrapped router's decision, kept, replaced by the prior's agent, or made cost-aware."""

@@ -3,18 +3,21 @@
 Why: a λ calibrated once on held-out questions meets a budget on average, but a batch of a few hundred
 questions misses it by sampling alone (on RouterArena's 162-question folds by up to ~20%; a random mix at
 *exactly* the right share of dear calls lands within 10% only ~85% of the time). When the batch is known
-before it is routed (a benchmark fold, an offline job), λ is chosen on the batch itself, from the router's
-probabilities and each question's predicted costs (``cost_model.py``): nothing the batch's answers or
-recorded costs say is used.
+before it is routed (a benchmark fold, an offline job), λ is chosen on the batch itself (``pace``), from the
+router's probabilities and each question's predicted costs (``cost_model.py``): nothing the batch's answers
+or recorded costs say is used. When questions come one at a time, λ is chosen on the ones that came before
+(``StreamPacer``).
 """
 
 from __future__ import annotations
 
+import threading
+from collections import deque
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-#: Smaller batches keep the calibrated λ: pacing a handful of questions would chase one question's cost.
+#: Smaller batches are paced as a stream (``StreamPacer``): pacing a handful at once would chase one question's cost.
 PACE_MIN_BATCH = 20
 
 
@@ -75,3 +78,55 @@ def _crossings(p: np.ndarray, c: np.ndarray, scale: float) -> list[float]:
         x = np.array([0.0])
     ends = [float(x[0] - 1 - abs(x[0])), float(x[-1] + 1 + abs(x[-1]))]
     return [ends[0], *((x[1:] + x[:-1]) / 2).tolist(), ends[1]]
+
+
+#: Questions a stream is paced on: the latest ones routed before the current one.
+STREAM_WINDOW = 100
+#: Questions over which a stream repays what it overspent so far (or spends what it saved).
+STREAM_HORIZON = 20
+
+
+class StreamPacer:
+    """Budget pacing one question at a time: λ is chosen by ``pace`` on the last ``window`` questions
+    routed before this one (their probabilities and predicted costs), then this question is picked with it.
+
+    Why: ``ask`` and the server route each question as it comes, where a λ calibrated once misses a budget
+    by what the traffic's questions differ from the calibration slice's. The recent questions are the best
+    sample of the traffic still to come. The question being routed is left out of its own λ: a dear question
+    would otherwise raise the λ that decides it. Traffic drifts (a run of long questions, then short ones),
+    so the window lags; the pacer therefore also aims to repay what the stream has overspent (or spend what
+    it has saved) within the next ``horizon`` questions: the window is paced to ``target + (target · n −
+    spent) / horizon`` for ``n`` questions and ``spent`` predicted dollars so far. Until ``PACE_MIN_BATCH``
+    questions were seen, questions are picked with ``start_lambda`` (the calibrated λ). Thread-safe: a
+    server routes concurrent requests through one pacer."""
+
+    def __init__(
+        self,
+        target: float,
+        scale: float,
+        start_lambda: float = 0.0,
+        window: int = STREAM_WINDOW,
+        horizon: float = STREAM_HORIZON,
+    ) -> None:
+        if window < PACE_MIN_BATCH:
+            raise ValueError(f"a stream window must hold at least {PACE_MIN_BATCH} questions, got {window}")
+        self.target, self.scale, self.start_lambda, self.horizon = target, scale, start_lambda, horizon
+        self._recent: deque[tuple[dict[str, float], dict[str, float]]] = deque(maxlen=window)
+        self._seen, self._spent = 0, 0.0
+        self._lock = threading.Lock()
+
+    def pick(self, probs: Mapping[str, float], costs: Mapping[str, float]) -> tuple[float, str | None, float, int]:
+        """(λ, this question's pick, the spend per question the window was paced to, the window's length:
+        0 while ``start_lambda`` is used)."""
+        with self._lock:
+            window = list(self._recent) if len(self._recent) >= PACE_MIN_BATCH else []
+            aim = max(0.0, self.target + (self.target * self._seen - self._spent) / self.horizon)
+            lam = self.start_lambda
+            if window:
+                lam = pace([p for p, _ in window], [c for _, c in window], aim, self.scale)[0]
+            u = {a: p - lam * costs.get(a, 0.0) / self.scale for a, p in probs.items()}
+            agent = max(sorted(u), key=u.__getitem__) if u else None  # ties: the first name, as ``pace``
+            self._recent.append((dict(probs), dict(costs)))
+            self._seen += 1
+            self._spent += costs.get(agent, 0.0) if agent is not None else 0.0
+        return lam, agent, aim, len(window)

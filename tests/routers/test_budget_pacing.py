@@ -12,7 +12,7 @@ from agentroute.routers.base import make_router
 from agentroute.routers.calibration import calibrate
 from agentroute.routers.cost_model import CostModel
 from agentroute.routers.fallback import GuardedRouter
-from agentroute.routers.pacing import pace
+from agentroute.routers.pacing import PACE_MIN_BATCH, StreamPacer, pace
 from agentroute.types import AgentRecord, AgentSpec, RunRecord
 
 FILLER = "please answer carefully and explain the reasoning behind it "
@@ -124,9 +124,14 @@ def test_a_calibrated_router_paces_a_batch_of_longer_questions_to_the_budget(fol
     batch = router.route_many(data.graphs)
     assert all(len(d.selected) == 1 and "budget: λ" in d.rationale for d in batch)
     assert abs(spent(batch) - target) <= 0.1 * target
-    one_by_one = [router.route(g) for g in data.graphs]  # too small to pace: the calibrated λ alone
-    assert all("cost-aware" in d.rationale and "budget" not in d.rationale for d in one_by_one)
-    assert abs(spent(one_by_one) - target) > 0.1 * target  # λ from mean costs misjudges longer questions
+    one_by_one = [router.route(g) for g in data.graphs]  # one at a time: paced on the stream so far
+    assert all(len(d.selected) == 1 and "budget:" in d.rationale for d in one_by_one)
+    assert sum("chosen on the last" in d.rationale for d in one_by_one) == len(test) - PACE_MIN_BATCH
+    assert abs(spent(one_by_one) - target) <= 0.1 * target
+    router.target_cost = None  # the calibrated λ alone, from mean costs, misjudges the longer questions
+    fixed = [router.route(g) for g in data.graphs]
+    assert all("cost-aware" in d.rationale and "budget" not in d.rationale for d in fixed)
+    assert abs(spent(fixed) - target) > 0.1 * target
     assert cal.value == router.cost_weight
     # pacing buys the dear agent where it matters: poetry questions get it more often than arithmetic
     dear = [(r.question, d.selected[0] == "dear") for r, d in zip(test, batch, strict=True)]
@@ -144,11 +149,11 @@ def test_ask_many_routes_a_batch_together_to_spend_the_budget(fold) -> None:  # 
         ar.fit()
         mean = {a: np.mean([r.agents[a].cost_usd for r in train]) for a in ("cheap", "dear")}
         target = 2.5 * (mean["cheap"] + 0.5 * (mean["dear"] - mean["cheap"]))
-        calibrate(ar.router, target_cost=target)  # type: ignore[arg-type]
+        cal = calibrate(ar.router, target_cost=target)  # type: ignore[arg-type]
         assert ar.router.paces_batches  # type: ignore[attr-defined]
         queries = [Query(id=r.qid, text=r.question) for r in test]
         answers = ar.ask_many(queries)
-        alone = ar.ask(queries[0])
+        asked = [ar.ask(q) for q in queries]  # one at a time, as a server's requests come
     assert all("budget: λ" in a.decision.rationale and len(a.results) == 1 for a in answers)
     spent = np.mean([sum(r.cost for r in a.results) for a in answers])
     assert abs(spent - target) <= 0.1 * target
@@ -156,4 +161,33 @@ def test_ask_many_routes_a_batch_together_to_spend_the_budget(fold) -> None:  # 
     for q, a in zip(queries, answers, strict=True):  # each question ran the agent its batch decision chose
         assert a.results[0].agent == a.decision.selected[0]
         assert a.text == recorded[q.id].agents[a.decision.selected[0]].pred
-    assert "cost-aware" in alone.decision.rationale and "budget" not in alone.decision.rationale
+    # questions asked one by one are a stream: the calibrated λ until PACE_MIN_BATCH were asked, then paced
+    # on the questions before them and what they spent
+    assert all(f"budget: calibrated λ {cal.value:+.3g}" in a.decision.rationale for a in asked[:PACE_MIN_BATCH])
+    assert all("chosen on the last" in a.decision.rationale for a in asked[PACE_MIN_BATCH:])
+    assert abs(np.mean([sum(r.cost for r in a.results) for a in asked]) - target) <= 0.1 * target
+
+
+def drifting_stream(n: int, seed: int) -> tuple[list[dict[str, float]], list[dict[str, float]]]:
+    """Probabilities and costs of a stream whose second half costs three times the first (long questions
+    arrive after short ones), 'dear' ten times 'cheap'."""
+    rng = np.random.default_rng(seed)
+    probs = [{"cheap": 1 - p, "dear": p} for p in rng.random(n)]
+    size = np.where(np.arange(n) < n // 2, 1.0, 3.0) * rng.uniform(1e-4, 3e-4, n)
+    return probs, [{"cheap": c, "dear": 10 * c} for c in size]
+
+
+def test_a_stream_meets_the_budget_although_its_questions_drift() -> None:
+    probs, costs = drifting_stream(400, seed=2)
+    target = 0.0015
+    spent = {}
+    for horizon in (20.0, 1e12):  # 1e12: pacing on the window alone, never repaying the overspend
+        pacer = StreamPacer(target, scale=0.006, start_lambda=0.0, horizon=horizon)
+        picks = [pacer.pick(p, c) for p, c in zip(probs, costs, strict=True)]
+        assert all(a in p for (_, a, _, _), p in zip(picks, probs, strict=True))
+        assert [w for *_, w in picks[: PACE_MIN_BATCH + 1]] == [0] * PACE_MIN_BATCH + [PACE_MIN_BATCH]
+        spent[horizon] = np.mean([c[a] for (_, a, _, _), c in zip(picks, costs, strict=True)])
+    assert abs(spent[20.0] - target) <= 0.05 * target
+    assert abs(spent[1e12] - target) > 0.1 * target  # the window lags the drift: it overspends
+    with pytest.raises(ValueError, match="at least"):
+        StreamPacer(target, scale=0.006, window=5)
