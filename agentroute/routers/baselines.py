@@ -34,13 +34,13 @@ def decide(name: str, estimates: Mapping[str, float], k: int, temperature: float
     return RoutingDecision(router=name, probs=probs, selected=select_top_k(probs, k) if probs else [])
 
 
-def mean_scores(examples: Sequence[TrainExample]) -> dict[str, float]:
-    """Mean recorded score per agent over the examples where it has one."""
+def mean_by_agent(examples: Sequence[TrainExample], costs: bool = False) -> dict[str, float]:
+    """Mean recorded score (or cost) per agent over the examples where it has one."""
     sums: dict[str, float] = {}
     counts: dict[str, int] = {}
     for ex in examples:
-        for agent, score in ex.scores.items():
-            sums[agent] = sums.get(agent, 0.0) + float(score)
+        for agent, v in (ex.costs if costs else ex.scores).items():
+            sums[agent] = sums.get(agent, 0.0) + float(v)
             counts[agent] = counts.get(agent, 0) + 1
     return {a: sums[a] / counts[a] for a in sums}
 
@@ -90,7 +90,7 @@ class BestSingleRouter(BaseRouter):
         self.means: dict[str, float] = {}
 
     def fit(self, examples: Sequence[TrainExample]) -> BestSingleRouter:
-        self.means = mean_scores(examples)
+        self.means = mean_by_agent(examples)
         return self
 
     def trained_agents(self) -> frozenset[str]:
@@ -147,7 +147,7 @@ class KnnRouter(BaseRouter):
         self.global_prior = 0.0
 
     def fit(self, examples: Sequence[TrainExample]) -> KnnRouter:
-        self.prior = mean_scores(examples)
+        self.prior = mean_by_agent(examples)
         self.global_prior = float(np.mean(list(self.prior.values()))) if self.prior else 0.0
         return self
 

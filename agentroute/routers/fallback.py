@@ -44,6 +44,7 @@ from typing import Any
 import numpy as np
 
 from agentroute.routers.base import BaseRouter, Router, SharesTraining
+from agentroute.routers.baselines import mean_by_agent
 from agentroute.routers.cost_model import CostModel
 from agentroute.routers.pacing import PACE_MIN_BATCH, StreamPacer, pace
 from agentroute.types import QueryGraph, RoutingDecision, TrainExample
@@ -122,17 +123,6 @@ class GuardState:
     def from_dict(cls, data: Mapping[str, Any]) -> GuardState:
         known = set(cls.__dataclass_fields__)
         return cls(**{k: v for k, v in data.items() if k in known})
-
-
-def mean_by_agent(examples: Sequence[TrainExample], costs: bool = False) -> dict[str, float]:
-    """Mean recorded score (or cost) per agent over the examples where it has one."""
-    sums: dict[str, float] = {}
-    counts: dict[str, int] = {}
-    for ex in examples:
-        for agent, v in (ex.costs if costs else ex.scores).items():
-            sums[agent] = sums.get(agent, 0.0) + float(v)
-            counts[agent] = counts.get(agent, 0) + 1
-    return {a: sums[a] / counts[a] for a in sums}
 
 
 def top_agent(values: Mapping[str, float], among: Sequence[str]) -> str | None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from agentroute.routers.base import BaseRouter
-from agentroute.routers.baselines import decide, mean_scores
+from agentroute.routers.baselines import decide, mean_by_agent
 from agentroute.routers.gnn.tasks import TaskPrior
 from agentroute.types import QueryGraph, RoutingDecision, TrainExample
 
@@ -35,7 +35,7 @@ class PerTaskRouter(BaseRouter):
         self.means: dict[str, float] = {}
 
     def fit(self, examples: Sequence[TrainExample]) -> PerTaskRouter:
-        self.means = mean_scores(examples)
+        self.means = mean_by_agent(examples)
         self.prior = TaskPrior.fit(
             [ex.graph.query.text for ex in examples], [ex.task for ex in examples], [ex.scores for ex in examples]
         )
