@@ -37,6 +37,7 @@ their picks are predicted to have spent so far (``StreamPacer``).
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -48,6 +49,8 @@ from agentroute.routers.baselines import mean_by_agent
 from agentroute.routers.cost_model import CostModel
 from agentroute.routers.pacing import PACE_MIN_BATCH, StreamPacer, pace
 from agentroute.types import QueryGraph, RoutingDecision, TrainExample
+
+_NEW_STREAM = threading.Lock()
 
 #: Margins tried on the held-out questions (probability of the router's top agent minus the prior agent's).
 DEFAULT_DELTAS = (0.0, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5)
@@ -331,14 +334,16 @@ class GuardedRouter(BaseRouter):
         them were seen."""
         target = self.target_cost
         assert target is not None, "paced routing needs calibrate(target_cost=...)"
-        if self._stream is None:
-            self._stream = StreamPacer(target, cost_scale(self.state.prior_costs), start_lambda=self.cost_weight)
+        with _NEW_STREAM:  # concurrent first requests of a server share one stream
+            if self._stream is None:
+                self._stream = StreamPacer(target, cost_scale(self.state.prior_costs), start_lambda=self.cost_weight)
+            stream = self._stream
         out = []
         for d, costs in zip(decisions, self._predicted_costs(graphs, decisions), strict=True):
             if not d.probs:
                 out.append(d)
                 continue
-            lam, pick, aim, window = self._stream.pick(d.probs, costs)
+            lam, pick, aim, window = stream.pick(d.probs, costs)
             why = (
                 f"budget: λ {lam:+.3g} chosen on the last {window} questions routed (aiming at ${aim:.3g} per "
                 f"question to meet the target of ${target:.3g} so far)"

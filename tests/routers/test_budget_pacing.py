@@ -191,3 +191,18 @@ def test_a_stream_meets_the_budget_although_its_questions_drift() -> None:
     assert abs(spent[1e12] - target) > 0.1 * target  # the window lags the drift: it overspends
     with pytest.raises(ValueError, match="at least"):
         StreamPacer(target, scale=0.006, window=5)
+
+
+def test_concurrent_requests_share_one_stream(fold) -> None:  # type: ignore[no-untyped-def]
+    from concurrent.futures import ThreadPoolExecutor
+
+    train, test, data = fold
+    router = make_router("knn", seed=0).fit(data.examples)
+    mean = {a: np.mean([r.agents[a].cost_usd for r in train]) for a in ("cheap", "dear")}
+    target = 2.5 * (mean["cheap"] + 0.5 * (mean["dear"] - mean["cheap"]))
+    calibrate(router, target_cost=target)  # type: ignore[arg-type]
+    with ThreadPoolExecutor(8) as pool:  # as a server's worker threads route its requests
+        decisions = list(pool.map(router.route, data.graphs))
+    assert sum("calibrated λ" in d.rationale for d in decisions) == PACE_MIN_BATCH  # one stream, none lost
+    spent = np.mean([r.agents[d.selected[0]].cost_usd for r, d in zip(test, decisions, strict=True)])
+    assert abs(spent - target) <= 0.1 * target
