@@ -266,6 +266,7 @@ class GuardedRouter(BaseRouter):
         prior = mean_by_agent(examples)
         costs = mean_by_agent(examples, costs=True)
         self.cost_model = CostModel.fit(examples)
+        self._stream = None  # a budget stream restarts with the new model
         n_val = int(round(len(examples) * self.config.val_fraction))
         if len(examples) < self.config.min_examples or n_val < 10:
             self.inner = self._make()

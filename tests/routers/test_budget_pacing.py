@@ -206,3 +206,5 @@ def test_concurrent_requests_share_one_stream(fold) -> None:  # type: ignore[no-
     assert sum("calibrated λ" in d.rationale for d in decisions) == PACE_MIN_BATCH  # one stream, none lost
     spent = np.mean([r.agents[d.selected[0]].cost_usd for r, d in zip(test, decisions, strict=True)])
     assert abs(spent - target) <= 0.1 * target
+    router.fit(data.examples)  # a new model starts a new stream
+    assert "calibrated λ" in router.route(data.graphs[0]).rationale
