@@ -31,31 +31,45 @@ def pace(
     λ never picks a dearer agent for any question, so the spend falls as λ grows and a bisection over the
     λs where some pick changes finds the two that straddle the target."""
     names = sorted({a for p in probs for a in p})
+    col = {a: j for j, a in enumerate(names)}
     p = np.full((len(probs), len(names)), -np.inf)
     c = np.zeros((len(probs), len(names)))
-    col = {a: j for j, a in enumerate(names)}
     for i, (pr, co) in enumerate(zip(probs, costs, strict=True)):
-        for a, v in pr.items():
-            p[i, col[a]] = v
-            c[i, col[a]] = co.get(a, 0.0)
+        p[i], c[i] = _row(pr, co, col)
     has = np.isfinite(p).any(axis=1)
     if not has.any():
         return 0.0, [None] * len(probs), 0.0
-    ph, ch = p[has], c[has]
-    lams = _crossings(ph, ch, scale)
+    lam, spend = _lambda(p[has], c[has], target, scale)
+    idx = np.argmax(p - lam * c / scale, axis=1)
+    picks = [names[j] if ok else None for j, ok in zip(idx.tolist(), has.tolist(), strict=True)]
+    return lam, picks, spend
+
+
+def _row(
+    probs: Mapping[str, float], costs: Mapping[str, float], col: Mapping[str, int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """One question's probabilities (−inf where an agent is no candidate) and costs, by column."""
+    p, c = np.full(len(col), -np.inf), np.zeros(len(col))
+    for a, v in probs.items():
+        p[col[a]], c[col[a]] = v, costs.get(a, 0.0)
+    return p, c
+
+
+def _lambda(p: np.ndarray, c: np.ndarray, target: float, scale: float) -> tuple[float, float]:
+    """``pace`` on matrices (every row has a candidate): (λ, predicted cost per question at λ)."""
+    lams = _crossings(p, c, scale)
     lo, hi = 0, len(lams) - 1  # spend(lams[0]) is the most, spend(lams[-1]) the least
     while hi - lo > 1:
         mid = (lo + hi) // 2
-        if _spend(ph, ch, lams[mid], scale) > target:
+        if _spend(p, c, float(lams[mid]), scale) > target:
             lo = mid
         else:
             hi = mid
     spend, lam = min(
-        ((_spend(ph, ch, lams[i], scale), lams[i]) for i in (lo, hi)), key=lambda s: (abs(s[0] - target), s[0])
+        ((_spend(p, c, float(lams[i]), scale), float(lams[i])) for i in (lo, hi)),
+        key=lambda s: (abs(s[0] - target), s[0]),
     )
-    idx = np.argmax(p - lam * c / scale, axis=1)
-    picks = [names[j] if ok else None for j, ok in zip(idx.tolist(), has.tolist(), strict=True)]
-    return lam, picks, spend
+    return lam, spend
 
 
 def _spend(p: np.ndarray, c: np.ndarray, lam: float, scale: float) -> float:
@@ -64,20 +78,19 @@ def _spend(p: np.ndarray, c: np.ndarray, lam: float, scale: float) -> float:
     return float(c[np.arange(idx.size), idx].mean())
 
 
-def _crossings(p: np.ndarray, c: np.ndarray, scale: float) -> list[float]:
+def _crossings(p: np.ndarray, c: np.ndarray, scale: float) -> np.ndarray:
     """One λ inside each interval between the λs where some question's pick changes (two candidates'
     utilities cross), and one beyond each end, in increasing order: between two crossings every pick is
     fixed, so these are all the choices a λ can make."""
-    cuts: list[np.ndarray] = []
-    for a in range(p.shape[1]):
-        for b in range(a + 1, p.shape[1]):
-            both = np.isfinite(p[:, a]) & np.isfinite(p[:, b]) & (np.abs(c[:, a] - c[:, b]) > 1e-15)
-            cuts.append((p[both, a] - p[both, b]) * scale / (c[both, a] - c[both, b]))
-    x = np.unique(np.concatenate(cuts)) if cuts else np.array([0.0])
+    a, b = np.triu_indices(p.shape[1], k=1)  # every pair of agents, all questions at once
+    with np.errstate(invalid="ignore"):  # −inf − −inf: neither agent is a candidate
+        dp, dc = p[:, a] - p[:, b], c[:, a] - c[:, b]
+    both = np.isfinite(dp) & (np.abs(dc) > 1e-15)
+    x = np.unique(dp[both] * scale / dc[both])
     if x.size == 0:
         x = np.array([0.0])
-    ends = [float(x[0] - 1 - abs(x[0])), float(x[-1] + 1 + abs(x[-1]))]
-    return [ends[0], *((x[1:] + x[:-1]) / 2).tolist(), ends[1]]
+    ends = np.array([x[0] - 1 - abs(x[0]), x[-1] + 1 + abs(x[-1])])
+    return np.concatenate([ends[:1], (x[1:] + x[:-1]) / 2, ends[1:]])
 
 
 #: Questions a stream is paced on: the latest ones routed before the current one.
@@ -111,7 +124,8 @@ class StreamPacer:
         if window < PACE_MIN_BATCH:
             raise ValueError(f"a stream window must hold at least {PACE_MIN_BATCH} questions, got {window}")
         self.target, self.scale, self.start_lambda, self.horizon = target, scale, start_lambda, horizon
-        self._recent: deque[tuple[dict[str, float], dict[str, float]]] = deque(maxlen=window)
+        self._recent: deque[tuple[np.ndarray, np.ndarray]] = deque(maxlen=window)  # rows by ``_col``
+        self._col: dict[str, int] = {}
         self._seen, self._spent = 0, 0.0
         self._lock = threading.Lock()
 
@@ -119,14 +133,30 @@ class StreamPacer:
         """(λ, this question's pick, the spend per question the window was paced to, the window's length:
         0 while ``start_lambda`` is used)."""
         with self._lock:
-            window = list(self._recent) if len(self._recent) >= PACE_MIN_BATCH else []
+            n = len(self._recent) if len(self._recent) >= PACE_MIN_BATCH else 0
             aim = max(0.0, self.target + (self.target * self._seen - self._spent) / self.horizon)
             lam = self.start_lambda
-            if window:
-                lam = pace([p for p, _ in window], [c for _, c in window], aim, self.scale)[0]
+            if n:
+                p, c = np.stack([p for p, _ in self._recent]), np.stack([c for _, c in self._recent])
+                lam = _lambda(p, c, aim, self.scale)[0]
             u = {a: p - lam * costs.get(a, 0.0) / self.scale for a, p in probs.items()}
             agent = max(sorted(u), key=u.__getitem__) if u else None  # ties: the first name, as ``pace``
-            self._recent.append((dict(probs), dict(costs)))
+            self._remember(probs, costs)
             self._seen += 1
             self._spent += costs.get(agent, 0.0) if agent is not None else 0.0
-        return lam, agent, aim, len(window)
+        return lam, agent, aim, n
+
+    def _remember(self, probs: Mapping[str, float], costs: Mapping[str, float]) -> None:
+        """Keep a question's row; an agent not seen before gets a column (−inf, no candidate, in older rows)."""
+        new = [a for a in sorted(probs) if a not in self._col]
+        if new:
+            self._col.update({a: len(self._col) + i for i, a in enumerate(new)})
+            grow = len(new)
+            self._recent = deque(
+                (
+                    (np.concatenate([p, np.full(grow, -np.inf)]), np.concatenate([c, np.zeros(grow)]))
+                    for p, c in self._recent
+                ),
+                maxlen=self._recent.maxlen,
+            )
+        self._recent.append(_row(probs, costs, self._col))

@@ -208,3 +208,26 @@ def test_concurrent_requests_share_one_stream(fold) -> None:  # type: ignore[no-
     assert abs(spent - target) <= 0.1 * target
     router.fit(data.examples)  # a new model starts a new stream
     assert "calibrated λ" in router.route(data.graphs[0]).rationale
+
+
+def test_a_stream_paces_its_window_as_pace_does_while_agents_join() -> None:
+    rng = np.random.default_rng(3)
+    names = [f"a{j}" for j in range(6)]
+    target, scale, window = 4e-4, 1e-3, 30
+    pacer = StreamPacer(target, scale, start_lambda=0.05, window=window, horizon=20)
+    seen: list[tuple[dict[str, float], dict[str, float]]] = []
+    spent = 0.0
+    for i in range(120):
+        joined = names[: 2 + i // 25]  # a new agent joins every 25 questions
+        cands = [a for a in joined if rng.random() < 0.8] or joined[:1]
+        p = dict(zip(cands, rng.dirichlet(np.ones(len(cands))).tolist(), strict=True))
+        c = {a: float(rng.uniform(1e-5, 1e-3)) for a in cands}
+        lam, agent, aim, n = pacer.pick(p, c)
+        assert aim == pytest.approx(max(0.0, target + (target * i - spent) / 20))
+        recent = seen[-window:]
+        assert n == (len(recent) if len(recent) >= PACE_MIN_BATCH else 0)
+        want = pace([q for q, _ in recent], [k for _, k in recent], aim, scale)[0] if n else 0.05
+        assert lam == pytest.approx(want)
+        assert agent == max(sorted(p), key=lambda a: p[a] - lam * c[a] / scale)
+        seen.append((p, c))
+        spent += c[agent]
