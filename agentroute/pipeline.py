@@ -32,7 +32,7 @@ from agentroute.events import (
     review_event,
 )
 from agentroute.kg.builder import QueryGraphBuilder
-from agentroute.routers.base import AsyncRouter, Router, TurnRouter
+from agentroute.routers.base import AsyncRouter, Router, TracksSpend, TurnRouter
 from agentroute.routers.coldstart import route_with_cold_start
 from agentroute.types import AgentResult, Answer, Query, QueryGraph, RoutingDecision
 from agentroute.waves import next_wave
@@ -237,11 +237,16 @@ def build_router_graph(
         emit(agent_finish_event(result))
         return {keys.results: [result]}
 
+    def charge(query: Query, results: Sequence[AgentResult]) -> None:
+        if isinstance(router, TracksSpend):  # a budget stream counts what the question really cost
+            router.spent(query.for_routing(), results)
+
     async def aaggregate(state: dict[str, Any]) -> dict[str, Any]:
         results = sorted(state.get(keys.results) or [], key=lambda r: r.agent)
         answer = router_answer(state[keys.decision], results) or await aggregate_async(
             aggregator, state["query"].for_routing(), state[keys.decision], results
         )
+        charge(state["query"], results)
         await aemit(answer_event(answer.text, answer.support, results))
         return {keys.answer: answer.text, keys.support: answer.support}
 
@@ -250,6 +255,7 @@ def build_router_graph(
         answer = router_answer(state[keys.decision], results) or asyncio.run(
             aggregate_async(aggregator, state["query"].for_routing(), state[keys.decision], results)
         )
+        charge(state["query"], results)
         emit(answer_event(answer.text, answer.support, results))
         return {keys.answer: answer.text, keys.support: answer.support}
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from agentroute.registry import resolve
 
 if TYPE_CHECKING:  # pragma: no cover - listing routers imports no model code
-    from agentroute.types import QueryGraph, RoutingDecision, TrainExample
+    from agentroute.types import AgentResult, Query, QueryGraph, RoutingDecision, TrainExample
 
 
 @runtime_checkable
@@ -59,6 +59,15 @@ class TurnRouter(Protocol):
     async def aturn(self, graph: QueryGraph, episode: Any, results: Sequence[Any]) -> Any: ...
 
     def decision(self, graph: QueryGraph, episode: Any) -> RoutingDecision: ...
+
+
+@runtime_checkable
+class TracksSpend(Protocol):
+    """A router that paces a budget over the questions it routes (a ``GuardedRouter`` calibrated with a target
+    cost) and learns what each really cost: the router graph calls ``spent(query, results)`` once the
+    question's agents have answered (``results`` carry their reported ``cost``)."""
+
+    def spent(self, query: Query, results: Sequence[AgentResult]) -> None: ...
 
 
 class BaseRouter:

@@ -47,8 +47,9 @@ import numpy as np
 from agentroute.routers.base import BaseRouter, Router, SharesTraining
 from agentroute.routers.baselines import mean_by_agent
 from agentroute.routers.cost_model import CostModel
+from agentroute.routers.decided import decision_key
 from agentroute.routers.pacing import PACE_MIN_BATCH, StreamPacer, pace
-from agentroute.types import QueryGraph, RoutingDecision, TrainExample
+from agentroute.types import AgentResult, Query, QueryGraph, RoutingDecision, TrainExample
 
 _NEW_STREAM = threading.Lock()
 
@@ -340,11 +341,12 @@ class GuardedRouter(BaseRouter):
                 self._stream = StreamPacer(target, cost_scale(self.state.prior_costs), start_lambda=self.cost_weight)
             stream = self._stream
         out = []
-        for d, costs in zip(decisions, self._predicted_costs(graphs, decisions), strict=True):
+        predicted = self._predicted_costs(graphs, decisions)
+        for graph, d, costs in zip(graphs, decisions, predicted, strict=True):
             if not d.probs:
                 out.append(d)
                 continue
-            lam, pick, aim, window = stream.pick(d.probs, costs)
+            lam, pick, aim, window = stream.pick(d.probs, costs, key=decision_key(graph.query))
             why = (
                 f"budget: λ {lam:+.3g} chosen on the last {window} questions routed (aiming at ${aim:.3g} per "
                 f"question to meet the target of ${target:.3g} so far)"
@@ -353,6 +355,14 @@ class GuardedRouter(BaseRouter):
             )
             out.append(self._single(d, pick, why))
         return out
+
+    def spent(self, query: Query, results: Sequence[AgentResult]) -> None:
+        """What a question this router paced on its stream really cost: the sum of its agents' reported costs
+        replaces the pick's predicted cost in the stream's spend (``StreamPacer.charge``). A total of 0 says
+        nothing (agents that do not price their calls report 0), so the prediction stays."""
+        stream, cost = self._stream, sum(r.cost for r in results)
+        if stream is not None and cost > 0:
+            stream.charge(decision_key(query), cost)
 
     def _predicted_costs(
         self, graphs: Sequence[QueryGraph], decisions: Sequence[RoutingDecision]

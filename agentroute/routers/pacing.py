@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 
 import numpy as np
 
@@ -97,6 +97,8 @@ def _crossings(p: np.ndarray, c: np.ndarray, scale: float) -> np.ndarray:
 STREAM_WINDOW = 100
 #: Questions over which a stream repays what it overspent so far (or spends what it saved).
 STREAM_HORIZON = 20
+#: Picks whose real cost may still be reported (``StreamPacer.charge``); older ones keep their prediction.
+STREAM_UNCHARGED = 1000
 
 
 class StreamPacer:
@@ -109,9 +111,11 @@ class StreamPacer:
     would otherwise raise the λ that decides it. Traffic drifts (a run of long questions, then short ones),
     so the window lags; the pacer therefore also aims to repay what the stream has overspent (or spend what
     it has saved) within the next ``horizon`` questions: the window is paced to ``target + (target · n −
-    spent) / horizon`` for ``n`` questions and ``spent`` predicted dollars so far. Until ``PACE_MIN_BATCH``
-    questions were seen, questions are picked with ``start_lambda`` (the calibrated λ). Thread-safe: a
-    server routes concurrent requests through one pacer."""
+    spent) / horizon`` for ``n`` questions and ``spent`` dollars so far. ``spent`` counts each pick's
+    predicted cost until ``charge`` reports what the question really cost, so a cost model that errs (prices
+    changed, answers grew longer) is corrected by the same term. Until ``PACE_MIN_BATCH`` questions were
+    seen, questions are picked with ``start_lambda`` (the calibrated λ). Thread-safe: a server routes
+    concurrent requests through one pacer."""
 
     def __init__(
         self,
@@ -127,11 +131,15 @@ class StreamPacer:
         self._recent: deque[tuple[np.ndarray, np.ndarray]] = deque(maxlen=window)  # rows by ``_col``
         self._col: dict[str, int] = {}
         self._seen, self._spent = 0, 0.0
+        self._uncharged: dict[Hashable, list[float]] = {}  # key -> predicted costs of its picks, oldest first
         self._lock = threading.Lock()
 
-    def pick(self, probs: Mapping[str, float], costs: Mapping[str, float]) -> tuple[float, str | None, float, int]:
+    def pick(
+        self, probs: Mapping[str, float], costs: Mapping[str, float], key: Hashable | None = None
+    ) -> tuple[float, str | None, float, int]:
         """(λ, this question's pick, the spend per question the window was paced to, the window's length:
-        0 while ``start_lambda`` is used)."""
+        0 while ``start_lambda`` is used). With ``key``, ``charge(key, cost)`` may later replace the pick's
+        predicted cost by its real one."""
         with self._lock:
             n = len(self._recent) if len(self._recent) >= PACE_MIN_BATCH else 0
             aim = max(0.0, self.target + (self.target * self._seen - self._spent) / self.horizon)
@@ -143,8 +151,25 @@ class StreamPacer:
             agent = max(sorted(u), key=u.__getitem__) if u else None  # ties: the first name, as ``pace``
             self._remember(probs, costs)
             self._seen += 1
-            self._spent += costs.get(agent, 0.0) if agent is not None else 0.0
+            predicted = costs.get(agent, 0.0) if agent is not None else 0.0
+            self._spent += predicted
+            if key is not None:
+                self._uncharged.setdefault(key, []).append(predicted)
+                if len(self._uncharged) > STREAM_UNCHARGED:
+                    del self._uncharged[next(iter(self._uncharged))]
         return lam, agent, aim, n
+
+    def charge(self, key: Hashable, cost: float) -> bool:
+        """Count what the oldest uncharged pick made under ``key`` really cost instead of its prediction;
+        False when there is none (not paced on this stream, already charged, or too old)."""
+        with self._lock:
+            predicted = self._uncharged.get(key)
+            if not predicted:
+                return False
+            self._spent += cost - predicted.pop(0)
+            if not predicted:
+                del self._uncharged[key]
+            return True
 
     def _remember(self, probs: Mapping[str, float], costs: Mapping[str, float]) -> None:
         """Keep a question's row; an agent not seen before gets a column (−inf, no candidate, in older rows)."""

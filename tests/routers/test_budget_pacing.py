@@ -231,3 +231,48 @@ def test_a_stream_paces_its_window_as_pace_does_while_agents_join() -> None:
         assert agent == max(sorted(p), key=lambda a: p[a] - lam * c[a] / scale)
         seen.append((p, c))
         spent += c[agent]
+
+
+def test_a_stream_charged_what_questions_really_cost_keeps_the_budget_when_prices_rise(fold) -> None:  # type: ignore[no-untyped-def]
+    from agentroute import AgentRoute, Query, replay_pool
+
+    train, _, _ = fold
+    # the same kind of questions as in training, but both agents now charge 1.6x: the cost model, fitted on
+    # the old prices, under-predicts every call
+    live = token_priced_rows(160, (1, 5), seed=3, start=2000)
+    for r in live:
+        for cell in r.agents.values():
+            cell.cost_usd = 1.6 * (cell.cost_usd or 0.0)
+    queries = [Query(id=r.qid, text=r.question) for r in live]
+    mean = {a: np.mean([r.agents[a].cost_usd for r in train]) for a in ("cheap", "dear")}
+    target = mean["cheap"] + 0.5 * (mean["dear"] - mean["cheap"])
+    with AgentRoute(replay_pool([*train, *live]), make_router("knn", seed=0)) as ar:
+        ar.record(train)
+        ar.fit()
+        calibrate(ar.router, target_cost=target)  # type: ignore[arg-type]
+        asked = [ar.ask(q) for q in queries]  # each answer reports its agent's real cost to the stream
+        charged = np.mean([sum(r.cost for r in a.results) for a in asked])
+        ar.router.target_cost = target  # type: ignore[attr-defined]  # a new stream, routed without answers
+        graphs = [ar.builder.build(q) for q in queries]
+        uncharged = [ar.router.route(g) for g in graphs]
+    recorded = {r.qid: r for r in live}
+    predicted_only = np.mean(
+        [recorded[q.id].agents[d.selected[0]].cost_usd for q, d in zip(queries, uncharged, strict=True)]
+    )
+    assert abs(charged - target) <= 0.1 * target
+    assert predicted_only > 1.2 * target  # on predictions alone the stream pays the new prices unaware
+
+
+def test_charging_a_pick_replaces_its_predicted_cost_in_the_stream_spend() -> None:
+    target, horizon = 1.0, 20.0
+    pacer = StreamPacer(target, scale=1.0, start_lambda=0.0, horizon=horizon)
+    # λ 0 picks the likelier agent: 'dear', predicted to cost 2.0
+    _, agent, aim, _ = pacer.pick({"cheap": 0.4, "dear": 0.6}, {"cheap": 0.5, "dear": 2.0}, key="q1")
+    assert (agent, aim) == ("dear", target)
+    assert not pacer.charge("nobody", 9.0)
+    assert pacer.charge("q1", 3.5)  # it really cost 3.5
+    assert not pacer.charge("q1", 3.5)  # once per pick
+    _, _, aim, _ = pacer.pick({"cheap": 0.4, "dear": 0.6}, {"cheap": 0.5, "dear": 2.0})
+    assert aim == pytest.approx(target + (target * 1 - 3.5) / horizon)
+    _, _, aim, _ = pacer.pick({"cheap": 0.4, "dear": 0.6}, {"cheap": 0.5, "dear": 2.0}, key="q3")
+    assert aim == pytest.approx(target + (target * 2 - 5.5) / horizon)  # the uncharged pick counts as predicted
