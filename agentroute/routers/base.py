@@ -65,9 +65,13 @@ class TurnRouter(Protocol):
 class TracksSpend(Protocol):
     """A router that paces a budget over the questions it routes (a ``GuardedRouter`` calibrated with a target
     cost) and learns what each really cost: the router graph calls ``spent(query, results)`` once the
-    question's agents have answered (``results`` carry their reported ``cost``)."""
+    question's agents have answered (``results`` carry their reported ``cost``). ``budget()`` says where the
+    spending stands (``target_cost``, ``questions``, ``spent``, ``per_question``, ``charged``, ``lambda``),
+    or None while the router has no budget; the server shows it at ``GET /v1/budget``."""
 
     def spent(self, query: Query, results: Sequence[AgentResult]) -> None: ...
+
+    def budget(self) -> dict[str, Any] | None: ...
 
 
 class BaseRouter:

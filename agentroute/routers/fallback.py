@@ -336,10 +336,7 @@ class GuardedRouter(BaseRouter):
         them were seen."""
         target = self.target_cost
         assert target is not None, "paced routing needs calibrate(target_cost=...)"
-        with _NEW_STREAM:  # concurrent first requests of a server share one stream
-            if self._stream is None:
-                self._stream = StreamPacer(target, cost_scale(self.state.prior_costs), start_lambda=self.cost_weight)
-            stream = self._stream
+        stream = self._stream_for(target)
         out = []
         predicted = self._predicted_costs(graphs, decisions)
         for graph, d, costs in zip(graphs, decisions, predicted, strict=True):
@@ -355,6 +352,20 @@ class GuardedRouter(BaseRouter):
             )
             out.append(self._single(d, pick, why))
         return out
+
+    def _stream_for(self, target: float) -> StreamPacer:
+        with _NEW_STREAM:  # concurrent first requests of a server share one stream
+            if self._stream is None:
+                self._stream = StreamPacer(target, cost_scale(self.state.prior_costs), start_lambda=self.cost_weight)
+            return self._stream
+
+    def budget(self) -> dict[str, Any] | None:
+        """The target cost and how the questions routed one by one since calibration (or the last fit or
+        load) spent it (``StreamPacer.snapshot``); None without a budget to pace."""
+        target = self.target_cost
+        if target is None or not self.paces_batches:
+            return None
+        return {"target_cost": target, **self._stream_for(target).snapshot()}
 
     def spent(self, query: Query, results: Sequence[AgentResult]) -> None:
         """What a question this router paced on its stream really cost: the sum of its agents' reported costs

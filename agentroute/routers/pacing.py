@@ -132,6 +132,7 @@ class StreamPacer:
         self._col: dict[str, int] = {}
         self._seen, self._spent = 0, 0.0
         self._uncharged: dict[Hashable, list[float]] = {}  # key -> predicted costs of its picks, oldest first
+        self._charged, self._lambda = 0, start_lambda
         self._lock = threading.Lock()
 
     def pick(
@@ -150,7 +151,7 @@ class StreamPacer:
             u = {a: p - lam * costs.get(a, 0.0) / self.scale for a, p in probs.items()}
             agent = max(sorted(u), key=u.__getitem__) if u else None  # ties: the first name, as ``pace``
             self._remember(probs, costs)
-            self._seen += 1
+            self._seen, self._lambda = self._seen + 1, lam
             predicted = costs.get(agent, 0.0) if agent is not None else 0.0
             self._spent += predicted
             if key is not None:
@@ -167,9 +168,23 @@ class StreamPacer:
             if not predicted:
                 return False
             self._spent += cost - predicted.pop(0)
+            self._charged += 1
             if not predicted:
                 del self._uncharged[key]
             return True
+
+    def snapshot(self) -> dict[str, float | int]:
+        """Where the stream stands: questions routed, dollars spent so far (real where charged, predicted
+        otherwise) and per question, how many were charged, and the λ of the latest pick."""
+        with self._lock:
+            per_question = self._spent / self._seen if self._seen else 0.0
+            return {
+                "questions": self._seen,
+                "spent": self._spent,
+                "per_question": per_question,
+                "charged": self._charged,
+                "lambda": self._lambda,
+            }
 
     def _remember(self, probs: Mapping[str, float], costs: Mapping[str, float]) -> None:
         """Keep a question's row; an agent not seen before gets a column (−inf, no candidate, in older rows)."""

@@ -177,6 +177,11 @@ def create_app(service: RoutingService, config: ServeConfig | None = None) -> Fa
             raise ApiError(422, str(e)) from None
         return _json(result)
 
+    @app.get("/v1/budget")
+    @guarded
+    async def budget(request: Request) -> Response:
+        return _json({"object": "list", "data": service.budgets()})
+
     @app.get("/v1/runs")
     @guarded
     async def runs(request: Request) -> Response:

@@ -23,7 +23,7 @@ from agentroute.agents.pool import AgentPool
 from agentroute.commands import graph_view
 from agentroute.kg.store import GraphStore
 from agentroute.normalize import exact_match, normalize_answer
-from agentroute.routers.base import Router, make_router, router_info, router_names
+from agentroute.routers.base import Router, TracksSpend, make_router, router_info, router_names
 from agentroute.types import SERVED_DATASET, AgentRecord, AgentResult, Answer, Query, RunRecord
 from agentroute.workflow import AgentRoute, answer_from
 
@@ -143,6 +143,17 @@ class RoutingService:
         if history and _trainable(name):
             ar.fit(history)
         return ar
+
+    def budgets(self) -> list[dict[str, Any]]:
+        """Each router served so far that paces a budget (a checkpoint calibrated with ``--target-cost``):
+        its target and how the questions it answered have spent it (``TracksSpend.budget``)."""
+        out = []
+        for name, ar in sorted(self._engines.items()):
+            budget = ar.router.budget() if isinstance(ar.router, TracksSpend) else None
+            if budget is not None:
+                model = BASE_MODEL if name == self.default else f"{BASE_MODEL}:{name}"
+                out.append({"model": model, "router": name, **budget})
+        return out
 
     # -- asking ------------------------------------------------------------------------------------------
 
