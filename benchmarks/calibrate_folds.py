@@ -11,8 +11,13 @@ and its accuracy, twice: routed with the calibrated λ ("fixed λ": each questio
 as one batch, which the calibrated router paces to the target with each question's predicted costs
 ("paced": `GuardedRouter.paced`; no recorded cost or score of the test fold is used), and thrice: one
 question at a time in log order, each paced on the questions routed before it ("streamed":
-`GuardedRouter.streamed`, as `ask` and the server route). Default targets: 20/40/60/80% of the way from the
-cheapest to the dearest agent.
+`GuardedRouter.streamed`, as `ask` and the server route), once on predicted costs alone and once told each
+question's recorded cost after routing it ("charged": `GuardedRouter.spent`, as `ask` and the server do with
+what the agents report). Default targets: 20/40/60/80% of the way from the cheapest to the dearest agent.
+``--price-change F`` makes every test-fold call cost F times what the log recorded (prices changed after
+calibration; the router's cost model still predicts the old ones). A target that no routing can spend on a
+fold at those prices (below always the cheapest agent, above always the dearest) is marked † and counted
+apart.
 
 The last two columns are the noise floor of that goal: how often a router that mixes the cheapest and the
 dearest agent at random lands within 10% on this test fold (2,000 draws), when its share of dear calls is
@@ -40,7 +45,7 @@ from agentroute.kg.embed import make_embedder  # noqa: E402
 from agentroute.routers.base import make_router  # noqa: E402
 from agentroute.routers.calibration import calibrate  # noqa: E402
 from agentroute.threads import set_torch_threads  # noqa: E402
-from agentroute.types import AgentSpec, RoutingDecision, RunRecord  # noqa: E402
+from agentroute.types import AgentResult, AgentSpec, RoutingDecision, RunRecord  # noqa: E402
 
 ARENA = Path("../shared/data/routing_logs/routerarena_2llm/unified_test.jsonl")
 
@@ -82,11 +87,23 @@ def within_after_slice(
     return hits / draws
 
 
-def realised(test: list[RunRecord], decisions: list[RoutingDecision]) -> tuple[float, float]:
-    """Recorded cost per question and accuracy of each decision's first agent on the test fold."""
+def realised(test: list[RunRecord], decisions: list[RoutingDecision], price: float = 1.0) -> tuple[float, float]:
+    """Cost per question (recorded, times ``price``) and accuracy of each decision's first agent on the test fold."""
     picks = [d.selected[0] for d in decisions]
-    cost = float(np.mean([r.agents[a].cost_usd for r, a in zip(test, picks, strict=True)]))
+    cost = price * float(np.mean([r.agents[a].cost_usd for r, a in zip(test, picks, strict=True)]))
     return cost, float(np.mean([r.scores()[a] for r, a in zip(test, picks, strict=True)]))
+
+
+def charged_stream(router, test: list[RunRecord], graphs: list, price: float) -> list[RoutingDecision]:  # type: ignore[no-untyped-def]
+    """The test fold routed one question at a time, each question's real cost (recorded, times ``price``)
+    reported to the router once it is routed, as the router graph does with what the agents report."""
+    decisions = []
+    for r, g in zip(test, graphs, strict=True):
+        d = router.route(g)
+        cost = price * (r.agents[d.selected[0]].cost_usd or 0.0)
+        router.spent(g.query, [AgentResult(agent=d.selected[0], cost=cost)])
+        decisions.append(d)
+    return decisions
 
 
 def summary(label: str, misses: list[float]) -> str:
@@ -103,6 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--router", default="knn", help="a guarded router: knn, mlp, gnn, gnn-top1")
     p.add_argument("--folds", type=int, default=5)
     p.add_argument("--targets", default=None, help="comma-separated USD per question")
+    p.add_argument("--price-change", type=float, default=1.0, help="test-fold calls cost this times the log's")
     p.add_argument(
         "--guard-folds",
         type=int,
@@ -134,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     opts["guard"] = {"folds": args.guard_folds}
     table = Table(
         title=f"calibrate --target-cost on held-out folds ({args.router}, {args.log.name}, {args.folds} folds, "
-        f"guard folds {args.guard_folds})"
+        f"guard folds {args.guard_folds}, prices x{args.price_change:g})"
     )
     headers = (
         "target $/q",
@@ -147,6 +165,7 @@ def main(argv: list[str] | None = None) -> int:
         "accuracy",
         "streamed: off by",
         "accuracy",
+        "charged: off by",
         "P(within): exact share",
     )
     for h in (*headers, "slice"):
@@ -154,6 +173,8 @@ def main(argv: list[str] | None = None) -> int:
     misses: list[float] = []
     paced_misses: list[float] = []
     streamed_misses: list[float] = []
+    charged_misses: list[float] = []
+    reachable: list[bool] = []
     chance: list[float] = []
     sliced: list[float] = []
     for fold in range(args.folds):
@@ -162,19 +183,26 @@ def main(argv: list[str] | None = None) -> int:
         router = make_router(args.router, seed=0, **opts).fit(data.examples)
         for target in targets:
             cal = calibrate(router, target_cost=target)  # type: ignore[arg-type]
-            paced = realised(test, router.route_many(data.graphs))
-            streamed = realised(test, [router.route(g) for g in data.graphs])  # one at a time, in log order
+            price = args.price_change
+            paced = realised(test, router.route_many(data.graphs), price)
+            one_by_one = [router.route(g) for g in data.graphs]  # in log order, on predicted costs
+            streamed = realised(test, one_by_one, price)
+            router.target_cost = target  # a new stream, charged what each question cost
+            charged = realised(test, charged_stream(router, test, data.graphs, price), price)
             router.target_cost = None  # the calibrated λ alone
-            cost, acc = realised(test, router.route_many(data.graphs))
+            cost, acc = realised(test, router.route_many(data.graphs), price)
             off, paced_off = (cost - target) / target, (paced[0] - target) / target
-            streamed_off = (streamed[0] - target) / target
+            streamed_off, charged_off = (streamed[0] - target) / target, (charged[0] - target) / target
             misses.append(abs(off))
             paced_misses.append(abs(paced_off))
             streamed_misses.append(abs(streamed_off))
+            charged_misses.append(abs(charged_off))
+            spend = {a: price * float(np.mean([r.agents[a].cost_usd for r in test])) for a in (cheap, dear)}
+            reachable.append(spend[cheap] <= target <= spend[dear])
             chance.append(within_by_chance(test, cheap, dear, target, lo, hi))
             sliced.append(within_after_slice(train, test, cheap, dear, target, cal.n))
             table.add_row(
-                f"{target:.6f}",
+                f"{target:.6f}{'' if reachable[-1] else ' †'}",
                 str(fold + 1),
                 f"{cal.value:+.3g}",
                 f"{cost:.6f}",
@@ -184,13 +212,20 @@ def main(argv: list[str] | None = None) -> int:
                 f"{paced[1]:.3f}",
                 f"{100 * streamed_off:+.1f}%",
                 f"{streamed[1]:.3f}",
+                f"{100 * charged_off:+.1f}%",
                 f"{chance[-1]:.2f}",
                 f"{sliced[-1]:.2f}",
             )
     table.caption = (
         f"agents' mean cost ${lo:.6f}–${hi:.6f}; {summary('fixed λ', misses)}; {summary('paced', paced_misses)}; "
-        f"{summary('streamed', streamed_misses)}; "
-        f"a random mix at the exact share: {sum(chance):.1f}/{len(chance)} expected, calibrated on a slice of "
+        f"{summary('streamed', streamed_misses)}; {summary('charged', charged_misses)}; "
+        + (
+            f"{reachable.count(False)} pairs out of reach (†), charged on the others: within 10% "
+            f"{sum(m <= 0.1 for m, ok in zip(charged_misses, reachable, strict=True) if ok)}/{sum(reachable)}; "
+            if not all(reachable)
+            else ""
+        )
+        + f"a random mix at the exact share: {sum(chance):.1f}/{len(chance)} expected, calibrated on a slice of "
         f"{cal.n} questions: {sum(sliced):.1f}/{len(sliced)}"
     )
     Console(width=140).print(table)

@@ -99,6 +99,8 @@ STREAM_WINDOW = 100
 STREAM_HORIZON = 20
 #: Picks whose real cost may still be reported (``StreamPacer.charge``); older ones keep their prediction.
 STREAM_UNCHARGED = 1000
+#: Charged picks needed before their real-over-predicted cost ratio rescales the window's predictions.
+MIN_CHARGED = 10
 
 
 class StreamPacer:
@@ -112,10 +114,12 @@ class StreamPacer:
     so the window lags; the pacer therefore also aims to repay what the stream has overspent (or spend what
     it has saved) within the next ``horizon`` questions: the window is paced to ``target + (target · n −
     spent) / horizon`` for ``n`` questions and ``spent`` dollars so far. ``spent`` counts each pick's
-    predicted cost until ``charge`` reports what the question really cost, so a cost model that errs (prices
-    changed, answers grew longer) is corrected by the same term. Until ``PACE_MIN_BATCH`` questions were
-    seen, questions are picked with ``start_lambda`` (the calibrated λ). Thread-safe: a server routes
-    concurrent requests through one pacer."""
+    predicted cost until ``charge`` reports what the question really cost. A cost model that errs the same
+    way for a while (prices changed, answers grew longer) would leave that term to repay a steady gap, which
+    it does only by running behind (or ahead of) the budget, so the window's predicted costs are also
+    rescaled by the real-over-predicted ratio of the latest ``window`` charged picks (once ``MIN_CHARGED``
+    were charged). Until ``PACE_MIN_BATCH`` questions were seen, questions are picked with ``start_lambda``
+    (the calibrated λ). Thread-safe: a server routes concurrent requests through one pacer."""
 
     def __init__(
         self,
@@ -133,6 +137,7 @@ class StreamPacer:
         self._seen, self._spent = 0, 0.0
         self._uncharged: dict[Hashable, list[float]] = {}  # key -> predicted costs of its picks, oldest first
         self._charged, self._lambda = 0, start_lambda
+        self._bills: deque[tuple[float, float]] = deque(maxlen=window)  # (predicted, real) of the latest charges
         self._lock = threading.Lock()
 
     def pick(
@@ -144,11 +149,12 @@ class StreamPacer:
         with self._lock:
             n = len(self._recent) if len(self._recent) >= PACE_MIN_BATCH else 0
             aim = max(0.0, self.target + (self.target * self._seen - self._spent) / self.horizon)
-            lam = self.start_lambda
+            lam, ratio = self.start_lambda, 1.0
             if n:
                 p, c = np.stack([p for p, _ in self._recent]), np.stack([c for _, c in self._recent])
-                lam = _lambda(p, c, aim, self.scale)[0]
-            u = {a: p - lam * costs.get(a, 0.0) / self.scale for a, p in probs.items()}
+                ratio = self._price_ratio()  # the costs λ is chosen on, and this question is picked by
+                lam = _lambda(p, c * ratio, aim, self.scale)[0]
+            u = {a: p - lam * ratio * costs.get(a, 0.0) / self.scale for a, p in probs.items()}
             agent = max(sorted(u), key=u.__getitem__) if u else None  # ties: the first name, as ``pace``
             self._remember(probs, costs)
             self._seen, self._lambda = self._seen + 1, lam
@@ -167,15 +173,25 @@ class StreamPacer:
             predicted = self._uncharged.get(key)
             if not predicted:
                 return False
-            self._spent += cost - predicted.pop(0)
+            guess = predicted.pop(0)
+            self._spent += cost - guess
             self._charged += 1
+            self._bills.append((guess, cost))
             if not predicted:
                 del self._uncharged[key]
             return True
 
+    def _price_ratio(self) -> float:
+        """What the latest charged picks really cost over what was predicted for them (1 until enough were)."""
+        if len(self._bills) < MIN_CHARGED:
+            return 1.0
+        predicted, real = sum(p for p, _ in self._bills), sum(r for _, r in self._bills)
+        return real / predicted if predicted > 0 and real > 0 else 1.0
+
     def snapshot(self) -> dict[str, float | int]:
         """Where the stream stands: questions routed, dollars spent so far (real where charged, predicted
-        otherwise) and per question, how many were charged, and the λ of the latest pick."""
+        otherwise) and per question, how many were charged, their real-over-predicted cost ratio, and the λ of
+        the latest pick."""
         with self._lock:
             per_question = self._spent / self._seen if self._seen else 0.0
             return {
@@ -183,6 +199,7 @@ class StreamPacer:
                 "spent": self._spent,
                 "per_question": per_question,
                 "charged": self._charged,
+                "price_ratio": self._price_ratio(),
                 "lambda": self._lambda,
             }
 

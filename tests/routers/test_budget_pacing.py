@@ -276,3 +276,23 @@ def test_charging_a_pick_replaces_its_predicted_cost_in_the_stream_spend() -> No
     assert aim == pytest.approx(target + (target * 1 - 3.5) / horizon)
     _, _, aim, _ = pacer.pick({"cheap": 0.4, "dear": 0.6}, {"cheap": 0.5, "dear": 2.0}, key="q3")
     assert aim == pytest.approx(target + (target * 2 - 5.5) / horizon)  # the uncharged pick counts as predicted
+
+
+def test_a_stream_charged_less_than_predicted_rescales_its_window_and_meets_the_budget() -> None:
+    """Prices fell to 0.6x what the cost model predicts. Repaying the gap through the overspend term alone
+    keeps a short stream behind the budget (120 questions: 12% under, measured); the charged ratio rescales
+    the window's predictions instead."""
+    rng = np.random.default_rng(4)
+    probs = [{"cheap": 1 - p, "dear": p} for p in rng.random(120)]
+    costs = [{"cheap": c, "dear": 10 * c} for c in rng.uniform(1e-4, 3e-4, 120)]
+    target = 0.0008
+    pacer = StreamPacer(target, scale=0.002, start_lambda=0.0)
+    real = []
+    for i, (p, c) in enumerate(zip(probs, costs, strict=True)):
+        _, agent, _, _ = pacer.pick(p, c, key=i)
+        real.append(0.6 * c[agent])  # type: ignore[index]
+        assert pacer.charge(i, real[-1])
+    state = pacer.snapshot()
+    assert state["price_ratio"] == pytest.approx(0.6)
+    assert (state["questions"], state["charged"]) == (120, 120) and state["spent"] == pytest.approx(sum(real))
+    assert abs(np.mean(real) - target) <= 0.05 * target
