@@ -12,10 +12,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import numpy as np
 import uvicorn
 
-from agentroute import Agent, AgentPool, AgentResult, Query, agent
+from agentroute import Agent, AgentPool, AgentRecord, AgentResult, Query, RunRecord, agent, make_router, open_store
 from agentroute.kg.stores.falkordb_server import free_port
+from agentroute.routers.calibration import calibrate
 from agentroute.serve.app import ServeConfig, create_app
 from agentroute.serve.service import RoutingService
 from agentroute.types import TokenUsage
@@ -63,6 +65,45 @@ def pool(*names: str, sleep: float = 5.0) -> AgentPool:
     known: dict[str, Any] = {"alpha": alpha, "beta": beta, "context-counter": context_counter, "broken": broken,
                              "priced": priced}
     return AgentPool(Sleepy(sleep) if n == "sleepy" else known[n] for n in names)
+
+
+#: USD per character of the question: the two agents charge as token-priced APIs do ('dear' 10x 'cheap')
+PRICE = {"cheap": 1e-7, "dear": 1e-6}
+
+
+def priced_question(i: int) -> str:
+    core = f"What is {i} plus one?" if i % 2 == 0 else f"Which poet wrote the ballad of harbour {i}?"
+    return core + " please answer carefully" * (1 + i % 4)
+
+
+def _priced_agent(name: str, markup: float) -> Agent:
+    """A tool agent whose reported cost is its price per character times ``markup``."""
+
+    @agent(name=name, description=f"The {name} model.")
+    def run(q: Query) -> AgentResult:
+        return AgentResult(agent=name, answer=f"{name} says 42", cost=markup * PRICE[name] * len(q.text))
+
+    return run
+
+
+def budgeted_service(markup: float = 1.5) -> tuple[RoutingService, float]:
+    """A kNN router trained on 240 past questions at the old prices and calibrated to a budget half way
+    between always-cheap and always-dear, serving agents that now charge ``markup`` times those prices;
+    with the target. Arithmetic is easy for both agents, poetry only for 'dear'."""
+    rng = np.random.default_rng(0)
+    store = open_store("memory")
+    for i in range(240):
+        q = priced_question(i)
+        cheap_right = rng.random() < (0.9 if i % 2 == 0 else 0.3)
+        store.record(RunRecord(qid=f"h{i}", question=q, agents={
+            "cheap": AgentRecord(score=float(cheap_right), cost_usd=PRICE["cheap"] * len(q)),
+            "dear": AgentRecord(score=float(rng.random() < 0.9), cost_usd=PRICE["dear"] * len(q))}))
+    svc = RoutingService(AgentPool([_priced_agent("cheap", markup), _priced_agent("dear", markup)]),
+                         make_router("knn", seed=0), store)
+    mean = np.mean([len(priced_question(i)) for i in range(240)]) * np.array([PRICE["cheap"], PRICE["dear"]])
+    target = float(mean.mean())
+    calibrate(asyncio.run(svc.engine("agentroute")).router, target_cost=target)  # type: ignore[arg-type]
+    return svc, target
 
 
 @contextmanager

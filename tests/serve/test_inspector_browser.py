@@ -8,12 +8,13 @@ the test's output folder.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 
 import httpx
 import pytest
-from serve_helpers import pool, running
+from serve_helpers import budgeted_service, pool, priced_question, running
 
 from agentroute import make_router, open_store
 from agentroute.commands import bootstrap_builtin
@@ -84,6 +85,32 @@ def test_inspector_asks_draws_the_graph_and_records_feedback(tmp_path: Path) -> 
     assert (tmp_path / "inspector.png").stat().st_size > 10_000
     if os.environ.get("AGENTROUTE_SCREENSHOT_DIR"):  # how docs/inspector.png is refreshed
         shutil.copy(tmp_path / "inspector.png", Path(os.environ["AGENTROUTE_SCREENSHOT_DIR"]) / "inspector.png")
+
+
+def test_inspector_shows_what_a_budgeted_router_has_spent() -> None:
+    executable = chromium()
+    from playwright.sync_api import sync_playwright
+
+    service, target = budgeted_service()
+    with running(service) as base, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            page.goto(base + "/")
+            page.wait_for_selector("#model option[value='agentroute:knn']", state="attached")
+            for i in range(2):
+                page.fill("#question", priced_question(1000 + i))
+                page.click("#ask")
+                page.wait_for_selector(f"#budget:has-text('over {i + 1} questions')", timeout=30_000)
+            (budget,) = httpx.get(base + "/v1/budget").json()["data"]
+            shown = page.inner_text("#budget")
+        finally:
+            browser.close()
+    assert budget["questions"] == 2 and budget["target_cost"] == target
+    match = re.fullmatch(r"budget: \$([0-9.e-]+) per question over 2 questions, target \$([0-9.e-]+)", shown)
+    assert match, shown
+    assert float(match[1]) == pytest.approx(budget["per_question"], rel=5e-3)
+    assert float(match[2]) == pytest.approx(target, rel=5e-3)
 
 
 def test_inspector_asks_for_the_api_key_and_keeps_it_in_the_page(tmp_path: Path) -> None:
