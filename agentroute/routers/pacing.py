@@ -182,11 +182,13 @@ class StreamPacer:
             return True
 
     def _price_ratio(self) -> float:
-        """What the latest charged picks really cost over what was predicted for them (1 until enough were)."""
-        if len(self._bills) < MIN_CHARGED:
+        """What the latest charged picks really cost over what was predicted for them (1 until enough were).
+        Picks predicted free say nothing about scale (their real cost still counts in ``spent``)."""
+        priced = [(p, r) for p, r in self._bills if p > 0]
+        if len(priced) < MIN_CHARGED:
             return 1.0
-        predicted, real = sum(p for p, _ in self._bills), sum(r for _, r in self._bills)
-        return real / predicted if predicted > 0 and real > 0 else 1.0
+        real = sum(r for _, r in priced)
+        return real / sum(p for p, _ in priced) if real > 0 else 1.0
 
     def snapshot(self) -> dict[str, float | int]:
         """Where the stream stands: questions routed, dollars spent so far (real where charged, predicted

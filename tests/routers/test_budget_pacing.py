@@ -296,3 +296,12 @@ def test_a_stream_charged_less_than_predicted_rescales_its_window_and_meets_the_
     assert state["price_ratio"] == pytest.approx(0.6)
     assert (state["questions"], state["charged"]) == (120, 120) and state["spent"] == pytest.approx(sum(real))
     assert abs(np.mean(real) - target) <= 0.05 * target
+
+
+def test_picks_predicted_free_do_not_set_the_price_ratio() -> None:
+    pacer = StreamPacer(0.01, scale=1.0, start_lambda=100.0)  # a budget only the agent predicted free meets
+    for i in range(30):
+        _, agent, _, _ = pacer.pick({"free": 0.5, "dear": 0.5}, {"free": 0.0, "dear": 2.0}, key=i)
+        assert agent == "free" and pacer.charge(i, 0.3)  # it turned out to cost something
+    state = pacer.snapshot()
+    assert state["price_ratio"] == 1.0 and state["spent"] == pytest.approx(30 * 0.3)
