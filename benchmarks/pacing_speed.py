@@ -1,4 +1,5 @@
-"""How long budget pacing takes: a batch (`pace`) and a stream (`StreamPacer.pick`, window of 100).
+"""How long budget pacing takes: a batch (`pace`) and a stream (`StreamPacer.pick`, window of 100, each
+question then charged its cost as `ask` and the server do: `StreamPacer.charge`).
 
     python benchmarks/pacing_speed.py
 
@@ -46,12 +47,12 @@ def _batch(probs: list[dict[str, float]], costs: list[dict[str, float]]) -> floa
 def _stream(probs: list[dict[str, float]], costs: list[dict[str, float]]) -> float:
     """Mean seconds per question once the window is full."""
     pacer = StreamPacer(5e-4, 1e-3)
-    for p, c in zip(probs[:STREAM_WINDOW], costs[:STREAM_WINDOW], strict=True):
-        pacer.pick(p, c)
-    rest = list(zip(probs[STREAM_WINDOW:], costs[STREAM_WINDOW:], strict=True))
+    for i, (p, c) in enumerate(zip(probs[:STREAM_WINDOW], costs[:STREAM_WINDOW], strict=True)):
+        pacer.charge(i, 1.2 * c[pacer.pick(p, c, key=i)[1]])  # type: ignore[index]
+    rest = list(enumerate(zip(probs[STREAM_WINDOW:], costs[STREAM_WINDOW:], strict=True), start=STREAM_WINDOW))
     start = time.perf_counter()
-    for p, c in rest:
-        pacer.pick(p, c)
+    for i, (p, c) in rest:
+        pacer.charge(i, 1.2 * c[pacer.pick(p, c, key=i)[1]])  # type: ignore[index]
     return (time.perf_counter() - start) / len(rest)
 
 

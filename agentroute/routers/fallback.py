@@ -30,8 +30,9 @@ most. ``cost_weight`` (λ, from ``calibrate``) switches to cost-aware routing: t
 ``target_cost`` (also from ``calibrate``) paces the budget on batches of at least ``PACE_MIN_BATCH``
 questions: λ is re-chosen on the batch so that its predicted cost per question meets the target, with each
 question's own predicted cost per agent (``cost_model.py``, fitted with the router; ``pacing.py``). Smaller
-batches and single questions are paced on the last ``STREAM_WINDOW`` questions the router routed, and what
-their picks are predicted to have spent so far (``StreamPacer``).
+batches and single questions are paced on the last ``STREAM_WINDOW`` questions the router routed and what
+they spent so far (``StreamPacer``): what their agents reported, once the router graph passes it on
+(``spent``), their predicted costs until then.
 """
 
 from __future__ import annotations
