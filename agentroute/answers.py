@@ -103,7 +103,7 @@ def numeric_match(pred: str | None, golds: Sequence[str]) -> float:
 def choice_match(pred: str | None, golds: Sequence[str]) -> float:
     """1.0 when the multiple-choice letter in ``pred`` equals a gold letter."""
     m = _LETTER.match((pred or "").strip())
-    return float(bool(m) and any(m.group(1).upper() == g.strip().strip("()").upper() for g in golds))
+    return float(m is not None and any(m.group(1).upper() == g.strip().strip("()").upper() for g in golds))
 
 
 def auto_score(pred: str | None, golds: Sequence[str]) -> float:

@@ -515,15 +515,15 @@ def train(
         check_input_file(logs, "--logs")
     if store is not None:
         check_store(store)
-    output = output or checkpoint_beside(store)
-    if output is None:
+    out = output or checkpoint_beside(store)
+    if out is None:
         raise OptionError("--out: name the checkpoint to write (only a file: store has a default beside it)")
-    check_output_file(output, "--out")
+    check_output_file(out, "--out")
     set_torch_threads(1)
     from agentroute.commands import train_gnn
 
     summary = train_gnn(
-        output,
+        out,
         logs=logs,
         store=store,
         router=router,
@@ -788,7 +788,7 @@ def main() -> None:
     """The console script: Typer's own usage errors (a missing option, a bad number) become one line too."""
     # Typer raises the exceptions of the click it runs on (its own vendored copy in recent versions);
     # BadParameter's base is that click's UsageError.
-    usage_error = typer.BadParameter.__mro__[1]
+    usage_error: Any = typer.BadParameter.__mro__[1]
     # The neo4j driver logs a lost connection on stderr itself; our one-line error already says it.
     logging.getLogger("neo4j").addHandler(logging.NullHandler())
     try:

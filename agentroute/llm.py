@@ -372,7 +372,8 @@ def _status_message(e: Any) -> str:
     """The server's own error message when the body has one (``{"error": {"message": ...}}``)."""
     body = getattr(e, "body", None)
     if isinstance(body, dict):
-        inner = body.get("error") if isinstance(body.get("error"), dict) else body
+        error = body.get("error")
+        inner = error if isinstance(error, dict) else body
         if isinstance(inner.get("message"), str):
             return inner["message"]
     return str(getattr(e, "message", e))

@@ -259,8 +259,13 @@ def build_router_graph(
         emit(answer_event(answer.text, answer.support, results))
         return {keys.answer: answer.text, keys.support: answer.support}
 
-    graph = StateGraph(state_schema, input_schema=input_schema, output_schema=output_schema)
-    graph.add_node("build_graph", build_graph)  # may block (store I/O, history load): LangGraph's worker thread
+    # The state's keys are chosen at run time (``keys``), so nodes take plain dicts, not the TypedDict
+    # LangGraph's stubs ask of a function node (the ignores below).
+    graph: StateGraph[Any, Any, Any, Any] = StateGraph(
+        state_schema, input_schema=input_schema, output_schema=output_schema
+    )
+    # may block (store I/O, history load): LangGraph's worker thread
+    graph.add_node("build_graph", build_graph)  # type: ignore[type-var]
     graph.add_node("run_agent", Node("run_agent", run_agent, arun_agent))
     graph.add_node("aggregate", Node("aggregate", aggregate, aaggregate))
     graph.add_edge(START, "build_graph")
@@ -270,11 +275,12 @@ def build_router_graph(
         add_turn_loop(graph, router, decided, keys)
         return graph
     in_place = isinstance(router, AsyncRouter) or getattr(router, "nonblocking", False)
-    graph.add_node("route", Node("route", route, aroute) if in_place else route)  # else: on a worker thread
+    # else: on a worker thread
+    graph.add_node("route", Node("route", route, aroute) if in_place else route)  # type: ignore[type-var]
     graph.add_node("settle", Node("settle", settle), defer=True)
     dispatch = "route"
     if approval:
-        graph.add_node("approve", approve)
+        graph.add_node("approve", approve)  # type: ignore[type-var]
         graph.add_edge("route", "approve")
         dispatch = "approve"
     dispatch_wave = Node("fan_out", fan_out)

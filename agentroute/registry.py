@@ -25,7 +25,7 @@ def resolve(target: str | Callable[..., Any]) -> Callable[..., Any]:
     obj: Any = importlib.import_module(module)
     for part in attr.split("."):
         obj = getattr(obj, part)
-    return obj  # type: ignore[no-any-return]
+    return obj
 
 
 class Registry(Generic[T]):

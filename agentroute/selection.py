@@ -262,10 +262,17 @@ class Sample:
     answers: dict[str, str | None]
     scores: dict[str, float]
 
+    @property
+    def plan(self) -> RoutingDecision:
+        """The decision, for the steps that replay one (answer-shape samples have none)."""
+        if self.decision is None:
+            raise ValueError(f"no routing decision to replay for {self.question[:60]!r}")
+        return self.decision
+
 
 def _states(s: Sample) -> list[tuple[list[AgentResult], list[str]]]:
     """Every state the policy can reach: the first k agents of the queue called, for k = 1 … all."""
-    order = [a for a in dict.fromkeys(s.decision.selected) if a in s.scores]
+    order = [a for a in dict.fromkeys(s.plan.selected) if a in s.scores]
     res = [AgentResult(agent=a, answer=s.answers.get(a)) for a in order]
     return [(res[:k], order[k:]) for k in range(1, len(order) + 1)]
 
@@ -301,7 +308,7 @@ def _design(selector: AnswerSelector, samples: Sequence[Sample]) -> tuple[np.nda
     xs, ys = [], []
     for s in samples:
         for results, pending in _states(s):
-            groups, x = selector.features(s.question, s.decision, results, pending)
+            groups, x = selector.features(s.question, s.plan, results, pending)
             xs += list(x)
             ys += [_group_score(s, g) for g in groups]
     return np.asarray(xs, dtype=float).reshape(-1, len(FEATURES)), np.asarray(ys, dtype=float)
@@ -341,7 +348,7 @@ def trajectory(selector: AnswerSelector, s: Sample) -> tuple[np.ndarray, np.ndar
     whose confidence reaches t."""
     conf, score = [], []
     for results, pending in _states(s):
-        groups, c = selector.confidence(s.question, s.decision, results, pending)
+        groups, c = selector.confidence(s.question, s.plan, results, pending)
         if not groups:
             conf.append(0.0)
             score.append(0.0)
@@ -363,7 +370,7 @@ def _baseline(s: Sample) -> tuple[float, int]:
     from agentroute.waves import next_wave
 
     vote = WeightedVote()
-    plan = s.decision.model_copy(update={"selected": [a for a in s.decision.selected if a in s.scores]})
+    plan = s.plan.model_copy(update={"selected": [a for a in s.plan.selected if a in s.scores]})
     results: list[AgentResult] = []
     while wave := next_wave(plan, vote, results):
         results += [AgentResult(agent=a, answer=s.answers.get(a)) for a in wave]

@@ -175,7 +175,7 @@ class _Run:
         if result.usage is not None:
             self.usage = self.usage + result.usage
         self.cost += result.cost
-        return result.answer if result.ok else f"error: {result.error}"
+        return (result.answer or "") if result.ok else f"error: {result.error}"
 
     async def reflect(self) -> str:
         """Draft with reasoning, critique the draft, then revise it into the final answer."""

@@ -196,7 +196,7 @@ def sweep_report(
     )
     fold_costs = {f: _fold_costs(rows, fold_of, f) for f in sorted(set(test_fold))}
     train_costs = [fold_costs[f] for f in test_fold]
-    singles = []
+    singles: list[dict[str, Any]] = []
     for a in agents:
         on = [r for r in records if a in r.scores()]
         singles.append(

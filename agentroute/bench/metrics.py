@@ -99,7 +99,7 @@ def gap_closed(acc: float, best_single: float, oracle: float) -> float | None:
     return (acc - best_single) / gap
 
 
-def mcnemar_p(a: Sequence[float], b: Sequence[float]) -> float | None:
+def mcnemar_p(a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndarray) -> float | None:
     """Exact two-sided McNemar p-value for paired 0/1 outcomes (None when they are not all 0/1).
 
     Only the discordant questions count: ``wins`` (a right, b wrong) against ``losses``; under "no

@@ -16,7 +16,7 @@ vote wherever it does not (or the log has no predictions).
 from __future__ import annotations
 
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -156,9 +156,10 @@ def _replay(
 def fit_router(router: Router, examples: Sequence[TrainExample], fitted: dict[str, Any]) -> Router:
     """``router.fit(examples)``, unless a router trained identically on the same examples is in ``fitted``
     (routers implementing ``SharesTraining``, e.g. ``gnn`` and ``gnn-top1``): then it shares that training."""
-    key = router.training_key() if isinstance(router, SharesTraining) else None
-    if key is not None and key in fitted:
-        return router.share_training(fitted[key])  # type: ignore[union-attr]
+    sharing = router if isinstance(router, SharesTraining) else None
+    key = sharing.training_key() if sharing is not None else None
+    if sharing is not None and key is not None and key in fitted:
+        return sharing.share_training(fitted[key])
     router.fit(examples)
     if key is not None:
         fitted[key] = router
@@ -167,7 +168,7 @@ def fit_router(router: Router, examples: Sequence[TrainExample], fitted: dict[st
 
 def _best_single(train: Sequence[RunRecord], test: Sequence[RunRecord]) -> tuple[list[float], str]:
     """Per test row, the score of the training-best agent among the row's candidates; and that agent."""
-    sums: Counter[str] = Counter()
+    sums: defaultdict[str, float] = defaultdict(float)
     counts: Counter[str] = Counter()
     for r in train:
         for a, s in r.scores().items():
@@ -347,6 +348,11 @@ def _fold_rows(
     return [done[name, i] for i in test_idx], decisions if sweep else []
 
 
+def _fold_progress(say: Callable[[str], None], fold: int, n_folds: int) -> Callable[[str], None]:
+    """``say`` with each message prefixed by the fold it is about."""
+    return lambda msg: say(f"fold {fold + 1}/{n_folds}: {msg}")
+
+
 def run_replay_benchmark(
     records: Sequence[RunRecord],
     *,
@@ -398,7 +404,7 @@ def run_replay_benchmark(
         test = [rows[i] for i in test_idx]
         t0 = time.perf_counter()
         data = build_fold(
-            train, test, agents, emb, builder_options, lambda msg, f=fold: say(f"fold {f + 1}/{n_folds}: {msg}")
+            train, test, agents, emb, builder_options, _fold_progress(say, fold, n_folds)
         )
         seconds_graphs += time.perf_counter() - t0
         say(

@@ -87,13 +87,12 @@ class HashingEmbedder:
         cache = self._text_cache
         hits = [cache.get(t) for t in texts]
         missing = list(dict.fromkeys(t for t, h in zip(texts, hits, strict=True) if h is None))
-        if missing:
-            new = dict(zip(missing, self._matrix(missing), strict=True))
+        new = dict(zip(missing, self._matrix(missing), strict=True)) if missing else {}
+        if new:
             if len(cache) + len(new) > self.cache_size:
                 cache.clear()
             cache.update(new)
-            hits = [new[t] if h is None else h for t, h in zip(texts, hits, strict=True)]
-        return np.stack(hits)
+        return np.stack([new[t] if h is None else h for t, h in zip(texts, hits, strict=True)])
 
     def _matrix(self, texts: list[str]) -> np.ndarray:
         """Embed uncached texts: gather every feature of the batch, then one ``bincount``, one normalise."""
@@ -196,7 +195,10 @@ class SentenceTransformerEmbedder:
         self._model = SentenceTransformer(path, device="cpu", local_files_only=model is None)
         # sentence-transformers 5 renamed the accessor; older releases only have the first name.
         dim_of = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
-        self.dim = int(dim_of())
+        dim = dim_of()
+        if dim is None:
+            raise ValueError(f"{path}: the model does not say the size of its embeddings")
+        self.dim = int(dim)
         self._cache: dict[str, np.ndarray] = {}
 
     def config(self) -> dict[str, Any]:

@@ -151,7 +151,8 @@ class WordPieceTokenizer:
         return [self.cls, *ids[: max_length - 2], self.sep]
 
 
-def _layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, eps: float) -> np.ndarray:
+def _layer_norm(x: np.ndarray, norm: tuple[np.ndarray, np.ndarray], eps: float) -> np.ndarray:
+    weight, bias = norm
     mean = x.mean(axis=-1, keepdims=True)
     centred = x - mean
     var = np.mean(centred * centred, axis=-1, keepdims=True)
@@ -179,7 +180,7 @@ class MiniLMEncoder:
         self.position = w("embeddings.position_embeddings.weight")
         self.token_type = w("embeddings.token_type_embeddings.weight")[0]
         self.emb_norm = (w("embeddings.LayerNorm.weight"), w("embeddings.LayerNorm.bias"))
-        self.layers: list[dict[str, np.ndarray]] = []
+        self.layers: list[dict[str, Any]] = []  # arrays, and (weight, bias) pairs for the norms
         for i in range(layers):
             p = f"encoder.layer.{i}."
             att = p + "attention."
@@ -208,7 +209,7 @@ class MiniLMEncoder:
         b, n = ids.shape
         h, d = self.heads, self.dim // self.heads
         x = self.word[ids] + self.position[:n] + self.token_type
-        x = _layer_norm(x, *self.emb_norm, self.eps)
+        x = _layer_norm(x, self.emb_norm, self.eps)
         scale = np.float32(1 / np.sqrt(d))
         for layer in self.layers:
             qkv = (x @ layer["qkv"] + layer["qkv_b"]).reshape(b, n, 3, h, d).transpose(2, 0, 3, 1, 4)
@@ -218,9 +219,9 @@ class MiniLMEncoder:
             np.exp(scores, out=scores)
             scores /= scores.sum(axis=-1, keepdims=True)
             ctx = (scores @ v).transpose(0, 2, 1, 3).reshape(b, n, self.dim)
-            x = _layer_norm(x + ctx @ layer["out"] + layer["out_b"], *layer["norm1"], self.eps)
+            x = _layer_norm(x + ctx @ layer["out"] + layer["out_b"], layer["norm1"], self.eps)
             up = _gelu(x @ layer["up"] + layer["up_b"])
-            x = _layer_norm(x + up @ layer["down"] + layer["down_b"], *layer["norm2"], self.eps)
+            x = _layer_norm(x + up @ layer["down"] + layer["down_b"], layer["norm2"], self.eps)
         pooled = x.mean(axis=1)
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)
         return (pooled / np.where(norms > 0, norms, 1.0)).astype(np.float32)

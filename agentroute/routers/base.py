@@ -229,7 +229,7 @@ def load_router(name: str, path: str | Path, **options: Any) -> Router:
         return router
     from agentroute.routers.fallback import restore_guard
 
-    hparams = getattr(router, "hparams", dict)()
+    hparams: dict[str, Any] = getattr(router, "hparams", dict)()
     return restore_guard(router, lambda: info.factory()(**{**hparams, **options}), extra)
 
 

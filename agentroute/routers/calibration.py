@@ -134,5 +134,5 @@ def calibrate(
         raise ValueError(f"router {router.name!r} selects a fixed number of agents: --target-calls needs gnn")
     result = calibrate_calls(router.held, target_calls, cap=getattr(router.inner, "max_calls", None))
     router.target_cost = None
-    router.inner.mass = result.value  # type: ignore[attr-defined]
+    router.inner.mass = result.value
     return result

@@ -80,10 +80,12 @@ class MlpRouter(BaseRouter):
             nn.Dropout(self.dropout),
             nn.Linear(self.hidden, y.shape[1]),
         )
+        head = model[-1]
+        assert isinstance(head, nn.Linear)
         with torch.no_grad():  # start from each agent's training mean, so training only has to learn deviations
             rate = ((y * mask).sum(0) / mask.sum(0).clamp(min=1.0)).clamp(0.02, 0.98)
-            model[-1].bias.copy_(torch.log(rate / (1 - rate)))
-            model[-1].weight.mul_(0.1)
+            head.bias.copy_(torch.log(rate / (1 - rate)))
+            head.weight.mul_(0.1)
         order = torch.randperm(len(x))
         n_val = int(len(x) * self.val_fraction) if len(x) >= 20 else 0
         val, tr = order[:n_val], order[n_val:]

@@ -225,7 +225,7 @@ class ReasoningRouter(ChatRouter, BaseRouter):
         spend: Spend,
     ) -> RoutingDecision:
         """The decision a reply (or a failed call) leads to."""
-        spent = {"usage": spend.usage, "cost": spend.cost_usd}
+        spent: dict[str, Any] = {"usage": spend.usage, "cost": spend.cost_usd}
         if text is None:
             return self._fall_back(graph, k, f"the router model failed ({error})", spent)
         reply = parse_reasoning_reply(text, ids, self.max_agents)

@@ -218,7 +218,7 @@ async def _stream(
     id, created = query.id, int(time.time())
     loop = asyncio.get_running_loop()
     deadline = loop.time() + cfg.request_timeout_s
-    events = service.events(model, query, graph).__aiter__()
+    events = service.events(model, query, graph)
     first = True
     try:
         while True:

@@ -14,7 +14,7 @@ import itertools
 import logging
 import secrets
 import time
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -171,7 +171,7 @@ class RoutingService:
         self.remember(served)
         return served
 
-    async def events(self, model: str, query: Query, graph: bool = False) -> AsyncIterator[tuple[str, Any]]:
+    async def events(self, model: str, query: Query, graph: bool = False) -> AsyncGenerator[tuple[str, Any], None]:
         """The pipeline as it runs: ``("graph", dict)`` (when asked), ``("decision", RoutingDecision)``,
         ``("agent", AgentResult)`` per agent as it finishes, then ``("answer", Served)``."""
         ar = await self.engine(model)

@@ -134,12 +134,21 @@ class World:
     def _index(self, rng: random.Random) -> None:
         for p in self.people:
             self._add(p.name, "person", city=p.city, employer=p.employer, born=p.born.isoformat(), height=p.height)
-        for c in self.cities:
-            self._add(c.name, "city", country=c.country, population=c.population, founded=c.founded)
-        for c in self.countries:
-            self._add(c.name, "country", capital=c.capital, currency=c.currency, continent=c.continent)
-        for c in self.companies:
-            self._add(c.name, "company", founded=c.founded, hq=c.hq, ceo=c.ceo, employees=c.employees)
+        for city in self.cities:
+            self._add(city.name, "city", country=city.country, population=city.population, founded=city.founded)
+        for country in self.countries:
+            self._add(
+                country.name, "country", capital=country.capital, currency=country.currency, continent=country.continent
+            )
+        for company in self.companies:
+            self._add(
+                company.name,
+                "company",
+                founded=company.founded,
+                hq=company.hq,
+                ceo=company.ceo,
+                employees=company.employees,
+            )
         for name, kind in self.types.items():
             self.passages[name] = render_passage(name, kind, self.facts[name], rng.randrange(2))
 
@@ -165,13 +174,13 @@ class World:
         for p in self.people:
             link(p.name, p.city, "lives_in")
             link(p.name, p.employer, "works_for")
-        for c in self.cities:
-            link(c.name, c.country, "located_in")
-        for c in self.countries:
-            link(c.capital, c.name, "capital_of")
-        for c in self.companies:
-            link(c.ceo, c.name, "ceo_of")
-            link(c.name, c.hq, "headquartered_in")
+        for city in self.cities:
+            link(city.name, city.country, "located_in")
+        for country in self.countries:
+            link(country.capital, country.name, "capital_of")
+        for company in self.companies:
+            link(company.ceo, company.name, "ceo_of")
+            link(company.name, company.hq, "headquartered_in")
         return rows
 
     def load_into(self, store: GraphStore) -> tuple[int, int]:

@@ -102,6 +102,7 @@ class _Payload:
         return (Path.touch, (self.marker,))
 
 
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol")  # the hostile file is pickled with protocol 4
 def test_malicious_checkpoint_is_refused_without_running_anything(tmp_path: Path) -> None:
     marker = tmp_path / "pwned"
     evil = tmp_path / "evil.pt"

@@ -158,7 +158,7 @@ def _node_features(graphs: Sequence[QueryGraph], tables: PastTables) -> dict[str
         past[:, dim : dim + N_SURFACE] = np.stack([surface_features(p.text) for g in graphs for p in g.similar])
         past[:, dim + N_SURFACE] = tables.sims[rows]  # padded tables flatten in (graph, past question) order
         past[:, dim + N_SURFACE + 1] = tables.row_mean[rows]
-        past[:, dim + N_SURFACE + 2] = tables.mask.any(axis=2)[rows]
+        past[:, dim + N_SURFACE + 2] = tables.mask[rows].any(axis=1)
 
     entity = x["entity"]
     if len(entity):

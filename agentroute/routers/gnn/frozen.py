@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import cast
 
 import torch
 import torch.nn.functional as F
@@ -26,9 +27,10 @@ Linear = tuple[Tensor, Tensor | None]  # (E, in, out) weight, (E, 1, out) bias
 
 
 def _stack_linear(layers: Sequence[nn.Module]) -> Linear:
-    weight = torch.stack([layer.weight.detach().t() for layer in layers])
-    bias = layers[0].bias
-    return weight, None if bias is None else torch.stack([layer.bias.detach() for layer in layers])[:, None, :]
+    weight = torch.stack([cast(Tensor, layer.weight).detach().t() for layer in layers])
+    if layers[0].bias is None:
+        return weight, None
+    return weight, torch.stack([cast(Tensor, layer.bias).detach() for layer in layers])[:, None, :]
 
 
 def _apply(x: Tensor, lin: Linear) -> Tensor:
@@ -68,7 +70,7 @@ def check_layout(members: Sequence[GNNScorer]) -> None:
         _require({k: tuple(v.shape) for k, v in m.state_dict().items()} == shapes, "members differ in shape")
         for conv in m.convs:
             _require(isinstance(conv, HeteroConv) and conv.aggr == "sum", "relations must be summed (HeteroConv)")
-            for et, op in conv.convs.items():
+            for et, op in cast(HeteroConv, conv).convs.items():
                 if et in EDGE_DIMS:
                     _require(
                         isinstance(op, TransformerConv) and op.concat and not op.beta and not op.root_weight,
@@ -108,9 +110,9 @@ class FrozenEnsemble:
         for i, conv in enumerate(first.convs):
             relations: dict[EdgeType, dict[str, object]] = {}
             for et in EDGE_TYPES:
-                if et not in conv.convs:
+                if et not in cast(HeteroConv, conv).convs:
                     continue
-                ops = [m.convs[i].convs[et] for m in members]
+                ops = [cast(HeteroConv, m.convs[i]).convs[et] for m in members]
                 if et in EDGE_DIMS:
                     relations[et] = {
                         "query": _stack_linear([op.lin_query for op in ops]),
@@ -123,7 +125,8 @@ class FrozenEnsemble:
                 else:
                     relations[et] = {"lin": _stack_linear([op.lin_l for op in ops])}
             self.layers.append(relations)
-            self.norms.append({t: _stack_norm([m.norms[i][t] for m in members]) for t in NODE_TYPES})
+            norms = [cast(nn.ModuleDict, m.norms[i]) for m in members]
+            self.norms.append({t: _stack_norm([cast(nn.LayerNorm, n[t]) for n in norms]) for t in NODE_TYPES})
         self.evidence_norm = _stack_norm([m.evidence_norm for m in members])
         self.n_evidence = members[0].n_evidence
         self.trunk = [_stack_linear([m.trunk[j] for m in members]) for j in (0, 3)]

@@ -16,6 +16,8 @@ means the same for every agent (``features.py``), so an unseen agent is scored f
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterable
+from typing import cast
 
 import torch
 import torch.nn.functional as F
@@ -106,6 +108,7 @@ class GNNScorer(nn.Module):
             q = data["query"]
             weights = F.dropout(q.lex_weights, self.lexicon_dropout, self.training)
             lex = self.lexical(q.lex_ids, q.lex_offsets, per_sample_weights=weights)
+            assert self.lexical_proj is not None  # built together with self.lexical
             pre["query"] = pre["query"] + self.lexical_proj(lex)
         if self.agent_id is not None:
             ids = data["agent"].agent_id
@@ -116,7 +119,8 @@ class GNNScorer(nn.Module):
         h = {t: F.gelu(x) for t, x in pre.items()}
         edge_index = {et: data[et].edge_index for et in EDGE_TYPES}
         edge_attr = {et: data[et].edge_attr for et in EDGE_DIMS}
-        for conv, norms in zip(self.convs, self.norms, strict=True):
+        layer_norms = cast(Iterable[nn.ModuleDict], self.norms)  # per layer, one LayerNorm per node type
+        for conv, norms in zip(self.convs, layer_norms, strict=True):
             out = conv(h, edge_index, edge_attr_dict=edge_attr)
             h = {t: norms[t](h[t] + self.dropout(F.gelu(out[t]))) if t in out else h[t] for t in NODE_TYPES}
         return h

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -260,7 +260,7 @@ class GNNRouter(BaseRouter):
             data = pack(with_agents).to(self.device)
             index, n = data.batch["agent"], data.num_graphs
             logits = self._frozen_ensemble().logits(data)
-            mean = sum(segment_log_softmax(row, index, n).exp() for row in logits) / len(logits)
+            mean = cast(torch.Tensor, sum(segment_log_softmax(row, index, n).exp() for row in logits)) / len(logits)
             flat = mean.double().cpu().numpy()
             bounds = np.cumsum([0] + [len(it.agent_names) for it in with_agents])
             probs = [flat[bounds[i] : bounds[i + 1]] for i in range(len(with_agents))]

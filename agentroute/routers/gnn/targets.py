@@ -33,7 +33,7 @@ def target_distribution(
     k = int(mask.sum())
     if k == 0:
         return probs, mask
-    s = np.array([float(scores[a]) if m else 0.0 for a, m in zip(agent_names, mask, strict=True)], np.float64)
+    s = np.array([float(scores.get(a) or 0.0) for a in agent_names], np.float64)
     c = np.array([float((costs or {}).get(a) or 0.0) for a in agent_names], np.float64)
     top_cost = c[mask].max()
     rel_cost = c / top_cost if top_cost > 0 else np.zeros(n)

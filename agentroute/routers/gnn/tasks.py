@@ -190,8 +190,8 @@ def cross_fitted(
     fold_of = np.random.default_rng(seed).permutation(len(texts)) % folds
     out: list[np.ndarray | None] = [None] * len(texts)
     for k in range(folds):
-        held = np.flatnonzero(fold_of == k)
-        kept = np.flatnonzero(fold_of != k)
+        held: list[int] = np.flatnonzero(fold_of == k).tolist()
+        kept: list[int] = np.flatnonzero(fold_of != k).tolist()
         prior = TaskPrior.fit([texts[i] for i in kept], [tasks[i] for i in kept], [scores[i] for i in kept])
         prior = prior if prior is not None else full
         for i, e in zip(held, prior.expected([texts[i] for i in held], [agents[i] for i in held]), strict=True):

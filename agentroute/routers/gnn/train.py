@@ -66,7 +66,7 @@ class Examples:
     def __len__(self) -> int:
         return len(self.items)
 
-    def batch(self, index: Sequence[int]) -> Batch:
+    def batch(self, index: Sequence[int] | np.ndarray) -> Batch:
         def cat(arrays: list[np.ndarray], dtype: type) -> Tensor:
             return torch.from_numpy(np.concatenate([arrays[i] for i in index]).astype(dtype))
 
