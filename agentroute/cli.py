@@ -81,8 +81,10 @@ def llm_spend(answer: Any) -> str:
         return ""
     total = sum(usages, TokenUsage())
     cost = sum(p.cost for p in parts if getattr(p, "usage", None) is not None)
-    return (f"LLM: {total.calls} calls, {total.prompt_tokens} prompt + {total.completion_tokens} completion tokens, "
-            f"${cost:.6f}")
+    return (
+        f"LLM: {total.calls} calls, {total.prompt_tokens} prompt + {total.completion_tokens} completion tokens, "
+        f"${cost:.6f}"
+    )
 
 
 class BadInput(Exception):
@@ -225,8 +227,12 @@ def agents_describe(
 
     check_input_file(samples, "--samples")
     info, kept = describe_pool(
-        samples, agents=agents, output=output, per_agent=per_agent,
-        llm=llm_settings(base_url, llm_model, api_key_env, None), progress=progress_printer(not as_json),
+        samples,
+        agents=agents,
+        output=output,
+        per_agent=per_agent,
+        llm=llm_settings(base_url, llm_model, api_key_env, None),
+        progress=progress_printer(not as_json),
     )
     for name, why in kept.items():
         err.print(literal(f"{name}: description kept as it was ({why})", one_line=True))
@@ -362,7 +368,11 @@ def quickstart(
     graph_store = open_store(store)
     try:
         report = run_quickstart(
-            seed=seed, n_train=n_train, n_test=n_test, progress=progress_printer(True), store=graph_store,
+            seed=seed,
+            n_train=n_train,
+            n_test=n_test,
+            progress=progress_printer(True),
+            store=graph_store,
             results_log=results_log,
         )
     finally:
@@ -381,9 +391,7 @@ def bench_run(
     logs: Path = typer.Option(..., "--logs", help="Routing log (unified JSONL) to train/evaluate on."),
     test_logs: Path = typer.Option(None, "--test-logs", help="Separate test log (else k-fold CV on --logs)."),
     folds: int = typer.Option(5, "--folds", "-k", min=2, help="Cross-validation folds."),
-    routers_opt: str = typer.Option(
-        ",".join(DEFAULT_ROUTERS), "--routers", help="Comma-separated routers."
-    ),
+    routers_opt: str = typer.Option(",".join(DEFAULT_ROUTERS), "--routers", help="Comma-separated routers."),
     seed: int = typer.Option(0, "--seed", min=0),
     embedder: str = typer.Option("hashing", "--embedder", help=EMBEDDER_HELP),
     device: str = typer.Option("auto", "--device", help="Device of routers that take one: auto, cpu or cuda."),
@@ -407,7 +415,7 @@ def bench_run(
         "weighted-vote, majority or top-one.",
     ),
     aggregator_options: str = typer.Option(
-        "{}", "--aggregator-options", help='Aggregator options as JSON, e.g. \'{"force": true}\' (answer-aware).'
+        "{}", "--aggregator-options", help="Aggregator options as JSON, e.g. '{\"force\": true}' (answer-aware)."
     ),
     agent_info: Path = typer.Option(
         None, "--agent-info", help="Agent descriptions and prices for LLM routers (JSON, see `agents describe`)."
@@ -453,9 +461,17 @@ def bench_run(
     results_log = None
     if out_dir is not None:
         config = {
-            "command": "bench run", "logs": str(logs), "test_logs": str(test_logs) if test_logs else None,
-            "folds": folds, "routers": names, "seed": seed, "embedder": embedder, "options": json.loads(options),
-            "prices": str(prices) if prices else None, "aggregator": aggregator, "aggregator_options": agg_options,
+            "command": "bench run",
+            "logs": str(logs),
+            "test_logs": str(test_logs) if test_logs else None,
+            "folds": folds,
+            "routers": names,
+            "seed": seed,
+            "embedder": embedder,
+            "options": json.loads(options),
+            "prices": str(prices) if prices else None,
+            "aggregator": aggregator,
+            "aggregator_options": agg_options,
         }
         results_log = ResultsLog(out_dir, lambda r: (r["router"], r["row"]), config, resume)
     report = run_replay_benchmark(
@@ -616,8 +632,16 @@ def profile(
     from agentroute.commands import profile_agents
 
     summary = profile_agents(
-        data, output, agents=agents, store=store, resume=resume, limit=limit, timeout_s=timeout,
-        concurrency=concurrency, metric=metric, llm=llm_settings(base_url, llm_model, api_key_env, prices),
+        data,
+        output,
+        agents=agents,
+        store=store,
+        resume=resume,
+        limit=limit,
+        timeout_s=timeout,
+        concurrency=concurrency,
+        metric=metric,
+        llm=llm_settings(base_url, llm_model, api_key_env, prices),
         progress=progress_printer(not as_json),
     )
     print_counts(summary, "summary", as_json, header="value")
@@ -651,11 +675,20 @@ def serve(
     from agentroute.serve.server import config_from_env
     from agentroute.serve.server import serve as run_server
 
-
     config = config_from_env(max_body_bytes=max_body, max_messages=max_messages, request_timeout_s=request_timeout)
     run_server(
-        agents=agents, router=router, model=model, store=store, host=host, port=port, seed=seed, k=k,
-        timeout_s=timeout, config=config, refit_every=refit_every, access_log=access_log,
+        agents=agents,
+        router=router,
+        model=model,
+        store=store,
+        host=host,
+        port=port,
+        seed=seed,
+        k=k,
+        timeout_s=timeout,
+        config=config,
+        refit_every=refit_every,
+        access_log=access_log,
         progress=progress_printer(True),
     )
 

@@ -55,9 +55,7 @@ def load_router(name: str, model: Path | None, seed: int = 0, device: str = "aut
     return make_router(name, seed=seed, **({"device": device} if info.device else {}))
 
 
-def ready_router(
-    ar: AgentRoute, name: str, model: Path | None, store: str, progress: Progress = _quiet
-) -> str:
+def ready_router(ar: AgentRoute, name: str, model: Path | None, store: str, progress: Progress = _quiet) -> str:
     """Make ``ar.router`` ready to route and say how: a given checkpoint, the checkpoint kept beside a
     ``file:`` store (``routing.json`` -> ``routing.model.pt``), or a fit on the store's history now
     (never silently: a slow fit names the command that saves a checkpoint for next time). Returns how."""
@@ -101,9 +99,7 @@ def bootstrap_builtin(store: GraphStore, seed: int = 0, progress: Progress = _qu
     return builtin_agents(seed)
 
 
-def builtin_pool(
-    store: GraphStore, seed: int = 0, *, bootstrap: bool = False, notice: Progress = _quiet
-) -> AgentPool:
+def builtin_pool(store: GraphStore, seed: int = 0, *, bootstrap: bool = False, notice: Progress = _quiet) -> AgentPool:
     """The built-in agents for answering from ``store``. ``bootstrap`` (the scratch in-memory store): an
     empty store first gets the suite's history, with a notice. Otherwise the store is never written, and
     an empty one gets a hint saying how to load the suite."""
@@ -405,8 +401,13 @@ def profile_agents(
             progress(f"profiled {len(done) + start + len(runs)}/{len(queries)} questions")
     finally:
         graph_store.close()
-    return {"questions": len(queries), "skipped": len(queries) - len(todo), "profiled": len(todo),
-            "agents": len(pool), "out": str(output)}
+    return {
+        "questions": len(queries),
+        "skipped": len(queries) - len(todo),
+        "profiled": len(todo),
+        "agents": len(pool),
+        "out": str(output),
+    }
 
 
 def describe_pool(

@@ -28,16 +28,42 @@ from agentroute.prices import Price, PriceFileError, as_prices, load_prices, pri
 from agentroute.types import TokenUsage
 
 __all__ = [
-    "ChatModel", "Completion", "LLMConfigError", "LLMError", "LLMSettings", "Message", "NeedsLLM", "OpenAIChatModel",
-    "Price", "connect_parts",
-    "PriceFileError", "UsesChatModel", "as_prices", "load_prices", "make_chat_model", "price_for", "resolve_config",
+    "ChatModel",
+    "Completion",
+    "LLMConfigError",
+    "LLMError",
+    "LLMSettings",
+    "Message",
+    "NeedsLLM",
+    "OpenAIChatModel",
+    "Price",
+    "connect_parts",
+    "PriceFileError",
+    "UsesChatModel",
+    "as_prices",
+    "load_prices",
+    "make_chat_model",
+    "price_for",
+    "resolve_config",
 ]
 
 Message = Mapping[str, str]  # {"role": "system" | "user" | "assistant", "content": "..."}
 
 #: Parameters passed to ``chat.completions.create`` as they are; anything else goes in ``extra_body``.
-_OPENAI_PARAMS = frozenset({"temperature", "max_tokens", "top_p", "stop", "seed", "presence_penalty",
-                            "frequency_penalty", "logit_bias", "response_format", "n"})
+_OPENAI_PARAMS = frozenset(
+    {
+        "temperature",
+        "max_tokens",
+        "top_p",
+        "stop",
+        "seed",
+        "presence_penalty",
+        "frequency_penalty",
+        "logit_bias",
+        "response_format",
+        "n",
+    }
+)
 
 
 class LLMError(RuntimeError):
@@ -116,8 +142,7 @@ def resolve_config(
         raise LLMConfigError("no LLM model configured: pass --llm-model or set AGENTROUTE_LLM_MODEL")
     if base_url is not None and not base_url.startswith(("http://", "https://")):
         raise LLMConfigError(f"--base-url {base_url!r}: expected an http:// or https:// URL")
-    return LLMConfig(base_url=base_url, model=model, api_key=SecretStr(api_key) if api_key else None,
-                     key_source=source)
+    return LLMConfig(base_url=base_url, model=model, api_key=SecretStr(api_key) if api_key else None, key_source=source)
 
 
 # ------------------------------------------------------------------------------------------------ retries
@@ -177,8 +202,7 @@ class OpenAIChatModel:
         defaults: Mapping[str, Any] | None = None,
         env: Mapping[str, str] | None = None,
     ) -> None:
-        self._config = resolve_config(base_url=base_url, model=model, api_key=api_key, api_key_env=api_key_env,
-                                      env=env)
+        self._config = resolve_config(base_url=base_url, model=model, api_key=api_key, api_key_env=api_key_env, env=env)
         self.model = self._config.model
         self.base_url = self._config.base_url
         self.timeout_s, self.max_retries = timeout_s, max_retries
@@ -287,13 +311,13 @@ class OpenAIChatModel:
             return backoff_s(attempt, self.backoff_base_s, self.backoff_cap_s, retry_after_s(headers))
         where = self.base_url or "api.openai.com"
         if status in (401, 403):
-            raise LLMConfigError(self._scrub(
-                f"{where} refused the API key (HTTP {status}); check --api-key-env / {self._key_hint()}"
-            )) from None
+            raise LLMConfigError(
+                self._scrub(f"{where} refused the API key (HTTP {status}); check --api-key-env / {self._key_hint()}")
+            ) from None
         if status is None and isinstance(e, _connection_errors()) and not _is_timeout(e):
-            raise LLMConfigError(self._scrub(
-                f"cannot reach the LLM endpoint {where} ({what}); check --base-url / AGENTROUTE_BASE_URL"
-            )) from None
+            raise LLMConfigError(
+                self._scrub(f"cannot reach the LLM endpoint {where} ({what}); check --base-url / AGENTROUTE_BASE_URL")
+            ) from None
         tries = f" after {attempt + 1} attempts" if attempt else ""
         raise LLMError(self._scrub(f"{self.model} at {where}: {what}{tries}")) from None
 
@@ -402,6 +426,7 @@ def _async_gate(base_url: str | None, limit: int) -> asyncio.Semaphore:
 
 
 # ------------------------------------------------------------------------------------- helpers for scripts
+
 
 def cut_at_stop(text: str, stop: str | Sequence[str] | None) -> tuple[str, bool]:
     """The text up to (not including) the first stop sequence, and whether one was found."""

@@ -80,12 +80,11 @@ class RefiningAggregator(UsesChatModel):
             text = text.split(":", 1)[1].strip()
         answered = [r for r in results if r.ok and normalize_answer(r.answer)]
         support = {str(r.answer): 1.0 / len(answered) for r in answered}
-        return Answer(text=text, decision=decision, results=list(results), support=support,
-                      usage=out.usage, cost=out.cost_usd)
+        return Answer(
+            text=text, decision=decision, results=list(results), support=support, usage=out.usage, cost=out.cost_usd
+        )
 
-    def _failed(
-        self, query: Query, decision: RoutingDecision, results: Sequence[AgentResult], e: Exception
-    ) -> Answer:
+    def _failed(self, query: Query, decision: RoutingDecision, results: Sequence[AgentResult], e: Exception) -> Answer:
         note = f"refine failed ({' '.join(str(e).split())}); answered by weighted vote"
         rationale = f"{decision.rationale}; {note}" if decision.rationale else note
         return self._fallback.aggregate(query, decision.model_copy(update={"rationale": rationale}), results)

@@ -50,9 +50,20 @@ _NUMERIC = re.compile(r"^-?\d+(\.\d+)?$")
 #: answer shapes, and the shape a question asks for
 KINDS = ("empty", "yesno", "choice", "number", "text", "long")
 FEATURES = (
-    "share", "mass", "top_prob", "agree_frac", "agree", "called", "unanimous",
-    "history", "dissent_history", "kind_fit", "agent_fit", "pending_mass",
-    "overlap", "length",
+    "share",
+    "mass",
+    "top_prob",
+    "agree_frac",
+    "agree",
+    "called",
+    "unanimous",
+    "history",
+    "dissent_history",
+    "kind_fit",
+    "agent_fit",
+    "pending_mass",
+    "overlap",
+    "length",
 )
 #: an answer of more words than this is "long" (a sentence rather than a short answer)
 LONG = 4
@@ -94,9 +105,7 @@ def agent_history(graph: QueryGraph, shrink: float = 1.0) -> dict[str, float]:
         for agent, score in past.scores.items():
             sums[agent] = sums.get(agent, 0.0) + w * float(score)
             weights[agent] = weights.get(agent, 0.0) + w
-    return {
-        a.name: (sums.get(a.name, 0.0) + 0.5 * shrink) / (weights.get(a.name, 0.0) + shrink) for a in graph.agents
-    }
+    return {a.name: (sums.get(a.name, 0.0) + 0.5 * shrink) / (weights.get(a.name, 0.0) + shrink) for a in graph.agents}
 
 
 def queue(decision: RoutingDecision) -> list[str]:
@@ -408,9 +417,7 @@ def fit_selector(
         return None
     base = np.asarray([_baseline(s) for s in kept], dtype=float)
     budget = float(base[:, 1].mean()) if calls is None else float(calls)
-    usable = [
-        Sample(s.question, _queued(s.decision), s.answers, s.scores) if extend else s for s in kept
-    ]
+    usable = [Sample(s.question, _queued(s.decision), s.answers, s.scores) if extend else s for s in kept]
     table = AnswerSelector(kind_fit=_kind_table([*usable, *answered]))
     order = np.random.default_rng(seed).permutation(len(usable))
     scores = np.zeros((len(THRESHOLDS), len(usable)))
@@ -464,7 +471,11 @@ def fit_for(
         if graph is None or record is None:
             continue
         decision = RoutingDecision(
-            router=router.name, probs=probs, selected=selected, early_stop=True, history=agent_history(graph),
+            router=router.name,
+            probs=probs,
+            selected=selected,
+            early_stop=True,
+            history=agent_history(graph),
             reliability=sure,
         )
         samples.append(Sample(record.question, decision, _answers(record), record.scores()))

@@ -41,7 +41,9 @@ def _ask(router: str, threads: bool = False) -> str:
     """Two agents, a small recorded history, fit, one question: the embedding path end to end. With
     ``threads`` the script first chooses one torch thread, as an application should (agentroute.threads)."""
     setup = "from agentroute.threads import set_torch_threads\nset_torch_threads(1)\n" if threads else ""
-    return setup + f"""
+    return (
+        setup
+        + f"""
 from agentroute import AgentRoute, Query, RunRecord, AgentRecord, agent
 
 @agent(name="adder", description="Adds numbers", skills=["arithmetic"])
@@ -63,6 +65,7 @@ with AgentRoute([adder, echo], {router!r}) as ar:
     ar.fit()
     assert ar.ask("What is 20 plus 22?").text == "42"
 """
+    )
 
 
 CASES: list[tuple[str, str, bool]] = [

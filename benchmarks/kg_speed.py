@@ -63,8 +63,13 @@ def main() -> None:
     builder.build_many(queries[:50])
     start = time.perf_counter()
     builder.build_many(queries)
-    rows.append(("build_many, 4,000 history rows", f"{len(queries) / (time.perf_counter() - start):,.0f} questions/s",
-                 ">= 5,000"))
+    rows.append(
+        (
+            "build_many, 4,000 history rows",
+            f"{len(queries) / (time.perf_counter() - start):,.0f} questions/s",
+            ">= 5,000",
+        )
+    )
     times = []
     for q in queries[:500]:
         t0 = time.perf_counter()

@@ -26,8 +26,14 @@ from agentroute.threads import set_torch_threads
 from agentroute.types import AgentRecord, RunRecord
 
 TOPICS = (
-    "algebra equation solve", "history war king", "biology cell protein", "code python function",
-    "geography river country", "physics force energy", "law court contract", "music song album",
+    "algebra equation solve",
+    "history war king",
+    "biology cell protein",
+    "code python function",
+    "geography river country",
+    "physics force energy",
+    "law court contract",
+    "music song album",
 )
 
 
@@ -54,8 +60,11 @@ def dominant_pool_log(n: int, agents: int, seed: int = 0, strong: float = 0.95) 
                 pred=gold if right else f"wrong{rng.integers(3)}",
                 cost_usd=float(price[j] * rng.uniform(0.5, 1.5)),
             )
-        rows.append(RunRecord(qid=f"s{i}", dataset=TOPICS[t].split()[0], question=" ".join(words) + "?",
-                              gold=[gold], agents=cells))
+        rows.append(
+            RunRecord(
+                qid=f"s{i}", dataset=TOPICS[t].split()[0], question=" ".join(words) + "?", gold=[gold], agents=cells
+            )
+        )
     return rows
 
 

@@ -36,7 +36,7 @@ from agentroute.agents.loading import load_agents
 from agentroute.commands import bootstrap_builtin
 from agentroute.kg.stores.falkordb_server import free_port
 
-SLEEP_POOL = '''
+SLEEP_POOL = """
 import asyncio
 from agentroute import agent
 
@@ -48,7 +48,7 @@ def sleeper(name, answer):
     return run
 
 AGENTS = [sleeper("slow-a", "1"), sleeper("slow-b", "2"), sleeper("slow-c", "3")]
-'''
+"""
 
 
 def start_server(agents: str | None, port: int, log: Path) -> subprocess.Popen[bytes]:
@@ -97,8 +97,9 @@ async def drive(
 ) -> dict[str, float]:
     """``clients`` concurrent clients, each with its own connection, until ``total`` requests or ``seconds``.
     Also measures CPU per request: the server process's and this (client) process's."""
-    pool = [openai.AsyncOpenAI(base_url=base + "/v1", api_key="unused", max_retries=0, timeout=30)
-            for _ in range(clients)]
+    pool = [
+        openai.AsyncOpenAI(base_url=base + "/v1", api_key="unused", max_retries=0, timeout=30) for _ in range(clients)
+    ]
     latencies: list[float] = []
     errors = 0
     issued = 0
@@ -137,8 +138,15 @@ def summary(
 ) -> dict[str, float]:
     lat = np.array(latencies) * 1e3
     n = len(latencies)
-    return {"n": n, "rps": n / wall, "p50": float(np.percentile(lat, 50)), "p95": float(np.percentile(lat, 95)),
-            "errors": errors, "cpu_ms": cpu / n * 1e3, "client_cpu_ms": client_cpu / n * 1e3}
+    return {
+        "n": n,
+        "rps": n / wall,
+        "p50": float(np.percentile(lat, 50)),
+        "p95": float(np.percentile(lat, 95)),
+        "errors": errors,
+        "cpu_ms": cpu / n * 1e3,
+        "client_cpu_ms": client_cpu / n * 1e3,
+    }
 
 
 async def ask_many(ar: AgentRoute, questions: list[str], clients: int, total: int) -> dict[str, float]:
@@ -148,8 +156,15 @@ async def ask_many(ar: AgentRoute, questions: list[str], clients: int, total: in
     cpu, start = time.process_time(), time.perf_counter()
     await ar.aask_many(qs, concurrency=clients)
     wall, cpu = time.perf_counter() - start, time.process_time() - cpu
-    return {"n": total, "rps": total / wall, "p50": float("nan"), "p95": float("nan"), "errors": 0,
-            "cpu_ms": cpu / total * 1e3, "client_cpu_ms": float("nan")}
+    return {
+        "n": total,
+        "rps": total / wall,
+        "p50": float("nan"),
+        "p95": float("nan"),
+        "errors": 0,
+        "cpu_ms": cpu / total * 1e3,
+        "client_cpu_ms": float("nan"),
+    }
 
 
 async def paired(ar: AgentRoute, base: str, questions: list[str], total: int, pid: int, block: int = 10):
@@ -181,8 +196,10 @@ async def paired(ar: AgentRoute, base: str, questions: list[str], total: int, pi
         cpu["client"] += time.process_time() - c0
         cpu["server"] += cpu_seconds(pid) - s0
     await client.close()
-    return (summary(local, wall["local"], 0, cpu["local"]),
-            summary(remote, wall["server"], 0, cpu["server"], cpu["client"]))
+    return (
+        summary(local, wall["local"], 0, cpu["local"]),
+        summary(remote, wall["server"], 0, cpu["server"], cpu["client"]),
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -195,9 +212,19 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     err = Console(stderr=True)
     questions = [q.text for q in build_suite(0).test]
-    table = Table("pool", "mode", "clients", "requests", "req/s", "p50 ms", "p95 ms", "errors", "CPU ms/req",
-                  "client CPU ms/req",
-                  title=f"agentroute serve under load ({os.cpu_count()} CPUs)")
+    table = Table(
+        "pool",
+        "mode",
+        "clients",
+        "requests",
+        "req/s",
+        "p50 ms",
+        "p95 ms",
+        "errors",
+        "CPU ms/req",
+        "client CPU ms/req",
+        title=f"agentroute serve under load ({os.cpu_count()} CPUs)",
+    )
     added: list[str] = []
     with tempfile.TemporaryDirectory() as tmp:
         for pool_name in [s.strip() for s in args.pools.split(",") if s.strip()]:
@@ -232,14 +259,30 @@ def main(argv: list[str] | None = None) -> int:
                 ar.close()
                 proc.send_signal(signal.SIGINT)
                 proc.wait(timeout=60)
-            for mode, clients, r in [("in-process aask", 1, seq_local), ("in-process ask_many", args.clients, local),
-                                     ("server", 1, seq), ("server", args.clients, loaded)]:
+            for mode, clients, r in [
+                ("in-process aask", 1, seq_local),
+                ("in-process ask_many", args.clients, local),
+                ("server", 1, seq),
+                ("server", args.clients, loaded),
+            ]:
                 client_cpu = "" if np.isnan(r["client_cpu_ms"]) else f"{r['client_cpu_ms']:.2f}"
                 p50, p95 = ("–", "–") if np.isnan(r["p50"]) else (f"{r['p50']:.1f}", f"{r['p95']:.1f}")
-                table.add_row(pool_name, mode, str(clients), str(r["n"]), f"{r['rps']:.0f}", p50, p95,
-                              str(r["errors"]), f"{r['cpu_ms']:.2f}", client_cpu)
-            added.append(f"{pool_name}: server adds {seq['p50'] - seq_local['p50']:.2f} ms p50 over in-process ask; "
-                         f"server peak RSS {peak:.0f} MB after {seq['n'] + loaded['n']} requests")
+                table.add_row(
+                    pool_name,
+                    mode,
+                    str(clients),
+                    str(r["n"]),
+                    f"{r['rps']:.0f}",
+                    p50,
+                    p95,
+                    str(r["errors"]),
+                    f"{r['cpu_ms']:.2f}",
+                    client_cpu,
+                )
+            added.append(
+                f"{pool_name}: server adds {seq['p50'] - seq_local['p50']:.2f} ms p50 over in-process ask; "
+                f"server peak RSS {peak:.0f} MB after {seq['n'] + loaded['n']} requests"
+            )
     out = Console(width=140)
     out.print(table)
     for line in added:

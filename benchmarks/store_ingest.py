@@ -73,8 +73,9 @@ def load_records(path: Path, limit: int | None) -> list[RunRecord]:
     return records
 
 
-def time_ingest(store: GraphStore, records: Sequence[RunRecord], extractor: CachedExtractor,
-                batch_size: int) -> dict[str, float]:
+def time_ingest(
+    store: GraphStore, records: Sequence[RunRecord], extractor: CachedExtractor, batch_size: int
+) -> dict[str, float]:
     store.clear()
     start = time.perf_counter()
     ingest_records(store, records, extractor=extractor, batch_size=batch_size, link_entities=True)
@@ -123,8 +124,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         bolt = Neo4jStore.from_url(uri)
         try:
-            results: dict[str, Any] = {"records": len(records), "extract_s": extract_s, "bolt_uri": uri,
-                                       "dialect": bolt.dialect.name}
+            results: dict[str, Any] = {
+                "records": len(records),
+                "extract_s": extract_s,
+                "bolt_uri": uri,
+                "dialect": bolt.dialect.name,
+            }
             cached = CachedExtractor(cache)
             results["bolt"] = time_ingest(bolt, records, cached, args.batch_size)
             memory = NetworkXStore()
@@ -132,8 +137,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             qids = random.Random(args.seed).sample([r.qid for r in records], min(args.reads, len(records)))
             results["bolt"] |= time_reads(lambda q: question_neighbourhood(bolt, q), qids)
             results["networkx"] |= time_reads(lambda q: question_neighbourhood(memory, q), qids)
-            same = all(_canonical(question_neighbourhood(bolt, q)) == _canonical(question_neighbourhood(memory, q))
-                       for q in qids)
+            same = all(
+                _canonical(question_neighbourhood(bolt, q)) == _canonical(question_neighbourhood(memory, q))
+                for q in qids
+            )
             results["same_neighbourhoods"] = same
         finally:
             bolt.clear()
@@ -150,8 +157,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"{'store':<10} {'elements':>9} {'seconds':>8} {'elements/s':>11} {'read p50 ms':>12} {'read p95 ms':>12}")
     for name in ("bolt", "networkx"):
         r = results[name]
-        print(f"{name:<10} {r['elements']:>9} {r['seconds']:>8.2f} {r['per_s']:>11.0f} {r['p50_ms']:>12.2f} "
-              f"{r['p95_ms']:>12.2f}")
+        print(
+            f"{name:<10} {r['elements']:>9} {r['seconds']:>8.2f} {r['per_s']:>11.0f} {r['p50_ms']:>12.2f} "
+            f"{r['p95_ms']:>12.2f}"
+        )
     print(f"\nneighbourhood reads: {results['bolt']['n']} random questions; identical on both stores: {same}")
     return 0
 

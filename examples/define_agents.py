@@ -1,6 +1,6 @@
 """Define agents in Python, profile them on labelled questions, train a router, ask questions.
 
-    python examples/define_agents.py
+python examples/define_agents.py
 """
 
 from __future__ import annotations

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from agentroute import Query, agent
 
+# fmt: off
 CAPITALS = {
     "France": "Paris", "Japan": "Tokyo", "Kenya": "Nairobi", "Peru": "Lima", "Norway": "Oslo",
     "Egypt": "Cairo", "Chile": "Santiago", "Canada": "Ottawa", "Spain": "Madrid", "Italy": "Rome",
@@ -27,6 +28,7 @@ FRENCH = {
     "apple": "pomme", "tree": "arbre", "sun": "soleil", "moon": "lune", "car": "voiture", "cheese": "fromage",
     "friend": "ami", "school": "école", "night": "nuit", "city": "ville",
 }
+# fmt: on
 _ARITHMETIC = re.compile(r"(-?\d+)\s+(plus|minus|times)\s+(-?\d+)")
 
 

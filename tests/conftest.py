@@ -18,8 +18,14 @@ CountingAgents = Callable[[dict[str, str], Counter[str]], list]
 @pytest.fixture
 def no_llm_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """No LLM endpoint, key, model or prices from the developer's environment (tests configure their own)."""
-    for var in ("AGENTROUTE_BASE_URL", "OPENAI_BASE_URL", "OPENAI_API_KEY", "AGENTROUTE_API_KEY",
-                "AGENTROUTE_LLM_MODEL", "AGENTROUTE_PRICES"):
+    for var in (
+        "AGENTROUTE_BASE_URL",
+        "OPENAI_BASE_URL",
+        "OPENAI_API_KEY",
+        "AGENTROUTE_API_KEY",
+        "AGENTROUTE_LLM_MODEL",
+        "AGENTROUTE_PRICES",
+    ):
         monkeypatch.delenv(var, raising=False)
 
 

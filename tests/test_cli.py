@@ -102,8 +102,17 @@ def test_bad_log_line_is_reported_with_file_and_line(tmp_path: Path) -> None:
 def test_bench_run_json_and_report(tmp_path: Path) -> None:
     log = write_log(tmp_path / "log.jsonl", n=60)
     code, stdout, _ = run(
-        "bench", "run", "--logs", str(log), "--folds", "3", "--routers", "knn,best-single,all,oracle",
-        "--out", str(tmp_path / "rep"), "--json",
+        "bench",
+        "run",
+        "--logs",
+        str(log),
+        "--folds",
+        "3",
+        "--routers",
+        "knn,best-single,all,oracle",
+        "--out",
+        str(tmp_path / "rep"),
+        "--json",
     )
     assert code == 0
     out = json.loads(stdout)
@@ -176,8 +185,9 @@ def test_profile_writes_a_routing_log_and_resumes_without_duplicates(tmp_path: P
     data.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
     out = tmp_path / "runs.jsonl"
     toolbox = str(REPO / "agents" / "toolbox.py")
-    code, stdout, _ = run("profile", "--data", str(data), "--agents", toolbox, "--out", str(out), "--limit", "5",
-                          "--json")
+    code, stdout, _ = run(
+        "profile", "--data", str(data), "--agents", toolbox, "--out", str(out), "--limit", "5", "--json"
+    )
     assert code == 0 and json.loads(stdout)["profiled"] == 5
     with out.open("a") as f:  # a run killed in the middle of writing a line
         f.write('{"qid": "q5", "question": "What is 5')

@@ -112,8 +112,10 @@ def test_cuda_without_cuda_is_one_line(files, capsys, monkeypatch) -> None:
     torch = pytest.importorskip("torch")
     if torch.cuda.is_available():
         pytest.skip("this machine has CUDA")
-    for args in (["train", "--logs", files["log"], "--out", files["out"] + "/m.pt", "--device", "cuda"],
-                 ["ask", "hi", "--device", "cuda"]):
+    for args in (
+        ["train", "--logs", files["log"], "--out", files["out"] + "/m.pt", "--device", "cuda"],
+        ["ask", "hi", "--device", "cuda"],
+    ):
         code, _, stderr, _ = run_main(args, capsys, monkeypatch)
         assert code == 2
         assert stderr.strip() == "error: --device cuda: CUDA is not available on this machine; use --device cpu or auto"

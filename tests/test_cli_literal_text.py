@@ -13,13 +13,13 @@ from agentroute.cli import main
 
 MARKUP = "[bold red]Adds[/] [link=x]numbers[/link]"
 ANSWER = "[/tmp] done"
-POOL = f'''
+POOL = f"""
 from agentroute import Query, agent
 
 @agent(name="adder", description={MARKUP + " " + chr(27) + "[31m"!r}, skills=["[math]"])
 def adder(q: Query) -> str:
     return {ANSWER!r} + chr(27) + "[2J"
-'''
+"""
 
 
 def run_main(args: list[str], capsys, monkeypatch) -> tuple[int, str, str]:

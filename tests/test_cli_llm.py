@@ -16,8 +16,7 @@ from agentroute.testing.chat_server import ChatRequest, Reply
 
 REPO = Path(__file__).resolve().parents[1]
 POOL = str(REPO / "agents" / "llm_pool.py")
-CAPITALS = {"France": "Paris", "Italy": "Rome", "Spain": "Madrid", "Peru": "Lima", "Chad": "Ndjamena",
-            "Cuba": "Havana"}
+CAPITALS = {"France": "Paris", "Italy": "Rome", "Spain": "Madrid", "Peru": "Lima", "Chad": "Ndjamena", "Cuba": "Havana"}
 
 
 def oracle_reply(request: ChatRequest) -> str:
@@ -34,16 +33,24 @@ def oracle_reply(request: ChatRequest) -> str:
 
 def write_qa(path: Path) -> Path:
     rows = [{"id": f"a{i}", "question": f"What is {i} plus {i + 2}?", "answer": str(2 * i + 2)} for i in range(6)]
-    rows += [{"id": f"c{i}", "question": f"What is the capital of {c}?", "answer": p}
-             for i, (c, p) in enumerate(CAPITALS.items())]
+    rows += [
+        {"id": f"c{i}", "question": f"What is the capital of {c}?", "answer": p}
+        for i, (c, p) in enumerate(CAPITALS.items())
+    ]
     path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
     return path
 
 
 @pytest.fixture
 def runner(monkeypatch) -> CliRunner:
-    for var in ("AGENTROUTE_BASE_URL", "OPENAI_BASE_URL", "OPENAI_API_KEY", "AGENTROUTE_API_KEY",
-                "AGENTROUTE_LLM_MODEL", "AGENTROUTE_PRICES"):
+    for var in (
+        "AGENTROUTE_BASE_URL",
+        "OPENAI_BASE_URL",
+        "OPENAI_API_KEY",
+        "AGENTROUTE_API_KEY",
+        "AGENTROUTE_LLM_MODEL",
+        "AGENTROUTE_PRICES",
+    ):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("AGENTROUTE_POOL_MODELS", "small,big")
     monkeypatch.setenv("AGENTROUTE_POOL_STRATEGIES", "direct,cot")
@@ -55,14 +62,35 @@ def test_profile_llm_pool_then_train_and_bench(runner, chat_server, tmp_path):
     prices = tmp_path / "prices.json"
     prices.write_text(json.dumps({"small": [1.0, 2.0], "big": [10.0, 20.0]}))
     qa, log = write_qa(tmp_path / "qa.jsonl"), tmp_path / "log.jsonl"
-    args = ["profile", "--data", str(qa), "--out", str(log), "--agents", POOL, "--base-url", server.url,
-            "--prices", str(prices), "--concurrency", "4", "--metric", "auto", "--json"]
+    args = [
+        "profile",
+        "--data",
+        str(qa),
+        "--out",
+        str(log),
+        "--agents",
+        POOL,
+        "--base-url",
+        server.url,
+        "--prices",
+        str(prices),
+        "--concurrency",
+        "4",
+        "--metric",
+        "auto",
+        "--json",
+    ]
     result = runner.invoke(app, [*args, "--limit", "7"])
     assert result.exit_code == 0, result.stderr
     result = runner.invoke(app, [*args, "--resume"])  # continues where the first run stopped
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout) | {"out": None} == {
-        "questions": 12, "skipped": 7, "profiled": 5, "agents": 4, "out": None}
+        "questions": 12,
+        "skipped": 7,
+        "profiled": 5,
+        "agents": 4,
+        "out": None,
+    }
     rows = read_routing_log(log)
     assert [r.qid for r in rows] == [f"a{i}" for i in range(6)] + [f"c{i}" for i in range(6)]
     a0, c0 = rows[0].agents, rows[6].agents
@@ -83,8 +111,9 @@ def test_profile_llm_pool_then_train_and_bench(runner, chat_server, tmp_path):
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout)["agents"] == 4 and model.exists()
 
-    result = runner.invoke(app, ["bench", "run", "--logs", str(log), "--folds", "2",
-                                 "--routers", "knn,best-single,oracle", "--json"])
+    result = runner.invoke(
+        app, ["bench", "run", "--logs", str(log), "--folds", "2", "--routers", "knn,best-single,oracle", "--json"]
+    )
     assert result.exit_code == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["oracle"] == 1.0  # every question has an agent that got it right
@@ -97,9 +126,24 @@ def test_ask_with_llm_agents_and_refine(runner, chat_server, tmp_path):
         return oracle_reply(request)
 
     server = chat_server(reply)
-    result = runner.invoke(app, ["ask", "What is 3 plus 4?", "--agents", POOL, "--router", "all",
-                                 "--aggregate", "refine", "--base-url", server.url, "--llm-model", "small",
-                                 "--json"])
+    result = runner.invoke(
+        app,
+        [
+            "ask",
+            "What is 3 plus 4?",
+            "--agents",
+            POOL,
+            "--router",
+            "all",
+            "--aggregate",
+            "refine",
+            "--base-url",
+            server.url,
+            "--llm-model",
+            "small",
+            "--json",
+        ],
+    )
     assert result.exit_code == 0, result.stderr
     out = json.loads(result.stdout)
     assert out["answer"] == "7"
@@ -136,8 +180,22 @@ def test_config_errors_are_one_line_exit_2(runner, chat_server, monkeypatch):
 
 def test_slow_endpoint_fails_the_agents_not_the_question(runner, chat_server):
     server = chat_server(lambda req: Reply(text="Answer: late", delay_s=2.0))
-    result = runner.invoke(app, ["ask", "What is 1 plus 2?", "--agents", POOL, "--router", "all",
-                                 "--base-url", server.url, "--timeout", "0.3", "--json"])
+    result = runner.invoke(
+        app,
+        [
+            "ask",
+            "What is 1 plus 2?",
+            "--agents",
+            POOL,
+            "--router",
+            "all",
+            "--base-url",
+            server.url,
+            "--timeout",
+            "0.3",
+            "--json",
+        ],
+    )
     assert result.exit_code == 0, result.stderr
     out = json.loads(result.stdout)
     assert out["answer"] == "" and all("timeout" in r["error"] for r in out["results"])
@@ -147,8 +205,23 @@ def test_ask_table_reports_llm_spend(runner, chat_server, tmp_path):
     server = chat_server(lambda request: "Answer: 7")
     prices = tmp_path / "prices.json"
     prices.write_text(json.dumps({"small": {"input_per_M": 1e6, "output_per_M": 1e6}}))  # 1 USD per token
-    result = runner.invoke(app, ["ask", "What is 3 plus 4?", "--agents", POOL, "--router", "all",
-                                 "--base-url", server.url, "--llm-model", "small", "--prices", str(prices)])
+    result = runner.invoke(
+        app,
+        [
+            "ask",
+            "What is 3 plus 4?",
+            "--agents",
+            POOL,
+            "--router",
+            "all",
+            "--base-url",
+            server.url,
+            "--llm-model",
+            "small",
+            "--prices",
+            str(prices),
+        ],
+    )
     assert result.exit_code == 0, result.stderr
     tokens = sum(len(str(m["content"]).split()) for r in server.chat_requests for m in r.messages)
     # small and big get the same prompts; only small is priced: half the prompt tokens and 2 x 2 answer tokens

@@ -13,7 +13,7 @@ from agentroute.cli import app
 
 runner = CliRunner()
 
-POOL = '''
+POOL = """
 import re
 from agentroute import Query, agent
 
@@ -31,13 +31,13 @@ def atlas(q: Query) -> str:
 @agent(name="bard", description="Writes short poems about any topic.", skills=["poetry"])
 def bard(q: Query) -> str:
     return "a poem about " + q.text.rstrip(".").split(" about ")[-1]
-'''
+"""
 
-TRANSLATOR = '''
+TRANSLATOR = """
 @agent(name="translator", description="Translates English words into French.", skills=["translation"])
 def translator(q: Query) -> str:
     return {"cat": "chat", "dog": "chien"}.get(q.text.split()[3], "?")
-'''
+"""
 
 QUESTIONS = {
     "calculator": "What is 17 plus 25?",
@@ -78,8 +78,19 @@ def test_new_agent_without_history_is_routed_by_description(tmp_path: Path) -> N
     data.write_text("".join(json.dumps(r) + "\n" for r in rows))
     store = f"file:{tmp_path / 'routing.json'}"
     result = runner.invoke(
-        app, ["profile", "--data", str(data), "--agents", str(pool), "--out", str(tmp_path / "runs.jsonl"),
-              "--store", store, "--json"]
+        app,
+        [
+            "profile",
+            "--data",
+            str(data),
+            "--agents",
+            str(pool),
+            "--out",
+            str(tmp_path / "runs.jsonl"),
+            "--store",
+            store,
+            "--json",
+        ],
     )
     assert result.exit_code == 0, result.stderr
 

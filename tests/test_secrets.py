@@ -38,8 +38,12 @@ def test_sentinel_key_never_appears(chat_server, tmp_path: Path, monkeypatch, ca
     pool = tmp_path / "pool.py"
     pool.write_text(POOL)
     qa = tmp_path / "qa.jsonl"
-    qa.write_text("\n".join(json.dumps({"id": f"q{i}", "question": f"What is {i} plus 4?", "answer": str(i + 4)})
-                            for i in range(6)) + "\n")
+    qa.write_text(
+        "\n".join(
+            json.dumps({"id": f"q{i}", "question": f"What is {i} plus 4?", "answer": str(i + 4)}) for i in range(6)
+        )
+        + "\n"
+    )
     key = ["--api-key-env", "MY_PROVIDER_KEY", "--llm-model", "good"]
     runner = CliRunner()
     outputs: list[str] = []
@@ -49,18 +53,41 @@ def test_sentinel_key_never_appears(chat_server, tmp_path: Path, monkeypatch, ca
         outputs.extend([result.stdout, result.stderr])
         assert result.exit_code == code, result.stderr
 
-    run("ask", "What is 2 plus 2?", "--agents", str(pool), "--router", "all", "--aggregate", "refine",
-        "--base-url", server.url, *key, "--json")
+    run(
+        "ask",
+        "What is 2 plus 2?",
+        "--agents",
+        str(pool),
+        "--router",
+        "all",
+        "--aggregate",
+        "refine",
+        "--base-url",
+        server.url,
+        *key,
+        "--json",
+    )
     run("ask", "What is 2 plus 2?", "--agents", str(pool), "--router", "all", "--base-url", server.url, *key)
     run("ask", "What is 2 plus 2?", "--agents", str(pool), "--router", "all", "--base-url", server.url)  # env key
     log = tmp_path / "log.jsonl"
-    run("profile", "--data", str(qa), "--out", str(log), "--agents", str(pool), "--base-url", server.url, *key,
-        "--json")
-    run("bench", "run", "--logs", str(log), "--folds", "2", "--routers", "knn,best-single", "--out",
-        str(tmp_path / "report"), "--json")
+    run(
+        "profile", "--data", str(qa), "--out", str(log), "--agents", str(pool), "--base-url", server.url, *key, "--json"
+    )
+    run(
+        "bench",
+        "run",
+        "--logs",
+        str(log),
+        "--folds",
+        "2",
+        "--routers",
+        "knn,best-single",
+        "--out",
+        str(tmp_path / "report"),
+        "--json",
+    )
     run("train", "--logs", str(log), "--out", str(tmp_path / "model.pt"), "--epochs", "1", "--json")
-    run("ask", "What is 2 plus 2?", "--agents", str(pool), "--router", "all", "--base-url", refusing.url, *key,
-        code=2)
+    run("ask", "What is 2 plus 2?", "--agents", str(pool), "--router", "all", "--base-url", refusing.url, *key, code=2)
 
     assert any("Incorrect API key provided: ***" in o for o in outputs)  # the echo reached us, scrubbed
     assert "refused the API key" in outputs[-1]
@@ -70,8 +97,12 @@ def test_sentinel_key_never_appears(chat_server, tmp_path: Path, monkeypatch, ca
     agents = load_agents(pool)
     for agent in agents:
         agent.connect(settings)
-    reprs = [repr(settings), *(repr(a) for a in agents), *(repr(m) for m in settings.models),
-             *(repr(m.__dict__) for m in settings.models)]
+    reprs = [
+        repr(settings),
+        *(repr(a) for a in agents),
+        *(repr(m) for m in settings.models),
+        *(repr(m.__dict__) for m in settings.models),
+    ]
     texts = outputs + written + reprs + [caplog.text]
     assert caplog.records  # DEBUG logging of the openai client and httpx was on
     assert not [t[:200] for t in texts if SENTINEL in t]

@@ -37,7 +37,12 @@ AGENTS = ("a", "b", "c")
 
 def test_answer_and_question_kinds() -> None:
     assert [answer_kind(x) for x in ("", "Yes", "(B)", "1,200", "Paris", "it was built in the year")] == [
-        "empty", "yesno", "choice", "number", "text", "long"
+        "empty",
+        "yesno",
+        "choice",
+        "number",
+        "text",
+        "long",
     ]
     assert question_kind("Which is red?\nA) apple\nB) sky") == "choice"
     assert question_kind("Is Paris in France?") == "yesno"
@@ -106,8 +111,11 @@ def test_without_a_selector_it_is_the_weighted_vote() -> None:
     plain, aware = WeightedVote(), AnswerAware()
     q = Query(id="q", text="How many?")
     d = RoutingDecision(router="t", probs={"a": 0.5, "b": 0.3, "c": 0.2}, selected=["a", "b", "c"], early_stop=True)
-    for results in ([], [AgentResult(agent="a", answer="4")], [AgentResult(agent="a", answer="4"),
-                                                               AgentResult(agent="b", answer="5")]):
+    for results in (
+        [],
+        [AgentResult(agent="a", answer="4")],
+        [AgentResult(agent="a", answer="4"), AgentResult(agent="b", answer="5")],
+    ):
         assert next_wave(d, aware, results, q) == next_wave(d, plain, results)
         assert aware.aggregate(q, d, results).text == plain.aggregate(q, d, results).text
     assert make_aggregator("answer-aware").selector is None
@@ -119,7 +127,10 @@ def _kind_selector(threshold: float) -> AnswerSelector:
     weights = [0.0] * n + [0.0]
     weights[FEATURES.index("kind_fit")] = 3.0
     return AnswerSelector(
-        weights=weights, mean=[0.0] * n, scale=[1.0] * n, threshold=threshold,
+        weights=weights,
+        mean=[0.0] * n,
+        scale=[1.0] * n,
+        threshold=threshold,
         kind_fit={"number|number": 0.9, "number|text": 0.1},
     )
 
@@ -132,7 +143,6 @@ class Fixed(BaseRouter):
         return RoutingDecision(router=self.name, probs=probs, selected=["a", "b"], early_stop=True)
 
 
-
 def test_live_pipeline_reads_the_question_and_answers_before_calling_more(counting_agents: CountingAgents) -> None:
     calls: Counter[str] = Counter()
     answers = {"a": "four", "b": "4", "c": "5"}
@@ -143,8 +153,9 @@ def test_live_pipeline_reads_the_question_and_answers_before_calling_more(counti
     assert ans.decision.history and set(ans.decision.selected) == {"a", "b", "c"}
 
     calls.clear()
-    with AgentRoute(counting_agents({"a": "4", "b": "4", "c": "5"}, calls), Fixed(),
-                    aggregator=AnswerAware(_kind_selector(0.8))) as ar:
+    with AgentRoute(
+        counting_agents({"a": "4", "b": "4", "c": "5"}, calls), Fixed(), aggregator=AnswerAware(_kind_selector(0.8))
+    ) as ar:
         assert ar.ask("How many legs does a dog have?").text == "4"
     assert set(calls) == {"a"}  # the first answer already fits: one call
 
@@ -170,8 +181,10 @@ def test_fit_for_trains_on_the_held_out_questions_and_replays_with_fewer_calls()
     held_rows = train[:150]
     probs = {a: 1.0 / len(names) for a in names}
     held = HeldOut(
-        probs=[dict(probs) for _ in held_rows], selected=[list(names) for _ in held_rows],
-        scores=[r.scores() for r in held_rows], ids=[r.qid for r in held_rows],
+        probs=[dict(probs) for _ in held_rows],
+        selected=[list(names) for _ in held_rows],
+        scores=[r.scores() for r in held_rows],
+        ids=[r.qid for r in held_rows],
     )
     sel = fit_for(HeldRouter(held), fold.examples, fold.train)
     assert sel is not None and sel.n_train == 150

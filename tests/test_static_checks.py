@@ -1,5 +1,5 @@
-"""The package's static checks, so the test command (and CI) enforces them: ruff's lint rules and mypy's
-type check of ``agentroute/`` (configured in pyproject.toml). Both tools come with the ``dev`` extra."""
+"""The code's static checks, so the test command (and CI) enforces them: ruff's lint rules and format, and
+mypy's type check of ``agentroute/`` (all configured in pyproject.toml). Both come with the ``dev`` extra."""
 
 from __future__ import annotations
 
@@ -16,6 +16,11 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
 
 def test_ruff_finds_nothing() -> None:
     done = _run("ruff", "check", ".")
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_ruff_format_would_change_nothing() -> None:
+    done = _run("ruff", "format", "--check", ".")
     assert done.returncode == 0, done.stdout + done.stderr
 
 

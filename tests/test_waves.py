@@ -76,7 +76,6 @@ class Fixed(BaseRouter):
         return RoutingDecision(router=self.name, probs=probs, selected=list(probs), early_stop=self.early_stop)
 
 
-
 @pytest.mark.parametrize(
     ("answers", "expected_calls", "expected_text"),
     [

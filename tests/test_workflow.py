@@ -99,8 +99,18 @@ def test_retries_recover_a_flaky_agent() -> None:
     assert AgentRoute([flaky], PickAll(), retries=1).ask("x").text == "ok"
 
 
-CAPITALS = {"France": "Paris", "Spain": "Madrid", "Italy": "Rome", "Peru": "Lima", "Chile": "Santiago",
-            "Japan": "Tokyo", "Kenya": "Nairobi", "Norway": "Oslo", "Egypt": "Cairo", "Nepal": "Kathmandu"}
+CAPITALS = {
+    "France": "Paris",
+    "Spain": "Madrid",
+    "Italy": "Rome",
+    "Peru": "Lima",
+    "Chile": "Santiago",
+    "Japan": "Tokyo",
+    "Kenya": "Nairobi",
+    "Norway": "Oslo",
+    "Egypt": "Cairo",
+    "Nepal": "Kathmandu",
+}
 
 
 def arithmetic_and_facts() -> tuple[list[Agent], list[Query]]:

@@ -181,16 +181,26 @@ class _Run:
         """Draft with reasoning, critique the draft, then revise it into the final answer."""
         question = question_text(self.query)
         draft = await self.call(self.messages("cot", COT_HINT))
-        critique = await self.call([
-            {"role": "system", "content": "You check answers to questions critically and briefly."},
-            {"role": "user", "content": f"{question}\n\nDraft answer:\n{draft}\n\n"
-             "List any mistakes in the draft (facts, reasoning, arithmetic, format). If it is right, say so."},
-        ])
-        revised = await self.call([
-            {"role": "system", "content": f"{_SYSTEM['direct']}\n{self.rule}"},
-            {"role": "user", "content": f"{question}\n\nDraft answer:\n{draft}\n\nCritique:\n{critique}\n\n"
-             "Write the corrected final answer."},
-        ])
+        critique = await self.call(
+            [
+                {"role": "system", "content": "You check answers to questions critically and briefly."},
+                {
+                    "role": "user",
+                    "content": f"{question}\n\nDraft answer:\n{draft}\n\n"
+                    "List any mistakes in the draft (facts, reasoning, arithmetic, format). If it is right, say so.",
+                },
+            ]
+        )
+        revised = await self.call(
+            [
+                {"role": "system", "content": f"{_SYSTEM['direct']}\n{self.rule}"},
+                {
+                    "role": "user",
+                    "content": f"{question}\n\nDraft answer:\n{draft}\n\nCritique:\n{critique}\n\n"
+                    "Write the corrected final answer.",
+                },
+            ]
+        )
         return self.answer(revised)
 
 
@@ -205,9 +215,7 @@ def llm_pool(
 ) -> list[LLMAgent]:
     """One ``LLMAgent`` per backbone × strategy, named ``<backbone>-<strategy>`` (just the strategy for the
     default backbone ``None``). ``react`` agents get the pool's other non-react agents as tools."""
-    agents = [
-        LLMAgent(_slug(f"{b}-{s}" if b else s), b, s, **options) for b in backbones for s in strategies
-    ]
+    agents = [LLMAgent(_slug(f"{b}-{s}" if b else s), b, s, **options) for b in backbones for s in strategies]
     helpers = [a for a in agents if a.strategy != "react"]
     for a in agents:
         if a.strategy == "react":

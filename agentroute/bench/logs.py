@@ -44,9 +44,7 @@ def _agent_cell(name: str, cell: Any) -> tuple[AgentRecord | None, str | None]:
             return None, f"agent {name!r}: expected {key!r} to be a number or null, got {v!r}"
     data = dict(cell)
     if data.get("pred") is not None and not isinstance(data["pred"], str):
-        data["pred"] = (
-            json.dumps(data["pred"]) if isinstance(data["pred"], (list, dict)) else str(data["pred"])
-        )
+        data["pred"] = json.dumps(data["pred"]) if isinstance(data["pred"], (list, dict)) else str(data["pred"])
     return AgentRecord.model_validate(data), None
 
 
@@ -64,8 +62,7 @@ def parse_record(obj: Any, default_qid: str) -> RunRecord:
     agents = obj.get("agents")
     if not isinstance(agents, dict):
         raise ValueError(
-            f'"agents" is not an object (expected {{agent name: {{"score": ...}}}}), '
-            f"got {type(agents).__name__}"
+            f'"agents" is not an object (expected {{agent name: {{"score": ...}}}}), got {type(agents).__name__}'
         )
     cells: dict[str, AgentRecord] = {}
     for name, cell in agents.items():

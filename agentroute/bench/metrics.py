@@ -27,9 +27,7 @@ def executed(selected: Sequence[str], record: RunRecord) -> list[str]:
     return out
 
 
-def answer_score(
-    answer_text: str, selected: Sequence[str], decision: RoutingDecision, record: RunRecord
-) -> float:
+def answer_score(answer_text: str, selected: Sequence[str], decision: RoutingDecision, record: RunRecord) -> float:
     """The recorded score of the final answer.
 
     * Some executed agent has a (non-empty) prediction: the max score among executed agents whose
@@ -76,9 +74,7 @@ def mean_cost(costs: Sequence[float | None]) -> float | None:
     return float(np.mean(costs))  # type: ignore[arg-type]
 
 
-def bootstrap_ci(
-    values: Sequence[float], n: int = 1000, seed: int = 0, alpha: float = 0.05
-) -> tuple[float, float]:
+def bootstrap_ci(values: Sequence[float], n: int = 1000, seed: int = 0, alpha: float = 0.05) -> tuple[float, float]:
     """Percentile bootstrap confidence interval of the mean (questions resampled with replacement)."""
     x = np.asarray(values, dtype=float)
     if x.size == 0:
@@ -139,5 +135,11 @@ def paired_difference(
     p = mcnemar_p(x, y)
     if p is None:
         p = float(min(1.0, 2.0 * min((means <= 0).mean(), (means >= 0).mean())))
-    return {"diff": float(d.mean()), "low": lo, "high": hi, "p": p,
-            "wins": float((d > 0).sum()), "losses": float((d < 0).sum())}
+    return {
+        "diff": float(d.mean()),
+        "low": lo,
+        "high": hi,
+        "p": p,
+        "wins": float((d > 0).sum()),
+        "losses": float((d < 0).sum()),
+    }

@@ -167,7 +167,6 @@ def quickstart_summary(report: BenchReport) -> dict[str, object]:
         "oracle": report.oracle,
         "best_single": report.best_single,
         "results": [
-            {"router": r.router, "accuracy": r.accuracy, "calls_per_query": r.calls_per_query}
-            for r in report.results
+            {"router": r.router, "accuracy": r.accuracy, "calls_per_query": r.calls_per_query} for r in report.results
         ],
     }

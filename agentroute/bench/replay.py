@@ -336,8 +336,18 @@ def _fold_rows(
         rows = []
         for g, d, r, i in zip(data.graphs, decisions, test, test_idx):
             score, ran, cost = _replay(agg_r, g.query, prepare_decision(agg_r, d, g), r)
-            rows.append({"router": name, "qid": usable[i].qid, "row": i, "fold": fold, "score": score,
-                         "called": ran, "cost": cost, "guard": guard})
+            rows.append(
+                {
+                    "router": name,
+                    "qid": usable[i].qid,
+                    "row": i,
+                    "fold": fold,
+                    "score": score,
+                    "called": ran,
+                    "cost": cost,
+                    "guard": guard,
+                }
+            )
         share = (time.perf_counter() - t0) / max(len(rows), 1)
         for row in rows:
             row["seconds"] = share
@@ -403,9 +413,7 @@ def run_replay_benchmark(
         test_idx = [i for i, f in enumerate(fold_of) if f == fold]
         test = [rows[i] for i in test_idx]
         t0 = time.perf_counter()
-        data = build_fold(
-            train, test, agents, emb, builder_options, _fold_progress(say, fold, n_folds)
-        )
+        data = build_fold(train, test, agents, emb, builder_options, _fold_progress(say, fold, n_folds))
         seconds_graphs += time.perf_counter() - t0
         say(
             f"fold {fold + 1}/{n_folds}: {len(train)} train / {len(test)} test rows, graphs in "
@@ -419,7 +427,19 @@ def run_replay_benchmark(
         for name in routers:
             tally = tallies[name]
             fold_rows, decisions = _fold_rows(
-                name, fold, data, test, test_idx, usable, agg, seed, router_options, fitted, results_log, sweep, llm,
+                name,
+                fold,
+                data,
+                test,
+                test_idx,
+                usable,
+                agg,
+                seed,
+                router_options,
+                fitted,
+                results_log,
+                sweep,
+                llm,
                 say,
             )
             tally.decisions += decisions

@@ -116,8 +116,13 @@ class BenchReport(BaseModel):
         out = {}
         for name, entry in self.curves.get("routers", {}).items():
             t = two.get(name, {})
-            out[name] = {"aiq": entry.get("aiq"), "aiq_calls": entry.get("aiq_calls"), "apgr": t.get("apgr"),
-                         "cpt50": t.get("cpt50"), "cpt80": t.get("cpt80")}
+            out[name] = {
+                "aiq": entry.get("aiq"),
+                "aiq_calls": entry.get("aiq_calls"),
+                "apgr": t.get("apgr"),
+                "cpt50": t.get("cpt50"),
+                "cpt80": t.get("cpt80"),
+            }
         return out
 
 
@@ -146,8 +151,7 @@ def _rows(report: BenchReport) -> list[list[str]]:
     ]
 
 
-_HEADERS = ["router", "accuracy", "95% CI", "calls", "$/query", "gap", "Δ best single [95% CI]", "Δ best baseline",
-            "s"]
+_HEADERS = ["router", "accuracy", "95% CI", "calls", "$/query", "gap", "Δ best single [95% CI]", "Δ best baseline", "s"]
 
 
 def _caption(report: BenchReport) -> str:

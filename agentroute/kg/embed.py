@@ -78,8 +78,13 @@ class HashingEmbedder:
         return f"HashingEmbedder(dim={self.dim}, char_ngrams={self.char_ngrams}, bigrams={self.bigrams})"
 
     def config(self) -> dict[str, Any]:
-        return {"name": "hashing", "dim": self.dim, "char_ngrams": list(self.char_ngrams),
-                "bigrams": self.bigrams, "seed": self.seed}
+        return {
+            "name": "hashing",
+            "dim": self.dim,
+            "char_ngrams": list(self.char_ngrams),
+            "bigrams": self.bigrams,
+            "seed": self.seed,
+        }
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         if len(texts) == 0:
@@ -209,7 +214,10 @@ class SentenceTransformerEmbedder:
         missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
         if missing:
             vecs = self._model.encode(
-                missing, batch_size=64, normalize_embeddings=True, convert_to_numpy=True,
+                missing,
+                batch_size=64,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
                 show_progress_bar=False,
             )
             if len(self._cache) + len(missing) > self.cache_size:

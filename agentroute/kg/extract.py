@@ -60,8 +60,18 @@ _OPENERS: frozenset[str] = frozenset(_OPENER_TEXT.split())
 _SENTENCE_END = frozenset(".!?:;\n\"'“‘(")
 
 _MONTHS = {
-    "jan": 1, "feb": 2, "mar": 3, "apr": 4, "may": 5, "jun": 6,
-    "jul": 7, "aug": 8, "sep": 9, "oct": 10, "nov": 11, "dec": 12,
+    "jan": 1,
+    "feb": 2,
+    "mar": 3,
+    "apr": 4,
+    "may": 5,
+    "jun": 6,
+    "jul": 7,
+    "aug": 8,
+    "sep": 9,
+    "oct": 10,
+    "nov": 11,
+    "dec": 12,
 }
 _MONTH = (
     r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?"
@@ -179,8 +189,13 @@ class HeuristicExtractor:
 
 
 _SPACY_KINDS = {
-    "DATE": "date", "TIME": "date", "CARDINAL": "number", "QUANTITY": "number", "MONEY": "number",
-    "PERCENT": "number", "ORDINAL": "number",
+    "DATE": "date",
+    "TIME": "date",
+    "CARDINAL": "number",
+    "QUANTITY": "number",
+    "MONEY": "number",
+    "PERCENT": "number",
+    "ORDINAL": "number",
 }
 
 
@@ -195,9 +210,7 @@ class SpacyExtractor:
         try:
             self._nlp = spacy.load(model)
         except OSError as e:
-            raise ImportError(
-                f"spaCy model {model!r} is not installed: python -m spacy download {model}"
-            ) from e
+            raise ImportError(f"spaCy model {model!r} is not installed: python -m spacy download {model}") from e
         self.model = model
 
     def extract(self, text: str) -> list[Entity]:

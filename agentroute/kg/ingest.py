@@ -42,8 +42,10 @@ def ingest_records(
     if agents:
         store.upsert_nodes(
             "Agent",
-            [{"id": a.name, "description": a.description, "skills": list(a.skills),
-              "cost_per_call": a.cost_per_call} for a in agents],
+            [
+                {"id": a.name, "description": a.description, "skills": list(a.skills), "cost_per_call": a.cost_per_call}
+                for a in agents
+            ],
         )
         agent_names.update(a.name for a in agents)
     it = iter(records)
@@ -60,9 +62,7 @@ def ingest_records(
             agent_names.update(r.agents)
         if link_entities:
             n_rels += _link(store, mentions)
-    return {
-        "queries": n_queries, "entities": len(entity_ids), "agents": len(agent_names), "relationships": n_rels
-    }
+    return {"queries": n_queries, "entities": len(entity_ids), "agents": len(agent_names), "relationships": n_rels}
 
 
 def _link(store: GraphStore, mentions: list[list[Entity]]) -> int:

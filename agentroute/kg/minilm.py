@@ -55,8 +55,13 @@ def _is_punctuation(ch: str) -> bool:
 
 def _is_cjk(cp: int) -> bool:
     return (
-        0x4E00 <= cp <= 0x9FFF or 0x3400 <= cp <= 0x4DBF or 0x20000 <= cp <= 0x2A6DF or 0x2A700 <= cp <= 0x2B73F
-        or 0x2B740 <= cp <= 0x2B81F or 0x2B820 <= cp <= 0x2CEAF or 0xF900 <= cp <= 0xFAFF
+        0x4E00 <= cp <= 0x9FFF
+        or 0x3400 <= cp <= 0x4DBF
+        or 0x20000 <= cp <= 0x2A6DF
+        or 0x2A700 <= cp <= 0x2B73F
+        or 0x2B740 <= cp <= 0x2B81F
+        or 0x2B820 <= cp <= 0x2CEAF
+        or 0xF900 <= cp <= 0xFAFF
         or 0x2F800 <= cp <= 0x2FA1F
     )
 
@@ -186,18 +191,20 @@ class MiniLMEncoder:
             att = p + "attention."
             # query, key and value as one (hidden, 3*hidden) product; weights stored transposed for x @ W
             qkv = np.concatenate([w(f"{att}self.{n}.weight") for n in ("query", "key", "value")])
-            self.layers.append({
-                "qkv": np.ascontiguousarray(qkv.T),
-                "qkv_b": np.concatenate([w(f"{att}self.{n}.bias") for n in ("query", "key", "value")]),
-                "out": np.ascontiguousarray(w(f"{att}output.dense.weight").T),
-                "out_b": w(f"{att}output.dense.bias"),
-                "norm1": (w(f"{att}output.LayerNorm.weight"), w(f"{att}output.LayerNorm.bias")),
-                "up": np.ascontiguousarray(w(f"{p}intermediate.dense.weight").T),
-                "up_b": w(f"{p}intermediate.dense.bias"),
-                "down": np.ascontiguousarray(w(f"{p}output.dense.weight").T),
-                "down_b": w(f"{p}output.dense.bias"),
-                "norm2": (w(f"{p}output.LayerNorm.weight"), w(f"{p}output.LayerNorm.bias")),
-            })
+            self.layers.append(
+                {
+                    "qkv": np.ascontiguousarray(qkv.T),
+                    "qkv_b": np.concatenate([w(f"{att}self.{n}.bias") for n in ("query", "key", "value")]),
+                    "out": np.ascontiguousarray(w(f"{att}output.dense.weight").T),
+                    "out_b": w(f"{att}output.dense.bias"),
+                    "norm1": (w(f"{att}output.LayerNorm.weight"), w(f"{att}output.LayerNorm.bias")),
+                    "up": np.ascontiguousarray(w(f"{p}intermediate.dense.weight").T),
+                    "up_b": w(f"{p}intermediate.dense.bias"),
+                    "down": np.ascontiguousarray(w(f"{p}output.dense.weight").T),
+                    "down_b": w(f"{p}output.dense.bias"),
+                    "norm2": (w(f"{p}output.LayerNorm.weight"), w(f"{p}output.LayerNorm.bias")),
+                }
+            )
         self.dim = int(self.word.shape[1])
 
     def forward(self, ids: np.ndarray) -> np.ndarray:
@@ -271,8 +278,9 @@ class NumpyMiniLMEmbedder:
     does not depend on the other texts of the call.
     """
 
-    def __init__(self, path: str | Path | None = None, max_length: int = 256, batch_size: int = 64,
-                 cache_size: int = 50_000) -> None:
+    def __init__(
+        self, path: str | Path | None = None, max_length: int = 256, batch_size: int = 64, cache_size: int = 50_000
+    ) -> None:
         self.path = None if path is None else str(path)
         self.folder = Path(path) if path is not None else model_dir()
         settings = json.loads((self.folder / "config.json").read_text(encoding="utf-8"))

@@ -83,14 +83,10 @@ class GraphStore(Protocol):
 
 
 StoreFactory = Callable[[str], GraphStore]
-_STORES: Registry[GraphStore] = Registry(
-    "store", " (e.g. memory, file:kg.json, bolt://host:7687)"
-)
+_STORES: Registry[GraphStore] = Registry("store", " (e.g. memory, file:kg.json, bolt://host:7687)")
 
 
-def register_store(
-    scheme: str, factory: str | StoreFactory | None = None
-) -> Callable[[StoreFactory], StoreFactory]:
+def register_store(scheme: str, factory: str | StoreFactory | None = None) -> Callable[[StoreFactory], StoreFactory]:
     """Make ``open_store("<scheme>:...")`` call ``factory`` (or ``"module:factory"``) with the full URL;
     a decorator when ``factory`` is omitted."""
     return _STORES.register(scheme, factory)

@@ -81,9 +81,7 @@ class BestSingleRouter(BaseRouter):
     learns_from_history = True
     nonblocking = True
 
-    def __init__(
-        self, seed: int = 0, k: int = 1, temperature: float = 0.05, unseen_score: float = 0.0
-    ) -> None:
+    def __init__(self, seed: int = 0, k: int = 1, temperature: float = 0.05, unseen_score: float = 0.0) -> None:
         self.k = k
         self.temperature = temperature
         self.unseen_score = unseen_score
@@ -185,9 +183,7 @@ class OracleRouter(BaseRouter):
     name = "oracle"
     nonblocking = True
 
-    def __init__(
-        self, scores: Mapping[str, Mapping[str, float]] | None = None, seed: int = 0, k: int = 1
-    ) -> None:
+    def __init__(self, scores: Mapping[str, Mapping[str, float]] | None = None, seed: int = 0, k: int = 1) -> None:
         self.scores = scores or {}
         self.k = k
 

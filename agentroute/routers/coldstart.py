@@ -91,9 +91,7 @@ def _blend(
     k: int | None,
 ) -> RoutingDecision:
     learned = inner.probs if inner is not None else {}
-    probs = normalise(
-        {a: w * learned.get(a, 0.0) + (1.0 - w) * by_description.get(a, 0.0) for a, w in weights.items()}
-    )
+    probs = normalise({a: w * learned.get(a, 0.0) + (1.0 - w) * by_description.get(a, 0.0) for a, w in weights.items()})
     select = getattr(router, "select", None)
     if callable(select):
         selected = list(select(probs, k))

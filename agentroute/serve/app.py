@@ -84,8 +84,12 @@ def create_app(service: RoutingService, config: ServeConfig | None = None) -> Fa
         given = request.headers.get("authorization", "")
         scheme, _, token = given.partition(" ")
         if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), key):
-            raise ApiError(401, "missing or wrong API key: send the header 'Authorization: Bearer <key>'",
-                           "authentication_error", "invalid_api_key")
+            raise ApiError(
+                401,
+                "missing or wrong API key: send the header 'Authorization: Bearer <key>'",
+                "authentication_error",
+                "invalid_api_key",
+            )
 
     async def read_json(request: Request, model: type[BaseModel]) -> Any:
         limit = cfg.max_body_bytes
@@ -234,24 +238,41 @@ async def _stream(
             if kind == "graph":
                 yield protocol.chunk(id, model, created, delta, extra={"event": "graph", "graph": value})
             elif kind == "decision":
-                yield protocol.chunk(id, model, created, delta, extra={"event": "decision",
-                                                                       **protocol.decision_view(value)})
+                yield protocol.chunk(
+                    id, model, created, delta, extra={"event": "decision", **protocol.decision_view(value)}
+                )
             elif kind == "agent":
-                yield protocol.chunk(id, model, created, delta, extra={"event": "agent",
-                                                                       **protocol.agent_view(value, redact)})
+                yield protocol.chunk(
+                    id, model, created, delta, extra={"event": "agent", **protocol.agent_view(value, redact)}
+                )
             elif kind == "answer":
                 served: Served = value
                 yield protocol.chunk(id, model, created, {**delta, "content": protocol.content(served, redact)})
-                yield protocol.chunk(id, model, created, {}, "stop",
-                                     extra={"event": "done", **protocol.routing(served, redact)})
+                yield protocol.chunk(
+                    id, model, created, {}, "stop", extra={"event": "done", **protocol.routing(served, redact)}
+                )
                 if include_usage:
                     usage = protocol.usage(served.answer)
-                    yield protocol.sse({"id": id, "object": "chat.completion.chunk", "created": created,
-                                        "model": model, "choices": [], "usage": usage})
+                    yield protocol.sse(
+                        {
+                            "id": id,
+                            "object": "chat.completion.chunk",
+                            "created": created,
+                            "model": model,
+                            "choices": [],
+                            "usage": usage,
+                        }
+                    )
     except asyncio.TimeoutError:
         text = f"No answer within {cfg.request_timeout_s:g} s (request timeout)."
-        yield protocol.chunk(id, model, created, {"role": "assistant", "content": text} if first else
-                             {"content": text}, "stop", extra={"event": "error", "error": text})
+        yield protocol.chunk(
+            id,
+            model,
+            created,
+            {"role": "assistant", "content": text} if first else {"content": text},
+            "stop",
+            extra={"event": "error", "error": text},
+        )
     except Exception as e:  # noqa: BLE001 - headers are sent: report in-band, in one line
         log.error("stream %s failed: %s: %s", id, type(e).__name__, redact(str(e)))
         text = f"No answer: internal error ({type(e).__name__})."

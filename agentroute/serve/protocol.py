@@ -88,13 +88,24 @@ def redactor(secrets: Iterable[str]) -> Any:
 
 
 def agent_view(r: AgentResult, redact: Any) -> dict[str, Any]:
-    return {"agent": r.agent, "answer": redact(r.answer), "error": redact(r.error), "cost": r.cost,
-            "latency_s": round(r.latency_s, 6)}
+    return {
+        "agent": r.agent,
+        "answer": redact(r.answer),
+        "error": redact(r.error),
+        "cost": r.cost,
+        "latency_s": round(r.latency_s, 6),
+    }
 
 
 def decision_view(d: RoutingDecision) -> dict[str, Any]:
-    return {"router": d.router, "selected": list(d.selected), "probs": {a: round(p, 6) for a, p in d.probs.items()},
-            "rationale": d.rationale, "early_stop": d.early_stop, "cold_start": list(d.cold_start)}
+    return {
+        "router": d.router,
+        "selected": list(d.selected),
+        "probs": {a: round(p, 6) for a, p in d.probs.items()},
+        "rationale": d.rationale,
+        "early_stop": d.early_stop,
+        "cold_start": list(d.cold_start),
+    }
 
 
 def _spent(answer: Answer) -> tuple[list[TokenUsage | None], float, float]:
@@ -146,18 +157,35 @@ def completion(served: Served, redact: Any) -> dict[str, Any]:
         "object": "chat.completion",
         "created": served.created,
         "model": served.model,
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": content(served, redact)},
-                     "finish_reason": "stop", "logprobs": None}],
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": content(served, redact)},
+                "finish_reason": "stop",
+                "logprobs": None,
+            }
+        ],
         "usage": usage(served.answer),
         "agentroute": routing(served, redact),
     }
 
 
-def chunk(id: str, model: str, created: int, delta: dict[str, Any], finish: str | None = None,
-          extra: dict[str, Any] | None = None) -> bytes:
+def chunk(
+    id: str,
+    model: str,
+    created: int,
+    delta: dict[str, Any],
+    finish: str | None = None,
+    extra: dict[str, Any] | None = None,
+) -> bytes:
     """One server-sent event in the ``chat.completion.chunk`` format."""
-    body: dict[str, Any] = {"id": id, "object": "chat.completion.chunk", "created": created, "model": model,
-                            "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}]}
+    body: dict[str, Any] = {
+        "id": id,
+        "object": "chat.completion.chunk",
+        "created": created,
+        "model": model,
+        "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}],
+    }
     if extra is not None:
         body["agentroute"] = extra
     return sse(body)
@@ -176,7 +204,11 @@ def header_decision(served: Served) -> str:
     """The routing decision, compact, for the ``x-agentroute-decision`` response header (ASCII JSON)."""
     d = served.answer.decision
     return json.dumps(
-        {"router": d.router, "selected": d.selected, "called": [r.agent for r in served.answer.results],
-         "probs": {a: round(p, 4) for a, p in d.probs.items()}},
+        {
+            "router": d.router,
+            "selected": d.selected,
+            "called": [r.agent for r in served.answer.results],
+            "probs": {a: round(p, 4) for a, p in d.probs.items()},
+        },
         separators=(",", ":"),
     )

@@ -50,8 +50,14 @@ def build_service(
     if model is None and has_history(store):
         progress(f"fitting router {router!r} on the store's history")
     return RoutingService(
-        pool, load_router(router, model, seed), store, fitted=model is not None, seed=seed, k=k,
-        timeout_s=timeout_s, refit_every=refit_every,
+        pool,
+        load_router(router, model, seed),
+        store,
+        fitted=model is not None,
+        seed=seed,
+        k=k,
+        timeout_s=timeout_s,
+        refit_every=refit_every,
     )
 
 
@@ -80,8 +86,16 @@ def serve(
     graph_store = open_store(store)
     try:
         service = build_service(
-            graph_store, agents=agents, router=router, model=model, seed=seed, k=k, timeout_s=timeout_s,
-            refit_every=refit_every, progress=progress, bootstrap=is_scratch(store),
+            graph_store,
+            agents=agents,
+            router=router,
+            model=model,
+            seed=seed,
+            k=k,
+            timeout_s=timeout_s,
+            refit_every=refit_every,
+            progress=progress,
+            bootstrap=is_scratch(store),
         )
         app = create_app(service, cfg)
         progress(f"inspector: http://{host}:{port}/  ·  OpenAI base_url: http://{host}:{port}/v1")

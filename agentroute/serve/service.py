@@ -136,8 +136,13 @@ class RoutingService:
     def _build(self, name: str) -> AgentRoute:
         main = self._engines[self.default]
         ar = AgentRoute(
-            self.agents, make_router(name, seed=self.seed), store=self.store, builder=main.builder,
-            k=self.k, timeout_s=self.timeout_s, executor=self.executor,
+            self.agents,
+            make_router(name, seed=self.seed),
+            store=self.store,
+            builder=main.builder,
+            k=self.k,
+            timeout_s=self.timeout_s,
+            executor=self.executor,
         )
         history = scored_history(self.store)
         if history and _trainable(name):
@@ -234,12 +239,20 @@ class RoutingService:
                 for r in answer.results
             }
             runs.append(RunRecord(qid=served.id, question=served.query.text, dataset=SERVED, agents=cells))
-            nodes.append({
-                "id": served.id, "served_at": now, "model": served.model, "router": d.router,
-                "answer": answer.text, "selected": list(d.selected), "called": [r.agent for r in answer.results],
-                "failed": [r.agent for r in served.failed], "latency_s": round(served.latency_s, 6),
-                "cost": sum(r.cost for r in answer.results),
-            })
+            nodes.append(
+                {
+                    "id": served.id,
+                    "served_at": now,
+                    "model": served.model,
+                    "router": d.router,
+                    "answer": answer.text,
+                    "selected": list(d.selected),
+                    "called": [r.agent for r in answer.results],
+                    "failed": [r.agent for r in served.failed],
+                    "latency_s": round(served.latency_s, 6),
+                    "cost": sum(r.cost for r in answer.results),
+                }
+            )
         self.store.record_many(runs, [[e.id for e in extract(r.question)] for r in runs])
         self.store.upsert_nodes("Query", nodes)
 
@@ -335,13 +348,17 @@ class RoutingService:
 
     def _view(self, node: Mapping[str, Any]) -> dict[str, Any]:
         agents = [
-            {"agent": e["dst"], "answer": e.get("pred"), "score": e.get("score"), "cost": e.get("cost"),
-             "latency_s": e.get("latency_s")}
+            {
+                "agent": e["dst"],
+                "answer": e.get("pred"),
+                "score": e.get("score"),
+                "cost": e.get("cost"),
+                "latency_s": e.get("latency_s"),
+            }
             for e in sorted(self.store.edges("PERFORMED", src=node["id"]), key=lambda e: e["dst"])
         ]
         keys = ("answer", "model", "router", "served_at", "latency_s", "cost", "feedback", "selected", "failed")
-        return {"id": node["id"], "question": node.get("text", ""), **{k: node.get(k) for k in keys},
-                "agents": agents}
+        return {"id": node["id"], "question": node.get("text", ""), **{k: node.get(k) for k in keys}, "agents": agents}
 
     async def aclose(self) -> None:
         """Finish recording, then stop the agents' threads (the store stays open: it is the caller's)."""

@@ -84,7 +84,10 @@ def test_upsert_twice_updates_without_duplicating(store: GraphStore) -> None:
     store.upsert_nodes("Agent", [{"id": "calc", "description": "adds numbers", "skills": ["math"]}])
     assert store.counts() == before
     assert store.get_node("Agent", "calc") == {
-        "id": "calc", "description": "adds numbers", "cost_per_call": 0.5, "skills": ["math"]
+        "id": "calc",
+        "description": "adds numbers",
+        "cost_per_call": 0.5,
+        "skills": ["math"],
     }
     store.upsert_nodes("Agent", [{"id": "calc", "description": None}])  # None removes the property
     assert store.get_node("Agent", "calc") == {"id": "calc", "cost_per_call": 0.5, "skills": ["math"]}
@@ -97,15 +100,23 @@ def test_upsert_twice_updates_without_duplicating(store: GraphStore) -> None:
 
 
 def test_edges_create_missing_endpoints_and_filter_by_endpoint(store: GraphStore) -> None:
-    store.upsert_edges("SIMILAR", [{"src": "q1", "dst": "q2", "sim": 0.5}, {"src": "q1", "dst": "q3", "sim": 0.25},
-                                   {"src": "q2", "dst": "q3", "sim": 0.125}])
+    store.upsert_edges(
+        "SIMILAR",
+        [
+            {"src": "q1", "dst": "q2", "sim": 0.5},
+            {"src": "q1", "dst": "q3", "sim": 0.25},
+            {"src": "q2", "dst": "q3", "sim": 0.125},
+        ],
+    )
     assert store.get_node("Query", "q3") == {"id": "q3"}
     assert store.counts()["Query"] == 3
     assert _sorted(store.edges("SIMILAR", src="q1")) == [
-        {"src": "q1", "dst": "q2", "sim": 0.5}, {"src": "q1", "dst": "q3", "sim": 0.25}
+        {"src": "q1", "dst": "q2", "sim": 0.5},
+        {"src": "q1", "dst": "q3", "sim": 0.25},
     ]
     assert _sorted(store.edges("SIMILAR", dst="q3")) == [
-        {"src": "q1", "dst": "q3", "sim": 0.25}, {"src": "q2", "dst": "q3", "sim": 0.125}
+        {"src": "q1", "dst": "q3", "sim": 0.25},
+        {"src": "q2", "dst": "q3", "sim": 0.125},
     ]
     assert store.edges("SIMILAR", src="q2", dst="q3") == [{"src": "q2", "dst": "q3", "sim": 0.125}]
     assert store.edges("SIMILAR", src="q3") == []
@@ -113,12 +124,15 @@ def test_edges_create_missing_endpoints_and_filter_by_endpoint(store: GraphStore
 
 
 def test_related_edge_identity_includes_kind(store: GraphStore) -> None:
-    store.upsert_edges("RELATED", [
-        {"src": "a", "dst": "b", "kind": "born_in", "w": 1.0},
-        {"src": "a", "dst": "b", "kind": "died_in", "w": 2.0},
-        {"src": "a", "dst": "b"},
-        {"src": "b", "dst": "a", "kind": "born_in"},
-    ])
+    store.upsert_edges(
+        "RELATED",
+        [
+            {"src": "a", "dst": "b", "kind": "born_in", "w": 1.0},
+            {"src": "a", "dst": "b", "kind": "died_in", "w": 2.0},
+            {"src": "a", "dst": "b"},
+            {"src": "b", "dst": "a", "kind": "born_in"},
+        ],
+    )
     assert store.counts()["RELATED"] == 4
     store.upsert_edges("RELATED", [{"src": "a", "dst": "b", "kind": "born_in", "w": 3.0}])
     assert store.counts()["RELATED"] == 4
@@ -130,11 +144,14 @@ def test_related_edge_identity_includes_kind(store: GraphStore) -> None:
 
 
 def test_neighbourhood_returns_related_both_ways_and_covers_into_entities(store: GraphStore) -> None:
-    store.upsert_edges("RELATED", [
-        {"src": "paris", "dst": "france", "kind": "capital_of"},
-        {"src": "eiffel tower", "dst": "paris", "kind": "located_in", "w": 0.5},
-        {"src": "rome", "dst": "italy", "kind": "capital_of"},
-    ])
+    store.upsert_edges(
+        "RELATED",
+        [
+            {"src": "paris", "dst": "france", "kind": "capital_of"},
+            {"src": "eiffel tower", "dst": "paris", "kind": "located_in", "w": 0.5},
+            {"src": "rome", "dst": "italy", "kind": "capital_of"},
+        ],
+    )
     store.upsert_edges("COVERS", [{"src": "geo", "dst": "paris"}, {"src": "geo", "dst": "rome"}])
     store.record(_run("q1", geo=AgentRecord(score=1.0)), ["paris"])  # MENTIONS is not part of it
     rows = store.neighbourhood(["paris", "paris", "nowhere"])
@@ -151,27 +168,46 @@ def test_neighbourhood_returns_related_both_ways_and_covers_into_entities(store:
 
 def test_record_many_and_history_round_trip(store: GraphStore) -> None:
     runs = [
-        _run("q2", geo=AgentRecord(score=1.0, pred="Paris", cost_usd=0.015625, latency_s=0.5, steps=3),
-             calc=AgentRecord(score=None, pred="42")),
+        _run(
+            "q2",
+            geo=AgentRecord(score=1.0, pred="Paris", cost_usd=0.015625, latency_s=0.5, steps=3),
+            calc=AgentRecord(score=None, pred="42"),
+        ),
         _run("q10", "What is 6*7?", calc=AgentRecord(score=0.0, pred="41", cost_usd=0.0)),
     ]
     store.record_many(runs, [["paris", "france"], ["6", "7"]])
     store.record(RunRecord(qid="q1", question="no gold here", agents={"geo": AgentRecord(score=0.5)}), ["paris"])
     got = list(store.history())
     assert [r.qid for r in got] == ["q1", "q10", "q2"]
-    assert got[2] == runs[0].model_copy(update={"agents": {
-        "geo": AgentRecord(score=1.0, pred="Paris", cost_usd=0.015625, latency_s=0.5, steps=3.0),
-        "calc": AgentRecord(pred="42"),
-    }})
+    assert got[2] == runs[0].model_copy(
+        update={
+            "agents": {
+                "geo": AgentRecord(score=1.0, pred="Paris", cost_usd=0.015625, latency_s=0.5, steps=3.0),
+                "calc": AgentRecord(pred="42"),
+            }
+        }
+    )
     assert got[2].agents["calc"].score is None
     assert got[1].agents == {"calc": AgentRecord(score=0.0, pred="41", cost_usd=0.0)}
     assert got[0].gold is None and got[0].dataset is None and got[0].question == "no gold here"
     assert store.get_node("Query", "q2") == {
-        "id": "q2", "text": "Who wrote Hamlet?", "dataset": "toy", "split": "test", "gold": ["Shakespeare"]
+        "id": "q2",
+        "text": "Who wrote Hamlet?",
+        "dataset": "toy",
+        "split": "test",
+        "gold": ["Shakespeare"],
     }
     assert _sorted(store.edges("MENTIONS", src="q2")) == [{"src": "q2", "dst": "france"}, {"src": "q2", "dst": "paris"}]
-    assert store.counts() == {"Query": 3, "Entity": 4, "Agent": 2, "MENTIONS": 5, "RELATED": 0, "COVERS": 0,
-                              "SIMILAR": 0, "PERFORMED": 4}
+    assert store.counts() == {
+        "Query": 3,
+        "Entity": 4,
+        "Agent": 2,
+        "MENTIONS": 5,
+        "RELATED": 0,
+        "COVERS": 0,
+        "SIMILAR": 0,
+        "PERFORMED": 4,
+    }
 
 
 def test_recording_again_updates_scores_in_place(store: GraphStore) -> None:
@@ -205,8 +241,9 @@ def test_float_properties_keep_six_decimals(store: GraphStore) -> None:
 
 
 def test_delete_query_removes_node_and_its_edges_only(store: GraphStore) -> None:
-    store.record_many([_run("q1", geo=AgentRecord(score=1.0)), _run("q2", geo=AgentRecord(score=0.0))],
-                      [["paris"], ["paris"]])
+    store.record_many(
+        [_run("q1", geo=AgentRecord(score=1.0)), _run("q2", geo=AgentRecord(score=0.0))], [["paris"], ["paris"]]
+    )
     store.upsert_edges("SIMILAR", [{"src": "q1", "dst": "q2"}, {"src": "q2", "dst": "q1"}])
     assert store.delete_query("q1") is True
     assert store.delete_query("q1") is False
@@ -215,19 +252,42 @@ def test_delete_query_removes_node_and_its_edges_only(store: GraphStore) -> None
     assert store.edges("SIMILAR") == []
     assert store.edges("MENTIONS") == [{"src": "q2", "dst": "paris"}]
     assert store.get_node("Entity", "paris") == {"id": "paris"}
-    assert store.counts() == {"Query": 1, "Entity": 1, "Agent": 1, "MENTIONS": 1, "RELATED": 0, "COVERS": 0,
-                              "SIMILAR": 0, "PERFORMED": 1}
+    assert store.counts() == {
+        "Query": 1,
+        "Entity": 1,
+        "Agent": 1,
+        "MENTIONS": 1,
+        "RELATED": 0,
+        "COVERS": 0,
+        "SIMILAR": 0,
+        "PERFORMED": 1,
+    }
 
 
 def test_counts_cover_every_label_and_type_and_clear_empties(store: GraphStore) -> None:
-    empty = {"Query": 0, "Entity": 0, "Agent": 0, "MENTIONS": 0, "RELATED": 0, "COVERS": 0, "SIMILAR": 0,
-             "PERFORMED": 0}
+    empty = {
+        "Query": 0,
+        "Entity": 0,
+        "Agent": 0,
+        "MENTIONS": 0,
+        "RELATED": 0,
+        "COVERS": 0,
+        "SIMILAR": 0,
+        "PERFORMED": 0,
+    }
     assert store.counts() == empty
     store.upsert_edges("COVERS", [{"src": "geo", "dst": "paris"}])
     store.upsert_edges("RELATED", [{"src": "paris", "dst": "france", "kind": "capital_of"}])
     store.record(_run("q1", geo=AgentRecord(score=1.0)), ["paris"])
-    assert store.counts() == empty | {"Query": 1, "Entity": 2, "Agent": 1, "MENTIONS": 1, "RELATED": 1,
-                                      "COVERS": 1, "PERFORMED": 1}
+    assert store.counts() == empty | {
+        "Query": 1,
+        "Entity": 2,
+        "Agent": 1,
+        "MENTIONS": 1,
+        "RELATED": 1,
+        "COVERS": 1,
+        "PERFORMED": 1,
+    }
     store.clear()
     assert store.counts() == empty
     assert list(store.history()) == []
@@ -235,23 +295,36 @@ def test_counts_cover_every_label_and_type_and_clear_empties(store: GraphStore) 
 
 def test_unicode_text_round_trips(store: GraphStore) -> None:
     question = "Qui a écrit « L’Étranger » ? 誰が書いた 😀 — ‏مرحبا‎ \u200b"
-    store.record(RunRecord(qid="q-ü", question=question, gold=["Camus"], agents={"α": AgentRecord(pred="Camus")}),
-                 ["l’étranger", "誰"])
+    store.record(
+        RunRecord(qid="q-ü", question=question, gold=["Camus"], agents={"α": AgentRecord(pred="Camus")}),
+        ["l’étranger", "誰"],
+    )
     (rec,) = store.history()
     assert rec.question == question and rec.qid == "q-ü" and rec.agents == {"α": AgentRecord(pred="Camus")}
-    assert _sorted(store.edges("MENTIONS", src="q-ü")) == [{"src": "q-ü", "dst": "l’étranger"},
-                                                          {"src": "q-ü", "dst": "誰"}]
+    assert _sorted(store.edges("MENTIONS", src="q-ü")) == [
+        {"src": "q-ü", "dst": "l’étranger"},
+        {"src": "q-ü", "dst": "誰"},
+    ]
 
 
 def test_hostile_ids_and_texts_are_stored_verbatim_never_executed(store: GraphStore) -> None:
     store.upsert_nodes("Entity", [{"id": "keep", "text": "must survive"}])
     store.upsert_nodes("Entity", [{"id": h, "text": h} for h in HOSTILE_IDS])
     store.upsert_edges("RELATED", [{"src": h, "dst": "keep", "kind": h} for h in HOSTILE_IDS])
-    store.record_many([_run(h, question=h, **{"a": AgentRecord(pred=h, score=1.0)}) for h in HOSTILE_IDS],
-                      [[h] for h in HOSTILE_IDS])
+    store.record_many(
+        [_run(h, question=h, **{"a": AgentRecord(pred=h, score=1.0)}) for h in HOSTILE_IDS], [[h] for h in HOSTILE_IDS]
+    )
     n = len(HOSTILE_IDS)
-    assert store.counts() == {"Query": n, "Entity": n + 1, "Agent": 1, "MENTIONS": n, "RELATED": n, "COVERS": 0,
-                              "SIMILAR": 0, "PERFORMED": n}
+    assert store.counts() == {
+        "Query": n,
+        "Entity": n + 1,
+        "Agent": 1,
+        "MENTIONS": n,
+        "RELATED": n,
+        "COVERS": 0,
+        "SIMILAR": 0,
+        "PERFORMED": n,
+    }
     for h in HOSTILE_IDS:
         assert store.get_node("Entity", h) == {"id": h, "text": h}
         assert store.edges("RELATED", src=h) == [{"src": h, "dst": "keep", "kind": h}]

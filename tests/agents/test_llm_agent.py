@@ -23,7 +23,7 @@ def test_direct_answer_usage_and_cost():
     result = run(LLMAgent("d", model, "direct"))
     assert result.ok and result.answer == "Paris"
     assert result.usage.calls == 1 and result.cost == pytest.approx(result.usage.total)
-    (messages, _), = model.calls
+    ((messages, _),) = model.calls
     assert "France's capital is Paris." in messages[1]["content"]  # context reaches the prompt
     assert "Answer: <answer>" in messages[0]["content"]
 
@@ -55,10 +55,12 @@ def test_react_calls_another_agent_as_a_tool():
     def capitals(q: Query) -> str:
         return "Paris" if "France" in q.text else "unknown"
 
-    model = ScriptedChatModel([
-        "Thought: ask the tool\nAction: capitals: capital of France\nObservation: (made up)",
-        "Thought: the tool said so\nAnswer: Paris",
-    ])
+    model = ScriptedChatModel(
+        [
+            "Thought: ask the tool\nAction: capitals: capital of France\nObservation: (made up)",
+            "Thought: the tool said so\nAnswer: Paris",
+        ]
+    )
     result = run(LLMAgent("re", model, "react", tools=[capitals]))
     assert result.answer == "Paris"
     assert model.calls[0][1]["stop"] == ["Observation:"]

@@ -12,7 +12,8 @@ from agentroute.bench.datasets import DatasetFormatError, read_qa
 def test_jsonl_with_answer_lists_and_ids(tmp_path: Path) -> None:
     p = tmp_path / "nq.jsonl"
     p.write_text(
-        json.dumps({"id": "a", "question": "who wrote hamlet", "golden_answers": ["Shakespeare", "W. S."]}) + "\n\n"
+        json.dumps({"id": "a", "question": "who wrote hamlet", "golden_answers": ["Shakespeare", "W. S."]})
+        + "\n\n"
         + json.dumps({"question": "is water wet", "answer": True, "context": [{"title": "W", "text": "Water."}]})
         + "\n"
     )

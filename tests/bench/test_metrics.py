@@ -37,9 +37,7 @@ def test_without_predictions_the_top_weighted_executed_agent_counts() -> None:
     assert answer_score("", ["a", "b"], decision({"a": 0.7, "b": 0.3}), rec) == pytest.approx(0.2)
     # agents tied for the top weight count with their mean score; an agent that did not run is skipped
     assert answer_score("", ["b", "a"], decision({"a": 0.5, "b": 0.5}), rec) == pytest.approx(0.5)
-    assert answer_score("", ["a", "b", "c"], decision({"a": 0.2, "b": 0.4, "c": 0.4}), rec) == pytest.approx(
-        0.9
-    )
+    assert answer_score("", ["a", "b", "c"], decision({"a": 0.2, "b": 0.4, "c": 0.4}), rec) == pytest.approx(0.9)
     assert answer_score("", ["zz", "a"], decision({"zz": 0.9, "a": 0.1}), rec) == pytest.approx(0.2)
 
 
@@ -50,9 +48,7 @@ def test_nothing_ran_scores_zero() -> None:
 
 
 def test_cost_is_the_sum_of_known_costs_or_none() -> None:
-    rec = record(
-        {"a": {"score": 1, "cost_usd": 0.01}, "b": {"score": 1, "cost_usd": 0.03}, "c": {"score": 1}}
-    )
+    rec = record({"a": {"score": 1, "cost_usd": 0.01}, "b": {"score": 1, "cost_usd": 0.03}, "c": {"score": 1}})
     assert query_cost(["a", "b"], rec) == pytest.approx(0.04)
     assert query_cost(["a", "c"], rec) is None
     assert query_cost([], rec) == 0.0

@@ -74,9 +74,7 @@ def test_all_equals_an_independent_majority_vote(report: BenchReport, records: l
     assert report.result("all").scores == pytest.approx(expected)
 
 
-def test_best_single_is_the_training_best_agent_per_fold(
-    report: BenchReport, records: list[RunRecord]
-) -> None:
+def test_best_single_is_the_training_best_agent_per_fold(report: BenchReport, records: list[RunRecord]) -> None:
     fold_by_id = dict(zip(report.qids, report.fold_of))
     scores, agents = [], []
     for fold in range(report.folds):
@@ -125,9 +123,7 @@ def test_no_leakage_into_test_graphs(report: BenchReport, records: list[RunRecor
 
         fold = build_fold(fold_train, test, agents, emb)
         router = make_router("knn", **options).fit(fold.examples)
-        return [
-            _replay(agg, g, d, r)[0] for g, d, r in zip(fold.graphs, router.route_many(fold.graphs), test)
-        ]
+        return [_replay(agg, g, d, r)[0] for g, d, r in zip(fold.graphs, router.route_many(fold.graphs), test)]
 
     clean = build_fold(train, test, agents, emb)
     train_ids, test_texts = {r.qid for r in train}, {r.question for r in test}
@@ -180,9 +176,7 @@ def test_missing_agents_are_never_chosen_and_costs_add_up() -> None:
 
 def test_train_test_mode_drops_test_questions_seen_in_train() -> None:
     train = toy_log(30)
-    test = toy_log(10, offset=100) + [
-        r.model_copy(update={"qid": f"dup{i}"}) for i, r in enumerate(train[:3])
-    ]
+    test = toy_log(10, offset=100) + [r.model_copy(update={"qid": f"dup{i}"}) for i, r in enumerate(train[:3])]
     rep = run_replay_benchmark(train, test_records=test, routers=["knn", "oracle"])
     assert rep.folds == 1 and rep.dropped_overlap == 3 and rep.n == 10
     assert set(rep.qids) == {f"t{i}" for i in range(100, 110)}

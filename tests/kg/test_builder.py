@@ -11,10 +11,8 @@ from agentroute.kg.stores.networkx_store import NetworkXStore
 from agentroute.types import AgentSpec, Query, QueryGraph, RunRecord
 
 AGENTS = [
-    AgentSpec(name="geo", description="Answers questions about places like Paris.",
-              skills=["capitals", "maps"]),
-    AgentSpec(name="calc", description="Solves arithmetic word problems.", skills=["arithmetic"],
-              cost_per_call=0.5),
+    AgentSpec(name="geo", description="Answers questions about places like Paris.", skills=["capitals", "maps"]),
+    AgentSpec(name="calc", description="Solves arithmetic word problems.", skills=["arithmetic"], cost_per_call=0.5),
     AgentSpec(name="lit", description="Knows novels and authors.", skills=["books"]),
 ]
 
@@ -37,11 +35,14 @@ def store() -> NetworkXStore:
     s = NetworkXStore()
     s.record_many(HISTORY, [[] for _ in HISTORY])
     s.upsert_nodes("Entity", [{"id": "seine", "kind": "span"}])
-    s.upsert_edges("RELATED", [
-        {"src": "paris", "dst": "seine", "kind": "on_river"},
-        {"src": "eiffel tower", "dst": "paris", "kind": "located_in"},
-        {"src": "louvre", "dst": "paris", "kind": "located_in"},
-    ])
+    s.upsert_edges(
+        "RELATED",
+        [
+            {"src": "paris", "dst": "seine", "kind": "on_river"},
+            {"src": "eiffel tower", "dst": "paris", "kind": "located_in"},
+            {"src": "louvre", "dst": "paris", "kind": "located_in"},
+        ],
+    )
     s.upsert_edges("COVERS", [{"src": "lit", "dst": "eiffel tower"}, {"src": "ghost", "dst": "paris"}])
     return s
 
@@ -71,9 +72,7 @@ def test_max_neighbours_caps_the_added_entities(store: NetworkXStore) -> None:
 
 
 def test_agents_and_covers_from_profiles_and_store(store: NetworkXStore) -> None:
-    g = QueryGraphBuilder(store, AGENTS).build(
-        Query(id="q", text="Is the Eiffel Tower in Paris good for arithmetic?")
-    )
+    g = QueryGraphBuilder(store, AGENTS).build(Query(id="q", text="Is the Eiffel Tower in Paris good for arithmetic?"))
     assert g.agent_names == ["geo", "calc", "lit"]
     assert g.agent_vecs.shape == (3, 256)
     idx = {e: i for i, e in enumerate(g.entities)}
@@ -107,8 +106,16 @@ def test_a_question_never_sees_its_own_record(store: NetworkXStore) -> None:
 
 def _content(g: QueryGraph) -> tuple:
     similar = [(p.id, p.similarity, p.scores) for p in g.similar]
-    return (g.entities, g.entity_kinds, g.related, g.covers, similar,
-            g.query_vec.tolist(), g.entity_vecs.tolist(), g.past_vecs.tolist())
+    return (
+        g.entities,
+        g.entity_kinds,
+        g.related,
+        g.covers,
+        similar,
+        g.query_vec.tolist(),
+        g.entity_vecs.tolist(),
+        g.past_vecs.tolist(),
+    )
 
 
 def test_gold_is_never_used_nor_passed_on(store: NetworkXStore) -> None:
@@ -122,8 +129,10 @@ def test_gold_is_never_used_nor_passed_on(store: NetworkXStore) -> None:
 
 
 def test_build_many_matches_build(store: NetworkXStore) -> None:
-    queries = [Query(id=f"q{i}", text=t) for i, t in enumerate(
-        ["Where is the Louvre?", "How many pears are left?", "", "Paris Paris Paris"])]
+    queries = [
+        Query(id=f"q{i}", text=t)
+        for i, t in enumerate(["Where is the Louvre?", "How many pears are left?", "", "Paris Paris Paris"])
+    ]
     many = QueryGraphBuilder(store, AGENTS).build_many(queries)
     one_by_one = [QueryGraphBuilder(store, AGENTS).build(q) for q in queries]
     assert [_content(g) for g in many] == [_content(g) for g in one_by_one]
@@ -180,8 +189,9 @@ def test_build_many_with_4000_history_rows_matches_single_builds() -> None:
         for i in range(4000)
     ]
     b = QueryGraphBuilder(NetworkXStore(), AGENTS, history=history)
-    queries = [Query(id=f"q{i}", text=f"Tell me about the {topics[i % 8]} of Region {i % 17}, item {i}")
-               for i in range(2000)]
+    queries = [
+        Query(id=f"q{i}", text=f"Tell me about the {topics[i % 8]} of Region {i % 17}, item {i}") for i in range(2000)
+    ]
     graphs = b.build_many(queries)
     assert len(graphs) == 2000 and all(len(g.similar) == 10 for g in graphs)
     for q, g in zip(queries[:50], graphs[:50]):

@@ -17,7 +17,7 @@ from test_cli import write_log  # noqa: E402
 
 runner = CliRunner()
 
-POOL = '''
+POOL = """
 from agentroute import agent
 
 @agent(name="math", description="adds numbers", skills=["arithmetic"])
@@ -32,7 +32,7 @@ def trivia(q):
 @agent(name="guesser", description="guesses")
 def guesser(q):
     return "42"
-'''
+"""
 
 
 def clear(uri: str) -> None:
@@ -60,8 +60,9 @@ def test_ingest_train_and_ask_match_between_bolt_and_file_stores(tmp_path: Path,
     assert stats[0] == stats[1] and stats[0]["PERFORMED"] == 120
 
     for question in ["What is 300 plus 45?", "Who wrote book number 7 of the saga?"]:
-        answers = [cli("ask", question, "--agents", str(pool), "--store", s, "--router", "knn", "--json")
-                   for s in stores]
+        answers = [
+            cli("ask", question, "--agents", str(pool), "--store", s, "--router", "knn", "--json") for s in stores
+        ]
         assert answers[0] == answers[1]
     assert answers[0]["selected"] == ["trivia"] and answers[0]["answer"] == "author 7"
 

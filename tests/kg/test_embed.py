@@ -54,12 +54,14 @@ def test_batch_and_single_calls_agree_and_cache_returns_copies() -> None:
 
 def test_similar_texts_are_closer_than_unrelated_ones() -> None:
     emb = HashingEmbedder()
-    a, b, c, d = emb.embed([
-        "Where is the Eiffel Tower located?",
-        "In which city is the Eiffel Tower?",
-        "How many apples does Tom have if he buys 3 more?",
-        "Tom buys apples: how many apples does he have now?",
-    ])
+    a, b, c, d = emb.embed(
+        [
+            "Where is the Eiffel Tower located?",
+            "In which city is the Eiffel Tower?",
+            "How many apples does Tom have if he buys 3 more?",
+            "Tom buys apples: how many apples does he have now?",
+        ]
+    )
     assert a @ b > 0.4 and c @ d > 0.4
     assert a @ b > a @ c + 0.2 and c @ d > b @ d + 0.2
 

@@ -15,8 +15,13 @@ def pairs(text: str, **options: int) -> list[tuple[str, str]]:
 
 def test_capitalised_multi_word_spans_and_question_words() -> None:
     got = pairs("How tall is the Eiffel Tower compared with buildings in New York City?")
-    assert got == [("tall", "word"), ("eiffel tower", "span"), ("compared", "word"), ("buildings", "word"),
-                   ("new york city", "span")]
+    assert got == [
+        ("tall", "word"),
+        ("eiffel tower", "span"),
+        ("compared", "word"),
+        ("buildings", "word"),
+        ("new york city", "span"),
+    ]
 
 
 def test_connectors_inside_names_and_leading_articles() -> None:
@@ -55,9 +60,14 @@ def test_numbers_ints_decimals_thousands_and_ordinals() -> None:
 
 @pytest.mark.parametrize(
     ("text", "date_id"),
-    [("It opened on 2024-03-05.", "2024-03-05"), ("It opened on March 5, 2024.", "2024-03-05"),
-     ("It opened on 5 March 2024.", "2024-03-05"), ("It opened on Mar. 5th 2024.", "2024-03-05"),
-     ("It opened in May 1905.", "1905-05"), ("It opened in 1999.", "1999")],
+    [
+        ("It opened on 2024-03-05.", "2024-03-05"),
+        ("It opened on March 5, 2024.", "2024-03-05"),
+        ("It opened on 5 March 2024.", "2024-03-05"),
+        ("It opened on Mar. 5th 2024.", "2024-03-05"),
+        ("It opened in May 1905.", "1905-05"),
+        ("It opened in 1999.", "1999"),
+    ],
 )
 def test_dates_in_several_spellings_share_one_id(text: str, date_id: str) -> None:
     got = pairs(text)
@@ -75,16 +85,24 @@ def test_quoted_strings_double_single_and_curly_but_not_apostrophes() -> None:
 def test_words_are_capped_deduplicated_and_in_order_of_appearance() -> None:
     text = "apple banana cherry apple damson elderberry fig grape honeydew kiwi lemon mango"
     got = pairs(text, max_words=5)
-    assert got == [("apple", "word"), ("banana", "word"), ("cherry", "word"), ("damson", "word"),
-                   ("elderberry", "word")]
+    assert got == [
+        ("apple", "word"),
+        ("banana", "word"),
+        ("cherry", "word"),
+        ("damson", "word"),
+        ("elderberry", "word"),
+    ]
     assert pairs("Paris and paris and PARIS") == [("paris", "span")]
     assert pairs("tiny ox ab is") == [("tiny", "word")]  # < 3 letters and stopwords dropped
 
 
 def test_words_can_be_switched_off_and_mixed_kinds_keep_positions() -> None:
     got = HeuristicExtractor(words=False).extract("On 4 July 1776 the Second Continental Congress met 56 men")
-    assert [(e.id, e.kind) for e in got] == [("1776-07-04", "date"), ("second continental congress", "span"),
-                                            ("56", "number")]
+    assert [(e.id, e.kind) for e in got] == [
+        ("1776-07-04", "date"),
+        ("second continental congress", "span"),
+        ("56", "number"),
+    ]
     assert got[0].text == "4 July 1776"
 
 

@@ -14,12 +14,17 @@ from agentroute.testing.routing_log import synthetic_routing_log
 from agentroute.types import AgentSpec, Query, RunRecord
 
 RECORDS = [
-    RunRecord(qid="q1", question="Where is the Eiffel Tower in Paris?", dataset="geo", gold=["Paris"],
-              agents={"geo": {"score": 1.0, "pred": "Paris"}, "calc": {"score": 0.0}}),
-    RunRecord(qid="q2", question="How far is Paris from London in 2024?",
-              agents={"geo": {"score": 0.5, "cost_usd": 0.02}}),
-    RunRecord(qid="q3", question="What is 12 plus 30?",
-              agents={"calc": {"score": 1.0}, "solver": {"score": 1.0}}),
+    RunRecord(
+        qid="q1",
+        question="Where is the Eiffel Tower in Paris?",
+        dataset="geo",
+        gold=["Paris"],
+        agents={"geo": {"score": 1.0, "pred": "Paris"}, "calc": {"score": 0.0}},
+    ),
+    RunRecord(
+        qid="q2", question="How far is Paris from London in 2024?", agents={"geo": {"score": 0.5, "cost_usd": 0.02}}
+    ),
+    RunRecord(qid="q3", question="What is 12 plus 30?", agents={"calc": {"score": 1.0}, "solver": {"score": 1.0}}),
 ]
 
 
@@ -39,8 +44,7 @@ def test_counts_and_what_is_written() -> None:
     store = NetworkXStore()
     counts = ingest_records(store, RECORDS)
     mentions = store.counts()["MENTIONS"]
-    assert counts == {"queries": 3, "entities": store.counts()["Entity"], "agents": 3,
-                      "relationships": mentions + 5}
+    assert counts == {"queries": 3, "entities": store.counts()["Entity"], "agents": 3, "relationships": mentions + 5}
     assert store.counts()["PERFORMED"] == 5 and store.counts()["Query"] == 3
     assert store.get_node("Entity", "paris") == {"id": "paris", "text": "Paris", "kind": "span"}
     assert store.get_node("Entity", "2024") == {"id": "2024", "text": "2024", "kind": "date"}
@@ -51,12 +55,18 @@ def test_counts_and_what_is_written() -> None:
 
 def test_agent_specs_add_their_properties() -> None:
     store = NetworkXStore()
-    specs = [AgentSpec(name="geo", description="Places.", skills=["maps"], cost_per_call=0.3),
-             AgentSpec(name="idle", description="Never ran.")]
+    specs = [
+        AgentSpec(name="geo", description="Places.", skills=["maps"], cost_per_call=0.3),
+        AgentSpec(name="idle", description="Never ran."),
+    ]
     counts = ingest_records(store, RECORDS, agents=specs)
     assert counts["agents"] == 4  # geo, calc, solver from records + idle from specs
-    assert store.get_node("Agent", "geo") == {"id": "geo", "description": "Places.", "skills": ["maps"],
-                                              "cost_per_call": 0.3}
+    assert store.get_node("Agent", "geo") == {
+        "id": "geo",
+        "description": "Places.",
+        "skills": ["maps"],
+        "cost_per_call": 0.3,
+    }
     assert store.get_node("Agent", "calc") == {"id": "calc"}
 
 
@@ -77,8 +87,12 @@ def test_link_entities_relates_named_entities_of_one_question() -> None:
     store = NetworkXStore()
     counts = ingest_records(store, RECORDS, link_entities=True)
     related = {(r["src"], r["dst"], r["kind"]) for r in store.edges("RELATED")}
-    assert related == {("eiffel tower", "paris", "co_mention"), ("london", "paris", "co_mention"),
-                       ("2024", "london", "co_mention"), ("2024", "paris", "co_mention")}
+    assert related == {
+        ("eiffel tower", "paris", "co_mention"),
+        ("london", "paris", "co_mention"),
+        ("2024", "london", "co_mention"),
+        ("2024", "paris", "co_mention"),
+    }
     assert counts["relationships"] == store.counts()["MENTIONS"] + 5 + 4
 
 
@@ -91,8 +105,9 @@ def test_realistic_ingest_and_build_on_a_more_shaped_log() -> None:
     assert counts["entities"] == store.counts()["Entity"] > 500
     assert store.counts()["PERFORMED"] == 4 * len(records)
 
-    agents = [AgentSpec(name=n, description=f"{n} reasoning expert") for n in
-              ("factual", "multihop", "math", "commonsense")]
+    agents = [
+        AgentSpec(name=n, description=f"{n} reasoning expert") for n in ("factual", "multihop", "math", "commonsense")
+    ]
     builder = QueryGraphBuilder(store, agents, k_similar=5)
     graphs = builder.build_many([Query(id=r.qid, text=r.question, gold=r.gold) for r in records])
     assert builder.history_size() == len(records)

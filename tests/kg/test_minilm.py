@@ -21,8 +21,28 @@ from agentroute.kg.minilm import (
     read_safetensors,
 )
 
-VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "un", "##aff", "##able", "cafe", ",", "?", "eif",
-         "##fel", "tower", "the", "where", "is", "東", "a", "##b"]
+VOCAB = [
+    "[PAD]",
+    "[UNK]",
+    "[CLS]",
+    "[SEP]",
+    "[MASK]",
+    "un",
+    "##aff",
+    "##able",
+    "cafe",
+    ",",
+    "?",
+    "eif",
+    "##fel",
+    "tower",
+    "the",
+    "where",
+    "is",
+    "東",
+    "a",
+    "##b",
+]
 HIDDEN, HEADS, LAYERS, INTER = 8, 2, 2, 16
 
 
@@ -45,11 +65,14 @@ def tiny_weights(seed: int = 0) -> dict[str, np.ndarray]:
     def r(*shape: int) -> np.ndarray:
         return rng.normal(0, 0.5, shape).astype(np.float32)
 
-    w = {"embeddings.word_embeddings.weight": r(len(VOCAB), HIDDEN),
-         "embeddings.position_embeddings.weight": r(32, HIDDEN),
-         "embeddings.token_type_embeddings.weight": r(2, HIDDEN),
-         "embeddings.LayerNorm.weight": 1 + r(HIDDEN), "embeddings.LayerNorm.bias": r(HIDDEN),
-         "embeddings.position_ids": np.arange(32, dtype=np.int64)[None]}
+    w = {
+        "embeddings.word_embeddings.weight": r(len(VOCAB), HIDDEN),
+        "embeddings.position_embeddings.weight": r(32, HIDDEN),
+        "embeddings.token_type_embeddings.weight": r(2, HIDDEN),
+        "embeddings.LayerNorm.weight": 1 + r(HIDDEN),
+        "embeddings.LayerNorm.bias": r(HIDDEN),
+        "embeddings.position_ids": np.arange(32, dtype=np.int64)[None],
+    }
     for i in range(LAYERS):
         p = f"encoder.layer.{i}."
         for n in ("query", "key", "value"):
@@ -66,8 +89,13 @@ def tiny_weights(seed: int = 0) -> dict[str, np.ndarray]:
 def tiny_model(tmp_path: Path) -> Path:
     write_safetensors(tmp_path / "model.safetensors", tiny_weights())
     (tmp_path / "vocab.txt").write_text("\n".join(VOCAB) + "\n", encoding="utf-8")
-    config = {"hidden_size": HIDDEN, "num_hidden_layers": LAYERS, "num_attention_heads": HEADS,
-              "layer_norm_eps": 1e-12, "max_position_embeddings": 32}
+    config = {
+        "hidden_size": HIDDEN,
+        "num_hidden_layers": LAYERS,
+        "num_attention_heads": HEADS,
+        "layer_norm_eps": 1e-12,
+        "max_position_embeddings": 32,
+    }
     (tmp_path / "config.json").write_text(json.dumps(config), encoding="utf-8")
     return tmp_path
 
@@ -82,8 +110,15 @@ def reference_forward(w: dict[str, np.ndarray], ids: list[int]) -> np.ndarray:
     def dense(x: np.ndarray, g: str) -> np.ndarray:
         return w[g + ".weight"].astype(np.float64) @ x + w[g + ".bias"]
 
-    xs = [ln(w["embeddings.word_embeddings.weight"][t] + w["embeddings.position_embeddings.weight"][i]
-             + w["embeddings.token_type_embeddings.weight"][0], "embeddings.LayerNorm") for i, t in enumerate(ids)]
+    xs = [
+        ln(
+            w["embeddings.word_embeddings.weight"][t]
+            + w["embeddings.position_embeddings.weight"][i]
+            + w["embeddings.token_type_embeddings.weight"][0],
+            "embeddings.LayerNorm",
+        )
+        for i, t in enumerate(ids)
+    ]
     d = HIDDEN // HEADS
     for layer in range(LAYERS):
         p = f"encoder.layer.{layer}."
@@ -191,8 +226,12 @@ def test_minilm_without_the_model_package_names_the_install_command(monkeypatch:
 
 
 QUESTIONS = [
-    "Where is the Eiffel Tower?", "In which city is the Eiffel Tower?", "What is 17 * 23?",
-    "how many episodes curse of oak island season 5", "Café naïve résumé — “quotes”", "",
+    "Where is the Eiffel Tower?",
+    "In which city is the Eiffel Tower?",
+    "What is 17 * 23?",
+    "how many episodes curse of oak island season 5",
+    "Café naïve résumé — “quotes”",
+    "",
     "If Tom has 3 apples and buys 4 more, how many apples does he have?",
 ]
 

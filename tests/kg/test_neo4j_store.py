@@ -35,14 +35,24 @@ def test_parse_bolt_url_reads_credentials_database_and_dialect(monkeypatch: pyte
     monkeypatch.delenv("NEO4J_PASSWORD", raising=False)
     monkeypatch.delenv("NEO4J_DATABASE", raising=False)
     got = parse_bolt_url("neo4j+s://al%40ice:p%3Ass@db.example.com:7688?database=kg&dialect=memgraph")
-    assert got == {"uri": "neo4j+s://db.example.com:7688", "user": "al@ice", "password": "p:ss", "database": "kg",
-                   "dialect": "memgraph"}
+    assert got == {
+        "uri": "neo4j+s://db.example.com:7688",
+        "user": "al@ice",
+        "password": "p:ss",
+        "database": "kg",
+        "dialect": "memgraph",
+    }
     assert parse_bolt_url("bolt://[::1]:7687")["uri"] == "bolt://[::1]:7687"
     monkeypatch.setenv("NEO4J_USER", "env-user")
     monkeypatch.setenv("NEO4J_PASSWORD", "env-pass")
     monkeypatch.setenv("NEO4J_DATABASE", "envdb")
-    assert parse_bolt_url("bolt://localhost") == {"uri": "bolt://localhost", "user": "env-user",
-                                                  "password": "env-pass", "database": "envdb", "dialect": None}
+    assert parse_bolt_url("bolt://localhost") == {
+        "uri": "bolt://localhost",
+        "user": "env-user",
+        "password": "env-pass",
+        "database": "envdb",
+        "dialect": None,
+    }
     with pytest.raises(ValueError):
         parse_bolt_url("http://localhost:7474")
     with pytest.raises(ValueError):
@@ -187,8 +197,7 @@ def test_neighbourhood_of_many_entities(neo4j_store: Neo4jStore) -> None:
 
 @pytest.mark.neo4j
 def test_property_values_are_checked_and_numpy_is_unwrapped(neo4j_store: Neo4jStore) -> None:
-    neo4j_store.upsert_nodes("Query", [{"id": "q", "vec": np.array([0.5, 0.25], dtype=np.float32),
-                                        "n": np.int64(3)}])
+    neo4j_store.upsert_nodes("Query", [{"id": "q", "vec": np.array([0.5, 0.25], dtype=np.float32), "n": np.int64(3)}])
     assert neo4j_store.get_node("Query", "q") == {"id": "q", "vec": [0.5, 0.25], "n": 3}
     for bad in ({"nested": 1}, [1.0, "a"], [[1.0]], object()):
         with pytest.raises(ValueError):
@@ -227,9 +236,11 @@ def _records(n: int) -> list[RunRecord]:
     cities, people = ["Paris", "Rome", "New York", "Tokyo"], ["Marie Curie", "Alan Turing", "Ada Lovelace"]
     return [
         RunRecord(
-            qid=f"gen-{i}", question=f"Did {rng.choice(people)} ever visit {rng.choice(cities)} in {1900 + i}?",
-            agents={a.name: AgentRecord(score=float(rng.random() < 0.5), pred=rng.choice(["yes", "no"]))
-                    for a in AGENTS},
+            qid=f"gen-{i}",
+            question=f"Did {rng.choice(people)} ever visit {rng.choice(cities)} in {1900 + i}?",
+            agents={
+                a.name: AgentRecord(score=float(rng.random() < 0.5), pred=rng.choice(["yes", "no"])) for a in AGENTS
+            },
         )
         for i in range(n)
     ]
@@ -237,8 +248,19 @@ def _records(n: int) -> list[RunRecord]:
 
 def _snapshot(g: QueryGraph) -> tuple:
     similar = [(p.id, p.text, round(p.similarity, 6), p.scores, p.costs) for p in g.similar]
-    return (g.query.id, g.entities, g.entity_kinds, g.n_mentioned, sorted(g.related), g.agent_names, g.covers,
-            similar, g.query_vec.tolist(), g.entity_vecs.tolist(), g.past_vecs.tolist())
+    return (
+        g.query.id,
+        g.entities,
+        g.entity_kinds,
+        g.n_mentioned,
+        sorted(g.related),
+        g.agent_names,
+        g.covers,
+        similar,
+        g.query_vec.tolist(),
+        g.entity_vecs.tolist(),
+        g.past_vecs.tolist(),
+    )
 
 
 def _graphs(store: GraphStore, records: list[RunRecord], queries: list[Query]) -> list[QueryGraph]:

@@ -31,7 +31,11 @@ def _filled(store: NetworkXStore) -> NetworkXStore:
 def test_record_writes_query_agents_entities_and_performed_edges() -> None:
     store = _filled(NetworkXStore())
     assert store.get_node("Query", "q2") == {
-        "id": "q2", "text": "Where is the Eiffel Tower?", "dataset": "toy", "split": "test", "gold": ["Paris"]
+        "id": "q2",
+        "text": "Where is the Eiffel Tower?",
+        "dataset": "toy",
+        "split": "test",
+        "gold": ["Paris"],
     }
     assert store.get_node("Entity", "eiffel tower") == {"id": "eiffel tower"}
     assert store.get_node("Agent", "geo") == GEO
@@ -40,8 +44,16 @@ def test_record_writes_query_agents_entities_and_performed_edges() -> None:
     ]
     assert store.edges("MENTIONS", dst="2") == [{"src": "q1", "dst": "2"}]
     counts = store.counts()
-    assert counts == {"Query": 2, "Entity": 3, "Agent": 2, "MENTIONS": 2, "RELATED": 1, "COVERS": 1,
-                      "SIMILAR": 0, "PERFORMED": 2}
+    assert counts == {
+        "Query": 2,
+        "Entity": 3,
+        "Agent": 2,
+        "MENTIONS": 2,
+        "RELATED": 1,
+        "COVERS": 1,
+        "SIMILAR": 0,
+        "PERFORMED": 2,
+    }
 
 
 def test_nodes_lists_one_label_ordered_by_id() -> None:
@@ -84,7 +96,8 @@ def test_neighbourhood_returns_related_both_directions_and_covers() -> None:
     store = _filled(NetworkXStore())
     rows = store.neighbourhood(["paris"])
     assert {(r["rel"], r["src"], r["dst"]) for r in rows} == {
-        ("RELATED", "eiffel tower", "paris"), ("COVERS", "geo", "paris")
+        ("RELATED", "eiffel tower", "paris"),
+        ("COVERS", "geo", "paris"),
     }
     related = store.neighbourhood(["eiffel tower", "paris"])
     assert sum(r["rel"] == "RELATED" for r in related) == 1  # de-duplicated
@@ -147,10 +160,12 @@ def test_write_is_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
 
 @pytest.mark.parametrize(
     ("content", "match"),
-    [("{not json", "not a readable"), ('{"nodes": []}', "no format_version"),
-     ('{"format_version": 99, "nodes": [], "edges": []}', "format_version 99"),
-     ('{"format_version": 1, "nodes": [{"label": "Alien", "props": {"id": "x"}}], "edges": []}',
-      "malformed")],
+    [
+        ("{not json", "not a readable"),
+        ('{"nodes": []}', "no format_version"),
+        ('{"format_version": 99, "nodes": [], "edges": []}', "format_version 99"),
+        ('{"format_version": 1, "nodes": [{"label": "Alien", "props": {"id": "x"}}], "edges": []}', "malformed"),
+    ],
 )
 def test_bad_file_names_the_file(tmp_path: Path, content: str, match: str) -> None:
     path = tmp_path / "broken.json"

@@ -42,7 +42,10 @@ async def test_served_run_is_recorded_unscored_then_scored_by_feedback(store: Gr
     run = service.run(served.id)
     assert run["question"] == "What is the capital of France?" and run["failed"] == ["down"]
     assert {a["agent"]: (a["answer"], a["score"]) for a in run["agents"]} == {
-        "paris": ("Paris", None), "rome": ("Rome", None), "down": (None, None)}
+        "paris": ("Paris", None),
+        "rome": ("Rome", None),
+        "down": (None, None),
+    }
     assert [r.qid for r in store.history() if r.scores()] == []
 
     result = await service.feedback(served.id, preferred="Paris")

@@ -27,8 +27,13 @@ LIMIT = 16  # tokens per call: keeps a CPU-served model fast
 
 
 def model_for(endpoint, **kw) -> OpenAIChatModel:
-    return OpenAIChatModel(endpoint.model, base_url=endpoint.base_url, api_key=endpoint.api_key,
-                           prices={endpoint.model: {"input_per_M": 1.0, "output_per_M": 2.0}}, **kw)
+    return OpenAIChatModel(
+        endpoint.model,
+        base_url=endpoint.base_url,
+        api_key=endpoint.api_key,
+        prices={endpoint.model: {"input_per_M": 1.0, "output_per_M": 2.0}},
+        **kw,
+    )
 
 
 def test_completion_usage_cost_and_token_limit(llm_endpoint):
@@ -82,8 +87,23 @@ def test_cli_ask_with_an_llm_pool_and_refine(llm_endpoint, tmp_path: Path, monke
     )
     for var in ("AGENTROUTE_BASE_URL", "OPENAI_BASE_URL", "AGENTROUTE_LLM_MODEL"):
         monkeypatch.delenv(var, raising=False)
-    args = ["ask", "What is 2 plus 3?", "--agents", str(pool), "--router", "all", "--aggregate", "refine",
-            "--base-url", llm_endpoint.base_url, "--llm-model", llm_endpoint.model, "--timeout", "120", "--json"]
+    args = [
+        "ask",
+        "What is 2 plus 3?",
+        "--agents",
+        str(pool),
+        "--router",
+        "all",
+        "--aggregate",
+        "refine",
+        "--base-url",
+        llm_endpoint.base_url,
+        "--llm-model",
+        llm_endpoint.model,
+        "--timeout",
+        "120",
+        "--json",
+    ]
     if llm_endpoint.api_key:
         monkeypatch.setenv("AGENTROUTE_TEST_KEY_FOR_CLI", llm_endpoint.api_key)
         args += ["--api-key-env", "AGENTROUTE_TEST_KEY_FOR_CLI"]

@@ -113,9 +113,7 @@ def test_unreachable_endpoint_is_a_config_error(chat_server):
 def test_refused_key_names_the_variable_never_the_key(chat_server, caplog):
     secret = "sk-SENTINEL-0123456789"
     server = chat_server(["x"], require_key="the-right-key")
-    model = OpenAIChatModel(
-        "m", base_url=server.url, api_key_env="MY_KEY", env={"MY_KEY": secret}, **FAST
-    )
+    model = OpenAIChatModel("m", base_url=server.url, api_key_env="MY_KEY", env={"MY_KEY": secret}, **FAST)
     caplog.set_level(logging.DEBUG)
     with pytest.raises(LLMConfigError) as info:
         model.check()
@@ -136,11 +134,19 @@ def test_server_echoing_the_key_is_scrubbed(chat_server):
 
 
 def test_config_from_environment_with_overrides():
-    env = {"OPENAI_BASE_URL": "http://a/v1", "AGENTROUTE_BASE_URL": "http://b/v1", "OPENAI_API_KEY": "k1",
-           "AGENTROUTE_LLM_MODEL": "small"}
+    env = {
+        "OPENAI_BASE_URL": "http://a/v1",
+        "AGENTROUTE_BASE_URL": "http://b/v1",
+        "OPENAI_API_KEY": "k1",
+        "AGENTROUTE_LLM_MODEL": "small",
+    }
     cfg = resolve_config(env=env)
     assert (cfg.base_url, cfg.model, cfg.api_key.get_secret_value(), cfg.key_source) == (
-        "http://b/v1", "small", "k1", "OPENAI_API_KEY")
+        "http://b/v1",
+        "small",
+        "k1",
+        "OPENAI_API_KEY",
+    )
     cfg = resolve_config(base_url="http://c/v1", model="big", env=env)
     assert (cfg.base_url, cfg.model) == ("http://c/v1", "big")
     assert "k1" not in repr(cfg)

@@ -62,8 +62,13 @@ class Sleepy(Agent):
 
 
 def pool(*names: str, sleep: float = 5.0) -> AgentPool:
-    known: dict[str, Any] = {"alpha": alpha, "beta": beta, "context-counter": context_counter, "broken": broken,
-                             "priced": priced}
+    known: dict[str, Any] = {
+        "alpha": alpha,
+        "beta": beta,
+        "context-counter": context_counter,
+        "broken": broken,
+        "priced": priced,
+    }
     return AgentPool(Sleepy(sleep) if n == "sleepy" else known[n] for n in names)
 
 
@@ -95,11 +100,19 @@ def budgeted_service(markup: float = 1.5) -> tuple[RoutingService, float]:
     for i in range(240):
         q = priced_question(i)
         cheap_right = rng.random() < (0.9 if i % 2 == 0 else 0.3)
-        store.record(RunRecord(qid=f"h{i}", question=q, agents={
-            "cheap": AgentRecord(score=float(cheap_right), cost_usd=PRICE["cheap"] * len(q)),
-            "dear": AgentRecord(score=float(rng.random() < 0.9), cost_usd=PRICE["dear"] * len(q))}))
-    svc = RoutingService(AgentPool([_priced_agent("cheap", markup), _priced_agent("dear", markup)]),
-                         make_router("knn", seed=0), store)
+        store.record(
+            RunRecord(
+                qid=f"h{i}",
+                question=q,
+                agents={
+                    "cheap": AgentRecord(score=float(cheap_right), cost_usd=PRICE["cheap"] * len(q)),
+                    "dear": AgentRecord(score=float(rng.random() < 0.9), cost_usd=PRICE["dear"] * len(q)),
+                },
+            )
+        )
+    svc = RoutingService(
+        AgentPool([_priced_agent("cheap", markup), _priced_agent("dear", markup)]), make_router("knn", seed=0), store
+    )
     mean = np.mean([len(priced_question(i)) for i in range(240)]) * np.array([PRICE["cheap"], PRICE["dear"]])
     target = float(mean.mean())
     calibrate(asyncio.run(svc.engine("agentroute")).router, target_cost=target)  # type: ignore[arg-type]

@@ -46,9 +46,14 @@ def test_usage_and_cost_are_summed_over_the_agents_called() -> None:
         resp = client(base).chat.completions.create(
             model="agentroute", messages=[{"role": "user", "content": "Which river flows through Paris?"}]
         )
-        chunks = list(client(base).chat.completions.create(
-            model="agentroute", stream=True, stream_options={"include_usage": True},
-            messages=[{"role": "user", "content": "Which river flows through Paris?"}]))
+        chunks = list(
+            client(base).chat.completions.create(
+                model="agentroute",
+                stream=True,
+                stream_options={"include_usage": True},
+                messages=[{"role": "user", "content": "Which river flows through Paris?"}],
+            )
+        )
     assert (resp.usage.prompt_tokens, resp.usage.completion_tokens, resp.usage.total_tokens) == (12, 3, 15)
     assert resp.agentroute["cost"] == pytest.approx(0.012) and resp.agentroute["agents_cost"] == pytest.approx(0.012)
     assert chunks[-1].usage.total_tokens == 15
@@ -68,10 +73,14 @@ def test_earlier_messages_reach_the_agents_as_context() -> None:
 
 def test_streaming_sends_decision_agents_answer_then_done() -> None:
     with running(service("alpha", "beta")) as base:
-        chunks = list(client(base).chat.completions.create(
-            model="agentroute", stream=True, stream_options={"include_usage": True},
-            messages=[{"role": "user", "content": "Which river flows through Lyon?"}],
-        ))
+        chunks = list(
+            client(base).chat.completions.create(
+                model="agentroute",
+                stream=True,
+                stream_options={"include_usage": True},
+                messages=[{"role": "user", "content": "Which river flows through Lyon?"}],
+            )
+        )
     events = [(c.model_extra or {}).get("agentroute", {}).get("event") for c in chunks]
     assert events[0] == "decision" and chunks[0].choices[0].delta.role == "assistant"
     assert sorted(e for e in events if e == "agent") == ["agent", "agent"]
@@ -90,8 +99,12 @@ def test_model_names_a_router_and_unknown_models_are_404() -> None:
         assert ids[0] == "agentroute" and "agentroute:all" in ids and "agentroute:oracle" not in ids
         resp = c.chat.completions.create(model="agentroute:all", messages=[{"role": "user", "content": "river?"}])
         assert resp.agentroute["router"] == "all" and resp.model == "agentroute:all"
-        assert c.chat.completions.create(model="agentroute", messages=[{"role": "user", "content": "x"}]
-                                         ).agentroute["router"] == "knn"
+        assert (
+            c.chat.completions.create(model="agentroute", messages=[{"role": "user", "content": "x"}]).agentroute[
+                "router"
+            ]
+            == "knn"
+        )
         with pytest.raises(openai.NotFoundError, match="unknown model 'gpt-4o'"):
             c.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "x"}])
 
@@ -133,15 +146,20 @@ def test_every_answer_is_recorded_and_feedback_scores_its_performed_edges() -> N
 def _seeded_store(runs: list[tuple[str, dict[str, float]]]):
     store = open_store("memory")
     for i, (question, scores) in enumerate(runs):
-        store.record(RunRecord(qid=f"seed-{i}", question=question,
-                               agents={a: AgentRecord(score=s) for a, s in scores.items()}))
+        store.record(
+            RunRecord(qid=f"seed-{i}", question=question, agents={a: AgentRecord(score=s) for a, s in scores.items()})
+        )
     return store
 
 
 def test_routing_changes_after_feedback() -> None:
     """kNN sees a served run once it is scored: 'wrong' feedback on alpha's answers moves routing to beta."""
-    store = _seeded_store([("Which river flows through Vienna?", {"alpha": 1.0, "beta": 0.0}),
-                           ("What is the tallest mountain in Spain?", {"alpha": 0.0, "beta": 1.0})])
+    store = _seeded_store(
+        [
+            ("Which river flows through Vienna?", {"alpha": 1.0, "beta": 0.0}),
+            ("What is the tallest mountain in Spain?", {"alpha": 0.0, "beta": 1.0}),
+        ]
+    )
     svc = RoutingService(pool("alpha", "beta"), make_router("knn"), store, k=1)
     question = [{"role": "user", "content": "Which river flows through Lyon?"}]
     with running(svc) as base:
@@ -157,13 +175,23 @@ def test_routing_changes_after_feedback() -> None:
             httpx.post(base + "/v1/feedback", json={"id": resp.id, "score": 0}).raise_for_status()
         assert chosen[-1] == ["beta"] and resp.choices[0].message.content == "Rhone"
         # without feedback the router keeps its choice: unscored served runs are not evidence
-    quiet = RoutingService(pool("alpha", "beta"), make_router("knn"), _seeded_store(
-        [("Which river flows through Vienna?", {"alpha": 1.0, "beta": 0.0}),
-         ("What is the tallest mountain in Spain?", {"alpha": 0.0, "beta": 1.0})]), k=1)
+    quiet = RoutingService(
+        pool("alpha", "beta"),
+        make_router("knn"),
+        _seeded_store(
+            [
+                ("Which river flows through Vienna?", {"alpha": 1.0, "beta": 0.0}),
+                ("What is the tallest mountain in Spain?", {"alpha": 0.0, "beta": 1.0}),
+            ]
+        ),
+        k=1,
+    )
     with running(quiet) as base:
         c = client(base)
-        assert [c.chat.completions.create(model="agentroute", messages=question).agentroute["called"]
-                for _ in range(len(chosen))] == [["alpha"]] * len(chosen)
+        assert [
+            c.chat.completions.create(model="agentroute", messages=question).agentroute["called"]
+            for _ in range(len(chosen))
+        ] == [["alpha"]] * len(chosen)
 
 
 async def test_refit_every_retrains_the_router_on_feedback() -> None:
@@ -186,8 +214,14 @@ def test_api_key_guards_every_endpoint_but_health(caplog: pytest.LogCaptureFixtu
     config = ServeConfig(api_key=key, redact=(SECRET,))
     assert key not in repr(config) and SECRET not in repr(config)
     with running(svc, config) as base:
-        for method, path in [("GET", "/v1/models"), ("POST", "/v1/chat/completions"), ("POST", "/v1/feedback"),
-                             ("GET", "/v1/runs"), ("GET", "/v1/runs/x"), ("GET", "/v1/budget")]:
+        for method, path in [
+            ("GET", "/v1/models"),
+            ("POST", "/v1/chat/completions"),
+            ("POST", "/v1/feedback"),
+            ("GET", "/v1/runs"),
+            ("GET", "/v1/runs/x"),
+            ("GET", "/v1/budget"),
+        ]:
             for headers in ({}, {"authorization": "Bearer wrong"}, {"authorization": key}):
                 r = httpx.request(method, base + path, headers=headers, json={})
                 assert r.status_code == 401, (path, headers)
@@ -236,8 +270,11 @@ def test_request_timeout_is_an_error_not_a_hang() -> None:
         with pytest.raises(openai.APIStatusError, match="request timeout") as err:
             client(base).chat.completions.create(model="agentroute", messages=[{"role": "user", "content": "hi"}])
         assert err.value.status_code == 504
-        chunks = list(client(base).chat.completions.create(
-            model="agentroute", stream=True, messages=[{"role": "user", "content": "hi"}]))
+        chunks = list(
+            client(base).chat.completions.create(
+                model="agentroute", stream=True, messages=[{"role": "user", "content": "hi"}]
+            )
+        )
     assert chunks[-1].choices[0].finish_reason == "stop" and chunks[-1].agentroute["event"] == "error"
     assert "request timeout" in "".join(c.choices[0].delta.content or "" for c in chunks)
 

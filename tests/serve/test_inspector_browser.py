@@ -21,8 +21,16 @@ from agentroute.commands import bootstrap_builtin
 from agentroute.serve.app import ServeConfig
 from agentroute.serve.service import RoutingService
 
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 QUESTION = "Which city hosts the headquarters of Shith Dynamics?"
 
 

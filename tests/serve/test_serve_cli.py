@@ -24,7 +24,7 @@ from agentroute.kg.store import open_store
 from agentroute.kg.stores.falkordb_server import free_port
 from agentroute.serve.server import build_service
 
-POOL = '''
+POOL = """
 from agentroute import agent
 
 @agent(name="adder", description="Adds the numbers in a question.", skills=["arithmetic"])
@@ -34,7 +34,7 @@ def adder(q):
 @agent(name="echo", description="Repeats the question.", skills=["testing"])
 def echo(q):
     return q.text
-'''
+"""
 
 KEY = "serve-test-key-5f1c0a9b"
 
@@ -42,8 +42,20 @@ KEY = "serve-test-key-5f1c0a9b"
 def _start(tmp_path: Path, store: str, port: int) -> subprocess.Popen[bytes]:
     (tmp_path / "pool.py").write_text(POOL)
     env = {**os.environ, "AGENTROUTE_API_KEY": KEY, "PYTHONUNBUFFERED": "1"}
-    cmd = [sys.executable, "-m", "agentroute.cli", "serve", "--agents", str(tmp_path / "pool.py"),
-           "--router", "all", "--store", store, "--port", str(port)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "agentroute.cli",
+        "serve",
+        "--agents",
+        str(tmp_path / "pool.py"),
+        "--router",
+        "all",
+        "--store",
+        store,
+        "--port",
+        str(port),
+    ]
     log = (tmp_path / "server.log").open("wb")
     return subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=tmp_path)
 
@@ -75,8 +87,11 @@ def test_serve_answers_openai_clients_records_feedback_and_trains(tmp_path: Path
         assert decision["router"] == "all" and sorted(decision["called"]) == ["adder", "echo"]
         assert {a["agent"]: a["answer"] for a in decision["agents"]}["adder"] == "42"
 
-        chunks = list(client.chat.completions.create(
-            model="agentroute", stream=True, messages=[{"role": "user", "content": "What is 1 + 2?"}]))
+        chunks = list(
+            client.chat.completions.create(
+                model="agentroute", stream=True, messages=[{"role": "user", "content": "What is 1 + 2?"}]
+            )
+        )
         assert [c.agentroute["event"] for c in chunks if (c.model_extra or {}).get("agentroute")][0] == "decision"
         streamed_id = chunks[0].id
 
@@ -99,8 +114,9 @@ def test_serve_answers_openai_clients_records_feedback_and_trains(tmp_path: Path
     assert saved.get_node("Query", resp.id)["dataset"] == "served"
     saved.close()
 
-    result = CliRunner().invoke(app, ["train", "--store", store, "--out", str(tmp_path / "model.pt"),
-                                      "--epochs", "2", "--json"])
+    result = CliRunner().invoke(
+        app, ["train", "--store", store, "--out", str(tmp_path / "model.pt"), "--epochs", "2", "--json"]
+    )
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout.strip().splitlines()[-1])
     assert summary["questions"] == 2 and summary["agents"] == 2  # the two served runs that got feedback

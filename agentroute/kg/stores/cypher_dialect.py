@@ -81,8 +81,7 @@ class Dialect:
     def schema_statements(self) -> list[str]:
         """Idempotent DDL: one uniqueness constraint (which brings its index) on ``id`` per label."""
         return [
-            f"CREATE CONSTRAINT agentroute_{label.lower()}_id IF NOT EXISTS "
-            f"FOR (n:{label}) REQUIRE n.id IS UNIQUE"
+            f"CREATE CONSTRAINT agentroute_{label.lower()}_id IF NOT EXISTS FOR (n:{label}) REQUIRE n.id IS UNIQUE"
             for label in NODE_LABELS
         ]
 
@@ -232,8 +231,12 @@ class FalkorDBDialect(Dialect):
         clear_stale_bolt_slot(host, port)
 
 
-DIALECTS: dict[str, type[Dialect]] = {"neo4j5": Dialect, "neo4j": Dialect, "memgraph": MemgraphDialect,
-                                      "falkordb": FalkorDBDialect}
+DIALECTS: dict[str, type[Dialect]] = {
+    "neo4j5": Dialect,
+    "neo4j": Dialect,
+    "memgraph": MemgraphDialect,
+    "falkordb": FalkorDBDialect,
+}
 
 
 def make_dialect(name: str) -> Dialect:

@@ -83,7 +83,10 @@ def start_falkordb(timeout: float = 20.0) -> tuple[str, Callable[[], None]]:
 
 
 def launch_falkordb(
-    timeout: float = 20.0, *, workdir: Path | None = None, ports: tuple[int, int] | None = None,
+    timeout: float = 20.0,
+    *,
+    workdir: Path | None = None,
+    ports: tuple[int, int] | None = None,
     persist: bool = False,
 ) -> FalkorDBServer:
     """``start_falkordb`` with more control: an existing ``workdir`` and ``ports`` (to restart a killed
@@ -101,16 +104,27 @@ def launch_falkordb(
         if redis_port == bolt_port:
             continue
         cmd = [
-            str(binary), "--port", str(redis_port), "--bind", "127.0.0.1", *persistence,
-            "--dir", str(folder), "--loadmodule", str(module), "BOLT_PORT", str(bolt_port),
+            str(binary),
+            "--port",
+            str(redis_port),
+            "--bind",
+            "127.0.0.1",
+            *persistence,
+            "--dir",
+            str(folder),
+            "--loadmodule",
+            str(module),
+            "BOLT_PORT",
+            str(bolt_port),
         ]
         with open(log_path, "ab") as log:
             proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=folder)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and proc.poll() is None:
             if _bolt_answers(bolt_port):
-                return FalkorDBServer(f"bolt://127.0.0.1:{bolt_port}", proc, folder, redis_port, bolt_port,
-                                      _stopper(proc, owned))
+                return FalkorDBServer(
+                    f"bolt://127.0.0.1:{bolt_port}", proc, folder, redis_port, bolt_port, _stopper(proc, owned)
+                )
             time.sleep(0.05)
         _terminate(proc)
     tail = log_path.read_text(errors="replace")[-800:] if log_path.exists() else ""

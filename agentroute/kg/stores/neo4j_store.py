@@ -38,7 +38,11 @@ SCHEMES = ("bolt", "bolt+s", "bolt+ssc", "neo4j", "neo4j+s", "neo4j+ssc")
 
 #: AgentRecord field -> PERFORMED edge property.
 _PERFORMED_PROPS: dict[str, str] = {
-    "score": "score", "cost_usd": "cost", "pred": "pred", "latency_s": "latency_s", "steps": "steps",
+    "score": "score",
+    "cost_usd": "cost",
+    "pred": "pred",
+    "latency_s": "latency_s",
+    "steps": "steps",
 }
 _CLEAR_BATCH = 10_000
 
@@ -127,8 +131,11 @@ class Neo4jStore:
         self._bookmarks = neo4j.GraphDatabase.bookmark_manager()
         auth = neo4j.basic_auth(user or "", password or "") if (user or password) else None
         self._driver = neo4j.GraphDatabase.driver(
-            uri, auth=auth, connection_timeout=connect_timeout,
-            connection_acquisition_timeout=connect_timeout + 1, max_transaction_retry_time=connect_timeout * 2,
+            uri,
+            auth=auth,
+            connection_timeout=connect_timeout,
+            connection_acquisition_timeout=connect_timeout + 1,
+            max_transaction_retry_time=connect_timeout * 2,
         )
         try:
             self._verify_connectivity()
@@ -300,8 +307,14 @@ class Neo4jStore:
                 for p in row["perf"]
             }
             runs.append(
-                RunRecord(qid=q["id"], question=q.get("text", ""), dataset=q.get("dataset"), split=q.get("split"),
-                          gold=q.get("gold"), agents=agents)
+                RunRecord(
+                    qid=q["id"],
+                    question=q.get("text", ""),
+                    dataset=q.get("dataset"),
+                    split=q.get("split"),
+                    gold=q.get("gold"),
+                    agents=agents,
+                )
             )
         runs.sort(key=lambda r: r.qid)
         return iter(runs)
@@ -360,8 +373,9 @@ class Neo4jStore:
         """Reads in read mode (replicas in a cluster), sharing the store's bookmarks so they see its writes."""
         if self._dialect.read_mode_sessions:
             mode = neo4j.READ_ACCESS if read else neo4j.WRITE_ACCESS
-            return self._driver.session(database=self.database, default_access_mode=mode,
-                                        bookmark_manager=self._bookmarks)
+            return self._driver.session(
+                database=self.database, default_access_mode=mode, bookmark_manager=self._bookmarks
+            )
         return self._driver.session(database=self.database)
 
     def _write(self, plan: list[tuple[str, dict[str, Any]]]) -> None:

@@ -143,8 +143,13 @@ class NetworkXStore:
         performed: list[dict[str, Any]] = []
         for run, ents in zip(runs, entities, strict=True):
             queries.append(
-                {"id": run.qid, "text": run.question, "dataset": run.dataset, "split": run.split,
-                 "gold": list(run.gold) if run.gold is not None else None}
+                {
+                    "id": run.qid,
+                    "text": run.question,
+                    "dataset": run.dataset,
+                    "split": run.split,
+                    "gold": list(run.gold) if run.gold is not None else None,
+                }
             )
             mentions.extend({"src": run.qid, "dst": e} for e in ents)
             for name, rec in run.agents.items():
@@ -220,9 +225,7 @@ class NetworkXStore:
             # sorted, so the order (and the builder's choice of neighbours) survives a save and reload
             ordered = sorted(found, key=lambda e: (e[2][0], e[0][1], e[1][1], e[2][1]))
             edges = self._g.edges
-            return [
-                {"rel": k[0], "src": u[1], "dst": v[1], **self._copy(edges[u, v, k])} for u, v, k in ordered
-            ]
+            return [{"rel": k[0], "src": u[1], "dst": v[1], **self._copy(edges[u, v, k])} for u, v, k in ordered]
 
     def history(self) -> Iterator[RunRecord]:
         succ = self._g.succ
@@ -242,8 +245,12 @@ class NetworkXStore:
                     continue
                 runs.append(
                     RunRecord(
-                        qid=key[1], question=data.get("text", ""), dataset=data.get("dataset"),
-                        split=data.get("split"), gold=data.get("gold"), agents=agents,
+                        qid=key[1],
+                        question=data.get("text", ""),
+                        dataset=data.get("dataset"),
+                        split=data.get("split"),
+                        gold=data.get("gold"),
+                        agents=agents,
                     )
                 )
         runs.sort(key=lambda r: r.qid)
