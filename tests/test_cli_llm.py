@@ -42,16 +42,7 @@ def write_qa(path: Path) -> Path:
 
 
 @pytest.fixture
-def runner(monkeypatch) -> CliRunner:
-    for var in (
-        "AGENTROUTE_BASE_URL",
-        "OPENAI_BASE_URL",
-        "OPENAI_API_KEY",
-        "AGENTROUTE_API_KEY",
-        "AGENTROUTE_LLM_MODEL",
-        "AGENTROUTE_PRICES",
-    ):
-        monkeypatch.delenv(var, raising=False)
+def runner(monkeypatch, no_llm_env) -> CliRunner:
     monkeypatch.setenv("AGENTROUTE_POOL_MODELS", "small,big")
     monkeypatch.setenv("AGENTROUTE_POOL_STRATEGIES", "direct,cot")
     return CliRunner()
