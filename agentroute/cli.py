@@ -353,8 +353,10 @@ def quickstart(
     resume: bool = typer.Option(False, "--resume", help=RESUME_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
-    """Offline demo: build the suite's knowledge graph, profile its tool agents, train every router
-    (GNN included) and evaluate each one on the test split through the LangGraph pipeline."""
+    """Offline demo: train every router on a built-in suite of tool agents and compare them.
+
+    It builds the suite's knowledge graph, profiles its agents, trains every router and tests each through LangGraph.
+    """
     from agentroute.bench.quickstart import quickstart_summary, run_quickstart
     from agentroute.bench.report import report_table, write_report
     from agentroute.bench.resultlog import ResultsLog
@@ -570,8 +572,10 @@ def calibrate(
     ),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
-    """Train the GNN router and pick the cost weight (or mass threshold) that meets a budget on held-out
-    questions; the checkpoint routes with it."""
+    """Train the GNN router and pick the cost weight that meets a budget on held-out questions.
+
+    The weight (the mass threshold for --target-calls) is written into the checkpoint, which routes with it.
+    """
     from agentroute.bench.costs import read_prices
 
     if (target_cost is None) == (target_calls is None):
@@ -665,9 +669,12 @@ def serve(
     refit_every: int = typer.Option(0, "--refit-every", min=0, help="Refit routers every N feedbacks (0: never)."),
     access_log: bool = typer.Option(True, "--access-log/--no-access-log", help="Log one line per request."),
 ) -> None:
-    """Serve an OpenAI-compatible /v1/chat/completions endpoint that routes every request, records it in
-    the store and learns from /v1/feedback; the routing inspector is at /. Set AGENTROUTE_API_KEY to
-    require 'Authorization: Bearer <key>'."""
+    """Serve an OpenAI-compatible endpoint that routes every request; the inspector is at /.
+
+    /v1/chat/completions routes each request and records it in the store; /v1/feedback teaches the router.
+
+    Set AGENTROUTE_API_KEY to require 'Authorization: Bearer <key>'.
+    """
     check_router(router)
     if model is not None:
         check_checkpoint(model)
