@@ -13,7 +13,7 @@ import hashlib
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated, Any, Union
+from typing import TYPE_CHECKING, Annotated, Any, Protocol, Union
 
 from typing_extensions import TypedDict  # pydantic (LangGraph schemas) needs it before Python 3.12
 
@@ -31,7 +31,6 @@ from agentroute.events import (
     emit,
     review_event,
 )
-from agentroute.kg.builder import QueryGraphBuilder
 from agentroute.routers.base import AsyncRouter, Router, TracksSpend, TurnRouter
 from agentroute.routers.coldstart import route_with_cold_start
 from agentroute.types import AgentResult, Answer, Query, QueryGraph, RoutingDecision
@@ -132,9 +131,15 @@ def no_answer_reason(results: Sequence[AgentResult]) -> str:
     return f"no agent answered ({why})"
 
 
+class BuildsQueryGraphs(Protocol):
+    """What the ``build_graph`` node needs: a ``QueryGraphBuilder``, or graphs built beforehand."""
+
+    def build(self, query: Query) -> QueryGraph: ...
+
+
 def build_router_graph(
     agents: AgentPool,
-    builder: QueryGraphBuilder,
+    builder: BuildsQueryGraphs,
     router: Router,
     aggregator: Aggregator,
     *,

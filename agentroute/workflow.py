@@ -27,6 +27,7 @@ from agentroute.kg.store import GraphStore, open_store
 from agentroute.llm import UsesChatModel
 from agentroute.normalize import exact_match
 from agentroute.pipeline import (  # noqa: F401 - re-exported: the graph's public names live here too
+    BuildsQueryGraphs,
     RouteInput,
     RouteKeys,
     RouteOutput,
@@ -40,7 +41,7 @@ from agentroute.routers.base import Router, make_router
 from agentroute.routers.coldstart import route_with_cold_start
 from agentroute.routers.decided import DecidedRouter, decision_key
 from agentroute.routers.pacing import PACE_MIN_BATCH
-from agentroute.types import AgentRecord, AgentResult, Answer, Query, RoutingDecision, RunRecord
+from agentroute.types import AgentRecord, AgentResult, Answer, Query, QueryGraph, RoutingDecision, RunRecord
 
 if TYPE_CHECKING:  # pragma: no cover - langgraph is imported when a graph is built, not on import
     from langchain_core.runnables import Runnable
@@ -102,10 +103,17 @@ class AgentRoute:
         """The uncompiled router graph: compile it with your own checkpointer (needed for ``approval``)."""
         return self._graph(self.router, approval=approval, keys=keys)
 
-    def _graph(self, router: Router, *, approval: bool = False, keys: RouteKeys | None = None) -> StateGraph:
+    def _graph(
+        self,
+        router: Router,
+        *,
+        approval: bool = False,
+        keys: RouteKeys | None = None,
+        builder: BuildsQueryGraphs | None = None,
+    ) -> StateGraph:
         return build_router_graph(
             self.agents,
-            self.builder,
+            builder or self.builder,
             router,
             self.aggregator,
             k=self.k,
@@ -262,8 +270,9 @@ class AgentRoute:
         queries = [as_query(q) for q in questions]
         compiled = self.compiled
         if getattr(self.router, "paces_batches", False) and len(queries) >= PACE_MIN_BATCH:
-            decisions = await asyncio.to_thread(self._route_together, queries)
-            compiled = self._graph(DecidedRouter(self.router, decisions)).compile(name="agentroute")
+            graphs, decisions = await asyncio.to_thread(self._route_together, queries)
+            decided = DecidedRouter(self.router, decisions)
+            compiled = self._graph(decided, builder=_Prebuilt(self.builder, graphs)).compile(name="agentroute")
         gate = asyncio.Semaphore(max(1, concurrency))
 
         async def one(q: Query) -> Answer:
@@ -272,16 +281,19 @@ class AgentRoute:
 
         return list(await asyncio.gather(*(one(q) for q in queries)))
 
-    def _route_together(self, queries: Sequence[Query]) -> dict[tuple[str, str], RoutingDecision]:
-        """One routing call for the whole batch (with cold start, as the graph's ``route`` node would). Each
-        question's graph run builds its query graph again (its nodes read it); only paced batches pay that."""
+    def _route_together(
+        self, queries: Sequence[Query]
+    ) -> tuple[dict[tuple[str, str], QueryGraph], dict[tuple[str, str], RoutingDecision]]:
+        """One routing call for the whole batch (with cold start, as the graph's ``route`` node would): each
+        question's query graph and decision, by ``decision_key``. The runs then read the same graphs."""
         graphs = [self.builder.build(q.for_routing()) for q in queries]
         routed = (
             route_with_cold_start(self.router, graphs, self.k)
             if self.cold_start
             else self.router.route_many(graphs, self.k)
         )
-        return {decision_key(g.query): d for g, d in zip(graphs, routed, strict=True)}
+        by_key = {decision_key(g.query): g for g in graphs}
+        return by_key, {decision_key(g.query): d for g, d in zip(graphs, routed, strict=True)}
 
     def ask_many(self, questions: Sequence[str | Query], concurrency: int = 8) -> list[Answer]:
         return self._sync(self.aask_many(questions, concurrency))
@@ -376,6 +388,19 @@ class AgentRoute:
         if isinstance(self.aggregator, AnswerAware):
             self.aggregator.selector = fit_for(self.router, examples, records)
         return self
+
+
+class _Prebuilt:
+    """The query graphs a paced batch was routed on, handed to each question's run (built once, and the run
+    reads the graph its decision was made on); any other question is built by ``builder``."""
+
+    def __init__(self, builder: BuildsQueryGraphs, graphs: dict[tuple[str, str], QueryGraph]) -> None:
+        self.builder = builder
+        self.graphs = graphs
+
+    def build(self, query: Query) -> QueryGraph:
+        graph = self.graphs.get(decision_key(query))
+        return graph if graph is not None else self.builder.build(query)
 
 
 def _token_fields(result: AgentResult) -> dict[str, int]:

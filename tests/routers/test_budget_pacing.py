@@ -152,7 +152,11 @@ def test_ask_many_routes_a_batch_together_to_spend_the_budget(fold) -> None:  # 
         cal = calibrate(ar.router, target_cost=target)  # type: ignore[arg-type]
         assert ar.router.paces_batches  # type: ignore[attr-defined]
         queries = [Query(id=r.qid, text=r.question) for r in test]
+        built, build = [], ar.builder.build
+        ar.builder.build = lambda q: built.append(q.id) or build(q)  # type: ignore[method-assign]
         answers = ar.ask_many(queries)
+        ar.builder.build = build  # type: ignore[method-assign]
+        assert sorted(built) == sorted(q.id for q in queries)  # each graph built once: routed and run on it
         asked = [ar.ask(q) for q in queries]  # one at a time, as a server's requests come
     assert all("budget: λ" in a.decision.rationale and len(a.results) == 1 for a in answers)
     spent = np.mean([sum(r.cost for r in a.results) for a in answers])
