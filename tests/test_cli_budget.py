@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 from typer.testing import CliRunner
 
 from agentroute.cli import app
@@ -53,6 +54,28 @@ def test_bench_run_sweep_reports_curves_aiq_and_apgr(tmp_path: Path) -> None:
     assert knn["vs_best_single"]["low"] <= knn["vs_best_single"]["diff"] <= knn["vs_best_single"]["high"]
     assert (out_dir / "curves.png").exists() and (out_dir / "pgr.png").exists()
     assert "Cost–quality sweep" in (out_dir / "report.md").read_text()
+
+
+def test_bench_run_sweep_draws_the_cost_curve_when_some_agent_skipped_questions(tmp_path: Path) -> None:
+    rows = [json.loads(line) for line in two_agent_log(tmp_path / "full.jsonl").read_text().splitlines()]
+    for i, r in enumerate(rows):
+        if i % 4 in (1, 3):  # each agent skipped every fourth question: none answered every question
+            del r["agents"]["cheap" if i % 4 == 1 else "dear"]
+    log = tmp_path / "log.jsonl"
+    log.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out_dir = tmp_path / "rep"
+    code, stdout, stderr = run(
+        "bench", "run", "--logs", str(log), "--folds", "2", "--routers", "knn,best-single",
+        "--sweep", "--out", str(out_dir), "--json",
+    )  # fmt: skip
+    assert code == 0, stderr
+    curves = json.loads(stdout)["curves"]
+    assert 0 < curves["knn"]["aiq"] <= 1 and 0 < curves["best-single"]["aiq"] <= 1
+    report = json.loads((out_dir / "report.json").read_text())["curves"]
+    assert report["cost_range"][0] == pytest.approx(0.001) and report["cost_range"][1] == pytest.approx(0.01)
+    assert "random_mixing" not in report
+    md = (out_dir / "report.md").read_text()
+    assert "no random mixing (no agent answered every question)" in md and "no dollar costs" not in md
 
 
 def test_calibrate_writes_the_cost_weight_into_the_checkpoint(tmp_path: Path) -> None:

@@ -48,7 +48,12 @@ def curves_caption(report: BenchReport) -> str:
     parts = []
     if c.get("cost_range"):
         lo, hi = c["cost_range"]
-        parts.append(f"cost range ${lo:.6f}–${hi:.6f}/question, random mixing AIQ {_f(c.get('random_mixing_aiq'))}")
+        mixing = (
+            f"random mixing AIQ {_f(c['random_mixing_aiq'])}"
+            if "random_mixing_aiq" in c
+            else "no random mixing (no agent answered every question)"
+        )
+        parts.append(f"cost range ${lo:.6f}–${hi:.6f}/question, {mixing}")
     else:
         parts.append("no dollar costs in this log (use --prices): calls axis only")
     if "two_agent" in c:

@@ -224,12 +224,14 @@ def sweep_report(
         },
         "routers": {},
     }
-    full = [s for s in singles if s["coverage"] == 1.0]
-    if has_cost and full:
-        out["random_mixing"] = [list(p) for p in upper_hull([(s["cost"], s["accuracy"]) for s in full])]
-        lo, hi = min(s["cost"] for s in full), max(s["cost"] for s in full)
+    ran = [s for s in singles if s["coverage"] > 0]
+    if has_cost and ran:  # each agent's mean cost on the questions it answered, whether or not it answered all
+        lo, hi = min(s["cost"] for s in ran), max(s["cost"] for s in ran)
         out["cost_range"] = [lo, hi]
-        out["random_mixing_aiq"] = aiq([(s["cost"], s["accuracy"]) for s in full], lo, hi)
+        full = [s for s in ran if s["coverage"] == 1.0]  # mixing agents is defined only where both always ran
+        if full:
+            out["random_mixing"] = [list(p) for p in upper_hull([(s["cost"], s["accuracy"]) for s in full])]
+            out["random_mixing_aiq"] = aiq([(s["cost"], s["accuracy"]) for s in full], lo, hi)
     for name, ds in decisions.items():
         if len(ds) != len(records):
             continue

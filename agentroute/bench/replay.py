@@ -321,6 +321,7 @@ def _fold_rows(
         opts = dict((router_options or {}).get(name, {}))
         if router_info(name).reads_scores:  # evaluation only: it reads the recorded scores
             opts.setdefault("scores", {r.qid: r.scores() for r in test})
+            opts.setdefault("costs", {r.qid: _recorded_costs(r) for r in test})
         if router_info(name).replays_agents:  # it asks agents while routing: they answer as recorded
             opts.setdefault("replies", {r.qid: {a: c.pred for a, c in r.agents.items()} for r in test})
         router = make_router(name, seed=seed, **opts)
@@ -356,6 +357,10 @@ def _fold_rows(
         for row in rows:
             done.setdefault((name, row["row"]), row)
     return [done[name, i] for i in test_idx], decisions if sweep else []
+
+
+def _recorded_costs(record: RunRecord) -> dict[str, float]:
+    return {a: c.cost_usd for a, c in record.agents.items() if c.cost_usd is not None}
 
 
 def _fold_progress(say: Callable[[str], None], fold: int, n_folds: int) -> Callable[[str], None]:
@@ -461,8 +466,9 @@ def run_replay_benchmark(
     oracle = float(np.mean([max(r.scores().values()) for r in evaluated])) if n else 0.0
     best_single = float(np.mean(best_scores)) if n else 0.0
     names = [a.name for a in agents]
-    hindsight = {a: float(np.mean([r.scores().get(a, 0.0) for r in evaluated])) for a in names} if n else {}
-    hindsight_agent = min(hindsight, key=lambda a: (-hindsight[a], a)) if hindsight else ""
+    # best single with hindsight: agents ranked by their mean on the evaluated rows they answered, each row
+    # taking the first of them that ran there (as ``best-single`` does with the training ranking)
+    hindsight_scores, hindsight_agent = _best_single(evaluated, evaluated) if n else ([], "")
     most_common = Counter(best_agents).most_common(1)
     results = [tallies[name].result(name, best_single, oracle, seed) for name in routers]
     compare(results, best_scores, [name for name in routers if router_info(name).baseline], seed)
@@ -480,7 +486,7 @@ def run_replay_benchmark(
         aggregator=aggregator,
         best_single_agents=best_agents,
         hindsight_agent=hindsight_agent,
-        hindsight_best=hindsight.get(hindsight_agent, 0.0),
+        hindsight_best=float(np.mean(hindsight_scores)) if n else 0.0,
         agents=names,
         qids=[usable[i].qid for i in tested],
         fold_of=[fold_of[i] for i in tested],

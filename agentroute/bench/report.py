@@ -70,7 +70,7 @@ class BenchReport(BaseModel):
     agent_choice: dict[str, dict[str, float]] = Field(default_factory=dict)
     aggregator: str = "weighted-vote"
     best_single_agents: list[str] = Field(default_factory=list)  # per fold, chosen by training mean
-    hindsight_agent: str = ""  # best agent on the test questions, chosen after the fact
+    hindsight_agent: str = ""  # best agent on the test rows, chosen after the fact (else the next best)
     hindsight_best: float = 0.0
     agents: list[str] = Field(default_factory=list)
     qids: list[str] = Field(default_factory=list)  # the log's ids of the evaluated questions, in test order

@@ -177,20 +177,29 @@ class OracleRouter(BaseRouter):
     """EVALUATION ONLY: routes with the recorded answers' scores, ``scores[query id][agent]``.
 
     It reads the outcomes a real router can never see, so it is the ceiling every router is compared to,
-    never a deployable router. Queries without scores fall back to uniform probabilities.
+    never a deployable router. Queries without scores fall back to uniform probabilities. Among agents
+    that score alike it takes the cheapest by the recorded ``costs[query id][agent]`` when given.
     """
 
     name = "oracle"
     nonblocking = True
 
-    def __init__(self, scores: Mapping[str, Mapping[str, float]] | None = None, seed: int = 0, k: int = 1) -> None:
+    def __init__(
+        self,
+        scores: Mapping[str, Mapping[str, float]] | None = None,
+        seed: int = 0,
+        k: int = 1,
+        costs: Mapping[str, Mapping[str, float]] | None = None,
+    ) -> None:
         self.scores = scores or {}
+        self.costs = costs or {}
         self.k = k
 
     def route(self, graph: QueryGraph, k: int | None = None) -> RoutingDecision:
         known = self.scores.get(graph.query.id, {})
         est = {a: float(known.get(a, 0.0)) for a in graph.agent_names}
-        ranked = sorted(est, key=lambda a: (-est[a], a))
+        cost = self.costs.get(graph.query.id, {})
+        ranked = sorted(est, key=lambda a: (-est[a], cost.get(a, 0.0), a))
         n = max(1, k or self.k)
         probs = normalise({a: est[a] + 1e-6 for a in graph.agent_names})
         return RoutingDecision(router=self.name, probs=probs, selected=ranked[:n])

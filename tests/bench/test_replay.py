@@ -174,6 +174,34 @@ def test_missing_agents_are_never_chosen_and_costs_add_up() -> None:
     assert rep.result("best-single").accuracy == pytest.approx(rep.best_single)
 
 
+def test_best_in_hindsight_counts_an_agent_only_where_it_ran() -> None:
+    rows = []
+    for i in range(40):
+        cells = {"steady": (float(i % 5 != 0), "s")}  # right on 80% of the rows, runs on all
+        if i % 2 == 0:
+            cells["rare"] = (1.0, "r")  # always right, but runs on half the rows
+        rows.append(row(f"h{i}", f"question {i}", cells))
+    rep = run_replay_benchmark(rows, folds=2, routers=["best-single"])
+    assert rep.hindsight_agent == "rare"  # counting "not run" as wrong would name "steady" (0.8 vs 0.5)
+    by_id = {r.qid: r.scores() for r in rows}
+    expected = np.mean([by_id[q].get("rare", by_id[q]["steady"]) for q in rep.qids])  # else the next best
+    assert rep.hindsight_best == pytest.approx(expected) == pytest.approx(0.9)
+
+
+def test_the_oracle_takes_the_cheapest_of_the_agents_that_are_right() -> None:
+    rows = []
+    for i in range(40):
+        agents = {
+            "a-dear": AgentRecord(score=1.0, pred="x", cost_usd=0.01),
+            "b-cheap": AgentRecord(score=float(i % 2 == 0), pred="x" if i % 2 == 0 else "y", cost_usd=0.001),
+        }
+        rows.append(RunRecord(qid=f"o{i}", dataset="toy", question=f"question {i}", agents=agents))
+    rep = run_replay_benchmark(rows, folds=2, routers=["oracle", "best-single"], sweep=True)
+    assert rep.result("oracle").accuracy == 1.0
+    assert rep.result("oracle").cost_per_query == pytest.approx(0.5 * 0.001 + 0.5 * 0.01)  # not 0.01
+    assert rep.curves["oracle"]["cost"] == pytest.approx(rep.result("oracle").cost_per_query)
+
+
 def test_train_test_mode_drops_test_questions_seen_in_train() -> None:
     train = toy_log(30)
     test = toy_log(10, offset=100) + [r.model_copy(update={"qid": f"dup{i}"}) for i, r in enumerate(train[:3])]
