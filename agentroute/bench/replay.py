@@ -403,6 +403,8 @@ def run_replay_benchmark(
     _check_routers(routers)
     routers = _llm_ready(routers, llm, seed, router_options, say)
     usable, fold_of, skipped, dropped = _split(records, test_records, folds, seed)
+    if skipped:
+        say(f"skipped {skipped} row{'s' if skipped > 1 else ''} where no agent has a score")
     n_folds = folds if test_records is None else 1
     rows = [routing_view(r, f"q{i:06d}") for i, r in enumerate(with_costs(usable, prices))]
     given = {s.name: s for s in agent_specs or ()}

@@ -188,6 +188,14 @@ def test_best_in_hindsight_counts_an_agent_only_where_it_ran() -> None:
     assert rep.hindsight_best == pytest.approx(expected) == pytest.approx(0.9)
 
 
+def test_rows_without_any_score_are_skipped_and_said() -> None:
+    unscored = RunRecord(qid="u", dataset="toy", question="nobody scored this", agents={"solver": AgentRecord()})
+    said: list[str] = []
+    rep = run_replay_benchmark([*toy_log(20), unscored], folds=2, routers=["best-single"], progress=said.append)
+    assert rep.skipped == 1 and rep.n == 20 and "u" not in rep.qids
+    assert "skipped 1 row where no agent has a score" in said
+
+
 def test_the_oracle_takes_the_cheapest_of_the_agents_that_are_right() -> None:
     rows = []
     for i in range(40):
