@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from agentroute.bench.curve_report import curve_groups
 from agentroute.cli import app
 from agentroute.types import AgentRecord, RunRecord
 
@@ -53,6 +54,12 @@ def test_bench_run_sweep_reports_curves_aiq_and_apgr(tmp_path: Path) -> None:
     knn = next(r for r in summary["results"] if r["router"] == "knn")
     assert knn["vs_best_single"]["low"] <= knn["vs_best_single"]["diff"] <= knn["vs_best_single"]["high"]
     assert (out_dir / "curves.png").exists() and (out_dir / "pgr.png").exists()
+    drawn = dict(curve_groups(json.loads((out_dir / "report.json").read_text())["curves"]["routers"]))
+    assert set(drawn) == {"knn", "best-single", "random"}  # different curves: one line each
+    same = {"calls_curve": [{"calls": 1.0, "accuracy": 0.5}], "cost_curve": [{"cost": 0.1, "accuracy": 0.5}]}
+    other = {"calls_curve": [{"calls": 1.0, "accuracy": 0.6}], "cost_curve": [{"cost": 0.1, "accuracy": 0.6}]}
+    groups = curve_groups({"gnn": same, "gnn-top1": dict(same), "knn": other})
+    assert [name for name, _ in groups] == ["gnn = gnn-top1", "knn"]
     assert "Cost–quality sweep" in (out_dir / "report.md").read_text()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -89,6 +90,16 @@ def curves_markdown(report: BenchReport) -> str:
     return "\n".join(lines)
 
 
+def curve_groups(routers: dict[str, dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
+    """Routers whose curves coincide, drawn once under a joint label ("gnn = gnn-top1": the sweep re-selects
+    from the same probabilities; "all = random": both are flat), so no line hides under another."""
+    groups: dict[str, tuple[list[str], dict[str, Any]]] = {}
+    for name, entry in routers.items():
+        key = json.dumps([entry.get("calls_curve"), entry.get("cost_curve")], sort_keys=True)
+        groups.setdefault(key, ([], entry))[0].append(name)
+    return [(" = ".join(names), entry) for names, entry in groups.values()]
+
+
 def plot_curves(report: BenchReport, out: Path) -> list[Path]:
     """``curves.png`` (accuracy vs cost and vs calls) and, on two-agent logs, ``pgr.png``."""
     import matplotlib
@@ -101,7 +112,7 @@ def plot_curves(report: BenchReport, out: Path) -> list[Path]:
     panels = 2 if c.get("cost_range") else 1
     fig, axes = plt.subplots(1, panels, figsize=(6.5 * panels, 4.8), squeeze=False)
     ax_calls = axes[0][panels - 1]
-    for name, entry in c["routers"].items():
+    for name, entry in curve_groups(c["routers"]):
         pts = sorted((p["calls"], p["accuracy"]) for p in entry["calls_curve"])
         ax_calls.plot([x for x, _ in pts], [y for _, y in pts], marker=".", label=name)
         if panels == 2 and "cost_curve" in entry:
