@@ -131,3 +131,31 @@ def test_bolt_server_killed_mid_ingest_then_rerun_completes_without_duplicates(t
     assert json.loads(stats.stdout) == want  # no duplicate node or edge, nothing missing
     assert partial < want["Query"]  # the re-run started from what survived (usually part of the ingest)
     print(f"\nstore fault: server killed with {partial} of {want['Query']} questions stored; re-run completed it")
+
+
+def test_a_server_that_dies_while_loading_is_started_again_then_reported_with_its_crash(tmp_path: Path) -> None:
+    try:
+        falkordb_binaries()
+    except FalkorDBUnavailable as e:
+        pytest.skip(str(e))
+    first = launch_falkordb(workdir=tmp_path, persist=True)  # a real snapshot, then cut short: loading it fails
+    ports = (first.redis_port, first.bolt_port)
+    try:
+        ingest(write_log(tmp_path / "log.jsonl", 300), first.uri)
+        assert _redis(first.redis_port, "SAVE").startswith(b"+OK")
+    finally:
+        first.stop()
+    snapshot = tmp_path / "dump.rdb"
+    snapshot.write_bytes(snapshot.read_bytes()[: snapshot.stat().st_size // 2])
+    started_before = (tmp_path / "server.log").read_text(errors="replace").count("just started")
+    with pytest.raises(FalkorDBUnavailable) as failed:
+        launch_falkordb(workdir=tmp_path, ports=ports, timeout=10)
+    log = (tmp_path / "server.log").read_text(errors="replace")
+    assert log.count("just started") - started_before == 3  # a crash on start is tried again, twice
+    assert "Guru Meditation" in str(failed.value) or "crashed by signal" in str(failed.value)
+
+
+def _redis(port: int, command: str) -> bytes:
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
+        s.sendall(command.encode() + b"\r\n")
+        return s.recv(256)
