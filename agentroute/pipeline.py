@@ -242,9 +242,11 @@ def build_router_graph(
         emit(agent_finish_event(result))
         return {keys.results: [result]}
 
+    tracks_spend = router if isinstance(router, TracksSpend) else None  # asked once, not per question
+
     def charge(query: Query, results: Sequence[AgentResult]) -> None:
-        if isinstance(router, TracksSpend):  # a budget stream counts what the question really cost
-            router.spent(query.for_routing(), results)
+        if tracks_spend is not None:  # a budget stream counts what the question really cost
+            tracks_spend.spent(query.for_routing(), results)
 
     async def aaggregate(state: dict[str, Any]) -> dict[str, Any]:
         results = sorted(state.get(keys.results) or [], key=lambda r: r.agent)

@@ -117,9 +117,10 @@ class StreamPacer:
     predicted cost until ``charge`` reports what the question really cost. A cost model that errs the same
     way for a while (prices changed, answers grew longer) would leave that term to repay a steady gap, which
     it does only by running behind (or ahead of) the budget, so the window's predicted costs are also
-    rescaled by the real-over-predicted ratio of the latest ``window`` charged picks (once ``MIN_CHARGED``
-    were charged). Until ``PACE_MIN_BATCH`` questions were seen, questions are picked with ``start_lambda``
-    (the calibrated λ). Thread-safe: a server routes concurrent requests through one pacer."""
+    rescaled by the real-over-predicted ratio of the latest ``window`` charged picks that were predicted to
+    cost something (once ``MIN_CHARGED`` were). Until ``PACE_MIN_BATCH`` questions were seen, questions are
+    picked with ``start_lambda`` (the calibrated λ). Thread-safe: a server routes concurrent requests through
+    one pacer."""
 
     def __init__(
         self,
@@ -137,7 +138,9 @@ class StreamPacer:
         self._seen, self._spent = 0, 0.0
         self._uncharged: dict[Hashable, list[float]] = {}  # key -> predicted costs of its picks, oldest first
         self._charged, self._lambda = 0, start_lambda
-        self._bills: deque[tuple[float, float]] = deque(maxlen=window)  # (predicted, real) of the latest charges
+        # (predicted, real) of the latest charged picks predicted to cost something: picks predicted free say
+        # nothing about the scale of the predictions (their real cost still counts in the spend)
+        self._bills: deque[tuple[float, float]] = deque(maxlen=window)
         self._lock = threading.Lock()
 
     def pick(
@@ -176,19 +179,18 @@ class StreamPacer:
             guess = predicted.pop(0)
             self._spent += cost - guess
             self._charged += 1
-            self._bills.append((guess, cost))
+            if guess > 0:
+                self._bills.append((guess, cost))
             if not predicted:
                 del self._uncharged[key]
             return True
 
     def _price_ratio(self) -> float:
-        """What the latest charged picks really cost over what was predicted for them (1 until enough were).
-        Picks predicted free say nothing about scale (their real cost still counts in ``spent``)."""
-        priced = [(p, r) for p, r in self._bills if p > 0]
-        if len(priced) < MIN_CHARGED:
+        """What the latest charged picks really cost over what was predicted for them (1 until enough were)."""
+        if len(self._bills) < MIN_CHARGED:
             return 1.0
-        real = sum(r for _, r in priced)
-        return real / sum(p for p, _ in priced) if real > 0 else 1.0
+        real = sum(r for _, r in self._bills)
+        return real / sum(p for p, _ in self._bills) if real > 0 else 1.0
 
     def snapshot(self) -> dict[str, float | int]:
         """Where the stream stands: questions routed, dollars spent so far (real where charged, predicted
