@@ -225,6 +225,22 @@ def test_same_seed_same_probabilities_other_seed_differs(world: ToyWorld) -> Non
     assert a != c
 
 
+def test_long_epochs_are_validated_in_parts_and_patience_counts_validations(world: ToyWorld) -> None:
+    examples = [ex for ex, _ in world.dataset(100, start=60_000)]  # 90 train, 10 validation
+    opts = {**FAST, "epochs": 3, "batch_size": 10, "patience": 100}  # 9 steps per epoch
+    once = GNNRouter(seed=1, **opts).fit(examples).report
+    parts = GNNRouter(seed=1, eval_steps=4, **opts).fit(examples).report  # 9 steps: validated after 3, 6, 9
+    assert once is not None and parts is not None
+    assert (once.epochs_run, len(once.history)) == (3, 3)
+    assert (parts.epochs_run, len(parts.history)) == (3, 9)
+    # the epoch-end validations see the same weights either way (validating neither trains nor draws)
+    assert [v for _, v in parts.history[2::3]] == pytest.approx([v for _, v in once.history], abs=1e-6)
+    impatient = GNNRouter(seed=1, eval_steps=4, **{**opts, "patience": 1, "epochs": 40}).fit(examples).report
+    assert impatient is not None  # stops at the first validation that does not improve, mid-epoch or not
+    best = min(range(len(impatient.history)), key=lambda i: impatient.history[i][1])
+    assert len(impatient.history) == best + 2 and impatient.epochs_run == (best + 1) // 3 + 1
+
+
 def test_unseen_agent_is_scored_and_chosen_when_its_spec_matches() -> None:
     world = ToyWorld(n_topics=8, seed=3)
     rng = np.random.default_rng(0)

@@ -7,11 +7,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from agentroute.bench.replay import build_fold, routing_view, run_replay_benchmark
 from agentroute.kg.embed import make_embedder
 from agentroute.routers.base import make_router, router_info
 from agentroute.routers.gnn import GNNRouter
+from agentroute.routers.gnn.checkpoint import load_checkpoint, save_checkpoint
 from agentroute.routers.gnn.features import EVIDENCE_FEATURES
 from agentroute.routers.gnn.tasks import TaskPrior, cross_fitted
 from agentroute.types import AgentRecord, AgentSpec, RunRecord
@@ -53,6 +55,22 @@ def test_recognises_the_task_of_unseen_questions_and_expects_its_best_agent() ->
         assert ["calc", "atlas", "guess", "new-agent"][int(np.argmax(e))] == best
         assert e[2] < 0.1  # "guess" is never right on either task
         assert e[3] == pytest.approx(float(np.mean(prior.table)))  # an agent the prior never saw: the mean
+
+
+def test_words_alone_tell_tasks_apart_when_the_form_is_the_same() -> None:
+    # same length, numerals and leading word: only the fruit/water words separate the tasks, so the
+    # classifier's term weights (its sparse TF-IDF product and that product's gradient) must do the work
+    words = {"fruit": ["apple", "mango", "lemon", "grape"], "water": ["river", "ocean", "creek", "brook"]}
+
+    def text(task: str, i: int) -> str:
+        return f"tell me about the {words[task][i % 4]} number {i}"
+
+    train = [(t, i) for i in range(40) for t in words]
+    prior = TaskPrior.fit([text(t, i) for t, i in train], [t for t, _ in train], [{"a": 1.0}] * len(train))
+    assert prior is not None
+    probs = prior.task_probs([text(t, i) for i in range(100, 120) for t in words])
+    recognised = [prior.tasks[k] for k in probs.argmax(axis=1)]
+    assert recognised == [t for _ in range(100, 120) for t in words]
 
 
 def test_needs_two_labelled_tasks() -> None:
@@ -103,6 +121,15 @@ def test_gnn_learns_a_task_prior_from_labelled_examples_and_saves_it(tmp_path: P
     expected = router.task_prior.expected([g.query.text for g in fold.graphs], [g.agent_names for g in fold.graphs])
     for d, g, e in zip(router.route_many(fold.graphs), fold.graphs, expected, strict=True):
         assert d.reliability == pytest.approx(dict(zip(g.agent_names, e.tolist())))  # what the vote weighs
+
+    # the prior's weights are stored as tensors (as lists they made big checkpoints slow to hash and load);
+    # a checkpoint from before, with the weights as nested lists, still loads and routes the same
+    body = load_checkpoint(tmp_path / "gnn.pt")
+    assert all(isinstance(body["task_prior"][k], torch.Tensor) for k in ("term_weights", "surface_weights", "bias"))
+    for key in ("table", "term_weights", "surface_weights", "bias"):
+        body["task_prior"][key] = body["task_prior"][key].tolist()
+    save_checkpoint(tmp_path / "lists.pt", body)
+    assert GNNRouter.load(tmp_path / "lists.pt", device="cpu").predict_proba(fold.graphs) == probs
 
     unlabelled = [ex.__class__(graph=ex.graph, scores=ex.scores, costs=ex.costs) for ex in fold.examples]
     plain = GNNRouter(seed=0, **fast).fit(unlabelled)

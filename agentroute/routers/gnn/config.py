@@ -39,7 +39,8 @@ class GNNConfig:
     batch_size: int = 128
     lr: float = 1e-3
     weight_decay: float = 0.01
-    patience: int = 6
+    patience: int = 6  # validations without improvement
+    eval_steps: int = 50  # epochs longer than this many steps are validated in parts (train.py)
     val_fraction: float = 0.1
     time_limit_s: float | None = None  # for the whole ensemble
     ensemble: int = 3
@@ -88,6 +89,7 @@ class GNNConfig:
             lr=self.lr,
             weight_decay=self.weight_decay,
             patience=self.patience,
+            eval_steps=self.eval_steps,
             val_fraction=self.val_fraction,
             time_limit_s=limit,
         )
