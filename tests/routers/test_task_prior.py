@@ -13,6 +13,7 @@ from agentroute.bench.replay import build_fold, routing_view, run_replay_benchma
 from agentroute.kg.embed import make_embedder
 from agentroute.routers.base import make_router, router_info
 from agentroute.routers.gnn import GNNRouter
+from agentroute.routers.gnn import tasks as tasks_module
 from agentroute.routers.gnn.checkpoint import load_checkpoint, save_checkpoint
 from agentroute.routers.gnn.features import EVIDENCE_FEATURES
 from agentroute.routers.gnn.tasks import TaskPrior, cross_fitted
@@ -71,6 +72,21 @@ def test_words_alone_tell_tasks_apart_when_the_form_is_the_same() -> None:
     probs = prior.task_probs([text(t, i) for i in range(100, 120) for t in words])
     recognised = [prior.tasks[k] for k in probs.argmax(axis=1)]
     assert recognised == [t for _ in range(100, 120) for t in words]
+
+
+def test_the_classifier_keeps_a_bounded_number_of_weights_the_most_frequent_terms(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    texts = [question(t, i) for i in range(60) for t in ("arith", "geo")]
+    labels = [t for _ in range(60) for t in ("arith", "geo")]
+    full = TaskPrior.fit(texts, labels, [{"a": 1.0}] * len(texts))
+    monkeypatch.setattr(tasks_module, "MAX_WEIGHTS", 2 * 12)  # two tasks: room for 12 terms
+    capped = TaskPrior.fit(texts, labels, [{"a": 1.0}] * len(texts))
+    assert full is not None and capped is not None and len(full.lexicon) > 12
+    assert capped.lexicon.terms == full.lexicon.terms[:12]  # the lexicon lists terms most frequent first
+    assert capped.term_weights.shape == (12, 2)
+    probs = capped.task_probs([question(t, i) for i in range(200, 210) for t in ("arith", "geo")])
+    assert [capped.tasks[k] for k in probs.argmax(axis=1)] == ["arith", "geo"] * 10
 
 
 def test_needs_two_labelled_tasks() -> None:
