@@ -321,7 +321,7 @@ def _fold_rows(
         opts = dict((router_options or {}).get(name, {}))
         if router_info(name).reads_scores:  # evaluation only: it reads the recorded scores
             opts.setdefault("scores", {r.qid: r.scores() for r in test})
-            opts.setdefault("costs", {r.qid: _recorded_costs(r) for r in test})
+            opts.setdefault("costs", {r.qid: r.costs() for r in test})
         if router_info(name).replays_agents:  # it asks agents while routing: they answer as recorded
             opts.setdefault("replies", {r.qid: {a: c.pred for a, c in r.agents.items()} for r in test})
         router = make_router(name, seed=seed, **opts)
@@ -357,10 +357,6 @@ def _fold_rows(
         for row in rows:
             done.setdefault((name, row["row"]), row)
     return [done[name, i] for i in test_idx], decisions if sweep else []
-
-
-def _recorded_costs(record: RunRecord) -> dict[str, float]:
-    return {a: c.cost_usd for a, c in record.agents.items() if c.cost_usd is not None}
 
 
 def _fold_progress(say: Callable[[str], None], fold: int, n_folds: int) -> Callable[[str], None]:
