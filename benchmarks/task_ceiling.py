@@ -158,7 +158,7 @@ def classifier_sweep(train: list[RunRecord], rows: list[RunRecord], l2s: list[fl
     test rows, and what routing each test question to the agent with the best expected score on its
     recognised task scores there. When the test rows hold fewer tasks than training, a classifier that
     commits less to tasks the test lacks can score better on them while recognising fewer: this shows it."""
-    from agentroute.routers.gnn.tasks import TaskPrior
+    from agentroute.routers.task_prior import TaskPrior
 
     train = [r for r in train if r.scores() and r.dataset]
     texts, tasks, scores = [r.question for r in train], [r.dataset for r in train], [r.scores() for r in train]

@@ -5,7 +5,7 @@ Why a router of its own: most routing logs say which task (dataset) each questio
 logs sending every question to its task's best agent is a strong, cheap baseline that a learned router
 must beat to earn its complexity (on MoRE it matches the GNN's single pick: 0.563 vs 0.559). The task of
 a new question is not given at routing time, so it is recognised from the question's words and form by
-the GNN's task prior (``gnn/tasks.py``: a logistic regression over TF-IDF terms): an agent's estimate is
+the task prior (``task_prior.py``: a logistic regression over TF-IDF terms): an agent's estimate is
 its expected score, the sum over tasks of P(task | question) x its mean training score on that task.
 Without task labels (fewer than two tasks with enough questions) the estimates are the agents' training
 means, so the router is ``best-single``; its decisions say which.
@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 from agentroute.routers.base import BaseRouter
 from agentroute.routers.baselines import decide, mean_by_agent
-from agentroute.routers.gnn.tasks import TaskPrior
+from agentroute.routers.task_prior import TaskPrior
 from agentroute.types import QueryGraph, RoutingDecision, TrainExample
 
 

@@ -18,8 +18,8 @@ from agentroute.routers.gnn.config import GNNConfig
 from agentroute.routers.gnn.data import EDGE_TYPES, REVERSE, feature_dims, graph_arrays_many, pack
 from agentroute.routers.gnn.features import EVIDENCE_FEATURES, N_EVIDENCE, agent_evidence, past_tables
 from agentroute.routers.gnn.frozen import FrozenEnsemble, LayoutError
-from agentroute.routers.gnn.lexical import Lexicon
 from agentroute.routers.gnn.targets import target_distribution
+from agentroute.routers.text.lexical import Lexicon
 from agentroute.types import AgentSpec, PastQuery, Query, QueryGraph, TrainExample
 
 DIM = 16

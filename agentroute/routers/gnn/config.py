@@ -23,13 +23,13 @@ class GNNConfig:
     heads: int = 2
     dropout: float = 0.1
     input_dropout: float = 0.2
-    # the query text through the router's own TF-IDF lexicon (lexical.py)
+    # the query text through the router's own TF-IDF lexicon (text/lexical.py)
     lexical: bool = True
     lexicon_min_df: float = 0.005  # a fraction of the questions when < 1, else a count
     lexicon_max_terms: int = 50_000
     lexicon_dim: int = 4
     lexicon_dropout: float = 0.3
-    # the task prior (tasks.py): learned when the training examples carry task labels
+    # the task prior (task_prior.py): learned when the training examples carry task labels
     tasks: bool = True
     # learned ids for agents seen in training
     agent_ids: bool = True

@@ -23,8 +23,8 @@ import torch
 from torch_geometric.data import HeteroData
 
 from agentroute.routers.gnn.features import N_EVIDENCE, PastTables, agent_evidence, past_tables
-from agentroute.routers.gnn.lexical import Lexicon
-from agentroute.routers.gnn.surface import N_SURFACE, surface_features
+from agentroute.routers.text.lexical import Lexicon
+from agentroute.routers.text.surface import N_SURFACE, surface_features
 from agentroute.types import QueryGraph
 
 EdgeType = tuple[str, str, str]
@@ -112,7 +112,7 @@ def graph_arrays_many(
 ) -> list[GraphArrays]:
     """``graph_arrays`` for many graphs: node features, history tables and agent evidence are computed as
     batch-wide arrays (each graph gets views into them), which is what keeps batched routing fast.
-    ``task_scores``: the task prior's expected score of each graph's agents (``tasks.py``), if any."""
+    ``task_scores``: the task prior's expected score of each graph's agents (``task_prior.py``), if any."""
     if not graphs:
         return []
     widths = {int(np.asarray(g.query_vec).size) for g in graphs}

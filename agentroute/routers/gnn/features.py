@@ -27,7 +27,7 @@ EVIDENCE_FEATURES: tuple[str, ...] = (
     "rel_cost",  # weighted mean cost relative to the costliest agent on each past question
     "spec_match",  # cosine between the query and the agent's spec embedding
     "entity_cover",  # share of the query's mentioned entities the agent covers
-    "task_score",  # the task prior's expected score (tasks.py; 0 without one)
+    "task_score",  # the task prior's expected score (task_prior.py; 0 without one)
     "task_minus_best",  # ... minus the best of the graph's agents
 )
 N_EVIDENCE = len(EVIDENCE_FEATURES)

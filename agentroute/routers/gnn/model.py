@@ -68,7 +68,7 @@ class GNNScorer(nn.Module):
             raise ValueError(f"hidden ({hidden}) must be divisible by heads ({heads})")
         self.input_dropout = nn.Dropout(input_dropout)
         self.proj = nn.ModuleDict({t: nn.Linear(in_dims[t], hidden) for t in NODE_TYPES})
-        # The query text read through the router's own TF-IDF lexicon (lexical.py), added to the query's
+        # The query text read through the router's own TF-IDF lexicon (text/lexical.py), added to the query's
         # projection. A low-rank bag (lexicon_dim) keeps this wide input from memorising noisy outcomes.
         self.lexical = nn.EmbeddingBag(lexicon_size, lexicon_dim, mode="sum") if lexicon_size else None
         self.lexical_proj = nn.Linear(lexicon_dim, hidden, bias=False) if lexicon_size else None

@@ -28,11 +28,11 @@ from agentroute.routers.gnn.config import GNNConfig
 from agentroute.routers.gnn.data import GraphArrays, feature_dims, graph_arrays_many, pack
 from agentroute.routers.gnn.features import EVIDENCE_FEATURES, N_EVIDENCE
 from agentroute.routers.gnn.frozen import FrozenEnsemble
-from agentroute.routers.gnn.lexical import Lexicon
 from agentroute.routers.gnn.model import GNNScorer, segment_log_softmax
 from agentroute.routers.gnn.targets import target_distribution
-from agentroute.routers.gnn.tasks import TaskPrior, cross_fitted
 from agentroute.routers.gnn.train import Examples, TrainReport, train_model
+from agentroute.routers.task_prior import TaskPrior, cross_fitted
+from agentroute.routers.text.lexical import Lexicon
 from agentroute.types import AgentSpec, QueryGraph, RoutingDecision, TrainExample
 
 _OPTIONS = GNNConfig.names()

@@ -6,11 +6,11 @@ denser training signal than four noisy 0/1 scores per question, so a small class
 the task from the question's words and form better than the router learns it from the scores alone.
 The prior turns that into one number per agent: its expected score, sum over tasks t of
 P(t | question) x (the agent's mean score on t in training). The GNN reads it as agent evidence
-(``features.py``), beside the evidence from similar past questions, and learns how far to trust it.
+(``gnn/features.py``), beside the evidence from similar past questions, and learns how far to trust it.
 
 Only training questions need labels: at routing time the question text is all it reads. The classifier is
-a multinomial logistic regression over the question's TF-IDF terms (``lexical.py``, case kept) and its
-surface features (``surface.py``), fitted full-batch with L-BFGS on the CPU (a few seconds). Training
+a multinomial logistic regression over the question's TF-IDF terms (``text/lexical.py``, case kept) and its
+surface features (``text/surface.py``), fitted full-batch with L-BFGS on the CPU (a few seconds). Training
 examples get *cross-fitted* expectations (each from a classifier that never saw that question), so the GNN
 learns how reliable the prior is on questions it has not seen, not how well it memorised the training set.
 """
@@ -26,8 +26,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from agentroute.routers.gnn.lexical import Lexicon
-from agentroute.routers.gnn.surface import N_SURFACE, surface_features
+from agentroute.routers.text.lexical import Lexicon
+from agentroute.routers.text.surface import N_SURFACE, surface_features
 
 #: fewer labelled questions than this per task (in at least two tasks) and the prior is not learned
 MIN_PER_TASK = 5
