@@ -27,7 +27,9 @@ from rich.table import Table
 ROOT = Path(__file__).resolve().parents[1]
 
 # Each case runs after this prologue in a fresh interpreter; the epilogue reports what was imported.
-_REPORT = "import json, sys\njson.dump({'torch': 'torch' in sys.modules}, open(sys.argv[1], 'w'))\n"
+_REPORT = (
+    "import json, sys\njson.dump({m: m in sys.modules for m in ('torch', 'torch_geometric')}, open(sys.argv[1], 'w'))\n"
+)
 
 
 def _cli(*args: str) -> str:
@@ -38,7 +40,7 @@ def _cli(*args: str) -> str:
 
 
 def _ask(router: str, threads: bool = False) -> str:
-    """Two agents, a small recorded history, fit, one question: the embedding path end to end. With
+    """Two agents, a small recorded history of two tasks, fit, one question: the embedding path end to end. With
     ``threads`` the script first chooses one torch thread, as an application should (agentroute.threads)."""
     setup = "from agentroute.threads import set_torch_threads\nset_torch_threads(1)\n" if threads else ""
     return (
@@ -56,8 +58,12 @@ def echo(q):
     return q.text
 
 runs = [
-    RunRecord(qid=f"h{{i}}", question=f"What is {{i}} plus {{i + 1}}?", gold=[str(2 * i + 1)],
+    RunRecord(qid=f"h{{i}}", question=f"What is {{i}} plus {{i + 1}}?", dataset="sums",
               agents={{"adder": AgentRecord(score=1.0), "echo": AgentRecord(score=0.0)}})
+    for i in range(30)
+] + [
+    RunRecord(qid=f"e{{i}}", question=f"Say back the word number {{i}}", dataset="echoes",
+              agents={{"adder": AgentRecord(score=0.0), "echo": AgentRecord(score=1.0)}})
     for i in range(30)
 ]
 with AgentRoute([adder, echo], {router!r}) as ar:
@@ -76,12 +82,14 @@ CASES: list[tuple[str, str, bool]] = [
     ("agentroute routers", _cli("routers"), True),
     ("agentroute agents list", _cli("agents", "list"), True),
     ("AgentRoute(router='knn'): fit + ask one question", _ask("knn"), True),
+    ("AgentRoute(router='per-task'): fit + ask one question", _ask("per-task", threads=True), False),
     ("AgentRoute(router='gnn'): fit + ask one question", _ask("gnn", threads=True), False),
 ]
 
 
-def run_once(code: str, report: Path) -> tuple[float, float, bool]:
-    """Wall and CPU seconds of one fresh process running ``code``, and whether it imported torch."""
+def run_once(code: str, report: Path) -> tuple[float, float, dict[str, bool]]:
+    """Wall and CPU seconds of one fresh process running ``code``, and whether it imported torch and
+    torch_geometric."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     subprocess.run(
@@ -94,7 +102,7 @@ def run_once(code: str, report: Path) -> tuple[float, float, bool]:
     wall = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return wall, cpu, bool(json.loads(report.read_text())["torch"])
+    return wall, cpu, json.loads(report.read_text())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -110,18 +118,23 @@ def main(argv: list[str] | None = None) -> int:
             runs = [run_once(code, report) for _ in range(args.repeats)]
             wall = statistics.median(r[0] for r in runs)
             cpu = statistics.median(r[1] for r in runs)
-            torch_loaded = any(r[2] for r in runs)
+            torch_loaded = any(r[2]["torch"] for r in runs)
+            pyg_loaded = any(r[2]["torch_geometric"] for r in runs)
             ok = (wall <= args.target and not torch_loaded) if light else None
-            rows.append({"case": label, "wall_s": wall, "cpu_s": cpu, "torch": torch_loaded, "light": light, "ok": ok})
+            rows.append(
+                {"case": label, "wall_s": wall, "cpu_s": cpu, "torch": torch_loaded, "torch_geometric": pyg_loaded}
+                | {"light": light, "ok": ok}
+            )
     if args.json:
         print(json.dumps(rows, indent=2))
     else:
         table = Table(title=f"fresh-process cost (median of {args.repeats}; {os.cpu_count()} CPUs)")
-        for col in ("case", "wall s", "CPU s", "imports torch", f"<= {args.target:g} s, no torch"):
+        for col in ("case", "wall s", "CPU s", "imports torch", "torch_geometric", f"<= {args.target:g} s, no torch"):
             table.add_column(col, justify="left" if col == "case" else "right")
         for r in rows:
             verdict = "n/a (torch)" if r["ok"] is None else ("yes" if r["ok"] else "NO")
-            table.add_row(r["case"], f"{r['wall_s']:.2f}", f"{r['cpu_s']:.2f}", "yes" if r["torch"] else "no", verdict)
+            imported = ["yes" if r[m] else "no" for m in ("torch", "torch_geometric")]
+            table.add_row(r["case"], f"{r['wall_s']:.2f}", f"{r['cpu_s']:.2f}", *imported, verdict)
         Console().print(table)
     return 1 if any(r["light"] and r["torch"] for r in rows) else 0
 
