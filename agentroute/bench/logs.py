@@ -28,20 +28,39 @@ def _is_number(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
+def _shown(value: Any) -> str:
+    """A value as the log's JSON spells it (``false``, not Python's ``False``)."""
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _json_type(value: Any) -> str:
+    """The JSON name of a parsed value's type (an "array", not a Python "list")."""
+    names = {
+        bool: "a boolean",
+        int: "a number",
+        float: "a number",
+        str: "a string",
+        list: "an array",
+        dict: "an object",
+    }
+    return "null" if value is None else names.get(type(value), type(value).__name__)
+
+
 def _agent_cell(name: str, cell: Any) -> tuple[AgentRecord | None, str | None]:
     """Validate one agent cell; returns (record, None) or (None, what was expected)."""
     if not AGENT_NAME_RE.match(name):
         return None, f"agent name {name!r} is not a valid agent name (letters, digits and _.:/+@-)"
     if not isinstance(cell, dict):
-        return None, f'agent {name!r}: expected an object like {{"score": 0.5}}, got {type(cell).__name__}'
+        return None, f'agent {name!r}: expected an object like {{"score": 0.5}}, got {_json_type(cell)}'
     score = cell.get("score")
     if score is not None and not (_is_number(score) and math.isfinite(score)):
         expected = 'expected "score" to be a finite number (usually in [0, 1]) or null'
-        return None, f"agent {name!r}: {expected}, got {score!r}"
+        hint = " (for right/wrong, write 1.0/0.0)" if isinstance(score, bool) else ""
+        return None, f"agent {name!r}: {expected}, got {_shown(score)}{hint}"
     for key in _NUMERIC_FIELDS:
         v = cell.get(key)
         if v is not None and not _is_number(v):
-            return None, f"agent {name!r}: expected {key!r} to be a number or null, got {v!r}"
+            return None, f"agent {name!r}: expected {key!r} to be a number or null, got {_shown(v)}"
     data = dict(cell)
     if data.get("pred") is not None and not isinstance(data["pred"], str):
         data["pred"] = json.dumps(data["pred"]) if isinstance(data["pred"], (list, dict)) else str(data["pred"])
@@ -51,18 +70,18 @@ def _agent_cell(name: str, cell: Any) -> tuple[AgentRecord | None, str | None]:
 def parse_record(obj: Any, default_qid: str) -> RunRecord:
     """Validate one decoded line; raises ValueError saying what was expected."""
     if not isinstance(obj, dict):
-        raise ValueError(f"expected a JSON object per line, got {type(obj).__name__}")
+        raise ValueError(f"expected a JSON object per line, got {_json_type(obj)}")
     question = obj.get("question")
     if not isinstance(question, str):
         raise ValueError(
             'missing "question" (expected a string)'
             if question is None
-            else f'"question" must be a string, got {type(question).__name__}'
+            else f'"question" must be a string, got {_json_type(question)}'
         )
     agents = obj.get("agents")
     if not isinstance(agents, dict):
         raise ValueError(
-            f'"agents" is not an object (expected {{agent name: {{"score": ...}}}}), got {type(agents).__name__}'
+            f'"agents" is not an object (expected {{agent name: {{"score": ...}}}}), got {_json_type(agents)}'
         )
     cells: dict[str, AgentRecord] = {}
     for name, cell in agents.items():
@@ -76,7 +95,7 @@ def parse_record(obj: Any, default_qid: str) -> RunRecord:
     elif isinstance(gold, list):
         gold = [g if isinstance(g, str) else json.dumps(g) for g in gold]
     elif gold is not None:
-        raise ValueError(f'"gold" must be a list of strings or null, got {type(gold).__name__}')
+        raise ValueError(f'"gold" must be a list of strings or null, got {_json_type(gold)}')
     qid = obj.get("qid")
     data = {**obj, "qid": default_qid if qid in (None, "") else str(qid), "gold": gold, "agents": cells}
     for key in ("dataset", "split"):
