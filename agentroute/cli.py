@@ -393,6 +393,9 @@ def bench_run(
     logs: Path = typer.Option(..., "--logs", help="Routing log (unified JSONL) to train/evaluate on."),
     test_logs: Path = typer.Option(None, "--test-logs", help="Separate test log (else k-fold CV on --logs)."),
     folds: int = typer.Option(5, "--folds", "-k", min=2, help="Cross-validation folds."),
+    jobs: int = typer.Option(
+        1, "--jobs", "-j", min=1, help="Run the folds in N worker processes (one torch thread each; same figures)."
+    ),
     routers_opt: str = typer.Option(",".join(DEFAULT_ROUTERS), "--routers", help="Comma-separated routers."),
     seed: int = typer.Option(0, "--seed", min=0),
     embedder: str = typer.Option("hashing", "--embedder", help=EMBEDDER_HELP),
@@ -493,6 +496,7 @@ def bench_run(
         results_log=results_log,
         aggregator=aggregator,
         aggregator_options=agg_options,
+        jobs=jobs,
     )
     if out_dir is not None:
         paths = write_report(report, out_dir)

@@ -18,13 +18,14 @@ from __future__ import annotations
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import numpy as np
 
 from agentroute.aggregate import Aggregator, make_aggregator, prepare_decision
 from agentroute.bench.costs import with_costs
+from agentroute.bench.fold_pool import run_in_processes
 from agentroute.bench.logs import drop_overlap, question_key
 from agentroute.bench.metrics import (
     answer_score,
@@ -40,7 +41,16 @@ from agentroute.bench.resultlog import ResultsLog
 from agentroute.kg.embed import Embedder, make_embedder
 from agentroute.kg.examples import PROGRESS_BLOCK, build_graphs, make_examples
 from agentroute.llm import LLMConfigError, LLMSettings, NeedsLLM, connect_parts
-from agentroute.routers.base import DEFAULT_ROUTERS, Router, SharesTraining, make_router, router_info, router_names
+from agentroute.routers.base import (
+    DEFAULT_ROUTERS,
+    Router,
+    RouterInfo,
+    SharesTraining,
+    make_router,
+    register_router,
+    router_info,
+    router_names,
+)
 from agentroute.routers.fallback import GuardedRouter, GuardState
 from agentroute.selection import AnswerAware, fit_for
 from agentroute.types import (
@@ -301,20 +311,22 @@ def _fold_rows(
     data: Fold,
     test: Sequence[RunRecord],
     test_idx: Sequence[int],
-    usable: Sequence[RunRecord],
+    qids: Sequence[str],
     agg: Aggregator,
     seed: int,
     router_options: Mapping[str, Mapping[str, Any]] | None,
     fitted: dict[str, Any],
-    results_log: ResultsLog | None,
+    finished: Mapping[Any, dict[str, Any]],
+    record: Callable[[list[dict[str, Any]]], None],
     sweep: bool = False,
     llm: LLMSettings | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> tuple[list[dict[str, Any]], list[RoutingDecision]]:
     """One row per test question of this fold for router ``name`` (score, agents called, cost, seconds, the
-    guard's state), and the decisions when ``sweep`` needs them. Rows already in ``results_log`` are reused;
-    the router is trained only if some are missing (or for ``sweep``)."""
-    done = dict(results_log.done) if results_log is not None else {}
+    guard's state), and the decisions when ``sweep`` needs them. Rows in ``finished`` (a resumed run's,
+    keyed by router and row) are reused; the router is trained only if some are missing (or for ``sweep``),
+    and its new rows go to ``record`` as soon as they are scored."""
+    done = dict(finished)
     decisions: list[RoutingDecision] = []
     if sweep or any((name, i) not in done for i in test_idx):
         t0 = time.perf_counter()
@@ -340,7 +352,7 @@ def _fold_rows(
             rows.append(
                 {
                     "router": name,
-                    "qid": usable[i].qid,
+                    "qid": qids[i],
                     "row": i,
                     "fold": fold,
                     "score": score,
@@ -352,11 +364,110 @@ def _fold_rows(
         share = (time.perf_counter() - t0) / max(len(rows), 1)
         for row in rows:
             row["seconds"] = share
-        if results_log is not None:
-            results_log.append(rows)
+        record(rows)
         for row in rows:
             done.setdefault((name, row["row"]), row)
     return [done[name, i] for i in test_idx], decisions if sweep else []
+
+
+@dataclass
+class _Plan:
+    """What every fold needs, picklable, so that a fold can run in a worker process."""
+
+    rows: list[RunRecord]  # routing views, ids q000000…
+    fold_of: list[int]
+    qids: list[str]  # the log's own ids, for result rows
+    agents: list[AgentSpec]
+    routers: list[str]
+    infos: dict[str, RouterInfo]  # their registry entries (a worker may not have them registered)
+    seed: int
+    embedder: str
+    aggregator: str
+    aggregator_options: dict[str, Any]
+    router_options: dict[str, dict[str, Any]]
+    builder_options: dict[str, Any] | None
+    sweep: bool
+    n_folds: int
+    finished: dict[Any, dict[str, Any]]  # a resumed run's rows, by (router, row)
+
+
+@dataclass
+class _FoldRun:
+    """One fold's outcome: per router its result rows (and decisions for ``sweep``), and best single."""
+
+    fold: int
+    test_idx: list[int]
+    rows: dict[str, list[dict[str, Any]]]
+    decisions: dict[str, list[RoutingDecision]]
+    best_scores: list[float]
+    best_agent: str
+    seconds_graphs: float
+    new_rows: list[dict[str, Any]] = field(default_factory=list)  # scored in a worker, for the results log
+
+
+def _ignore(_rows: list[dict[str, Any]]) -> None:
+    return None
+
+
+def _run_fold(
+    plan: _Plan,
+    fold: int,
+    emb: Embedder,
+    agg: Aggregator,
+    say: Callable[[str], None],
+    record: Callable[[list[dict[str, Any]]], None],
+    llm: LLMSettings | None = None,
+) -> _FoldRun:
+    """Build the fold's graphs once, then train, route and score every router on them."""
+    train = [r for r, f in zip(plan.rows, plan.fold_of) if f != fold]
+    test_idx = [i for i, f in enumerate(plan.fold_of) if f == fold]
+    test = [plan.rows[i] for i in test_idx]
+    t0 = time.perf_counter()
+    data = build_fold(train, test, plan.agents, emb, plan.builder_options, _fold_progress(say, fold, plan.n_folds))
+    seconds_graphs = time.perf_counter() - t0
+    say(f"fold {fold + 1}/{plan.n_folds}: {len(train)} train / {len(test)} test rows, graphs in {seconds_graphs:.1f}s")
+    best_scores, best_agent = _best_single(train, test)
+    run = _FoldRun(fold, test_idx, {}, {}, best_scores, best_agent, seconds_graphs)
+    fitted: dict[str, Any] = {}  # training_key -> a router fitted on this fold
+    for name in plan.routers:
+        rows, decisions = _fold_rows(
+            name,
+            fold,
+            data,
+            test,
+            test_idx,
+            plan.qids,
+            agg,
+            plan.seed,
+            plan.router_options,
+            fitted,
+            plan.finished,
+            record,
+            plan.sweep,
+            llm,
+            say,
+        )
+        run.rows[name], run.decisions[name] = rows, decisions
+        scores = [float(r["score"]) for r in rows]
+        seconds = sum(float(r["seconds"]) for r in rows)
+        accuracy = float(np.mean(scores)) if scores else 0.0
+        say(f"fold {fold + 1}/{plan.n_folds} {name}: {accuracy:.3f} ({seconds:.1f}s)")
+    return run
+
+
+def _fold_in_worker(plan: _Plan, fold: int, say: Callable[[str], None]) -> _FoldRun:
+    """``_run_fold`` in a fresh worker process: registers the plan's routers it does not know, builds its
+    own embedder and aggregator, and hands the rows it scored back for the results log."""
+    known = set(router_names())
+    for info in plan.infos.values():
+        if info.name not in known:
+            declared = {f.name: getattr(info, f.name) for f in fields(info) if f.name not in ("name", "target")}
+            register_router(info.name, info.target, **declared)
+    agg = make_aggregator(plan.aggregator, **plan.aggregator_options)
+    new_rows: list[dict[str, Any]] = []
+    run = _run_fold(plan, fold, make_embedder(plan.embedder), agg, say, new_rows.extend)
+    run.new_rows = new_rows
+    return run
 
 
 def _fold_progress(say: Callable[[str], None], fold: int, n_folds: int) -> Callable[[str], None]:
@@ -383,6 +494,7 @@ def run_replay_benchmark(
     prices: Mapping[str, Mapping[str, float]] | None = None,
     llm: LLMSettings | None = None,
     results_log: ResultsLog | None = None,
+    jobs: int = 1,
 ) -> BenchReport:
     """Replay ``records`` with k-fold cross-validation by question (or train on ``records`` and test on
     ``test_records``, minus test questions that also appear in train) and compare ``routers``.
@@ -393,7 +505,8 @@ def run_replay_benchmark(
     ``sweep`` adds cost–quality and calls–quality curves per router (``bench/curves.py``) to ``curves``.
     With ``results_log`` (keyed by router and row number), each router's rows of a fold are appended as
     soon as they are scored, and rows already there (a resumed run) are reused: the router is not trained
-    again unless ``sweep`` needs its decisions.
+    again unless ``sweep`` needs its decisions. ``jobs`` > 1 runs the folds in that many worker processes
+    (``bench/fold_pool.py``; one torch thread each, same figures); LLM routers keep them in this process.
     """
     say = progress or (lambda _msg: None)
     _check_routers(routers)
@@ -405,47 +518,51 @@ def run_replay_benchmark(
     rows = [routing_view(r, f"q{i:06d}") for i, r in enumerate(with_costs(usable, prices))]
     given = {s.name: s for s in agent_specs or ()}
     agents = [given.get(a) or AgentSpec(name=a) for a in agent_order(rows)]
-    emb, agg = make_embedder(embedder), make_aggregator(aggregator, **dict(aggregator_options or {}))
+    plan = _Plan(
+        rows=rows,
+        fold_of=fold_of,
+        qids=[r.qid for r in usable],
+        agents=agents,
+        routers=list(routers),
+        infos={name: router_info(name) for name in routers},
+        seed=seed,
+        embedder=embedder,
+        aggregator=aggregator,
+        aggregator_options=dict(aggregator_options or {}),
+        router_options={k: dict(v) for k, v in (router_options or {}).items()},
+        builder_options=dict(builder_options) if builder_options else None,
+        sweep=sweep,
+        n_folds=n_folds,
+        finished=dict(results_log.done) if results_log is not None else {},
+    )
+    agg = make_aggregator(aggregator, **plan.aggregator_options)
+    runs: dict[int, _FoldRun] = {}
+    if jobs > 1 and n_folds > 1 and not any(router_info(name).needs_llm for name in routers):
+        say(f"running {n_folds} folds in {min(jobs, n_folds)} worker processes")
+        for run in run_in_processes(_fold_in_worker, plan, range(n_folds), jobs, say):
+            if results_log is not None:
+                results_log.append(run.new_rows)
+            runs[run.fold] = run
+    else:
+        emb = make_embedder(embedder)
+        record = results_log.append if results_log is not None else _ignore
+        for fold in range(n_folds):
+            runs[fold] = _run_fold(plan, fold, emb, agg, say, record, llm)
+
     tallies = {name: _Tally() for name in routers}
-    tested: list[int] = []  # row indexes in evaluation order
+    tested: list[int] = []  # row indexes in evaluation order (fold by fold, as one process runs them)
     best_scores: list[float] = []
     best_agents: list[str] = []
     seconds_graphs = 0.0
     for fold in range(n_folds):
-        train = [r for r, f in zip(rows, fold_of) if f != fold]
-        test_idx = [i for i, f in enumerate(fold_of) if f == fold]
-        test = [rows[i] for i in test_idx]
-        t0 = time.perf_counter()
-        data = build_fold(train, test, agents, emb, builder_options, _fold_progress(say, fold, n_folds))
-        seconds_graphs += time.perf_counter() - t0
-        say(
-            f"fold {fold + 1}/{n_folds}: {len(train)} train / {len(test)} test rows, graphs in "
-            f"{time.perf_counter() - t0:.1f}s"
-        )
-        tested += test_idx
-        scores, agent = _best_single(train, test)
-        best_scores += scores
-        best_agents.append(agent)
-        fitted: dict[str, Any] = {}  # training_key -> a router fitted on this fold
+        run = runs[fold]
+        tested += run.test_idx
+        best_scores += run.best_scores
+        best_agents.append(run.best_agent)
+        seconds_graphs += run.seconds_graphs
         for name in routers:
-            tally = tallies[name]
-            fold_rows, decisions = _fold_rows(
-                name,
-                fold,
-                data,
-                test,
-                test_idx,
-                usable,
-                agg,
-                seed,
-                router_options,
-                fitted,
-                results_log,
-                sweep,
-                llm,
-                say,
-            )
-            tally.decisions += decisions
+            tally, fold_rows = tallies[name], run.rows[name]
+            tally.decisions += run.decisions[name]
             if fold_rows and fold_rows[0].get("guard") is not None:
                 tally.guard.append(GuardState.from_dict(fold_rows[0]["guard"]))
             fold_scores = [float(r["score"]) for r in fold_rows]
@@ -455,9 +572,7 @@ def run_replay_benchmark(
                 tally.chosen.update(r["called"])
             tally.scores += fold_scores
             tally.fold_accuracy.append(float(np.mean(fold_scores)) if fold_scores else 0.0)
-            seconds = sum(float(r["seconds"]) for r in fold_rows)
-            tally.seconds += seconds
-            say(f"fold {fold + 1}/{n_folds} {name}: {tally.fold_accuracy[-1]:.3f} ({seconds:.1f}s)")
+            tally.seconds += sum(float(r["seconds"]) for r in fold_rows)
 
     evaluated = [rows[i] for i in tested]
     n = len(evaluated)
