@@ -159,7 +159,10 @@ def parse_router_options(text: str, routers: list[str], seed: int) -> dict[str, 
     return {name: dict(opts) for name, opts in parsed.items()}
 
 
-EMBEDDER_HELP = "hashing (default, no files), minilm-static or minilm (offline, the `embeddings` extra)."
+EMBEDDER_HELP = (
+    "hashing (default, no files), minilm-static or minilm (offline, the `embeddings` extra), or sentence-transformers"
+    " (the same model through torch and sentence-transformers)."
+)
 
 
 def check_embedder(name: str) -> str:

@@ -38,6 +38,7 @@ def test_every_public_name_resolves() -> None:
     missing = [name for name in agentroute.__all__ if getattr(agentroute, name, None) is None]
     assert missing == []
     wanted = {"GNNRouter", "load_router", "router_info", "register_embedder", "register_extractor"}
+    wanted |= {"Router", "SharesTraining", "TracksSpend", "Embedder", "EntityExtractor", "Aggregator", "GraphStore"}
     assert wanted <= set(agentroute.__all__)
 
 
