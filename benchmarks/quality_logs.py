@@ -45,6 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--only", default=",".join(SOURCES), help="comma-separated subset of: " + ", ".join(SOURCES))
     p.add_argument("--folds", type=int, default=5)
+    p.add_argument("--jobs", type=int, default=1, help="folds run in this many worker processes (bench run --jobs)")
     p.add_argument("--embedder", default="hashing")
     p.add_argument("--subsample", type=int, default=None, help="evaluate a seeded subset of N rows per log")
     p.add_argument("--routers", default=",".join(ROUTERS), help="comma-separated routers (default: all nine)")
@@ -92,6 +93,7 @@ def main(argv: list[str] | None = None) -> int:
             progress=lambda m: err.print(m, style="dim", highlight=False),
             title=f"{name}{note}",
             sweep=True,
+            jobs=args.jobs,
         )
         write_report(report, args.out / name)
         err.print(f"{name}: {time.perf_counter() - start:.0f}s")
