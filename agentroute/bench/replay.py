@@ -402,7 +402,6 @@ class _FoldRun:
     best_scores: list[float]
     best_agent: str
     seconds_graphs: float
-    new_rows: list[dict[str, Any]] = field(default_factory=list)  # scored in a worker, for the results log
 
 
 def _ignore(_rows: list[dict[str, Any]]) -> None:
@@ -455,19 +454,17 @@ def _run_fold(
     return run
 
 
-def _fold_in_worker(plan: _Plan, fold: int, say: Callable[[str], None]) -> _FoldRun:
+def _fold_in_worker(plan: _Plan, fold: int, emit: Callable[[Any], None]) -> _FoldRun:
     """``_run_fold`` in a fresh worker process: registers the plan's routers it does not know, builds its
-    own embedder and aggregator, and hands the rows it scored back for the results log."""
+    own embedder and aggregator, and emits its progress lines and, as soon as each router's are scored,
+    its rows (the caller appends them to the results log, so a killed run loses at most a router's fold)."""
     known = set(router_names())
     for info in plan.infos.values():
         if info.name not in known:
             declared = {f.name: getattr(info, f.name) for f in fields(info) if f.name not in ("name", "target")}
             register_router(info.name, info.target, **declared)
     agg = make_aggregator(plan.aggregator, **plan.aggregator_options)
-    new_rows: list[dict[str, Any]] = []
-    run = _run_fold(plan, fold, make_embedder(plan.embedder), agg, say, new_rows.extend)
-    run.new_rows = new_rows
-    return run
+    return _run_fold(plan, fold, make_embedder(plan.embedder), agg, emit, emit)
 
 
 def _fold_progress(say: Callable[[str], None], fold: int, n_folds: int) -> Callable[[str], None]:
@@ -537,15 +534,23 @@ def run_replay_benchmark(
     )
     agg = make_aggregator(aggregator, **plan.aggregator_options)
     runs: dict[int, _FoldRun] = {}
+    record = results_log.append if results_log is not None else _ignore
     if jobs > 1 and n_folds > 1 and not any(router_info(name).needs_llm for name in routers):
         say(f"running {n_folds} folds in {min(jobs, n_folds)} worker processes")
-        for run in run_in_processes(_fold_in_worker, plan, range(n_folds), jobs, say):
-            if results_log is not None:
-                results_log.append(run.new_rows)
+
+        def on_event(event: str | list[dict[str, Any]]) -> None:  # a progress line, or rows just scored
+            if isinstance(event, str):
+                say(event)
+            else:
+                record(event)
+
+        folds_run = run_in_processes(
+            _fold_in_worker, plan, range(n_folds), jobs, on_event, lambda f: f"fold {f + 1}/{n_folds}"
+        )
+        for run in folds_run:
             runs[run.fold] = run
     else:
         emb = make_embedder(embedder)
-        record = results_log.append if results_log is not None else _ignore
         for fold in range(n_folds):
             runs[fold] = _run_fold(plan, fold, emb, agg, say, record, llm)
 

@@ -4,12 +4,17 @@ results log resumable, and bring their progress back. Real spawned processes, re
 from __future__ import annotations
 
 import json
+import multiprocessing
+import os
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from agentroute.bench.fold_pool import run_in_processes
+from agentroute.bench.fold_pool import WorkerDied, run_in_processes
 from agentroute.bench.replay import run_replay_benchmark
 from agentroute.bench.report import BenchReport
 from agentroute.bench.resultlog import ResultsLog
@@ -93,3 +98,77 @@ def test_a_failing_item_raises_in_the_caller_with_its_own_error() -> None:
             got.append(result)
     assert got == [0]  # one worker: item 0 finished and came back before item 1 failed
     assert "work 0" in said
+
+
+def dies_or_sleeps(plan: str, item: int, emit: Any) -> int:
+    emit(os.getpid())
+    if item == 0:
+        os._exit(3)  # as if killed: no result, no error
+    time.sleep(60)
+    return item
+
+
+def test_a_vanished_worker_is_an_error_and_the_other_workers_are_stopped() -> None:
+    started = time.monotonic()
+    with pytest.raises(WorkerDied, match=r"fold 1 ended without a result \(exit code 3"):
+        list(run_in_processes(dies_or_sleeps, "work", [0, 1], 2, print, lambda i: f"fold {i + 1}"))
+    assert multiprocessing.active_children() == []  # the sleeping one was stopped and reaped
+    assert time.monotonic() - started < 20  # not waited for
+
+
+def quick_then_slow(plan: str, item: int, emit: Any) -> int:
+    if item > 0:
+        time.sleep(60)
+    return item
+
+
+def test_a_caller_that_stops_early_leaves_no_worker_behind() -> None:
+    results = run_in_processes(quick_then_slow, "work", [0, 1, 2], 3, print)
+    assert next(results) == 0
+    started = time.monotonic()
+    results.close()  # what a break out of the loop, or an exception in it, does
+    assert multiprocessing.active_children() == []
+    assert time.monotonic() - started < 10
+
+
+def sleeper(plan: str, item: int, emit: Any) -> int:
+    emit(os.getpid())
+    time.sleep(60)
+    return item
+
+
+ORPHANED = """
+import sys
+sys.path.insert(0, {here!r})
+from agentroute.bench.fold_pool import run_in_processes
+from test_fold_pool import sleeper
+for _ in run_in_processes(sleeper, "work", [0, 1], 2, lambda pid: print(pid, flush=True)):
+    pass
+"""
+
+
+def test_workers_exit_on_their_own_when_their_parent_is_killed() -> None:
+    script = ORPHANED.format(here=str(Path(__file__).parent))
+    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        assert parent.stdout is not None
+        workers = [int(parent.stdout.readline()) for _ in range(2)]
+        parent.kill()  # SIGKILL: no cleanup runs in the parent
+        parent.wait()
+        deadline = time.monotonic() + 5
+        while any(running(pid) for pid in workers) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not any(running(pid) for pid in workers)
+    finally:
+        parent.kill()
+        parent.wait()
+        if parent.stdout is not None:
+            parent.stdout.close()
+
+
+def running(pid: int) -> bool:
+    """Whether the process exists and is not a zombie (Linux ``/proc``)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -74,23 +75,71 @@ def complete_lines(path: Path) -> int:
 def kill_after_rows(args: list[str], results: Path, rows: int, cwd: Path, timeout: float = 120) -> int:
     """Start ``agentroute ARGS``, SIGKILL it as soon as ``results`` holds at least ``rows`` complete lines;
     returns the number of lines there at the kill. Fails the test if the run ends before that."""
+    return stop_after_rows(args, results, rows, cwd, timeout=timeout).lines
+
+
+@dataclass
+class Stopped:
+    """What ``stop_after_rows`` saw: result lines at the signal, the run's children then, its exit code and
+    the seconds from the signal to its exit."""
+
+    lines: int
+    children: list[int]
+    returncode: int
+    seconds: float
+
+
+def children_of(pid: int) -> list[int]:
+    """The process's live children (Linux ``/proc``)."""
+    try:
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except FileNotFoundError:
+        return []
+
+
+def running(pid: int) -> bool:
+    """Whether the process exists and is not a zombie waiting to be reaped."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def stop_after_rows(
+    args: list[str],
+    results: Path,
+    rows: int,
+    cwd: Path,
+    sig: signal.Signals = signal.SIGKILL,
+    group: bool = False,
+    timeout: float = 120,
+) -> Stopped:
+    """Start ``agentroute ARGS`` in a session of its own and send it ``sig`` as soon as ``results`` holds at
+    least ``rows`` complete lines (``group``: to its whole process group, as Ctrl-C in a terminal does).
+    Fails the test if the run ends before that, or does not end within ``timeout`` of the signal."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "agentroute.cli", *args],
         cwd=cwd,
         env=cli_env(),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
+        start_new_session=True,
     )
     deadline = time.monotonic() + timeout
     try:
         while time.monotonic() < deadline:
             if complete_lines(results) >= rows:
-                os.kill(proc.pid, signal.SIGKILL)
-                proc.wait()
-                return complete_lines(results)
+                children, signalled = children_of(proc.pid), time.monotonic()
+                if group:
+                    os.killpg(proc.pid, sig)
+                else:
+                    os.kill(proc.pid, sig)
+                proc.wait(timeout=timeout)
+                return Stopped(complete_lines(results), children, proc.returncode, time.monotonic() - signalled)
             if proc.poll() is not None:
                 err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
-                pytest.fail(f"the run ended (code {proc.returncode}) before it could be killed: {err[-500:]}")
+                pytest.fail(f"the run ended (code {proc.returncode}) before it could be stopped: {err[-500:]}")
             time.sleep(0.01)
         pytest.fail(f"no {rows} rows in {results} after {timeout}s")
     finally:

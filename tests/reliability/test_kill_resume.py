@@ -4,11 +4,12 @@ end with exactly one row per unit of work and the results of an uninterrupted ru
 from __future__ import annotations
 
 import json
+import signal
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from cli_helpers import complete_lines, kill_after_rows, run_inproc
+from cli_helpers import complete_lines, kill_after_rows, run_inproc, running, stop_after_rows
 
 TORN = b'{"router": "knn", "qid": "q-torn", "sco'  # what a kill in the middle of a write leaves
 
@@ -82,6 +83,25 @@ def test_bench_run_killed_mid_run_resumes_to_the_uninterrupted_result(tmp_path: 
         "--json",
     ]
     kill_resume_and_compare(args, 32 * 7, tmp_path)
+
+
+def test_bench_run_with_worker_processes_stopped_by_ctrl_c_leaves_no_worker_and_resumes(tmp_path: Path) -> None:
+    """``--jobs 2``: Ctrl-C (to the whole process group, as a terminal sends it) stops the workers at once
+    and exits 130; the rows already scored are in results.jsonl and ``--resume`` ends with the
+    uninterrupted run's rows. (A parent killed outright: ``tests/bench/test_fold_pool.py``.)"""
+    log = write_routing_log(tmp_path / "log.jsonl")
+    options = json.dumps({"gnn": {"epochs": 40, "ensemble": 2}})
+    args = ["bench", "run", "--logs", str(log), "--folds", "2", "--jobs", "2", "--routers", "knn,gnn,oracle"]
+    args += ["--options", options, "--seed", "3", "--json"]
+    assert run_inproc(*args, "--out", str(tmp_path / "full"))[0] == 0
+    out = tmp_path / "stopped"
+    stopped = stop_after_rows([*args, "--out", str(out)], out / "results.jsonl", 1, tmp_path, signal.SIGINT, True)
+    assert stopped.returncode == 130 and stopped.seconds < 10  # the workers were not waited for
+    assert 0 < stopped.lines < 32 * 3 and stopped.children
+    assert not any(running(pid) for pid in stopped.children)
+    assert run_inproc(*args, "--out", str(out), "--resume")[0] == 0
+    got = by_key(rows_of(out / "results.jsonl"), "router", "qid")
+    assert got == by_key(rows_of(tmp_path / "full" / "results.jsonl"), "router", "qid")
 
 
 def test_quickstart_killed_mid_run_resumes_to_the_uninterrupted_result(tmp_path: Path) -> None:
