@@ -22,6 +22,7 @@ import queue
 import signal
 import threading
 import time
+import traceback
 from collections.abc import Callable, Iterator, Sequence
 from multiprocessing.process import BaseProcess
 from typing import Any, TypeVar
@@ -52,6 +53,8 @@ def _child(work: Work[P, R], plan: P, item: int, events: Any, parent: int) -> No
     try:
         result = work(plan, item, lambda event: events.put(("event", item, event)))
     except BaseException as e:  # noqa: BLE001 - every failure goes back to the caller
+        if hasattr(e, "add_note"):  # Python >= 3.11: the worker's traceback travels with the error
+            e.add_note(f"raised in a worker process:\n{traceback.format_exc()}")
         events.put(("error", item, _picklable(e)))
     else:
         events.put(("done", item, result))

@@ -93,11 +93,13 @@ def fails_on_fold_one(plan: str, item: int, say: Any) -> int:
 def test_a_failing_item_raises_in_the_caller_with_its_own_error() -> None:
     said: list[str] = []
     got: list[int] = []
-    with pytest.raises(ValueError, match="item 1 is bad"):
+    with pytest.raises(ValueError, match="item 1 is bad") as info:
         for result in run_in_processes(fails_on_fold_one, "work", [0, 1], 1, said.append):
             got.append(result)
     assert got == [0]  # one worker: item 0 finished and came back before item 1 failed
     assert "work 0" in said
+    if sys.version_info >= (3, 11):  # where it happened comes along
+        assert "in fails_on_fold_one" in "".join(info.value.__notes__)
 
 
 def dies_or_sleeps(plan: str, item: int, emit: Any) -> int:
