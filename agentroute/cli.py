@@ -397,7 +397,11 @@ def bench_run(
     test_logs: Path = typer.Option(None, "--test-logs", help="Separate test log (else k-fold CV on --logs)."),
     folds: int = typer.Option(5, "--folds", "-k", min=2, help="Cross-validation folds."),
     jobs: int = typer.Option(
-        1, "--jobs", "-j", min=1, help="Run the folds in N worker processes (one torch thread each; same figures)."
+        1,
+        "--jobs",
+        "-j",
+        min=0,
+        help="Run the folds in N worker processes (one torch thread each; same figures); 0: one per CPU core.",
     ),
     routers_opt: str = typer.Option(",".join(DEFAULT_ROUTERS), "--routers", help="Comma-separated routers."),
     seed: int = typer.Option(0, "--seed", min=0),
@@ -499,7 +503,7 @@ def bench_run(
         results_log=results_log,
         aggregator=aggregator,
         aggregator_options=agg_options,
-        jobs=jobs,
+        jobs=jobs or os.cpu_count() or 1,
     )
     if out_dir is not None:
         paths = write_report(report, out_dir)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -101,7 +102,7 @@ def test_bad_log_line_is_reported_with_file_and_line(tmp_path: Path) -> None:
 
 def test_bench_run_json_and_report(tmp_path: Path) -> None:
     log = write_log(tmp_path / "log.jsonl", n=60)
-    code, stdout, _ = run(
+    code, stdout, stderr = run(
         "bench",
         "run",
         "--logs",
@@ -112,9 +113,13 @@ def test_bench_run_json_and_report(tmp_path: Path) -> None:
         "knn,best-single,all,oracle",
         "--out",
         str(tmp_path / "rep"),
+        "--jobs",
+        "0",
         "--json",
     )
     assert code == 0
+    workers = min(3, os.cpu_count() or 1)
+    assert (f"running 3 folds in {workers} worker processes" in stderr) == (workers > 1)  # 0: one per core
     out = json.loads(stdout)
     assert out["n"] == 60 and out["folds"] == 3
     acc = {r["router"]: r["accuracy"] for r in out["results"]}
