@@ -13,7 +13,7 @@ from agentroute.agents.pool import AgentPool
 from agentroute.aggregate import make_aggregator
 from agentroute.answers import make_scorer
 from agentroute.bench.datasets import read_qa
-from agentroute.bench.logs import read_routing_log
+from agentroute.bench.logs import read_routing_log, score_scale_note
 from agentroute.bench.resultlog import append_rows, read_rows
 from agentroute.kg.builder import QueryGraphBuilder
 from agentroute.kg.embed import make_embedder
@@ -199,6 +199,8 @@ def ingest_log(logs: Path, store: str, progress: Progress = _quiet) -> dict[str,
     """Load a routing log into a store; returns the counts written."""
     records = read_routing_log(logs)
     progress(f"read {len(records)} questions from {logs}")
+    if note := score_scale_note(records, logs):
+        progress(note)
     graph_store = open_store(store)
     try:
         return ingest_records(graph_store, records)
@@ -264,6 +266,8 @@ def fit_saving_router(
     known: dict[str, AgentSpec] = {}
     if logs is not None:
         records = read_routing_log(logs)
+        if note := score_scale_note(records, logs):
+            progress(note)
     else:
         graph_store = open_store(store or "memory")
         try:

@@ -156,6 +156,24 @@ def test_train_writes_a_checkpoint(tmp_path: Path) -> None:
     assert ckpt.stat().st_size > 0
 
 
+def test_logs_scored_outside_0_1_get_a_warning_from_every_command_that_reads_them(tmp_path: Path) -> None:
+    ratings = tmp_path / "ratings.jsonl"  # the same log, scored as 1-10 ratings
+    rows = [json.loads(line) for line in write_log(tmp_path / "log.jsonl", n=40).read_text().splitlines()]
+    for row in rows:
+        for cell in row["agents"].values():
+            cell["score"] = 1 + 9 * cell["score"]
+    ratings.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    warning = f"warning: {ratings}: scores range over [1, 10], but routers read them on [0, 1]"
+    code, _, stderr = run("bench", "run", "--logs", str(ratings), "--folds", "2", "--routers", "best-single")
+    assert code == 0 and warning in stderr
+    code, _, stderr = run("train", "--logs", str(ratings), "--out", str(tmp_path / "m.pt"), "--epochs", "1")
+    assert code == 0 and warning in stderr
+    code, _, stderr = run("kg", "ingest", "--logs", str(ratings), "--store", f"file:{tmp_path / 'kg.json'}")
+    assert code == 0 and warning in stderr
+    code, _, stderr = run("bench", "run", "--logs", str(tmp_path / "log.jsonl"), "--folds", "2", "--routers", "knn")
+    assert code == 0 and "warning" not in stderr
+
+
 def test_train_needs_a_source(tmp_path: Path) -> None:
     code, _, stderr = run("train", "--out", str(tmp_path / "m.pt"))
     assert code == 2 and "--logs" in stderr

@@ -128,6 +128,19 @@ def read_routing_log(path: str | Path) -> list[RunRecord]:
     return records
 
 
+def score_scale_note(records: Sequence[RunRecord], source: str | Path) -> str | None:
+    """A warning when scores leave [0, 1], else None. Why: routers read scores on that scale (the GNN's
+    target temperature, the cost weight against the score, the vote's reliabilities), so a log of 1-10
+    ratings routes differently from the same log rescaled, and nothing else would say so."""
+    scores = [s for r in records for s in r.scores().values()]
+    if not scores or (min(scores) >= 0.0 and max(scores) <= 1.0):
+        return None
+    return (
+        f"warning: {source}: scores range over [{min(scores):g}, {max(scores):g}], but routers read them on "
+        "[0, 1] (1 = right): rescale them to [0, 1]"
+    )
+
+
 def _one_line(e: BaseException) -> str:
     """A validation error on one line (pydantic's span several), capped so a huge value cannot flood."""
     if isinstance(e, ValidationError):
