@@ -473,6 +473,10 @@ def bench_run(
     for path, rows in ((logs, records), (test_logs, test_records or [])):
         if note := score_scale_note(rows, path):
             err.print(literal(note, one_line=True))
+    cores = os.cpu_count() or 1
+    if jobs == 1 and test_logs is None and cores > 1 and len(records) >= 2000:
+        tip = f"tip: --jobs 0 runs the {folds} folds side by side on this machine's {cores} cores"
+        err.print(literal(tip, one_line=True))
     results_log = None
     if out_dir is not None:
         config = {

@@ -174,6 +174,15 @@ def test_logs_scored_outside_0_1_get_a_warning_from_every_command_that_reads_the
     assert code == 0 and "warning" not in stderr
 
 
+def test_bench_run_on_a_large_log_suggests_jobs_on_a_machine_with_cores_to_spare(tmp_path: Path) -> None:
+    big, small = write_log(tmp_path / "big.jsonl", n=2000), write_log(tmp_path / "small.jsonl", n=40)
+    code, _, stderr = run("bench", "run", "--logs", str(big), "--folds", "2", "--routers", "best-single")
+    assert code == 0
+    assert ("tip: --jobs 0 runs the 2 folds side by side" in stderr) == ((os.cpu_count() or 1) > 1)
+    code, _, stderr = run("bench", "run", "--logs", str(small), "--folds", "2", "--routers", "best-single")
+    assert code == 0 and "tip:" not in stderr
+
+
 def test_train_needs_a_source(tmp_path: Path) -> None:
     code, _, stderr = run("train", "--out", str(tmp_path / "m.pt"))
     assert code == 2 and "--logs" in stderr
