@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import signal
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -98,6 +99,9 @@ def test_bench_run_with_worker_processes_stopped_by_ctrl_c_leaves_no_worker_and_
     stopped = stop_after_rows([*args, "--out", str(out)], out / "results.jsonl", 1, tmp_path, signal.SIGINT, True)
     assert stopped.returncode == 130 and stopped.seconds < 10  # the workers were not waited for
     assert 0 < stopped.lines < 32 * 3 and stopped.children
+    deadline = time.monotonic() + 10  # the workers are reaped before the exit; multiprocessing's resource
+    while any(running(pid) for pid in stopped.children) and time.monotonic() < deadline:  # tracker follows
+        time.sleep(0.1)
     assert not any(running(pid) for pid in stopped.children)
     assert run_inproc(*args, "--out", str(out), "--resume")[0] == 0
     got = by_key(rows_of(out / "results.jsonl"), "router", "qid")
