@@ -149,6 +149,7 @@ for _ in run_in_processes(sleeper, "work", [0, 1], 2, lambda pid: print(pid, flu
 """
 
 
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads process states from Linux /proc")
 def test_workers_exit_on_their_own_when_their_parent_is_killed() -> None:
     script = ORPHANED.format(here=str(Path(__file__).parent))
     parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)

@@ -10,6 +10,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import pytest
 from cli_helpers import complete_lines, kill_after_rows, run_inproc, running, stop_after_rows
 
 TORN = b'{"router": "knn", "qid": "q-torn", "sco'  # what a kill in the middle of a write leaves
@@ -86,6 +87,7 @@ def test_bench_run_killed_mid_run_resumes_to_the_uninterrupted_result(tmp_path: 
     kill_resume_and_compare(args, 32 * 7, tmp_path)
 
 
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads process states from Linux /proc")
 def test_bench_run_with_worker_processes_stopped_by_ctrl_c_leaves_no_worker_and_resumes(tmp_path: Path) -> None:
     """``--jobs 2``: Ctrl-C (to the whole process group, as a terminal sends it) stops the workers at once
     and exits 130; the rows already scored are in results.jsonl and ``--resume`` ends with the
