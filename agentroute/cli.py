@@ -510,7 +510,7 @@ def bench_run(
         results_log=results_log,
         aggregator=aggregator,
         aggregator_options=agg_options,
-        jobs=jobs or os.cpu_count() or 1,
+        jobs=jobs or cores,
     )
     if out_dir is not None:
         paths = write_report(report, out_dir)

@@ -326,9 +326,9 @@ def _fold_rows(
     guard's state), and the decisions when ``sweep`` needs them. Rows in ``finished`` (a resumed run's,
     keyed by router and row) are reused; the router is trained only if some are missing (or for ``sweep``),
     and its new rows go to ``record`` as soon as they are scored."""
-    done = dict(finished)
+    done = {(name, i): finished[name, i] for i in test_idx if (name, i) in finished}  # this router's, this fold's
     decisions: list[RoutingDecision] = []
-    if sweep or any((name, i) not in done for i in test_idx):
+    if sweep or len(done) < len(test_idx):
         t0 = time.perf_counter()
         opts = dict((router_options or {}).get(name, {}))
         if router_info(name).reads_scores:  # evaluation only: it reads the recorded scores
@@ -365,8 +365,8 @@ def _fold_rows(
         for row in rows:
             row["seconds"] = share
         record(rows)
-        for row in rows:
-            done.setdefault((name, row["row"]), row)
+        for i, row in zip(test_idx, rows, strict=True):
+            done.setdefault((name, i), row)
     return [done[name, i] for i in test_idx], decisions if sweep else []
 
 
