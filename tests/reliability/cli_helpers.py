@@ -106,6 +106,12 @@ def running(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
+def _as_from_a_terminal() -> None:
+    """Ctrl-C as a terminal's foreground job gets it: a test run started in the background (``pytest &``)
+    ignores SIGINT, and a child started from it would inherit that and never see the signal."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def stop_after_rows(
     args: list[str],
     results: Path,
@@ -125,6 +131,7 @@ def stop_after_rows(
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         start_new_session=True,
+        preexec_fn=_as_from_a_terminal,
     )
     deadline = time.monotonic() + timeout
     try:
