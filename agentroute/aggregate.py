@@ -82,23 +82,62 @@ def _answered(results: Sequence[AgentResult]) -> list[AgentResult]:
 class _Vote:
     """Group answers by normalised text and return the heaviest group.
 
+    An answer that contains another, shorter answer word for word ("upstate new york" and "new york", or a
+    sentence around a short answer) agrees with it: it joins the group of the shorter answer, and the
+    group answers with its shortest form, the part its agents agree on (``merge_contained``, on by default).
     Ties go to the group holding the single most probable agent, then to the earlier agent in the
     decision's selection order, so the result never depends on completion order.
     """
 
     name = "vote"
+    merge_contained = True
 
     def weight(self, decision: RoutingDecision, agent: str) -> float:
         raise NotImplementedError
 
+    def _groups(self, decision: RoutingDecision, answered: Sequence[AgentResult]) -> dict[str, list[AgentResult]]:
+        """Answers by group: the key is the group's shortest normalised answer."""
+        by_key: dict[str, list[AgentResult]] = {}
+        for r in answered:
+            by_key.setdefault(normalize_answer(r.answer), []).append(r)
+        if not self.merge_contained or len(by_key) < 2:
+            return by_key
+        own = {k: sum(self.weight(decision, r.agent) for r in rs) for k, rs in by_key.items()}
+        groups: dict[str, list[AgentResult]] = {}
+        for key in sorted(by_key, key=lambda k: (len(k.split()), k)):
+            padded = f" {key} "
+            inside = [g for g in groups if f" {g} " in padded]
+            # the heaviest shorter answer this one contains; ties to the shorter, then alphabetical
+            home = min(inside, key=lambda g: (-own[g], len(g.split()), g)) if inside else key
+            groups.setdefault(home, []).extend(by_key[key])
+        return groups
+
     def settled(self, decision: RoutingDecision, results: Sequence[AgentResult], pending: Sequence[str]) -> bool:
-        """True when the leading answer is ahead of the runner-up by more than the pending agents weigh."""
-        mass: dict[str, float] = {}
-        for r in _answered(results):
-            key = normalize_answer(r.answer)
-            mass[key] = mass.get(key, 0.0) + self.weight(decision, r.agent)
-        ranked = sorted(mass.values(), reverse=True) + [0.0, 0.0]
-        return ranked[0] - ranked[1] > sum(self.weight(decision, a) for a in pending) + 1e-12
+        """True when no answer the pending agents could give would make another group win.
+
+        A challenger is any other group plus the pending agents, or, when answers may merge, the answers
+        outside the leader's own form that share a word, which a pending agent's shorter answer could gather
+        (the leader's longer forms included). With merging off this is the plain rule: ahead of the
+        runner-up by more than the pending agents weigh. A skipped agent could at most have shortened the
+        winning answer to a part of it.
+        """
+        answered = _answered(results)
+        if not answered:
+            return not pending
+        groups = self._groups(decision, answered)
+        mass = {k: sum(self.weight(decision, r.agent) for r in rs) for k, rs in groups.items()}
+        leader = max(mass, key=lambda k: mass[k])
+        challenger = max((m for k, m in mass.items() if k != leader), default=0.0)
+        if self.merge_contained and pending:
+            gather: dict[str, float] = {}
+            for r in answered:
+                key = normalize_answer(r.answer)
+                if key == leader:
+                    continue
+                for word in set(key.split()):
+                    gather[word] = gather.get(word, 0.0) + self.weight(decision, r.agent)
+            challenger = max(challenger, *gather.values(), 0.0)
+        return mass[leader] - challenger > sum(self.weight(decision, a) for a in pending) + 1e-12
 
     def aggregate(self, query: Query, decision: RoutingDecision, results: Sequence[AgentResult]) -> Answer:
         answered = _answered(results)
@@ -107,13 +146,15 @@ class _Vote:
         order = {a: i for i, a in enumerate(decision.selected)}
         mass: dict[str, float] = {}
         best: dict[str, AgentResult] = {}
-        for r in answered:
-            key = normalize_answer(r.answer)
-            mass[key] = mass.get(key, 0.0) + self.weight(decision, r.agent)
-            incumbent = best.get(key)
-            if incumbent is None or _rank(decision, r, order) < _rank(decision, incumbent, order):
-                best[key] = r
-        winner = min(mass, key=lambda k: (-round(mass[k], 12), _rank(decision, best[k], order)))
+        top: dict[str, AgentResult] = {}
+        for key, rs in self._groups(decision, answered).items():
+            mass[key] = sum(self.weight(decision, r.agent) for r in rs)
+            # the group answers in its shortest form, as its best-ranked agent with that form gave it
+            best[key] = min(
+                (r for r in rs if normalize_answer(r.answer) == key), key=lambda r: _rank(decision, r, order)
+            )
+            top[key] = min(rs, key=lambda r: _rank(decision, r, order))
+        winner = min(mass, key=lambda k: (-round(mass[k], 12), _rank(decision, top[k], order)))
         support = {str(best[k].answer): m for k, m in sorted(mass.items(), key=lambda kv: -kv[1])}
         return Answer(text=str(best[winner].answer), decision=decision, results=list(results), support=support)
 
@@ -145,8 +186,9 @@ class WeightedVote(_Vote):
 
     name = "weighted-vote"
 
-    def __init__(self, reliability: bool = True) -> None:
+    def __init__(self, reliability: bool = True, merge_contained: bool = True) -> None:
         self.reliability = reliability
+        self.merge_contained = merge_contained
 
     def weight(self, decision: RoutingDecision, agent: str) -> float:
         if self.reliability and agent in decision.reliability:
@@ -167,6 +209,9 @@ def reliability_weight(reliability: Mapping[str, float], agent: str) -> float:
 
 class MajorityVote(_Vote):
     name = "majority"
+
+    def __init__(self, merge_contained: bool = True) -> None:
+        self.merge_contained = merge_contained
 
     def weight(self, decision: RoutingDecision, agent: str) -> float:
         return 1.0

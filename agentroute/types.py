@@ -111,7 +111,7 @@ class RoutingDecision(BaseModel):
 
     ``early_stop``: call ``selected`` in order, in the fewest waves that could settle the answer, and stop
     as soon as the aggregator's answer can no longer change (see ``agentroute/waves.py``); the answer is
-    the one calling every selected agent would give, usually for fewer calls.
+    the one calling every selected agent would give (at most a longer form of it), usually for fewer calls.
 
     ``answer``: set by a router that answers itself (an out-of-scope notice, a multi-round episode's final
     answer); the pipeline then returns it instead of aggregating. ``usage`` / ``cost``: the router's own

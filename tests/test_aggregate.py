@@ -3,6 +3,8 @@ from __future__ import annotations
 import math
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from agentroute.aggregate import MajorityVote, TopOne, WeightedVote, aggregator_names, make_aggregator
 from agentroute.types import AgentResult, Query, RoutingDecision
@@ -100,3 +102,63 @@ def test_multiple_choice_letter_answers_vote() -> None:
     assert answer.text == "B"
     answer = MajorityVote().aggregate(Q, d, [res("a", "B"), res("b", "A"), res("c", "a")])
     assert answer.text == "A"
+
+
+def test_an_answer_that_contains_a_shorter_one_votes_for_it() -> None:
+    d = decision({"a": 0.45, "b": 0.3, "c": 0.25})
+    results = [res("a", "Boston"), res("b", "upstate New York"), res("c", "New York")]
+    answer = WeightedVote().aggregate(Q, d, results)
+    assert answer.text == "New York"  # 0.3 + 0.25 agree on New York and outweigh 0.45
+    assert answer.support == pytest.approx({"New York": 0.55, "Boston": 0.45})
+    assert WeightedVote(merge_contained=False).aggregate(Q, d, results).text == "Boston"
+    assert make_aggregator("majority", merge_contained=False).aggregate(Q, d, results).text == "Boston"
+    sentence = [res("a", "Lyon"), res("b", "The capital of France is Paris."), res("c", "paris")]
+    assert MajorityVote().aggregate(Q, d, sentence).text == "paris"
+    # containment is by whole words: "york" is not inside "yorkshire"
+    words = [res("a", "Yorkshire"), res("b", "york"), res("c", "Leeds")]
+    assert MajorityVote().aggregate(Q, decision({"a": 0.2, "b": 0.3, "c": 0.5}), words).text == "Leeds"
+
+
+def test_a_long_answer_joins_the_heaviest_shorter_answer_it_contains() -> None:
+    d = decision({"a": 0.3, "b": 0.1, "c": 0.25, "d": 0.35})
+    results = [res("a", "Paris"), res("b", "France"), res("c", "Paris, France"), res("d", "Lyon")]
+    answer = WeightedVote().aggregate(Q, d, results)
+    assert answer.text == "Paris"  # 0.3 + 0.25: "Paris, France" sides with Paris, the heavier of the two
+    assert answer.support["Paris"] == pytest.approx(0.55)
+
+
+def test_a_pending_shorter_answer_that_could_merge_the_others_keeps_the_vote_open() -> None:
+    d = decision({"a": 0.5, "b": 0.2, "c": 0.2, "d": 0.15})
+    so_far = [res("a", "Paris"), res("b", "upstate New York"), res("c", "New York City")]
+    # ahead of the runner-up by 0.3 > 0.15, but "New York" from d would gather 0.55
+    assert not WeightedVote().settled(d, so_far, ["d"])
+    assert WeightedVote().aggregate(Q, d, [*so_far, res("d", "New York")]).text == "New York"
+    unrelated = [res("a", "Paris"), res("b", "Rome"), res("c", "Madrid")]
+    assert WeightedVote().settled(d, unrelated, ["d"])
+
+
+PHRASES = ["paris", "new york", "upstate new york", "new york city", "york", "lyon", "paris france", "rome"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    weights=st.lists(st.floats(0.01, 1.0), min_size=2, max_size=5),
+    answers=st.lists(st.sampled_from(PHRASES), min_size=5, max_size=5),
+    late=st.lists(st.sampled_from(PHRASES), min_size=5, max_size=5),
+    asked=st.integers(1, 4),
+)
+def test_a_settled_vote_is_only_ever_shortened_by_the_agents_it_skips(
+    weights: list[float], answers: list[str], late: list[str], asked: int
+) -> None:
+    names = [f"a{i}" for i in range(len(weights))]
+    d = decision(dict(zip(names, weights, strict=True)))
+    asked = min(asked, len(names) - 1)
+    so_far = [res(n, answers[i]) for i, n in enumerate(d.selected[:asked])]
+    pending = d.selected[asked:]
+    for vote in (WeightedVote(), MajorityVote()):
+        if not vote.settled(d, so_far, pending):
+            continue
+        early = vote.aggregate(Q, d, so_far).text
+        for skipped in ([late[0]] * len(pending), late[: len(pending)]):
+            full = vote.aggregate(Q, d, [*so_far, *(res(n, a) for n, a in zip(pending, skipped, strict=True))]).text
+            assert f" {full} " in f" {early} ", (early, full)

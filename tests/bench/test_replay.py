@@ -61,14 +61,27 @@ def test_all_equals_an_independent_majority_vote(report: BenchReport, records: l
     order = list(records[0].agents)  # the agents' first-appearance order breaks ties
 
     def majority(rec: RunRecord) -> float:
+        said = {a: normalize_answer(rec.agents[a].pred) for a in order}
+        votes = Counter(k for k in said.values() if k)
+
+        def inside(short: str, long: str) -> bool:
+            return short != long and f" {short} " in f" {long} "
+
+        # answers that contain no other answer stand; every other one sides with the most voted of those inside it
+        minimal = [k for k in votes if not any(inside(j, k) for j in votes)]
+        side = {
+            k: k
+            if k in minimal
+            else min((m for m in minimal if inside(m, k)), key=lambda m: (-votes[m], len(m.split()), m))
+            for k in votes
+        }
         groups: dict[str, list[str]] = {}
         for a in order:
-            key = normalize_answer(rec.agents[a].pred)
-            if key:
-                groups.setdefault(key, []).append(a)
+            if said[a]:
+                groups.setdefault(side[said[a]], []).append(a)
         top = max(len(g) for g in groups.values())
-        winner = min((g for g in groups.values() if len(g) == top), key=lambda g: order.index(g[0]))
-        return max(rec.agents[a].score for a in winner)
+        winner = min((k for k, g in groups.items() if len(g) == top), key=lambda k: order.index(groups[k][0]))
+        return max(rec.agents[a].score for a in groups[winner] if said[a] == winner)
 
     expected = [majority(rec) for rec in per_question(report, records)]
     assert report.result("all").scores == pytest.approx(expected)
