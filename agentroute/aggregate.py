@@ -3,9 +3,10 @@
 ``weighted-vote`` sums the router's probability per distinct normalised answer (AgentRouter's rule), or,
 when the router estimated each agent's chance of being right (``RoutingDecision.reliability``), the
 agents' log-odds of being right; ``majority`` counts one vote per agent, ``top-one`` keeps the most
-probable agent that answered.
+probable agent that answered. Both votes count an answer that begins or ends with a shorter one as a vote
+for the shorter one.
 Each can also say when its answer is ``settled``: no answer from the agents still pending could change
-it, which is what lets an early-stopping decision skip them (``waves.py``).
+it (beyond shortening it), which is what lets an early-stopping decision skip them (``waves.py``).
 """
 
 from __future__ import annotations
@@ -82,9 +83,11 @@ def _answered(results: Sequence[AgentResult]) -> list[AgentResult]:
 class _Vote:
     """Group answers by normalised text and return the heaviest group.
 
-    An answer that contains another, shorter answer word for word ("upstate new york" and "new york", or a
-    sentence around a short answer) agrees with it: it joins the group of the shorter answer, and the
-    group answers with its shortest form, the part its agents agree on (``merge_contained``, on by default).
+    An answer that begins or ends with another, shorter answer, word for word ("upstate new york" and "new
+    york", or a sentence that states a short answer first or last), agrees with it: it joins the group of
+    the shorter answer, and the group answers with its shortest form, the part its agents agree on
+    (``merge_contained``, on by default). Only at the start or end: a "no" inside "yes, there is no doubt"
+    is not that answer.
     Ties go to the group holding the single most probable agent, then to the earlier agent in the
     decision's selection order, so the result never depends on completion order.
     """
@@ -105,8 +108,7 @@ class _Vote:
         own = {k: sum(self.weight(decision, r.agent) for r in rs) for k, rs in by_key.items()}
         groups: dict[str, list[AgentResult]] = {}
         for key in sorted(by_key, key=lambda k: (len(k.split()), k)):
-            padded = f" {key} "
-            inside = [g for g in groups if f" {g} " in padded]
+            inside = [g for g in groups if _begins_or_ends(key, g)]
             # the heaviest shorter answer this one contains; ties to the shorter, then alphabetical
             home = min(inside, key=lambda g: (-own[g], len(g.split()), g)) if inside else key
             groups.setdefault(home, []).extend(by_key[key])
@@ -157,6 +159,11 @@ class _Vote:
         winner = min(mass, key=lambda k: (-round(mass[k], 12), _rank(decision, top[k], order)))
         support = {str(best[k].answer): m for k, m in sorted(mass.items(), key=lambda kv: -kv[1])}
         return Answer(text=str(best[winner].answer), decision=decision, results=list(results), support=support)
+
+
+def _begins_or_ends(long: str, short: str) -> bool:
+    """Whether normalised answer ``long`` is ``short`` or begins or ends with it as whole words."""
+    return long == short or long.startswith(f"{short} ") or long.endswith(f" {short}")
 
 
 def _rank(decision: RoutingDecision, r: AgentResult, order: dict[str, int]) -> tuple[float, int]:

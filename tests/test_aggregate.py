@@ -114,9 +114,11 @@ def test_an_answer_that_contains_a_shorter_one_votes_for_it() -> None:
     assert make_aggregator("majority", merge_contained=False).aggregate(Q, d, results).text == "Boston"
     sentence = [res("a", "Lyon"), res("b", "The capital of France is Paris."), res("c", "paris")]
     assert MajorityVote().aggregate(Q, d, sentence).text == "paris"
-    # containment is by whole words: "york" is not inside "yorkshire"
+    # by whole words ("york" is not "yorkshire"), and only at the start or the end of the longer answer
     words = [res("a", "Yorkshire"), res("b", "york"), res("c", "Leeds")]
     assert MajorityVote().aggregate(Q, decision({"a": 0.2, "b": 0.3, "c": 0.5}), words).text == "Leeds"
+    middle = [res("a", "Yes, there is no doubt."), res("b", "no"), res("c", "yes")]
+    assert MajorityVote().aggregate(Q, decision({"a": 0.5, "b": 0.3, "c": 0.2}), middle).text == "yes"
 
 
 def test_a_long_answer_joins_the_heaviest_shorter_answer_it_contains() -> None:

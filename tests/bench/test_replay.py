@@ -64,17 +64,18 @@ def test_all_equals_an_independent_majority_vote(report: BenchReport, records: l
         said = {a: normalize_answer(rec.agents[a].pred) for a in order}
         votes = Counter(k for k in said.values() if k)
 
-        def inside(short: str, long: str) -> bool:
-            return short != long and f" {short} " in f" {long} "
+        def at_an_end(short: str, long: str) -> bool:
+            return long.startswith(short + " ") or long.endswith(" " + short)
 
-        # answers that contain no other answer stand; every other one sides with the most voted of those inside it
-        minimal = [k for k in votes if not any(inside(j, k) for j in votes)]
-        side = {
-            k: k
-            if k in minimal
-            else min((m for m in minimal if inside(m, k)), key=lambda m: (-votes[m], len(m.split()), m))
-            for k in votes
-        }
+        # from the shortest answer up: each one sides with the most voted standing answer it begins or ends
+        # with, or stands itself
+        standing: list[str] = []
+        side: dict[str, str] = {}
+        for k in sorted(votes, key=lambda k: (len(k.split()), k)):
+            homes = [m for m in standing if at_an_end(m, k)]
+            side[k] = min(homes, key=lambda m: (-votes[m], len(m.split()), m)) if homes else k
+            if not homes:
+                standing.append(k)
         groups: dict[str, list[str]] = {}
         for a in order:
             if said[a]:
