@@ -270,5 +270,10 @@ def aggregator_names() -> list[str]:
     return _AGGREGATORS.names()
 
 
+def aggregator_factory(name: str) -> Callable[..., Aggregator]:
+    """What ``make_aggregator(name, ...)`` calls (imported now if registered lazily)."""
+    return _AGGREGATORS.factory(name)
+
+
 def make_aggregator(name: str = "weighted-vote", **options: Any) -> Aggregator:
     return _AGGREGATORS.make(name, **options)

@@ -27,6 +27,7 @@ from agentroute.validate import (
     check_device,
     check_input_file,
     check_json_object,
+    check_keywords,
     check_output_dir,
     check_output_file,
     check_router,
@@ -134,7 +135,7 @@ def handle_errors(fn: F) -> F:
 
 def parse_aggregator_options(name: str, text: str) -> dict[str, Any]:
     """``--aggregator`` checked against the registered names and ``--aggregator-options`` as a JSON object."""
-    from agentroute.aggregate import aggregator_names
+    from agentroute.aggregate import aggregator_factory, aggregator_names
 
     check_choice("--aggregator", name, aggregator_names())
     try:
@@ -143,6 +144,7 @@ def parse_aggregator_options(name: str, text: str) -> dict[str, Any]:
         raise BadInput(f"--aggregator-options is not valid JSON: {e}") from None
     if not isinstance(options, dict):
         raise BadInput("--aggregator-options must be a JSON object")
+    check_keywords("--aggregator-options", name, aggregator_factory(name), options)
     return options
 
 

@@ -9,10 +9,11 @@ Nothing here imports torch unless the value needs it (``--device cuda``, a check
 
 from __future__ import annotations
 
+import inspect
 import json
 import sys
 import zipfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +64,20 @@ def check_router_options(name: str, options: Mapping[str, Any], option: str = "-
         make_router(name, seed=seed, **dict(options))
     except (TypeError, ValueError) as e:
         raise OptionError(f"{option} for {name}: {e}") from None
+
+
+def check_keywords(option: str, what: str, factory: Callable[..., Any], options: Mapping[str, Any]) -> None:
+    """A misspelt keyword of ``factory`` fails now, naming the ones it takes (nothing is built)."""
+    try:
+        params = inspect.signature(factory).parameters.values()
+    except (TypeError, ValueError):  # a builtin or C factory without a signature: it will say so itself
+        return
+    if any(p.kind is p.VAR_KEYWORD for p in params):
+        return
+    taken = [p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    unknown = sorted(set(options) - set(taken))
+    if unknown:
+        raise OptionError(f"{option} for {what}: unknown {', '.join(unknown)}; it takes {', '.join(taken) or 'none'}")
 
 
 def check_device(device: str, option: str = "--device") -> str:

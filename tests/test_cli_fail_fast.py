@@ -65,6 +65,14 @@ CASES = {
     "train non-saving router": (["train", "--logs", "{log}", "--out", "{out}/m.pt", "--router", "knn"], "knn"),
     "serve router": (["serve", "--router", "nope"], "unknown router 'nope'"),
     "bench options": (["bench", "run", "--logs", "{log}", "--options", '{"knn": {"nieghbours": 3}}'], "nieghbours"),
+    "bench aggregator options": (
+        ["bench", "run", "--logs", "{log}", "--aggregator", "majority", "--aggregator-options", '{"merge": false}'],
+        "--aggregator-options for majority: unknown merge; it takes merge_contained",
+    ),
+    "bench answer-aware options": (
+        ["bench", "run", "--logs", "{log}", "--aggregator-options", '{"merge_contained": false}'],
+        "for answer-aware: unknown merge_contained; it takes selector, base, extend, force",
+    ),
     # a wrong device
     "ask device": (["ask", "hi", "--device", "tpu"], "--device tpu: expected auto, cpu or cuda"),
     "bench device": (["bench", "run", "--logs", "{log}", "--device", "tpu"], "--device tpu"),
