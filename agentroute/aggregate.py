@@ -109,7 +109,7 @@ class _Vote:
         groups: dict[str, list[AgentResult]] = {}
         for key in sorted(by_key, key=lambda k: (len(k.split()), k)):
             inside = [g for g in groups if _begins_or_ends(key, g)]
-            # the heaviest shorter answer this one contains; ties to the shorter, then alphabetical
+            # the heaviest shorter answer this one begins or ends with; ties to the shorter, then alphabetical
             home = min(inside, key=lambda g: (-own[g], len(g.split()), g)) if inside else key
             groups.setdefault(home, []).extend(by_key[key])
         return groups

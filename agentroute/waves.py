@@ -6,8 +6,8 @@ waves: each wave is the shortest run of pending agents (in selection order) whos
 agreed with the current leader, would settle the vote; after each wave the aggregator is asked whether
 the remaining agents could still change its answer. The final answer is the one calling every selected
 agent would give, or a longer form of it: a skipped agent could at most have shortened it to a part of it
-that the agents agree on (a vote merges an answer with a shorter one it contains). The LangGraph pipeline
-and the replay benchmark both plan with ``next_wave``.
+that the agents agree on (a vote merges an answer with a shorter one it begins or ends with). The LangGraph
+pipeline and the replay benchmark both plan with ``next_wave``.
 
 An answer-aware aggregator (``agentroute/selection.py``) that is given the question decides itself, from
 the answers so far, whether to stop or call one more agent; its answer may then differ from the vote's.
