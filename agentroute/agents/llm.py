@@ -1,8 +1,8 @@
 """``LLMAgent``: an agent that answers with a chat model and a prompting strategy.
 
 Strategies (the AgentRouter setting of backbones × prompting strategies):
-``direct`` (one call), ``cot`` (reason step by step), ``self-consistency`` (n sampled reasoning paths, vote
-over normalised answers), ``react`` (other agents as tools, bounded steps) and ``reflect`` (draft,
+``direct`` (one call), ``cot`` (reason step by step), ``self-consistency`` (n sampled reasoning paths, the
+``majority`` vote over their answers), ``react`` (other agents as tools, bounded steps) and ``reflect`` (draft,
 critique, revise). Every call's tokens and cost are summed on the ``AgentResult``.
 
 The chat model may be given as an object, or as a model name (or None: the configured default) that is
@@ -13,15 +13,14 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
 from agentroute.agents.base import Agent
+from agentroute.aggregate import MajorityVote
 from agentroute.answers import extract_answer
 from agentroute.llm import ChatModel, Completion, UsesChatModel
-from agentroute.normalize import normalize_answer
-from agentroute.types import AgentResult, Query, TokenUsage
+from agentroute.types import AgentResult, Query, RoutingDecision, TokenUsage
 
 STRATEGIES = ("direct", "cot", "self-consistency", "react", "reflect")
 
@@ -135,19 +134,19 @@ class _Run:
         return self.answer(await self.call(self.messages("cot", COT_HINT)))
 
     async def self_consistency(self) -> str:
-        """Sample several reasoning paths and return the most frequent normalised answer (first seen wins ties)."""
+        """Sample several reasoning paths and return their majority answer: the vote the aggregators use, so
+        normalised answers group, and a longer answer sides with a shorter one it begins or ends with
+        (first sampled wins ties)."""
         temperature = self.agent.params.get("temperature", 0.7)
         messages = self.messages("cot", COT_HINT)
         texts = await asyncio.gather(
             *(self.call(messages, temperature=temperature, seed=i) for i in range(self.agent.samples))
         )
         answers = [self.answer(t) for t in texts]
-        kept = [a for a in answers if normalize_answer(a)]
-        if not kept:
-            return answers[0] if answers else ""
-        votes = Counter(normalize_answer(a) for a in kept)
-        top = max(votes.values())
-        return next(a for a in kept if votes[normalize_answer(a)] == top)
+        samples = [AgentResult(agent=f"sample {i}", answer=a) for i, a in enumerate(answers)]
+        same = RoutingDecision(router="self-consistency", probs={}, selected=[r.agent for r in samples])
+        voted = MajorityVote().aggregate(self.query, same, samples).text
+        return voted or (answers[0] if answers else "")
 
     async def react(self) -> str:
         tools = {t.name: t for t in self.agent.tools if t.name != self.agent.name}

@@ -42,6 +42,12 @@ def test_self_consistency_votes_over_normalised_answers():
     assert sorted(p["seed"] for _, p in model.calls) == [0, 1, 2, 3, 4]
 
 
+def test_self_consistency_counts_a_sentence_for_the_short_answer_it_ends_with():
+    replies = ["Answer: Lyon", "Answer: Lyon", "Answer: The capital is Paris", "Answer: Paris", "Answer: Paris, France"]
+    model = ScriptedChatModel(replies)
+    assert run(LLMAgent("sc", model, "self-consistency", samples=5, short_answer=False)).answer == "Paris"
+
+
 def test_reflect_drafts_critiques_and_revises():
     model = ScriptedChatModel(["Answer: Lyon", "The draft is wrong: the capital is Paris.", "Answer: Paris"])
     result = run(LLMAgent("r", model, "reflect"))
