@@ -25,6 +25,7 @@ import numpy as np
 
 from agentroute.aggregate import Aggregator, make_aggregator, prepare_decision
 from agentroute.bench.costs import with_costs
+from agentroute.bench.embed_once import PrecomputedEmbedder, embed_in_processes
 from agentroute.bench.fold_pool import run_in_processes
 from agentroute.bench.logs import drop_overlap, question_key
 from agentroute.bench.metrics import (
@@ -389,6 +390,7 @@ class _Plan:
     sweep: bool
     n_folds: int
     finished: dict[Any, dict[str, Any]]  # a resumed run's rows, by (router, row)
+    vectors: dict[str, np.ndarray] = field(default_factory=dict)  # questions embedded once (worker folds)
 
 
 @dataclass
@@ -464,7 +466,8 @@ def _fold_in_worker(plan: _Plan, fold: int, emit: Callable[[Any], None]) -> _Fol
             declared = {f.name: getattr(info, f.name) for f in fields(info) if f.name not in ("name", "target")}
             register_router(info.name, info.target, **declared)
     agg = make_aggregator(plan.aggregator, **plan.aggregator_options)
-    return _run_fold(plan, fold, make_embedder(plan.embedder), agg, emit, emit)
+    emb = make_embedder(plan.embedder)
+    return _run_fold(plan, fold, PrecomputedEmbedder(emb, plan.vectors) if plan.vectors else emb, agg, emit, emit)
 
 
 def _fold_progress(say: Callable[[str], None], fold: int, n_folds: int) -> Callable[[str], None]:
@@ -536,7 +539,10 @@ def run_replay_benchmark(
     runs: dict[int, _FoldRun] = {}
     record = results_log.append if results_log is not None else _ignore
     if jobs > 1 and n_folds > 1 and not any(router_info(name).needs_llm for name in routers):
-        say(f"running {n_folds} folds in {min(jobs, n_folds)} worker processes")
+        workers = min(jobs, n_folds)
+        say(f"embedding {len(rows)} questions in {workers} worker processes")
+        plan.vectors = embed_in_processes(embedder, [r.question for r in rows], workers)
+        say(f"running {n_folds} folds in {workers} worker processes")
 
         def on_event(event: str | list[dict[str, Any]]) -> None:  # a progress line, or rows just scored
             if isinstance(event, str):
