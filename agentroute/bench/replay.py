@@ -25,7 +25,7 @@ import numpy as np
 
 from agentroute.aggregate import Aggregator, make_aggregator, prepare_decision
 from agentroute.bench.costs import with_costs
-from agentroute.bench.embed_once import PrecomputedEmbedder, embed_in_processes
+from agentroute.bench.embed_once import PrecomputedEmbedder, embed_in_processes, texts_to_embed
 from agentroute.bench.fold_pool import run_in_processes
 from agentroute.bench.logs import drop_overlap, question_key
 from agentroute.bench.metrics import (
@@ -540,8 +540,9 @@ def run_replay_benchmark(
     record = results_log.append if results_log is not None else _ignore
     if jobs > 1 and n_folds > 1 and not any(router_info(name).needs_llm for name in routers):
         workers = min(jobs, n_folds)
-        say(f"embedding {len(rows)} questions in {workers} worker processes")
-        plan.vectors = embed_in_processes(embedder, [r.question for r in rows], workers)
+        texts = texts_to_embed([r.question for r in rows], (builder_options or {}).get("extractor"))
+        say(f"embedding {len(rows)} questions and their entities ({len(texts)} texts) in {workers} worker processes")
+        plan.vectors = embed_in_processes(embedder, texts, workers)
         say(f"running {n_folds} folds in {workers} worker processes")
 
         def on_event(event: str | list[dict[str, Any]]) -> None:  # a progress line, or rows just scored
@@ -618,6 +619,7 @@ def run_replay_benchmark(
         skipped=skipped,
         dropped_overlap=dropped,
         seconds_graphs=seconds_graphs,
+        has_answers=any(c.pred is not None for r in evaluated for c in r.agents.values()),
         best_single_scores=best_scores,
     )
     if sweep:

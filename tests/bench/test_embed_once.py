@@ -8,8 +8,11 @@ from typing import Any
 
 import numpy as np
 
-from agentroute.bench.embed_once import PrecomputedEmbedder, embed_in_processes
+from agentroute.bench.embed_once import PrecomputedEmbedder, embed_in_processes, texts_to_embed
+from agentroute.bench.replay import agent_order, build_fold
 from agentroute.kg.embed import make_embedder
+from agentroute.testing.routing_log import synthetic_routing_log
+from agentroute.types import AgentSpec
 
 
 class Counting:
@@ -55,3 +58,20 @@ def test_texts_embedded_in_worker_processes_equal_those_of_this_process() -> Non
     here = make_embedder("hashing")
     for text, vec in vectors.items():
         np.testing.assert_array_equal(vec, here.embed([text])[0])
+
+
+def test_a_fold_built_on_precomputed_texts_embeds_nothing_but_the_agents() -> None:
+    records = synthetic_routing_log(60, seed=3)
+    agents = [AgentSpec(name=a) for a in agent_order(records)]
+    questions = [r.question for r in records]
+    counting = Counting()
+    precomputed = embed_in_processes("hashing", texts_to_embed(questions), jobs=1)
+
+    fold = build_fold(records[:40], records[40:], agents, PrecomputedEmbedder(counting, precomputed))
+
+    assert set(counting.asked) == {a.profile_text() for a in agents}
+    reference = build_fold(records[:40], records[40:], agents, make_embedder("hashing"))
+    for mine, theirs in zip(fold.graphs, reference.graphs, strict=True):
+        assert mine.entities == theirs.entities and mine.similar == theirs.similar
+        for field in ("query_vec", "entity_vecs", "agent_vecs", "past_vecs"):
+            np.testing.assert_array_equal(getattr(mine, field), getattr(theirs, field))
