@@ -81,6 +81,7 @@ class BenchReport(BaseModel):
     seconds_graphs: float = 0.0  # building graphs and training examples, shared by all routers
     best_single_scores: list[float] = Field(default_factory=list)  # per question, the training-best agent
     curves: dict[str, Any] = Field(default_factory=dict)  # ``--sweep``: cost/calls curves, AIQ, APGR, CPT
+    has_answers: bool = True  # whether the log records the agents' answers (``pred``) the vote reads
 
     def result(self, router: str) -> RouterResult:
         for r in self.results:
@@ -155,12 +156,18 @@ _HEADERS = ["router", "accuracy", "95% CI", "calls", "$/query", "gap", "Δ best 
 
 
 def _caption(report: BenchReport) -> str:
-    return (
+    caption = (
         f"n={report.n}, folds={report.folds}, best single={report.best_single:.3f} "
         f"({report.best_single_agent}), oracle={report.oracle:.3f}, best in hindsight="
         f"{report.hindsight_best:.3f} ({report.hindsight_agent}), embedder={report.embedder}, "
         f"seed={report.seed}"
     )
+    if not report.has_answers and any(r.calls_per_query > 1 for r in report.results):
+        caption += (
+            "; the log records no answers (pred), so a router that calls several agents is scored on its "
+            "top one: its extra calls cannot change its answer here"
+        )
+    return caption
 
 
 def report_markdown(report: BenchReport) -> str:

@@ -8,7 +8,7 @@ import pytest
 from agentroute.aggregate import make_aggregator
 from agentroute.bench.logs import read_routing_log
 from agentroute.bench.replay import build_fold, make_folds, routing_view, run_replay_benchmark
-from agentroute.bench.report import BenchReport
+from agentroute.bench.report import BenchReport, report_markdown
 from agentroute.kg.embed import make_embedder
 from agentroute.normalize import normalize_answer
 from agentroute.routers.base import make_router
@@ -276,3 +276,18 @@ def test_accuracy_by_task_matches_the_questions_of_each_task(report: BenchReport
     assert "Accuracy by task" in report_markdown(report)
     one_task = report.model_copy(update={"tasks": ["same"] * report.n})
     assert by_task(one_task) == {} and "Accuracy by task" not in report_markdown(one_task)
+
+
+def test_a_log_without_answers_says_that_extra_calls_cannot_change_an_answer(records: list[RunRecord]) -> None:
+    scores_only = [
+        r.model_copy(update={"agents": {a: AgentRecord(score=c.score) for a, c in r.agents.items()}})
+        for r in records[:60]
+    ]
+    bare = run_replay_benchmark(scores_only, folds=2, routers=["all", "best-single"])
+    answered = run_replay_benchmark(records[:60], folds=2, routers=["all", "best-single"])
+    one_call = run_replay_benchmark(scores_only, folds=2, routers=["best-single"])
+
+    assert not bare.has_answers and answered.has_answers
+    assert "records no answers (pred)" in report_markdown(bare)
+    assert "records no answers" not in report_markdown(answered)
+    assert "records no answers" not in report_markdown(one_call)  # nothing calls more than one agent
