@@ -4,7 +4,9 @@ For each left-out agent (fold 1 of the replay benchmark's 5-fold split, seed 0):
 
 * *profiled*: the new agent has been run on the past questions, so the test-time history holds its
   PERFORMED edges (how a new agent is normally introduced); the GNN was never trained with it.
-* *spec only*: no history for it, just its spec (MoRE agents are bare names, so expect little here).
+* *spec only*: no history for it, just its spec (MoRE agents are bare names, so expect little here),
+  once routed by the bare GNN and once as ``AgentRoute`` routes (``route_with_cold_start``: an agent
+  without history on the question's similar past questions is routed by its description instead).
 
 Reported: how often it is chosen on the test questions where it is the unique best agent, how often it
 is chosen at all, and top-1 accuracy with the 3-agent pool, with the new agent added, and of a GNN
@@ -29,6 +31,7 @@ from agentroute.kg.builder import QueryGraphBuilder
 from agentroute.kg.embed import Embedder, make_embedder
 from agentroute.kg.examples import build_graphs, make_examples
 from agentroute.kg.stores.networkx_store import NetworkXStore
+from agentroute.routers.coldstart import route_with_cold_start
 from agentroute.routers.gnn import GNNRouter
 from agentroute.threads import set_torch_threads
 from agentroute.types import AgentSpec, RunRecord
@@ -43,8 +46,10 @@ def builder(agents: Sequence[AgentSpec], history: Sequence[RunRecord], embedder:
     return QueryGraphBuilder(NetworkXStore(), list(agents), embedder=embedder, history=list(history))
 
 
-def top1(router: GNNRouter, b: QueryGraphBuilder, test: Sequence[RunRecord]) -> list[str]:
-    return [d.selected[0] for d in router.route_many(build_graphs(b, test))]
+def top1(router: GNNRouter, b: QueryGraphBuilder, test: Sequence[RunRecord], cold_start: bool = False) -> list[str]:
+    graphs = build_graphs(b, test)
+    decisions = route_with_cold_start(router, graphs) if cold_start else router.route_many(graphs)
+    return [d.selected[0] for d in decisions]
 
 
 def accuracy(choices: Sequence[str], test: Sequence[RunRecord]) -> float:
@@ -86,9 +91,12 @@ def main(argv: list[str] | None = None) -> int:
         "chosen when best (profiled)",
         "chosen overall (profiled)",
         "chosen when best (spec only)",
+        "chosen overall (spec only)",
         "acc 3 agents",
         "acc + new (profiled)",
         "acc + new (spec only)",
+        "chosen overall (spec only, cold start)",
+        "acc + new (spec only, cold start)",
         "acc trained with it",
     ):
         table.add_column(col, justify="right")
@@ -103,6 +111,7 @@ def main(argv: list[str] | None = None) -> int:
         acc3 = accuracy(top1(router, b3, test_wo), test_wo)
         profiled = top1(router, builder(agents, train, embedder), test)
         spec_only = top1(router, builder(agents, train_wo, embedder), test)
+        cold = top1(router, builder(agents, train_wo, embedder), test, cold_start=True)
         best = [i for i, r in enumerate(test) if all(r.scores()[new] > s for a, s in r.scores().items() if a != new)]
         table.add_row(
             new,
@@ -110,9 +119,12 @@ def main(argv: list[str] | None = None) -> int:
             f"{share(profiled, new, best):.1%}",
             f"{share(profiled, new):.1%}",
             f"{share(spec_only, new, best):.1%}",
+            f"{share(spec_only, new):.1%}",
             f"{acc3:.3f}",
             f"{accuracy(profiled, test):.3f}",
             f"{accuracy(spec_only, test):.3f}",
+            f"{share(cold, new):.1%}",
+            f"{accuracy(cold, test):.3f}",
             f"{ref_acc:.3f}",
         )
     Console().print(table)
