@@ -390,7 +390,7 @@ class _Plan:
     sweep: bool
     n_folds: int
     finished: dict[Any, dict[str, Any]]  # a resumed run's rows, by (router, row)
-    vectors: dict[str, np.ndarray] = field(default_factory=dict)  # questions embedded once (worker folds)
+    vectors: dict[str, np.ndarray] = field(default_factory=dict)  # texts embedded once (``embed_once.py``)
 
 
 @dataclass
