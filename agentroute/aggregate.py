@@ -119,9 +119,10 @@ class _Vote:
 
         A challenger is any other group plus the pending agents, or, when answers may merge, the answers
         outside the leader's own form that share a word, which a pending agent's shorter answer could gather
-        (the leader's longer forms included). With merging off this is the plain rule: ahead of the
-        runner-up by more than the pending agents weigh. A skipped agent could at most have shortened the
-        winning answer to a part of it.
+        (the leader's longer forms included). Those longer forms may leave the leader with it, so when answers
+        may merge only the leader's own form counts for the leader. With merging off this is the plain rule:
+        ahead of the runner-up by more than the pending agents weigh. A skipped agent could at most have
+        shortened the winning answer to a part of it.
         """
         answered = _answered(results)
         if not answered:
@@ -130,16 +131,19 @@ class _Vote:
         mass = {k: sum(self.weight(decision, r.agent) for r in rs) for k, rs in groups.items()}
         leader = max(mass, key=lambda k: mass[k])
         challenger = max((m for k, m in mass.items() if k != leader), default=0.0)
+        secure = mass[leader]
         if self.merge_contained and pending:
             gather: dict[str, float] = {}
+            secure = 0.0
             for r in answered:
                 key = normalize_answer(r.answer)
                 if key == leader:
+                    secure += self.weight(decision, r.agent)
                     continue
                 for word in set(key.split()):
                     gather[word] = gather.get(word, 0.0) + self.weight(decision, r.agent)
             challenger = max(challenger, *gather.values(), 0.0)
-        return mass[leader] - challenger > sum(self.weight(decision, a) for a in pending) + 1e-12
+        return secure - challenger > sum(self.weight(decision, a) for a in pending) + 1e-12
 
     def aggregate(self, query: Query, decision: RoutingDecision, results: Sequence[AgentResult]) -> Answer:
         answered = _answered(results)

@@ -3,7 +3,7 @@ from __future__ import annotations
 import math
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from agentroute.aggregate import MajorityVote, TopOne, WeightedVote, aggregator_names, make_aggregator
@@ -139,10 +139,25 @@ def test_a_pending_shorter_answer_that_could_merge_the_others_keeps_the_vote_ope
     assert WeightedVote().settled(d, unrelated, ["d"])
 
 
-PHRASES = ["paris", "new york", "upstate new york", "new york city", "york", "lyon", "paris france", "rome"]
+PHRASES = ["paris", "new york", "upstate new york", "new york city", "york", "lyon", "paris france", "rome", "city"]
+PHRASES += ["york city", "new york city hall"]
 
 
 @settings(max_examples=300, deadline=None)
+# found by this test: a late "york" took "new york" out of the leader's group and left "new york city" alone
+@example(
+    weights=[1.0, 0.75, 0.75, 0.25],
+    answers=["paris", "new york", "new york city", "paris", "paris"],
+    late=["york", "paris", "paris", "paris", "paris"],
+    asked=3,
+)
+# and late "city" answers drew the leader's "new york city" away from it
+@example(
+    weights=[1.0, 1.0, 1.0, 0.5, 0.5, 0.25],
+    answers=["new york", "upstate new york", "new york city", "city", "paris"],
+    late=["city", "city", "paris", "paris", "paris"],
+    asked=4,
+)
 @given(
     weights=st.lists(st.floats(0.01, 1.0), min_size=2, max_size=5),
     answers=st.lists(st.sampled_from(PHRASES), min_size=5, max_size=5),
