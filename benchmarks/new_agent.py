@@ -5,8 +5,10 @@ For each left-out agent (fold 1 of the replay benchmark's 5-fold split, seed 0):
 * *profiled*: the new agent has been run on the past questions, so the test-time history holds its
   PERFORMED edges (how a new agent is normally introduced); the GNN was never trained with it.
 * *spec only*: no history for it, just its spec (MoRE agents are bare names, so expect little here),
-  once routed by the bare GNN and once as ``AgentRoute`` routes (``route_with_cold_start``: an agent
-  without history on the question's similar past questions is routed by its description instead).
+  once routed by the bare GNN (which holds an agent without history at the pool's mean probability;
+  ``--options '{"hold_unproven": false}'`` shows the GNN's own extrapolation) and once as ``AgentRoute``
+  routes it (``route_with_cold_start``: an agent without history on the question's similar past questions
+  is routed by its description instead).
 
 Reported: how often it is chosen on the test questions where it is the unique best agent, how often it
 is chosen at all, and top-1 accuracy with the 3-agent pool, with the new agent added, and of a GNN

@@ -12,7 +12,7 @@ from typing import Any
 from agentroute.routers.gnn.train import TrainConfig
 
 #: Options that only change which agents are selected from the probabilities (not what is learned).
-SELECTION = frozenset({"mass", "max_calls", "k", "top1", "prune", "early_stop"})
+SELECTION = frozenset({"mass", "max_calls", "k", "top1", "prune", "early_stop", "hold_unproven"})
 
 
 @dataclass
@@ -55,6 +55,9 @@ class GNNConfig:
     top1: bool = False
     prune: bool = True
     early_stop: bool = True
+    # an agent neither trained on nor scored on any similar past question gets the mean probability of
+    # the agents that were (GNNRouter._hold_unproven)
+    hold_unproven: bool = True
 
     def __post_init__(self) -> None:
         if self.ensemble < 1:

@@ -36,6 +36,7 @@ from agentroute.routers.text.lexical import Lexicon
 from agentroute.types import AgentSpec, QueryGraph, RoutingDecision, TrainExample
 
 _OPTIONS = GNNConfig.names()
+_COVERAGE = EVIDENCE_FEATURES.index("coverage")
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
@@ -267,8 +268,29 @@ class GNNRouter(BaseRouter):
         result, p = [], iter(probs)
         for it in items:
             row = next(p) if it.agent_names else np.zeros(0)
+            if self.hold_unproven:
+                row = self._hold_unproven(it, row)
             result.append({a: float(v) for a, v in zip(it.agent_names, row, strict=True)})
         return result
+
+    def _hold_unproven(self, item: GraphArrays, row: np.ndarray) -> np.ndarray:
+        """``row`` with every unproven agent (not trained on, not scored on any of the question's similar
+        past questions) set to the mean probability of the proven ones, then renormalised.
+
+        Why: the GNN learned from agents that all had history, so what it says of an agent with none is an
+        extrapolation, and on MoRE it sent such an agent up to 71% of the questions and lost accuracy
+        (``benchmarks/new_agent.py``). Held at the pool's average, the agent is neither preferred nor
+        ruled out; once it has history it is judged by it, and ``AgentRoute``'s cold start routes it by its
+        description meanwhile (``coldstart.py``).
+        """
+        trained = {a.name for a in self.agents}
+        covered = item.evidence[:, _COVERAGE] > 0
+        unproven = np.array([a not in trained for a in item.agent_names], dtype=bool) & ~covered
+        if not unproven.any() or unproven.all():
+            return row
+        held = row.copy()
+        held[unproven] = row[~unproven].mean()
+        return held / held.sum()
 
     def _frozen_ensemble(self) -> FrozenEnsemble:
         """The members stacked for fast inference (built on first use after ``fit``/``load``)."""
