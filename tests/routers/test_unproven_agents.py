@@ -5,8 +5,10 @@ such an agent for the best one."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from agentroute.routers.gnn import GNNRouter
+from agentroute.routers.gnn.unproven import hold_at_mean, unproven_agents
 from agentroute.types import PastQuery, QueryGraph, TrainExample
 from tests.routers.test_gnn import FAST, ToyWorld
 
@@ -32,6 +34,17 @@ def _topic_world(n: int, start: int, newcomer: str | None = None) -> list[tuple[
     return out
 
 
+def test_unproven_means_untrained_and_unscored_near_the_question() -> None:
+    graph = _topic_world(1, 70_000, newcomer="spec")[0][0].graph
+    assert unproven_agents(graph, {"agent0", "agent1", "agent2"}) == ["agent3"]
+    assert unproven_agents(graph, {"agent0", "agent1"}) == ["agent3"]  # agent2 has history on similar questions
+    graph.similar = [PastQuery("p", "q", 0.5, {"agent3": 0.0})]
+    assert unproven_agents(graph, set()) == ["agent0", "agent1", "agent2"]
+    held = hold_at_mean({"a": 0.6, "b": 0.2, "new": 0.2}, ["new"])  # new: the mean 0.4, then renormalised
+    assert held == pytest.approx({"a": 0.5, "b": 0.2 / 1.2, "new": 0.4 / 1.2})
+    assert hold_at_mean({"a": 0.7, "b": 0.3}, ["a", "b"]) == {"a": 0.7, "b": 0.3}  # nothing proven
+
+
 def _share_and_accuracy(router: GNNRouter, test: list[tuple[TrainExample, str]]) -> tuple[float, float]:
     chosen = [router.route(ex.graph).selected[0] for ex, _ in test]
     share = float(np.mean([c == "agent3" for c in chosen]))
@@ -50,9 +63,12 @@ def test_an_agent_without_history_is_held_at_the_pool_mean_and_not_taken_for_the
     router.hold_unproven = True
     share, accuracy = _share_and_accuracy(router, test)
     assert share == 0.0 and accuracy > raw_accuracy + 0.2
-    probs = router.route(test[0][0].graph).probs
+    decision = router.route(test[0][0].graph)
+    probs = decision.probs
     assert abs(sum(probs.values()) - 1.0) < 1e-9
     assert abs(probs["agent3"] - np.mean([probs[a] for a in ("agent0", "agent1", "agent2")])) < 1e-9
+    assert decision.rationale.endswith("held at the pool's mean, no history yet: agent3")
+    assert router.predict_proba([test[0][0].graph])[0] == probs
 
 
 def _both_ways(router: GNNRouter, graph: QueryGraph) -> tuple[dict[str, float], dict[str, float]]:

@@ -56,7 +56,7 @@ class GNNConfig:
     prune: bool = True
     early_stop: bool = True
     # an agent neither trained on nor scored on any similar past question gets the mean probability of
-    # the agents that were (GNNRouter._hold_unproven)
+    # the agents that were (unproven.py)
     hold_unproven: bool = True
 
     def __post_init__(self) -> None:

@@ -31,12 +31,12 @@ from agentroute.routers.gnn.frozen import FrozenEnsemble
 from agentroute.routers.gnn.model import GNNScorer, segment_log_softmax
 from agentroute.routers.gnn.targets import target_distribution
 from agentroute.routers.gnn.train import Examples, TrainReport, train_model
+from agentroute.routers.gnn.unproven import hold_at_mean, unproven_agents
 from agentroute.routers.task_prior import TaskPrior, cross_fitted
 from agentroute.routers.text.lexical import Lexicon
 from agentroute.types import AgentSpec, QueryGraph, RoutingDecision, TrainExample
 
 _OPTIONS = GNNConfig.names()
-_COVERAGE = EVIDENCE_FEATURES.index("coverage")
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
@@ -224,9 +224,9 @@ class GNNRouter(BaseRouter):
 
     def _predict(
         self, graphs: Sequence[QueryGraph], batch_size: int | None = None
-    ) -> tuple[list[dict[str, float]], list[dict[str, float]]]:
-        """Per graph: the agents' probabilities, and their expected scores from the task prior (empty
-        without one)."""
+    ) -> tuple[list[dict[str, float]], list[dict[str, float]], list[list[str]]]:
+        """Per graph: the agents' probabilities, their expected scores from the task prior (empty without
+        one), and the agents held at the pool's mean (``unproven.py``; none with ``hold_unproven=False``)."""
         if not self.models or self.in_dims is None:
             raise RuntimeError(f"{self.name} router is not trained: call fit() or GNNRouter.load() first")
         step = batch_size or (128 if self.device.type == "cpu" else 4096)
@@ -244,7 +244,10 @@ class GNNRouter(BaseRouter):
                 expected.extend(
                     {a: float(v) for a, v in zip(g.agent_names, row, strict=True)} for g, row in zip(chunk, task)
                 )
-        return probs, expected
+        trained = {a.name for a in self.agents}
+        held = [unproven_agents(g, trained) if self.hold_unproven else [] for g in graphs]
+        probs = [hold_at_mean(p, h) if h else p for p, h in zip(probs, held, strict=True)]
+        return probs, expected, held
 
     def _predict_items(self, items: Sequence[GraphArrays]) -> list[dict[str, float]]:
         assert self.models and self.in_dims is not None
@@ -268,29 +271,8 @@ class GNNRouter(BaseRouter):
         result, p = [], iter(probs)
         for it in items:
             row = next(p) if it.agent_names else np.zeros(0)
-            if self.hold_unproven:
-                row = self._hold_unproven(it, row)
             result.append({a: float(v) for a, v in zip(it.agent_names, row, strict=True)})
         return result
-
-    def _hold_unproven(self, item: GraphArrays, row: np.ndarray) -> np.ndarray:
-        """``row`` with every unproven agent (not trained on, not scored on any of the question's similar
-        past questions) set to the mean probability of the proven ones, then renormalised.
-
-        Why: the GNN learned from agents that all had history, so what it says of an agent with none is an
-        extrapolation, and on MoRE it sent such an agent up to 71% of the questions and lost accuracy
-        (``benchmarks/new_agent.py``). Held at the pool's average, the agent is neither preferred nor
-        ruled out; once it has history it is judged by it, and ``AgentRoute``'s cold start routes it by its
-        description meanwhile (``coldstart.py``).
-        """
-        trained = {a.name for a in self.agents}
-        covered = item.evidence[:, _COVERAGE] > 0
-        unproven = np.array([a not in trained for a in item.agent_names], dtype=bool) & ~covered
-        if not unproven.any() or unproven.all():
-            return row
-        held = row.copy()
-        held[unproven] = row[~unproven].mean()
-        return held / held.sum()
 
     def _frozen_ensemble(self) -> FrozenEnsemble:
         """The members stacked for fast inference (built on first use after ``fit``/``load``)."""
@@ -324,9 +306,11 @@ class GNNRouter(BaseRouter):
 
     def route_many(self, graphs: Sequence[QueryGraph], k: int | None = None) -> list[RoutingDecision]:
         decisions = []
-        for probs, expected in zip(*self._predict(graphs), strict=True):
+        for probs, expected, held in zip(*self._predict(graphs), strict=True):
             selected = self.select(probs, k)
             top = ", ".join(f"{a} {probs[a]:.2f}" for a in sorted(probs, key=lambda a: -probs[a])[:3])
+            if held and len(held) < len(probs):
+                top += f"; held at the pool's mean, no history yet: {', '.join(held)}"
             decisions.append(
                 RoutingDecision(
                     router=self.name,
