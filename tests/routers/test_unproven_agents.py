@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from test_gnn import FAST, ToyWorld
 
 from agentroute.routers.gnn import GNNRouter
 from agentroute.routers.gnn.unproven import hold_at_mean, unproven_agents
 from agentroute.types import PastQuery, QueryGraph, TrainExample
-from tests.routers.test_gnn import FAST, ToyWorld
 
 
 def _topic_world(n: int, start: int, newcomer: str | None = None) -> list[tuple[TrainExample, str]]:
