@@ -5,7 +5,7 @@ For each left-out agent (fold 1 of the replay benchmark's 5-fold split, seed 0):
 * *profiled*: the new agent has been run on the past questions, so the test-time history holds its
   PERFORMED edges (how a new agent is normally introduced); the GNN was never trained with it.
 * *spec only*: no history for it, just its spec (MoRE agents are bare names, so expect little here),
-  once routed by the bare GNN (which holds an agent without history at the pool's mean probability;
+  once routed by the bare GNN (which holds an agent without history at the weakest known agent's probability;
   ``--options '{"hold_unproven": false}'`` shows the GNN's own extrapolation) and once as ``AgentRoute``
   routes it (``route_with_cold_start``: an agent without history on the question's similar past questions
   is routed by its description instead).

@@ -1,6 +1,6 @@
-"""An agent the GNN was neither trained on nor has history for is held at the pool's mean probability
-(``GNNRouter.hold_unproven``): the GNN learned only from agents with history, and left to itself it took
-such an agent for the best one."""
+"""An agent the GNN was neither trained on nor has history for is held at the probability of the least
+likely known agent (``GNNRouter.hold_unproven``): the GNN learned only from agents with history, and left
+to itself it took such an agent for the best one."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from test_gnn import FAST, ToyWorld
 
 from agentroute.routers.gnn import GNNRouter
-from agentroute.routers.gnn.unproven import hold_at_mean, unproven_agents
+from agentroute.routers.gnn.unproven import hold_at_weakest, unproven_agents
 from agentroute.types import PastQuery, QueryGraph, TrainExample
 
 
@@ -40,9 +40,9 @@ def test_unproven_means_untrained_and_unscored_near_the_question() -> None:
     assert unproven_agents(graph, {"agent0", "agent1"}) == ["agent3"]  # agent2 has history on similar questions
     graph.similar = [PastQuery("p", "q", 0.5, {"agent3": 0.0})]
     assert unproven_agents(graph, set()) == ["agent0", "agent1", "agent2"]
-    held = hold_at_mean({"a": 0.6, "b": 0.2, "new": 0.2}, ["new"])  # new: the mean 0.4, then renormalised
-    assert held == pytest.approx({"a": 0.5, "b": 0.2 / 1.2, "new": 0.4 / 1.2})
-    assert hold_at_mean({"a": 0.7, "b": 0.3}, ["a", "b"]) == {"a": 0.7, "b": 0.3}  # nothing proven
+    held = hold_at_weakest({"a": 0.5, "b": 0.1, "new": 0.4}, ["new"])  # new: b's 0.1, then renormalised
+    assert held == pytest.approx({"a": 0.5 / 0.7, "b": 0.1 / 0.7, "new": 0.1 / 0.7})
+    assert hold_at_weakest({"a": 0.7, "b": 0.3}, ["a", "b"]) == {"a": 0.7, "b": 0.3}  # nothing proven
 
 
 def _share_and_accuracy(router: GNNRouter, test: list[tuple[TrainExample, str]]) -> tuple[float, float]:
@@ -51,7 +51,7 @@ def _share_and_accuracy(router: GNNRouter, test: list[tuple[TrainExample, str]])
     return share, float(np.mean([c == best for c, (_, best) in zip(chosen, test, strict=True)]))
 
 
-def test_an_agent_without_history_is_held_at_the_pool_mean_and_not_taken_for_the_best() -> None:
+def test_an_agent_without_history_is_held_at_the_weakest_and_not_taken_for_the_best() -> None:
     train = [ex for ex, _ in _topic_world(400, 0)]
     router = GNNRouter(seed=0, top1=True, **FAST).fit(train)
     test = _topic_world(200, 50_000, newcomer="spec")
@@ -66,8 +66,8 @@ def test_an_agent_without_history_is_held_at_the_pool_mean_and_not_taken_for_the
     decision = router.route(test[0][0].graph)
     probs = decision.probs
     assert abs(sum(probs.values()) - 1.0) < 1e-9
-    assert abs(probs["agent3"] - np.mean([probs[a] for a in ("agent0", "agent1", "agent2")])) < 1e-9
-    assert decision.rationale.endswith("held at the pool's mean, no history yet: agent3")
+    assert probs["agent3"] == min(probs[a] for a in ("agent0", "agent1", "agent2"))
+    assert decision.rationale.endswith("held at the weakest known agent's probability, no history yet: agent3")
     assert router.predict_proba([test[0][0].graph])[0] == probs
 
 

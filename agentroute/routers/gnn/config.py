@@ -55,7 +55,7 @@ class GNNConfig:
     top1: bool = False
     prune: bool = True
     early_stop: bool = True
-    # an agent neither trained on nor scored on any similar past question gets the mean probability of
+    # an agent neither trained on nor scored on any similar past question gets the lowest probability of
     # the agents that were (unproven.py)
     hold_unproven: bool = True
 

@@ -31,7 +31,7 @@ from agentroute.routers.gnn.frozen import FrozenEnsemble
 from agentroute.routers.gnn.model import GNNScorer, segment_log_softmax
 from agentroute.routers.gnn.targets import target_distribution
 from agentroute.routers.gnn.train import Examples, TrainReport, train_model
-from agentroute.routers.gnn.unproven import hold_at_mean, unproven_agents
+from agentroute.routers.gnn.unproven import hold_at_weakest, unproven_agents
 from agentroute.routers.task_prior import TaskPrior, cross_fitted
 from agentroute.routers.text.lexical import Lexicon
 from agentroute.types import AgentSpec, QueryGraph, RoutingDecision, TrainExample
@@ -226,7 +226,8 @@ class GNNRouter(BaseRouter):
         self, graphs: Sequence[QueryGraph], batch_size: int | None = None
     ) -> tuple[list[dict[str, float]], list[dict[str, float]], list[list[str]]]:
         """Per graph: the agents' probabilities, their expected scores from the task prior (empty without
-        one), and the agents held at the pool's mean (``unproven.py``; none with ``hold_unproven=False``)."""
+        one), and the agents held at the weakest proven agent's probability (``unproven.py``; none with
+        ``hold_unproven=False``)."""
         if not self.models or self.in_dims is None:
             raise RuntimeError(f"{self.name} router is not trained: call fit() or GNNRouter.load() first")
         step = batch_size or (128 if self.device.type == "cpu" else 4096)
@@ -246,7 +247,7 @@ class GNNRouter(BaseRouter):
                 )
         trained = {a.name for a in self.agents}
         held = [unproven_agents(g, trained) if self.hold_unproven else [] for g in graphs]
-        probs = [hold_at_mean(p, h) if h else p for p, h in zip(probs, held, strict=True)]
+        probs = [hold_at_weakest(p, h) if h else p for p, h in zip(probs, held, strict=True)]
         return probs, expected, held
 
     def _predict_items(self, items: Sequence[GraphArrays]) -> list[dict[str, float]]:
@@ -310,7 +311,7 @@ class GNNRouter(BaseRouter):
             selected = self.select(probs, k)
             top = ", ".join(f"{a} {probs[a]:.2f}" for a in sorted(probs, key=lambda a: -probs[a])[:3])
             if held and len(held) < len(probs):
-                top += f"; held at the pool's mean, no history yet: {', '.join(held)}"
+                top += f"; held at the weakest known agent's probability, no history yet: {', '.join(held)}"
             decisions.append(
                 RoutingDecision(
                     router=self.name,
