@@ -61,7 +61,7 @@ BASE_URL_HELP = (
     "(else AGENTROUTE_BASE_URL, OPENAI_BASE_URL)."
 )
 LLM_MODEL_HELP = "Default model name of LLM agents, routers and the refine aggregator (else AGENTROUTE_LLM_MODEL)."
-API_KEY_ENV_HELP = "NAME of the environment variable holding the API key (else AGENTROUTE_API_KEY, OPENAI_API_KEY)."
+API_KEY_ENV_HELP = "NAME of the environment variable holding the API key (else AGENTROUTE_LLM_API_KEY, OPENAI_API_KEY)."
 PRICES_HELP = 'Prices JSON: {"model or agent": {"input_per_M": USD, "output_per_M": USD}} (else AGENTROUTE_PRICES).'
 
 

@@ -395,14 +395,14 @@ def profile_agents(
     try:
         if store is not None:
             graph_store.upsert_nodes("Agent", spec_rows(pool.specs))
-        ar = AgentRoute(pool, "all", store=graph_store, timeout_s=timeout_s)
         output.parent.mkdir(parents=True, exist_ok=True)
         batch = max(batch, concurrency)
-        for start in range(0, len(todo), batch):
-            chunk = todo[start : start + batch]
-            runs = ar.profile(chunk, scorer=scorer, concurrency=concurrency, record=store is not None)
-            append_rows(output, (run.model_dump_json(exclude_none=True) for run in runs))
-            progress(f"profiled {len(done) + start + len(runs)}/{len(queries)} questions")
+        with AgentRoute(pool, "all", store=graph_store, timeout_s=timeout_s) as ar:
+            for start in range(0, len(todo), batch):
+                chunk = todo[start : start + batch]
+                runs = ar.profile(chunk, scorer=scorer, concurrency=concurrency, record=store is not None)
+                append_rows(output, (run.model_dump_json(exclude_none=True) for run in runs))
+                progress(f"profiled {len(done) + start + len(runs)}/{len(queries)} questions")
     finally:
         graph_store.close()
     return {

@@ -18,9 +18,9 @@ import re
 import threading
 import time
 import weakref
-from collections.abc import Mapping, Sequence
+from collections.abc import Coroutine, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from pydantic import BaseModel, SecretStr
 
@@ -37,6 +37,8 @@ __all__ = [
     "NeedsLLM",
     "OpenAIChatModel",
     "Price",
+    "aclose_chat_models",
+    "close_built_chat_models",
     "connect_parts",
     "PriceFileError",
     "UsesChatModel",
@@ -45,7 +47,10 @@ __all__ = [
     "make_chat_model",
     "price_for",
     "resolve_config",
+    "run_closing_chat_models",
 ]
+
+T = TypeVar("T")
 
 Message = Mapping[str, str]  # {"role": "system" | "user" | "assistant", "content": "..."}
 
@@ -117,8 +122,11 @@ def resolve_config(
     api_key_env: str | None = None,
     env: Mapping[str, str] | None = None,
 ) -> LLMConfig:
-    """Arguments first, then ``AGENTROUTE_BASE_URL`` / ``AGENTROUTE_LLM_MODEL`` / ``AGENTROUTE_API_KEY``,
-    then ``OPENAI_BASE_URL`` / ``OPENAI_API_KEY``. ``api_key_env`` names the variable holding the key."""
+    """Arguments first, then ``AGENTROUTE_BASE_URL`` / ``AGENTROUTE_LLM_MODEL`` / ``AGENTROUTE_LLM_API_KEY``,
+    then ``OPENAI_BASE_URL`` / ``OPENAI_API_KEY``. ``api_key_env`` names the variable holding the key.
+
+    Never ``AGENTROUTE_API_KEY``: that is the key clients must show ``agentroute serve``, which must not be
+    sent to an LLM provider."""
     env = os.environ if env is None else env
     base_url = base_url or env.get("AGENTROUTE_BASE_URL") or env.get("OPENAI_BASE_URL") or None
     model = model or env.get("AGENTROUTE_LLM_MODEL") or None
@@ -130,7 +138,7 @@ def resolve_config(
         if not api_key:
             raise LLMConfigError(f"--api-key-env {api_key_env}: environment variable {api_key_env} is not set")
         source = api_key_env
-    for name in ("AGENTROUTE_API_KEY", "OPENAI_API_KEY"):
+    for name in ("AGENTROUTE_LLM_API_KEY", "OPENAI_API_KEY"):
         if not api_key and env.get(name):
             api_key, source = env[name], name
     if base_url is None and not api_key:
@@ -235,12 +243,14 @@ class OpenAIChatModel:
 
     def _aclient(self) -> Any:
         loop = asyncio.get_running_loop()  # httpx async pools belong to one event loop
-        client = self._async.get(loop)
-        if client is None:
-            from openai import AsyncOpenAI
+        with self._lock:  # several threads may each run a loop
+            _drop_closed_loops(self._async)
+            client = self._async.get(loop)
+            if client is None:
+                from openai import AsyncOpenAI
 
-            client = self._async[loop] = AsyncOpenAI(**self._client_kwargs())
-        return client
+                client = self._async[loop] = AsyncOpenAI(**self._client_kwargs())
+            return client
 
     def _request(self, messages: Sequence[Message], params: Mapping[str, Any]) -> dict[str, Any]:
         merged = {**self.defaults, **params}
@@ -344,14 +354,20 @@ class OpenAIChatModel:
             self._after_failure(e, self.max_retries)
 
     def close(self) -> None:
-        """Close the synchronous client (async clients close with their event loop)."""
-        if self._sync_client is not None:
-            self._sync_client.close()
-            self._sync_client = None
+        """Close the synchronous client; the next call opens a new one.
+
+        Async clients belong to their event loop: ``aclose`` on that loop closes one, and one whose loop
+        ended without it is dropped (its connections go with the loop's sockets) the next time a client is
+        made."""
+        with self._lock:
+            client, self._sync_client = self._sync_client, None
+        if client is not None:
+            client.close()
 
     async def aclose(self) -> None:
         """Close the current event loop's async client."""
-        client = self._async.pop(asyncio.get_running_loop(), None)
+        with self._lock:
+            client = self._async.pop(asyncio.get_running_loop(), None)
         if client is not None:
             await client.close()
 
@@ -421,8 +437,19 @@ def _endpoint_gate(base_url: str | None, limit: int) -> threading.BoundedSemapho
 
 
 def _async_gate(base_url: str | None, limit: int) -> asyncio.Semaphore:
-    gates = _LOOP_GATES.setdefault(asyncio.get_running_loop(), {})
-    return gates.setdefault((base_url, limit), asyncio.Semaphore(limit))
+    with _GATES_LOCK:
+        _drop_closed_loops(_LOOP_GATES)
+        gates = _LOOP_GATES.setdefault(asyncio.get_running_loop(), {})
+        return gates.setdefault((base_url, limit), asyncio.Semaphore(limit))
+
+
+def _drop_closed_loops(by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any]) -> None:
+    """Forget what belonged to event loops that have ended.
+
+    Why not rely on the weak keys: a client's open connections refer to their loop, so an entry keeps its
+    own key alive and a program that runs ``asyncio.run`` per call would pile up one client per call."""
+    for loop in [loop for loop in by_loop if loop.is_closed()]:
+        del by_loop[loop]
 
 
 # ------------------------------------------------------------------------------------- helpers for scripts
@@ -495,6 +522,7 @@ class UsesChatModel:
     ``connect(settings)`` or on first use, so building a part never opens a connection."""
 
     _chat: ChatModel | None = None
+    _chat_built: bool = False  # the model was built here from a name, so closing it is ours to do
     _model_name: str | None = None
     _settings: LLMSettings | None = None
 
@@ -511,11 +539,48 @@ class UsesChatModel:
         """Bind a model given by name (or the default model) to an endpoint; a given object is kept."""
         if self._chat is None:
             self._chat = (settings or self._settings or LLMSettings()).chat_model(self._model_name)
+            self._chat_built = True
         return self._chat
 
     @property
     def chat(self) -> ChatModel:
         return self._chat if self._chat is not None else self.connect()
+
+
+async def aclose_chat_models(parts: Sequence[object]) -> None:
+    """Close the chat clients the parts' models opened on the running event loop.
+
+    Each distinct connected model is closed once; a model that has no ``aclose`` is left alone."""
+    models: list[Any] = []
+    for part in parts:
+        model = part.chat if isinstance(part, UsesChatModel) and part.connected else None
+        if model is not None and hasattr(model, "aclose") and all(model is not m for m in models):
+            models.append(model)
+    for model in models:
+        await model.aclose()
+
+
+def close_built_chat_models(parts: Sequence[object]) -> None:
+    """Close the synchronous clients of the models the parts built from a name (a model object you gave
+    stays yours); a closed model opens a new client if it is called again."""
+    for part in parts:
+        model = part._chat if isinstance(part, UsesChatModel) and part._chat_built else None
+        if isinstance(model, OpenAIChatModel):  # what ``LLMSettings`` builds
+            model.close()
+
+
+def run_closing_chat_models(coro: Coroutine[Any, Any, T], parts: Sequence[object]) -> T:
+    """``asyncio.run(coro)``, closing the clients the parts' chat models opened for that loop before it
+    ends: an ``OpenAIChatModel`` keeps one async client per loop, and a synchronous caller makes a loop
+    per call."""
+
+    async def run() -> T:
+        try:
+            return await coro
+        finally:
+            await aclose_chat_models(parts)
+
+    return asyncio.run(run())
 
 
 def connect_parts(parts: Sequence[object], settings: LLMSettings | None = None, check: bool = True) -> list[ChatModel]:

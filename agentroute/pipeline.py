@@ -8,7 +8,6 @@ may rename those keys (``RouteKeys``). The query and its query graph stay in pri
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
@@ -31,6 +30,7 @@ from agentroute.events import (
     emit,
     review_event,
 )
+from agentroute.llm import run_closing_chat_models
 from agentroute.routers.base import AsyncRouter, Router, TracksSpend, TurnRouter
 from agentroute.routers.coldstart import route_with_cold_start
 from agentroute.types import AgentResult, Answer, Query, QueryGraph, RoutingDecision
@@ -235,10 +235,12 @@ def build_router_graph(
         return {keys.results: [result]}
 
     def run_agent(task: AgentTask) -> dict[str, Any]:
-        # Under a synchronous invoke each agent call gets its own event loop on LangGraph's worker thread.
+        # Under a synchronous invoke each agent call gets its own event loop on LangGraph's worker thread;
+        # the chat clients the agent opened for it are closed before it ends.
         emit(agent_start_event(task["agent"]))
+        agent = agents[task["agent"]]
         with using_executor(executor):
-            result = asyncio.run(invoke_with_retries(agents[task["agent"]], task["query"], timeout_s, retries))
+            result = run_closing_chat_models(invoke_with_retries(agent, task["query"], timeout_s, retries), [agent])
         emit(agent_finish_event(result))
         return {keys.results: [result]}
 
@@ -259,8 +261,8 @@ def build_router_graph(
 
     def aggregate(state: dict[str, Any]) -> dict[str, Any]:
         results = sorted(state.get(keys.results) or [], key=lambda r: r.agent)
-        answer = router_answer(state[keys.decision], results) or asyncio.run(
-            aggregate_async(aggregator, state["query"].for_routing(), state[keys.decision], results)
+        answer = router_answer(state[keys.decision], results) or run_closing_chat_models(
+            aggregate_async(aggregator, state["query"].for_routing(), state[keys.decision], results), [aggregator]
         )
         charge(state["query"], results)
         emit(answer_event(answer.text, answer.support, results))

@@ -20,11 +20,11 @@ from agentroute.agents.pool import AgentPool
 from agentroute.aggregate import Aggregator, make_aggregator
 from agentroute.events import Event
 from agentroute.kg.builder import QueryGraphBuilder
-from agentroute.kg.embed import Embedder
+from agentroute.kg.embed import Embedder, make_embedder
 from agentroute.kg.examples import make_examples
 from agentroute.kg.extract import EntityExtractor
 from agentroute.kg.store import GraphStore, open_store
-from agentroute.llm import UsesChatModel
+from agentroute.llm import aclose_chat_models, close_built_chat_models, run_closing_chat_models
 from agentroute.normalize import exact_match
 from agentroute.pipeline import (  # noqa: F401 - re-exported: the graph's public names live here too
     BuildsQueryGraphs,
@@ -60,7 +60,10 @@ class AgentRoute:
     Sync agents run on ``executor``; by default the instance makes its own ``AgentExecutor`` (daemon
     threads, so an agent stuck past its timeout never holds up process exit) and ``close()`` shuts it down
     without waiting. An executor you pass in stays yours: ``close()`` leaves it running. Likewise a store
-    given by name is opened and closed here, a ``GraphStore`` object is left open.
+    given by name is opened and closed here, a ``GraphStore`` object is left open, and a part's chat model
+    built from a model name is closed here, a model object is left open. The worker threads of an instance
+    dropped without ``close()`` stop once nothing (not even a graph it built) can reach them. ``router``,
+    ``store``, ``aggregator`` and ``embedder`` take registered names (``agentroute routers`` lists routers).
     """
 
     def __init__(
@@ -70,7 +73,7 @@ class AgentRoute:
         *,
         store: GraphStore | str = "memory",
         aggregator: Aggregator | str = "weighted-vote",
-        embedder: Embedder | None = None,
+        embedder: Embedder | str | None = None,
         extractor: EntityExtractor | None = None,
         k: int | None = None,
         k_similar: int = 10,
@@ -84,15 +87,22 @@ class AgentRoute:
         if not len(self.agents):
             raise ValueError("AgentRoute needs at least one agent")
         self.router = make_router(router) if isinstance(router, str) else router
+        self.aggregator = make_aggregator(aggregator) if isinstance(aggregator, str) else aggregator
         self._owns_store = isinstance(store, str)
-        self.store = open_store(store) if isinstance(store, str) else store
+        self.store = open_store(store) if isinstance(store, str) else store  # opened last of what can fail
+        try:
+            if isinstance(embedder, str):
+                embedder = make_embedder(embedder)
+            self.builder = builder or QueryGraphBuilder(
+                self.store, self.agents.specs, embedder=embedder, extractor=extractor, k_similar=k_similar
+            )
+        except BaseException:
+            if self._owns_store:
+                self.store.close()
+            raise
         self._owns_executor = executor is None
         self.executor: Executor = executor if executor is not None else AgentExecutor()
         self._closed = False
-        self.aggregator = make_aggregator(aggregator) if isinstance(aggregator, str) else aggregator
-        self.builder = builder or QueryGraphBuilder(
-            self.store, self.agents.specs, embedder=embedder, extractor=extractor, k_similar=k_similar
-        )
         self.k, self.timeout_s, self.retries = k, timeout_s, retries
         self.cold_start = cold_start
         self._compiled: Any = None
@@ -128,7 +138,8 @@ class AgentRoute:
     # -- resources ---------------------------------------------------------------------------------
 
     def close(self) -> None:
-        """Shut down the executor and store this instance made (idempotent; running agents are not waited for)."""
+        """Shut down what this instance made: its executor (running agents are not waited for), its store and
+        the connections of the chat models its parts built from a name. Idempotent."""
         if self._closed:
             return
         self._closed = True
@@ -136,8 +147,12 @@ class AgentRoute:
             self.executor.shutdown(wait=False, cancel_futures=True)
         if self._owns_store:
             self.store.close()
+        close_built_chat_models([*self.agents, self.router, self.aggregator])
 
     async def aclose(self) -> None:
+        """``close``, after closing the async chat clients the parts opened on this event loop."""
+        if not self._closed:
+            await aclose_chat_models([*self.agents, self.router, self.aggregator])
         self.close()
 
     def __enter__(self) -> AgentRoute:
@@ -300,26 +315,13 @@ class AgentRoute:
 
     def _sync(self, coro: Any) -> Any:
         """Run a coroutine for a synchronous method on a fresh event loop, closing the chat clients opened
-        for that loop before it goes: an ``OpenAIChatModel`` keeps one async client per loop, and one left
-        open is cleaned up later on whatever loop runs then, where closing it fails."""
+        for that loop before it goes: an ``OpenAIChatModel`` keeps one async client per loop."""
         try:
             asyncio.get_running_loop()
         except RuntimeError:
-            return asyncio.run(self._closing_clients(coro))
+            return run_closing_chat_models(coro, [*self.agents, self.router, self.aggregator])
         coro.close()
         raise RuntimeError("called a synchronous AgentRoute method inside a running event loop; use the a* variant")
-
-    async def _closing_clients(self, coro: Any) -> Any:
-        try:
-            return await coro
-        finally:
-            models: list[Any] = []
-            for part in (*self.agents, self.router, self.aggregator):
-                model = part.chat if isinstance(part, UsesChatModel) and part.connected else None
-                if model is not None and hasattr(model, "aclose") and all(model is not m for m in models):
-                    models.append(model)
-            for model in models:
-                await model.aclose()
 
     # -- learning ----------------------------------------------------------------------------------
 

@@ -23,6 +23,7 @@ def no_llm_env(monkeypatch: pytest.MonkeyPatch) -> None:
         "OPENAI_BASE_URL",
         "OPENAI_API_KEY",
         "AGENTROUTE_API_KEY",
+        "AGENTROUTE_LLM_API_KEY",
         "AGENTROUTE_LLM_MODEL",
         "AGENTROUTE_PRICES",
     ):

@@ -131,3 +131,36 @@ def test_agent_executor_shutdown_without_wait_cancels_queued_calls():
     assert queued.cancelled()
     gate.set()
     assert running.result() is True
+
+
+def test_a_failed_constructor_closes_the_store_it_opened(tmp_path, monkeypatch):
+    closed: list[str] = []
+    monkeypatch.setattr(NetworkXStore, "close", lambda self: closed.append("store"))
+    with pytest.raises(ValueError, match="unknown embedder"):
+        AgentRoute([echo], "all", store="memory", embedder="no-such-embedder")
+    assert closed == ["store"]
+
+
+def test_an_instance_dropped_without_close_stops_its_worker_threads():
+    import gc
+
+    def workers() -> set[threading.Thread]:
+        return {t for t in threading.enumerate() if t.name.startswith("agentroute-agent")}
+
+    before = workers()
+    for i in range(3):
+        ar = AgentRoute([echo], "all")
+        assert ar.ask(f"hello {i}").text == f"hello {i}"
+        del ar
+    gc.collect()
+    for t in workers() - before:
+        t.join(timeout=5)
+    assert workers() - before == set()
+
+
+def test_a_graph_keeps_working_after_the_instance_that_built_it_is_dropped():
+    import gc
+
+    graph = AgentRoute([echo], "all").as_graph().compile()
+    gc.collect()
+    assert graph.invoke({"question": "still there?"})["answer"] == "still there?"

@@ -29,7 +29,7 @@ def reply(request: ChatRequest) -> str | Reply:
 
 def test_sentinel_key_never_appears(chat_server, tmp_path: Path, monkeypatch, caplog):
     caplog.set_level(logging.DEBUG)
-    for var in ("AGENTROUTE_BASE_URL", "OPENAI_BASE_URL", "AGENTROUTE_LLM_MODEL", "AGENTROUTE_API_KEY"):
+    for var in ("AGENTROUTE_BASE_URL", "OPENAI_BASE_URL", "AGENTROUTE_LLM_MODEL", "AGENTROUTE_LLM_API_KEY"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("MY_PROVIDER_KEY", SENTINEL)
     monkeypatch.setenv("OPENAI_API_KEY", SENTINEL)

@@ -17,6 +17,7 @@ import contextvars
 import functools
 import queue
 import threading
+import weakref
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future
 from contextlib import contextmanager
@@ -38,11 +39,13 @@ class AgentExecutor(Executor):
             raise ValueError("max_workers must be at least 1")
         self.max_workers = max_workers
         self._prefix = thread_name_prefix
-        self._work: queue.SimpleQueue[tuple[Future[Any], Callable[[], Any]] | None] = queue.SimpleQueue()
+        self._work: Work = queue.SimpleQueue()
         self._threads: list[threading.Thread] = []
         self._idle = 0
         self._lock = threading.Lock()
         self._closed = False
+        # workers hold only this weak reference, so a pool nobody can reach any more stops its threads
+        self._ref = weakref.ref(self, functools.partial(_wake, self._work))
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
         future: Future[Any] = Future()
@@ -54,27 +57,18 @@ class AgentExecutor(Executor):
                 self._idle -= 1  # a waiting worker takes it
             elif len(self._threads) < self.max_workers:
                 name = f"{self._prefix}-{len(self._threads)}"
-                thread = threading.Thread(target=self._worker, name=name, daemon=True)
+                thread = threading.Thread(target=_work, args=(self._ref, self._work), name=name, daemon=True)
                 self._threads.append(thread)
                 thread.start()
         return future
 
-    def _worker(self) -> None:
-        while True:
-            item = self._work.get()
-            if item is None:
-                return
-            future, call = item
-            if future.set_running_or_notify_cancel():
-                try:
-                    future.set_result(call())
-                except BaseException as e:  # noqa: BLE001 - delivered to whoever awaits the future
-                    future.set_exception(e)
-            del item, future, call
-            with self._lock:
-                if self._closed:
-                    return
-                self._idle += 1
+    def _now_idle(self) -> bool:
+        """A worker finished a call: False when it should stop (the pool is shut down)."""
+        with self._lock:
+            if self._closed:
+                return False
+            self._idle += 1
+            return True
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         with self._lock:
@@ -84,8 +78,7 @@ class AgentExecutor(Executor):
             threads = list(self._threads)
         if cancel_futures or not wait:
             self._drain()
-        for _ in threads:
-            self._work.put(None)
+        self._work.put(None)  # each worker passes it on before it stops
         if wait:
             for t in threads:
                 t.join()
@@ -102,6 +95,34 @@ class AgentExecutor(Executor):
     @property
     def closed(self) -> bool:
         return self._closed
+
+
+Work = queue.SimpleQueue[tuple[Future[Any], Callable[[], Any]] | None]
+
+
+def _work(ref: weakref.ref[AgentExecutor], work: Work) -> None:
+    """A worker thread: run calls until told to stop, the pool is shut down or the pool is gone."""
+    while True:
+        item = work.get()
+        if item is None:
+            work.put(None)  # pass the stop on to the next idle worker
+            return
+        future, call = item
+        if future.set_running_or_notify_cancel():
+            try:
+                future.set_result(call())
+            except BaseException as e:  # noqa: BLE001 - delivered to whoever awaits the future
+                future.set_exception(e)
+        del item, future, call
+        executor = ref()
+        if executor is None or not executor._now_idle():
+            return
+        del executor
+
+
+def _wake(work: Work, _ref: object) -> None:
+    """The pool was garbage-collected: stop its idle workers."""
+    work.put(None)
 
 
 @contextmanager

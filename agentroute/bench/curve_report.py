@@ -8,6 +8,7 @@ from typing import Any
 
 from rich.table import Table
 
+from agentroute.bench.plots import new_figure
 from agentroute.bench.report import BenchReport
 
 _HEADERS = ["router", "AIQ (cost)", "AIQ (calls)", "best acc ≤ 2.5 calls", "APGR", "CPT(50%)", "CPT(80%)"]
@@ -102,15 +103,11 @@ def curve_groups(routers: dict[str, dict[str, Any]]) -> list[tuple[str, dict[str
 
 def plot_curves(report: BenchReport, out: Path) -> list[Path]:
     """``curves.png`` (accuracy vs cost and vs calls) and, on two-agent logs, ``pgr.png``."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     c = report.curves
     paths = [out / "curves.png"]
     panels = 2 if c.get("cost_range") else 1
-    fig, axes = plt.subplots(1, panels, figsize=(6.5 * panels, 4.8), squeeze=False)
+    fig = new_figure((6.5 * panels, 4.8))
+    axes = fig.subplots(1, panels, squeeze=False)
     ax_calls = axes[0][panels - 1]
     for name, entry in curve_groups(c["routers"]):
         pts = sorted((p["calls"], p["accuracy"]) for p in entry["calls_curve"])
@@ -137,10 +134,10 @@ def plot_curves(report: BenchReport, out: Path) -> list[Path]:
     fig.suptitle(report.title)
     fig.tight_layout()
     fig.savefig(paths[0], dpi=120)
-    plt.close(fig)
     if "two_agent" in c:
         t = c["two_agent"]
-        fig, ax = plt.subplots(figsize=(6, 4.5))
+        fig = new_figure((6, 4.5))
+        ax = fig.subplots()
         for name, r in t["routers"].items():
             ax.plot(r["shares"], r["pgr"], marker=".", label=f"{name} (APGR {r['apgr']:.3f})")
         ax.plot([0, 1], [0, 1], "k--", label="random (APGR 0.5)")
@@ -151,5 +148,4 @@ def plot_curves(report: BenchReport, out: Path) -> list[Path]:
         fig.tight_layout()
         paths.append(out / "pgr.png")
         fig.savefig(paths[-1], dpi=120)
-        plt.close(fig)
     return paths

@@ -24,13 +24,14 @@ def plot_title(report: BenchReport, what: str) -> str:
     return f"{what} — {report.title}\nembedder {report.embedder}, n={report.n} questions, folds={report.folds}"
 
 
-def _pyplot() -> Any:
-    import matplotlib
+def new_figure(figsize: tuple[float, float]) -> Any:
+    """A figure drawn without pyplot: no backend is chosen for the process and no figure is kept open."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+    fig = Figure(figsize=figsize)
+    FigureCanvasAgg(fig)  # draws to PNG; the canvas attaches itself to the figure
+    return fig
 
 
 def dodge(calls: list[float], width: float = 0.06) -> list[float]:
@@ -49,9 +50,9 @@ def dodge(calls: list[float], width: float = 0.06) -> list[float]:
 
 def accuracy_figure(report: BenchReport) -> Any:
     """Accuracy (with 95% intervals) against calls per query, one marker and legend entry per router."""
-    plt = _pyplot()
     results = report.results
-    fig, ax = plt.subplots(figsize=(8.5, 4.8))
+    fig = new_figure((8.5, 4.8))
+    ax = fig.subplots()
     calls = [max(r.calls_per_query, 1e-3) for r in results]
     xs = dodge(calls, width=max(0.06, 0.12 * math.log(max(calls) / min(calls))))
     for i, (r, x) in enumerate(zip(results, xs, strict=True)):
@@ -82,7 +83,6 @@ def accuracy_figure(report: BenchReport) -> Any:
 
 def choice_figure(report: BenchReport) -> Any:
     """Share of questions on which each router chooses each agent, as an annotated grid."""
-    plt = _pyplot()
     import numpy as np
 
     routers = [r.router for r in report.results if r.router in report.agent_choice]
@@ -90,7 +90,8 @@ def choice_figure(report: BenchReport) -> Any:
     grid = np.array([[report.agent_choice[r].get(a, 0.0) for a in agents] for r in routers]).reshape(
         len(routers), len(agents)
     )
-    fig, ax = plt.subplots(figsize=(2.5 + 0.9 * max(len(agents), 2), 1.6 + 0.5 * max(len(routers), 2)))
+    fig = new_figure((2.5 + 0.9 * max(len(agents), 2), 1.6 + 0.5 * max(len(routers), 2)))
+    ax = fig.subplots()
     im = ax.imshow(grid, vmin=0.0, vmax=1.0, cmap="Blues", aspect="auto")
     ax.set_xticks(range(len(agents)), agents, rotation=40, ha="right")
     ax.set_yticks(range(len(routers)), routers)
@@ -106,4 +107,3 @@ def choice_figure(report: BenchReport) -> Any:
 
 def save(fig: Any, path: Path) -> None:
     fig.savefig(path, dpi=120, bbox_inches="tight")
-    _pyplot().close(fig)

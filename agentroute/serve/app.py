@@ -47,7 +47,7 @@ class ServeConfig:
 class ApiError(Exception):
     """An error the client caused or should see: becomes an OpenAI-style error body with ``status``."""
 
-    def __init__(self, status: int, message: str, type: str = "invalid_request_error", code: str | None = None):
+    def __init__(self, status: int, message: str, type: str = "invalid_request_error", code: str | None = None) -> None:
         super().__init__(message)
         self.status, self.message, self.type, self.code = status, message, type, code
 

@@ -364,7 +364,7 @@ class RoutingService:
         """Finish recording, then stop the agents' threads (the store stays open: it is the caller's)."""
         await self.settle()
         for ar in self._engines.values():
-            ar.close()
+            await ar.aclose()  # also the chat clients its parts opened on this loop
         self.executor.shutdown(wait=False, cancel_futures=True)
 
 

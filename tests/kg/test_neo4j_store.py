@@ -116,6 +116,20 @@ def test_open_store_resolves_bolt_urls(bolt_uri: str, neo4j_store: Neo4jStore) -
 
 
 @pytest.mark.neo4j
+def test_opening_and_reading_leave_the_database_schema_alone(bolt_uri: str, neo4j_store: Neo4jStore) -> None:
+    # The constraints and indexes are created by the first write, not by opening a store to read it.
+    calls: list[str] = []
+    with Neo4jStore.from_url(bolt_uri) as store:
+        real = store._dialect.ensure_schema
+        store._dialect.ensure_schema = lambda run: (calls.append("schema"), real(run))[1]  # type: ignore[method-assign]
+        assert (store.nodes("Query"), store.counts()["Query"], list(store.history())) == ([], 0, [])
+        assert calls == []
+        store.upsert_nodes("Agent", [{"id": "a"}])
+        store.upsert_nodes("Agent", [{"id": "b"}])
+        assert calls == ["schema"] and len(store.nodes("Agent")) == 2
+
+
+@pytest.mark.neo4j
 def test_dialect_comes_from_a_probe_not_the_agent_string(bolt_uri: str, neo4j_store: Neo4jStore) -> None:
     target = parse_bolt_url(bolt_uri)
     auth = (target["user"], target["password"] or "") if target["user"] else None

@@ -150,6 +150,14 @@ def test_config_from_environment_with_overrides():
     cfg = resolve_config(base_url="http://c/v1", model="big", env=env)
     assert (cfg.base_url, cfg.model) == ("http://c/v1", "big")
     assert "k1" not in repr(cfg)
+    mine = resolve_config(env={**env, "AGENTROUTE_LLM_API_KEY": "k2"})
+    assert (mine.api_key.get_secret_value(), mine.key_source) == ("k2", "AGENTROUTE_LLM_API_KEY")
+
+
+def test_the_serve_key_is_never_sent_to_the_llm_provider():
+    # AGENTROUTE_API_KEY is what clients of `agentroute serve` must show; it is not an LLM provider key.
+    cfg = resolve_config(env={"AGENTROUTE_API_KEY": "server-secret", "AGENTROUTE_BASE_URL": "http://a/v1"}, model="m")
+    assert cfg.api_key is None and cfg.key_source == "none"
 
 
 @pytest.mark.parametrize(

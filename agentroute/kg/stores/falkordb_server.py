@@ -132,13 +132,19 @@ def launch_falkordb(
         with open(log_path, "ab") as log:
             proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=folder)
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and proc.poll() is None:
-            # Bolt is probed only once Redis is up and loaded: a Bolt client during loading is avoided
-            if _redis_ready(redis_port) and _bolt_answers(bolt_port):
-                return FalkorDBServer(
-                    f"bolt://127.0.0.1:{bolt_port}", proc, folder, redis_port, bolt_port, _stopper(proc, owned)
-                )
-            time.sleep(0.05)
+        try:
+            while time.monotonic() < deadline and proc.poll() is None:
+                # Bolt is probed only once Redis is up and loaded: a Bolt client during loading is avoided
+                if _redis_ready(redis_port) and _bolt_answers(bolt_port):
+                    return FalkorDBServer(
+                        f"bolt://127.0.0.1:{bolt_port}", proc, folder, redis_port, bolt_port, _stopper(proc, owned)
+                    )
+                time.sleep(0.05)
+        except BaseException:  # Ctrl-C or an error while waiting: no server or folder is left behind
+            _terminate(proc)
+            if owned is not None:
+                owned.cleanup()
+            raise
         died = proc.poll() is not None
         _terminate(proc)
         if ports and not died:  # alive but silent on the ports asked for: another try would not help

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -129,6 +130,7 @@ class Neo4jStore:
         self._host, self._port = parts.hostname, parts.port or 7687
         self._dialect: Dialect = make_dialect(dialect) if dialect else Dialect()
         self._bookmarks = neo4j.GraphDatabase.bookmark_manager()
+        self._schema_lock, self._schema_ready = threading.Lock(), False
         auth = neo4j.basic_auth(user or "", password or "") if (user or password) else None
         self._driver = neo4j.GraphDatabase.driver(
             uri,
@@ -153,7 +155,6 @@ class Neo4jStore:
                     f"cannot open graph store {uri}: {self._dialect.name} cannot select database "
                     f"{self.database!r} over Bolt; leave the database unset"
                 )
-            self._dialect.ensure_schema(self._run_auto)
         except StoreConnectionError:
             self._close_driver(clear_slot=True)
             raise
@@ -259,6 +260,7 @@ class Neo4jStore:
 
     def ensure_vector_index(self, dim: int, label: NodeLabel = "Query", prop: str = "vec") -> bool:
         """A cosine vector index on ``label.prop`` (idempotent) where the server has them; False where not."""
+        self._ensure_schema()
         return self._dialect.ensure_vector_index(self._run_auto, _label(label), prop, dim)
 
     # -- reads ------------------------------------------------------------------------------------------
@@ -378,10 +380,19 @@ class Neo4jStore:
             )
         return self._driver.session(database=self.database)
 
+    def _ensure_schema(self) -> None:
+        """The id constraints and indexes, created before the first write, not on open: opening a store
+        to read it (``kg stats``, ``ask``) must not change the user's database."""
+        with self._schema_lock:
+            if not self._schema_ready:
+                self._dialect.ensure_schema(self._run_auto)
+                self._schema_ready = True
+
     def _write(self, plan: list[tuple[str, dict[str, Any]]]) -> None:
         """Run a plan's statements in one managed write transaction (atomic where the server has them)."""
         if not plan:
             return
+        self._ensure_schema()
 
         def work(tx: neo4j.ManagedTransaction) -> None:
             for query, params in plan:
@@ -392,6 +403,7 @@ class Neo4jStore:
 
     def _write_one(self, query: str, params: dict[str, Any]) -> list[dict[str, Any]]:
         enc = self._dialect.prepare(query, params)
+        self._ensure_schema()
 
         def work(tx: neo4j.ManagedTransaction) -> list[dict[str, Any]]:
             return tx.run(query, enc).data()
