@@ -54,4 +54,5 @@ def review(decision: RoutingDecision, reply: Any, available: Sequence[str]) -> t
         raise ValueError(f"edited decision names unknown agents: {unknown} (available: {list(available)})")
     edited = list(dict.fromkeys(agents))
     rationale = f"edited by reviewer (router chose {', '.join(decision.selected) or 'none'})"
-    return action, decision.model_copy(update={"selected": edited, "rationale": rationale})
+    # the reviewer chose exactly who runs: no fallback to agents they did not approve
+    return action, decision.model_copy(update={"selected": edited, "rationale": rationale, "fallback": 0})

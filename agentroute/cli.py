@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import math
 import os
 import sys
 from collections.abc import Callable
@@ -600,6 +601,10 @@ def calibrate(
 
     if (target_cost is None) == (target_calls is None):
         raise BadInput("give exactly one of --target-cost USD or --target-calls N")
+    if target_cost is not None and not (math.isfinite(target_cost) and target_cost > 0):
+        raise BadInput(f"--target-cost must be a positive number of USD per question, got {target_cost}")
+    if target_calls is not None and not (math.isfinite(target_calls) and target_calls >= 1):
+        raise BadInput(f"--target-calls must be a number of at least 1, got {target_calls}")
     if check_router(router).checkpoint is None:
         raise OptionError(f"--router {router}: does not save checkpoints (calibrate one of the gnn routers)")
     check_device(device)
@@ -639,7 +644,7 @@ def profile(
     store: str = typer.Option(None, "--store", help=STORE_HELP + " Also record the runs there."),
     resume: bool = typer.Option(False, "--resume", help="Continue an interrupted run, skipping finished questions."),
     limit: int = typer.Option(None, "--limit", min=1, help="Only the first N questions."),
-    timeout: float = typer.Option(60.0, "--timeout", help="Per-agent timeout in seconds."),
+    timeout: float = typer.Option(60.0, "--timeout", min=0.001, help="Per-agent timeout in seconds."),
     concurrency: int = typer.Option(8, "--concurrency", "-c", min=1, help="Questions run at the same time."),
     metric: str = typer.Option("em", "--metric", help="Score: em, f1, numeric, choice or auto (by the gold's form)."),
     base_url: str = typer.Option(None, "--base-url", help=BASE_URL_HELP),
@@ -682,7 +687,7 @@ def serve(
     port: int = typer.Option(8000, "--port", "-p", min=1, max=65535),
     k: int = typer.Option(None, "--k", help="Number of agents to call (default: the router's own rule)."),
     seed: int = typer.Option(0, "--seed", min=0, help="Seed of the built-in suite and the routers."),
-    timeout: float = typer.Option(60.0, "--timeout", help="Per-agent timeout in seconds."),
+    timeout: float = typer.Option(60.0, "--timeout", min=0.001, help="Per-agent timeout in seconds."),
     request_timeout: float = typer.Option(120.0, "--request-timeout", help="Per-request timeout in seconds."),
     max_body: int = typer.Option(1_000_000, "--max-body", min=1, help="Largest request body in bytes (else 413)."),
     max_messages: int = typer.Option(256, "--max-messages", min=1, help="Most messages in one request (else 422)."),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -397,19 +398,25 @@ def profile_agents(
             graph_store.upsert_nodes("Agent", spec_rows(pool.specs))
         output.parent.mkdir(parents=True, exist_ok=True)
         batch = max(batch, concurrency)
+        failed: Counter[str] = Counter()
         with AgentRoute(pool, "all", store=graph_store, timeout_s=timeout_s) as ar:
             for start in range(0, len(todo), batch):
                 chunk = todo[start : start + batch]
                 runs = ar.profile(chunk, scorer=scorer, concurrency=concurrency, record=store is not None)
                 append_rows(output, (run.model_dump_json(exclude_none=True) for run in runs))
+                failed.update(a for run in runs for a, cell in run.agents.items() if getattr(cell, "error", None))
                 progress(f"profiled {len(done) + start + len(runs)}/{len(queries)} questions")
     finally:
         graph_store.close()
+    if failed:
+        counts = ", ".join(f"{a} {n}/{len(todo)}" for a, n in sorted(failed.items()))
+        progress(f"warning: failed calls (scored 0, the error is in the row's `error` field): {counts}")
     return {
         "questions": len(queries),
         "skipped": len(queries) - len(todo),
         "profiled": len(todo),
         "agents": len(pool),
+        "failed_calls": sum(failed.values()),
         "out": str(output),
     }
 

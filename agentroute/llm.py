@@ -25,6 +25,7 @@ from typing import Any, Protocol, TypeVar, runtime_checkable
 from pydantic import BaseModel, SecretStr
 
 from agentroute.prices import Price, PriceFileError, as_prices, load_prices, price_for
+from agentroute.secrets import redact
 from agentroute.types import TokenUsage
 
 __all__ = [
@@ -338,7 +339,7 @@ class OpenAIChatModel:
     def _scrub(self, text: str) -> str:
         text = " ".join(text.split())
         key = self._config.api_key.get_secret_value() if self._config.api_key else ""
-        return text.replace(key, "***") if len(key) >= 4 else text
+        return redact(text.replace(key, "***") if len(key) >= 4 else text)
 
     def check(self) -> None:
         """Fail fast (``LLMConfigError``) when the endpoint is unreachable or refuses the key.

@@ -150,6 +150,7 @@ def build_router_graph(
     cold_start: bool = True,
     approval: bool = False,
     keys: RouteKeys | None = None,
+    fallback: int = 2,
 ) -> StateGraph:
     """Nodes: ``build_graph`` -> ``route`` [-> ``approve``] -> ``run_agent`` (one ``Send`` per agent of the
     wave) -> ``settle`` -> ``aggregate``.
@@ -158,7 +159,8 @@ def build_router_graph(
     waits for the whole wave) either sends the next wave back to ``run_agent`` or moves on to ``aggregate``
     once the answer can no longer change (``waves.next_wave``). Sync agents run on ``executor`` (default:
     the one in effect, see ``agents.executor``). With ``cold_start`` (default), agents with
-    no history near the question are routed by their descriptions (``routers/coldstart.py``). With
+    no history near the question are routed by their descriptions (``routers/coldstart.py``). When every
+    agent called failed, up to ``fallback`` more are tried, the most probable first (``waves.py``). With
     ``approval``, ``approve`` pauses the run with ``interrupt`` until a person accepts, edits or rejects the
     decision (``agentroute/approval.py``). Every node works under both ``invoke`` and ``ainvoke``, and
     reports progress as events (``agentroute/events.py``). The graph declares its input (the question) and
@@ -219,7 +221,7 @@ def build_router_graph(
 
     def fan_out(state: dict[str, Any]) -> list[Any] | str:  # list of Send
         query = state["query"].for_routing() if plans else None  # only a planning aggregator reads it
-        wave = next_wave(state[keys.decision], aggregator, state.get(keys.results) or [], query)
+        wave = next_wave(state[keys.decision], aggregator, state.get(keys.results) or [], query, fallback)
         if not wave:
             return "aggregate"
         return [Send("run_agent", AgentTask(query=state["query"], agent=name)) for name in wave]

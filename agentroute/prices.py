@@ -39,6 +39,10 @@ def load_prices(path: str | Path) -> dict[str, Price]:
     path = Path(path)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as e:
+        raise PriceFileError(
+            f"{path}: not UTF-8 text (byte 0x{e.object[e.start]:02x} at offset {e.start}); save it as UTF-8"
+        ) from None
     except FileNotFoundError:
         raise PriceFileError(f"{path}: prices file does not exist") from None
     except json.JSONDecodeError as e:

@@ -17,6 +17,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from agentroute.secrets import redact
+
 # Piped output gets 120 columns (rich would wrap tables at 80), a terminal keeps its own width.
 out = Console() if sys.stdout.isatty() else Console(width=120)
 err = Console(stderr=True, soft_wrap=True, highlight=False)
@@ -54,15 +56,16 @@ def say(text: Any, style: str = "") -> None:
 
 
 def error_line(kind: str, message: Any) -> None:
-    """``kind: message`` on stderr, on exactly one line."""
-    err.print(Text.assemble((f"{kind}:", "red"), " ", literal(message, one_line=True)))
+    """``kind: message`` on stderr, on exactly one line, without secrets (``secrets.py``)."""
+    err.print(Text.assemble((f"{kind}:", "red"), " ", literal(redact(str(message)), one_line=True)))
 
 
 def progress_printer(enabled: bool = True) -> Callable[[str], None]:
-    """Progress messages on stderr (dim, one line each)."""
+    """Progress messages on stderr (dim, one line each); ``warning:`` lines are shown even when not enabled
+    (``--json`` keeps stdout for the JSON, not stderr for what went wrong)."""
 
     def show(msg: str) -> None:
-        if enabled:
-            err.print(literal(msg, "dim", one_line=True))
+        if enabled or msg.startswith("warning:"):
+            err.print(literal(redact(msg), "dim", one_line=True))
 
     return show

@@ -37,7 +37,7 @@ class AgentSpec(BaseModel):
     name: str
     description: str = ""
     skills: list[str] = Field(default_factory=list)
-    cost_per_call: float = 0.0
+    cost_per_call: float = Field(default=0.0, ge=0.0, allow_inf_nan=False)
     model: str | None = None
     strategy: str | None = None
 
@@ -113,6 +113,10 @@ class RoutingDecision(BaseModel):
     as soon as the aggregator's answer can no longer change (see ``agentroute/waves.py``); the answer is
     the one calling every selected agent would give (at most a longer form of it), usually for fewer calls.
 
+    ``fallback``: when every agent called has failed (raised, timed out, gave no answer), how many more
+    agents may be called, one at a time, the most probable first (``waves.py``); None leaves it to the
+    pipeline (``AgentRoute(fallback=2)``), 0 (an approval reviewer's edit) allows none.
+
     ``answer``: set by a router that answers itself (an out-of-scope notice, a multi-round episode's final
     answer); the pipeline then returns it instead of aggregating. ``usage`` / ``cost``: the router's own
     LLM tokens and USD. ``trajectory``: a multi-round router's steps (think, search, information, answer).
@@ -123,6 +127,7 @@ class RoutingDecision(BaseModel):
     selected: list[str]
     rationale: str | None = None
     early_stop: bool = False
+    fallback: int | None = None
     #: Agents routed (partly) by their description because no history near this question covers them.
     cold_start: list[str] = Field(default_factory=list)
     answer: str | None = None
@@ -162,6 +167,8 @@ class AgentRecord(BaseModel):
     latency_s: float | None = None
     steps: float | None = None
     tokens: int | None = None
+    #: why the call failed (raised, timed out); ``profile`` scores such a call 0
+    error: str | None = None
 
 
 #: the ``dataset`` of questions recorded by ``agentroute serve``: where they came from, not a task

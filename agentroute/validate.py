@@ -9,9 +9,13 @@ Nothing here imports torch unless the value needs it (``--device cuda``, a check
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import json
+import math
 import sys
+import types
+import typing
 import zipfile
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -60,6 +64,7 @@ def check_router_options(name: str, options: Mapping[str, Any], option: str = "-
     info = check_router(name, option)
     if info.reads_scores:  # evaluation-only routers are built with the recorded scores later
         return
+    check_types(option, name, info.factory(), options)
     try:
         make_router(name, seed=seed, **dict(options))
     except (TypeError, ValueError) as e:
@@ -78,6 +83,46 @@ def check_keywords(option: str, what: str, factory: Callable[..., Any], options:
     unknown = sorted(set(options) - set(taken))
     if unknown:
         raise OptionError(f"{option} for {what}: unknown {', '.join(unknown)}; it takes {', '.join(taken) or 'none'}")
+    check_types(option, what, factory, options)
+
+
+def check_types(option: str, what: str, factory: Callable[..., Any], options: Mapping[str, Any]) -> None:
+    """An option whose value does not fit the factory's annotation (``"k": "x"`` for an ``int``, ``"true"``
+    for a ``bool``) fails now, naming it; options without a simple annotation are left to the factory."""
+    hints: dict[str, Any] = {}
+    for source in (getattr(factory, "options_type", None), factory):  # the declared type of its **options
+        if source is not None:  # annotations it cannot resolve leave nothing to check against
+            with contextlib.suppress(Exception):
+                hints.update(typing.get_type_hints(source.__init__ if inspect.isclass(source) else source))
+    for key, value in options.items():
+        hint = hints.get(key)
+        if hint is not None and not _fits(value, hint):
+            simple = isinstance(value, (str, int, float, bool, type(None)))
+            shown = json.dumps(value) if simple else type(value).__name__
+            raise OptionError(f"{option} for {what}: {key} expects {_describe(hint)}, got {shown}")
+
+
+def _fits(value: Any, hint: Any) -> bool:
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        return any(_fits(value, h) for h in typing.get_args(hint))
+    if hint is type(None):
+        return value is None
+    if hint is bool:
+        return isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if hint is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if hint is str:
+        return isinstance(value, str)
+    return True  # anything richer is the factory's to check
+
+
+def _describe(hint: Any) -> str:
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        return " or ".join(_describe(h) for h in typing.get_args(hint))
+    names = {bool: "true or false", int: "an integer", float: "a finite number", str: "a string", type(None): "null"}
+    return names.get(hint, getattr(hint, "__name__", str(hint)))
 
 
 def check_device(device: str, option: str = "--device") -> str:

@@ -9,6 +9,10 @@ agent would give, or a longer form of it: a skipped agent could at most have sho
 that the agents agree on (a vote merges an answer with a shorter one it begins or ends with). The LangGraph
 pipeline and the replay benchmark both plan with ``next_wave``.
 
+When every agent called has failed (raised, timed out, gave no answer), the next most probable agent is
+called, up to ``fallback`` of them (``AgentRoute(fallback=2)``; the replay benchmark, whose recorded
+agents never fail, uses none), so a failing agent does not fail the question.
+
 An answer-aware aggregator (``agentroute/selection.py``) that is given the question decides itself, from
 the answers so far, whether to stop or call one more agent; its answer may then differ from the vote's.
 """
@@ -25,16 +29,25 @@ _AGREE = "\x00agree"  # stands for "the same answer" when no agent has answered 
 
 
 def next_wave(
-    decision: RoutingDecision, aggregator: Aggregator, results: Sequence[AgentResult], query: Query | None = None
+    decision: RoutingDecision,
+    aggregator: Aggregator,
+    results: Sequence[AgentResult],
+    query: Query | None = None,
+    fallback: int = 0,
 ) -> list[str]:
-    """The agents to call next: [] when every selected agent has run or the answer is settled."""
+    """The agents to call next: [] when every selected agent has run or the answer is settled.
+
+    ``fallback``: how many agents beyond the selection may be tried when every agent called failed, unless
+    the decision says (``RoutingDecision.fallback``)."""
     if query is not None and isinstance(aggregator, Planning):
         planned = aggregator.plan(query, decision, results)
         if planned is not None:
-            return planned
+            return planned or fallback_agent(decision, results, fallback)
     done = {r.agent for r in results}
     pending = [a for a in dict.fromkeys(decision.selected) if a not in done]
-    if not pending or not decision.early_stop or not isinstance(aggregator, Settling):
+    if not pending:
+        return fallback_agent(decision, results, fallback)
+    if not decision.early_stop or not isinstance(aggregator, Settling):
         return pending
     if aggregator.settled(decision, results, pending):
         return []
@@ -44,6 +57,20 @@ def next_wave(
         if aggregator.settled(decision, [*results, *agreeing], pending[n:]):
             return pending[:n]
     return pending
+
+
+def fallback_agent(decision: RoutingDecision, results: Sequence[AgentResult], fallback: int = 0) -> list[str]:
+    """The next agent to try when every agent called so far failed: the most probable one not called yet,
+    while fewer than ``decision.fallback`` (None: ``fallback``) agents beyond the selection have been
+    called; else []."""
+    if not results or any(r.error is None for r in results):  # a missing answer alone is not a failure
+        return []
+    allowed = decision.fallback if decision.fallback is not None else fallback
+    done = {r.agent for r in results}
+    if len(done - set(decision.selected)) >= allowed:
+        return []
+    untried = [a for a in decision.probs if a not in done]
+    return sorted(untried, key=lambda a: (-decision.probs[a], a))[:1]
 
 
 def _leading_answer(aggregator: Aggregator, decision: RoutingDecision, results: Sequence[AgentResult]) -> str:

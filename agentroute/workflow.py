@@ -64,6 +64,7 @@ class AgentRoute:
     built from a model name is closed here, a model object is left open. The worker threads of an instance
     dropped without ``close()`` stop once nothing (not even a graph it built) can reach them. ``router``,
     ``store``, ``aggregator`` and ``embedder`` take registered names (``agentroute routers`` lists routers).
+    ``fallback``: when every agent called has failed, how many more to try, the most probable first.
     """
 
     def __init__(
@@ -82,6 +83,7 @@ class AgentRoute:
         builder: QueryGraphBuilder | None = None,
         executor: Executor | None = None,
         cold_start: bool = True,
+        fallback: int = 2,
     ) -> None:
         self.agents = agents if isinstance(agents, AgentPool) else AgentPool(agents)
         if not len(self.agents):
@@ -105,6 +107,7 @@ class AgentRoute:
         self._closed = False
         self.k, self.timeout_s, self.retries = k, timeout_s, retries
         self.cold_start = cold_start
+        self.fallback = fallback
         self._compiled: Any = None
 
     # -- LangGraph ---------------------------------------------------------------------------------
@@ -133,6 +136,7 @@ class AgentRoute:
             cold_start=self.cold_start,
             approval=approval,
             keys=keys,
+            fallback=self.fallback,
         )
 
     # -- resources ---------------------------------------------------------------------------------
@@ -344,11 +348,12 @@ class AgentRoute:
                     )
             cells = {
                 r.agent: AgentRecord(
-                    # A failed call is a wrong answer (score 0), not a missing one.
+                    # A failed call is a wrong answer (score 0), not a missing one; its error is kept.
                     score=None if q.gold is None else (0.0 if r.error else scorer(r.answer, q.gold)),
                     pred=r.answer,
                     cost_usd=r.cost,
                     latency_s=r.latency_s,
+                    error=r.error,
                     **_token_fields(r),
                 )
                 for r in results
@@ -376,8 +381,9 @@ class AgentRoute:
         self.builder.add_history(runs)
 
     def fit(self, records: Sequence[RunRecord] | None = None) -> AgentRoute:
-        """Train the router on ``records`` (default: the store's whole history); an ``answer-aware``
-        aggregator is then fitted on the router's held-out questions and their recorded answers."""
+        """Train the router on ``records`` (default: the store's whole history), skipping rows that score
+        none of this pool's agents; an ``answer-aware`` aggregator is then fitted on the router's held-out
+        questions and their recorded answers."""
         from agentroute.selection import AnswerAware, fit_for
 
         if records is not None:
@@ -385,6 +391,14 @@ class AgentRoute:
         else:
             self.builder.refresh()
             records = list(self.store.history())
+        names = set(self.agents.names)
+        usable = [r for r in records if names & set(r.scores())]  # rows about other agents teach nothing here
+        if records and not usable:
+            raise ValueError(
+                f"none of the {len(records)} recorded questions has a score for an agent of this pool "
+                f"({', '.join(sorted(names))}): profile the pool first (agentroute profile)"
+            )
+        records = usable
         examples = make_examples(self.builder, records)
         self.router.fit(examples)
         if isinstance(self.aggregator, AnswerAware):

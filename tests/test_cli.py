@@ -141,9 +141,16 @@ def test_bench_run_takes_router_options_and_rejects_bad_ones(tmp_path: Path) -> 
         ('{"knn": 2}', "JSON object of router"),
         ('{"mlp": {}}', "not in --routers"),
         ('{"knn": {"no_such_option": 1}}', "no_such_option"),
+        ('{"knn": {"k": "x"}}', 'knn: k expects an integer, got "x"'),
+        ('{"knn": {"k": 1e400}}', "k expects an integer, got Infinity"),
     ]:
         code, _, stderr = run(*base, "--options", bad)
         assert code == 2 and "--options" in stderr and message in stderr, stderr
+    gnn = ["bench", "run", "--logs", str(log), "--folds", "2", "--routers", "gnn", "--json"]
+    code, _, stderr = run(*gnn, "--options", '{"gnn": {"mass": "high"}}')  # a GNNConfig field, via **options
+    assert code == 2 and 'gnn: mass expects a finite number, got "high"' in stderr, stderr
+    code, _, stderr = run(*base, "--aggregator", "weighted-vote", "--aggregator-options", '{"reliability": "no"}')
+    assert code == 2 and "reliability expects true or false" in stderr, stderr
 
 
 def test_train_writes_a_checkpoint(tmp_path: Path) -> None:
@@ -235,6 +242,30 @@ def test_profile_writes_a_routing_log_and_resumes_without_duplicates(tmp_path: P
     assert sum(s or 0 for s in calc) >= 10  # the calculator answers "i + i" questions
     code, stdout, _ = run("bench", "run", "--logs", str(out), "--folds", "2", "--routers", "knn,oracle", "--json")
     assert code == 0 and json.loads(stdout)["n"] == 12
+
+
+def test_profile_keeps_failed_calls_errors_and_says_how_many_failed(tmp_path: Path) -> None:
+    data = tmp_path / "qa.jsonl"
+    data.write_text(
+        "\n".join(json.dumps({"id": f"q{i}", "question": f"What is {i}?", "answer": str(i)}) for i in range(3))
+    )
+    pool = tmp_path / "pool.py"
+    pool.write_text(
+        "from agentroute import agent\n"
+        "@agent(name='down')\ndef down(q):\n    raise ConnectionError('endpoint down')\n"
+        "@agent(name='echo')\ndef echo(q):\n    return q.text.split()[-1].rstrip('?')\n"
+    )
+    out = tmp_path / "runs.jsonl"
+    code, stdout, stderr = run("profile", "--data", str(data), "--agents", str(pool), "--out", str(out), "--json")
+    assert code == 0 and json.loads(stdout)["failed_calls"] == 3
+    assert "warning: failed calls" in stderr and "down 3/3" in stderr  # shown even with --json
+    rows = [RunRecord.model_validate_json(line) for line in out.read_text().splitlines()]
+    assert {(r.agents["down"].score, r.agents["down"].error) for r in rows} == {(0.0, "ConnectionError: endpoint down")}
+    assert all(r.agents["echo"].score == 1.0 and r.agents["echo"].error is None for r in rows)
+    code, _, stderr = run(
+        "profile", "--data", str(data), "--agents", str(pool), "--out", str(out) + "2", "--timeout", "0"
+    )
+    assert code == 2 and "--timeout" in stderr
 
 
 def test_ask_stream_prints_events_as_json_lines_then_the_result() -> None:

@@ -80,6 +80,7 @@ def test_profile_llm_pool_then_train_and_bench(runner, chat_server, tmp_path):
         "skipped": 7,
         "profiled": 5,
         "agents": 4,
+        "failed_calls": 0,
         "out": None,
     }
     rows = read_routing_log(log)

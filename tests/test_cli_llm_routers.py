@@ -13,19 +13,6 @@ from typer.testing import CliRunner
 from agentroute.cli import app
 from agentroute.testing.chat_server import ChatRequest, Reply
 
-AGENTS = """
-from agentroute import agent
-
-@agent(name="calculator", description="Evaluates arithmetic such as 12 * 7.")
-def calculator(q):
-    a, op, b = q.text.replace("?", "").split()[-3:]
-    return str(int(a) * int(b)) if op == "*" else "unsupported"
-
-@agent(name="librarian", description="Knows who wrote which book.")
-def librarian(q):
-    return "Frank Herbert" if "Dune" in q.text else "unknown"
-"""
-
 SENTINEL = "sk-sentinel-llmr9-0123456789"
 
 
@@ -36,10 +23,9 @@ def runner(no_llm_env, monkeypatch) -> CliRunner:
 
 
 @pytest.fixture
-def pool(tmp_path: Path) -> str:
-    path = tmp_path / "pool.py"
-    path.write_text(AGENTS)
-    return str(path)
+def pool() -> str:
+    """The pool the README's LLM-router examples use."""
+    return str(Path(__file__).resolve().parents[1] / "agents" / "dune_pool.py")
 
 
 def id_of(system: str, name: str) -> str:

@@ -107,3 +107,46 @@ def test_sentinel_key_never_appears(chat_server, tmp_path: Path, monkeypatch, ca
     assert caplog.records  # DEBUG logging of the openai client and httpx was on
     assert not [t[:200] for t in texts if SENTINEL in t]
     assert server.chat_requests[0].headers["authorization"] == f"Bearer {SENTINEL}"  # the key was really used
+
+
+def test_redact_blanks_env_secrets_key_shapes_and_url_credentials() -> None:
+    from agentroute.secrets import redact
+
+    env = {"MY_SERVICE_TOKEN": "plain-value-123456", "HOME": "/home/someone-long"}
+    text = "plain-value-123456 sk-abcdefghijkl Bearer xyz https://al:pw@host/v1 /home/someone-long"
+    assert redact(text, env) == "*** *** *** https://***@host/v1 /home/someone-long"
+    assert redact("http://host:8080/v1 no secrets here", env) == "http://host:8080/v1 no secrets here"
+
+
+def test_an_agent_that_quotes_a_key_in_its_error_never_shows_it(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("UPSTREAM_API_KEY", "plainsecretvalue42")
+    pool = tmp_path / "pool.py"
+    pool.write_text(
+        "import os\nfrom agentroute import agent\n"
+        "@agent(name='raiser')\ndef raiser(q):\n"
+        "    raise RuntimeError('upstream said: invalid key ' + os.environ['UPSTREAM_API_KEY'])\n"
+        "@agent(name='fine')\ndef fine(q):\n    return '42'\n"
+    )
+    runner = CliRunner()
+    for extra in (["--json"], [], ["--stream"]):
+        result = runner.invoke(app, ["ask", "What is 40 plus 2?", "--agents", str(pool), "--router", "all", *extra])
+        assert result.exit_code == 0, result.stderr
+        assert "42" in result.stdout
+        assert "plainsecretvalue42" not in result.stdout + result.stderr
+        assert "invalid key ***" in result.stdout + result.stderr
+
+
+def test_credentials_in_the_base_url_never_reach_an_error(tmp_path: Path, monkeypatch) -> None:
+    from agentroute.kg.stores.falkordb_server import free_port
+
+    for var in ("AGENTROUTE_BASE_URL", "OPENAI_BASE_URL", "AGENTROUTE_LLM_MODEL", "OPENAI_API_KEY"):
+        monkeypatch.delenv(var, raising=False)
+    pool = tmp_path / "pool.py"
+    pool.write_text(POOL)
+    url = f"http://user:pwsecret999@127.0.0.1:{free_port()}/v1"
+    result = CliRunner().invoke(
+        app, ["ask", "What is 2 plus 2?", "--agents", str(pool), "--base-url", url, "--llm-model", "good"]
+    )
+    assert result.exit_code == 2
+    assert "cannot reach the LLM endpoint http://***@127.0.0.1" in result.stderr
+    assert "pwsecret999" not in result.stdout + result.stderr

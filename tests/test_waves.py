@@ -123,3 +123,51 @@ def test_waves_run_in_the_uncompiled_graph_under_a_host_checkpointer(counting_ag
     assert state["answer"] == "5" and sorted(calls) == ["a", "b", "c"]
     history = list(app.get_state_history(config))
     assert len(history) > 4  # the waves went through the checkpointer step by step
+
+
+def test_when_every_agent_called_failed_the_next_most_probable_is_tried() -> None:
+    vote = make_aggregator("weighted-vote")
+    chose_a = RoutingDecision(router="t", probs={"c": 0.2, "a": 0.5, "b": 0.3}, selected=["a"], fallback=2)
+    left_to_the_caller = chose_a.model_copy(update={"fallback": None})
+    assert next_wave(left_to_the_caller, vote, [said("a", None, error="boom")]) == []  # replay: none
+    assert next_wave(left_to_the_caller, vote, [said("a", None, error="boom")], fallback=1) == ["b"]
+    assert next_wave(chose_a, vote, [said("a", None, error="boom")]) == ["b"]
+    assert next_wave(chose_a, vote, [said("a", None, error="boom"), said("b", None, error="timeout")]) == ["c"]
+    three_failed = [said("a", None, error="x"), said("b", None, error="y"), said("c", None, error="z")]
+    assert next_wave(chose_a, vote, three_failed) == []  # every agent tried
+    capped = chose_a.model_copy(update={"fallback": 1})
+    assert next_wave(capped, vote, [said("a", None, error="boom"), said("b", None, error="timeout")]) == []
+    assert next_wave(chose_a.model_copy(update={"fallback": 0}), vote, [said("a", None, error="boom")]) == []
+    # an agent that answered (even with nothing, as replayed logs without predictions do) is no failure
+    assert next_wave(chose_a, vote, [said("a", None)]) == []
+    assert next_wave(chose_a, vote, [said("a", "Paris")]) == []
+
+
+class ChoosesFailing(BaseRouter):
+    name = "chooses-failing"
+
+    def route(self, graph: QueryGraph, k: int | None = None) -> RoutingDecision:
+        return RoutingDecision(router=self.name, probs={"broken": 0.7, "spare": 0.3}, selected=["broken"])
+
+
+def test_a_failing_chosen_agent_does_not_fail_the_question() -> None:
+    from agentroute import agent
+
+    @agent(name="broken")
+    def broken(q: Query) -> str:
+        raise ConnectionError("endpoint down")
+
+    @agent(name="spare")
+    def spare(q: Query) -> str:
+        return "42"
+
+    with AgentRoute([broken, spare], ChoosesFailing()) as ar:
+        answer = ar.ask("What is 40 plus 2?")
+        assert answer.text == "42" and answer.error is None
+        assert [(r.agent, r.ok) for r in answer.results] == [("broken", False), ("spare", True)]
+        assert answer.decision.selected == ["broken"]  # the decision says what the router chose
+        app = ar.as_graph().compile()
+        assert app.invoke({"question": "And 41 plus 1?"})["answer"] == "42"
+    with AgentRoute([broken, spare], ChoosesFailing(), fallback=0) as strict:
+        answer = strict.ask("What is 40 plus 2?")
+        assert answer.text == "" and [r.agent for r in answer.results] == ["broken"] and answer.error

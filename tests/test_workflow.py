@@ -179,3 +179,29 @@ def test_bad_question_is_a_clear_error() -> None:
     agents, _ = arithmetic_and_facts()
     with pytest.raises(ValueError, match="non-empty"):
         AgentRoute(agents, PickAll()).ask("   ")
+
+
+def test_fit_skips_history_about_agents_not_in_the_pool_and_says_when_none_is_left() -> None:
+    from agentroute import AgentRoute, agent
+    from agentroute.types import AgentRecord, RunRecord
+
+    @agent(name="adder")
+    def adder(q):
+        return "2"
+
+    @agent(name="backup")
+    def backup(q):
+        return "3"
+
+    def row(qid: str, scores: dict[str, float]) -> RunRecord:
+        return RunRecord(
+            qid=qid, question=f"What is {qid}?", agents={a: AgentRecord(score=s) for a, s in scores.items()}
+        )
+
+    mixed = [row("m1", {"adder": 1.0, "backup": 0.0}), row("m2", {"adder": 0.0, "backup": 1.0})]
+    mixed.append(row("m3", {"retired-agent": 1.0}))
+    with AgentRoute([adder, backup], "knn") as ar:
+        ar.fit(mixed)
+        assert ar.ask("What is m1?").text in {"2", "3"}
+        with pytest.raises(ValueError, match=r"none of the 1 recorded questions has a score for an agent of this pool"):
+            ar.fit([row("m4", {"retired-agent": 1.0})])

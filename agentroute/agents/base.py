@@ -16,6 +16,7 @@ from typing import Any, overload
 from pydantic import ValidationError
 
 from agentroute.agents.executor import run_sync
+from agentroute.secrets import redact
 from agentroute.types import AgentResult, AgentSpec, Query
 
 
@@ -35,13 +36,13 @@ def make_spec(
         return AgentSpec(
             name=name,
             description=description,
-            skills=list(skills),
+            skills=[skills] if isinstance(skills, str) else list(skills),  # "math" is one skill, not four
             cost_per_call=cost_per_call,
             model=model,
             strategy=strategy,
         )
     except ValidationError as e:
-        msg = "; ".join(err["msg"] for err in e.errors())
+        msg = "; ".join(f"{'.'.join(map(str, err['loc']))}: {err['msg']}" for err in e.errors())
         raise AgentDefinitionError(f"agent {name!r}: {msg}") from None
 
 
@@ -82,7 +83,7 @@ class Agent:
         except asyncio.TimeoutError:
             result = AgentResult(agent=self.name, error=f"timeout after {timeout:g}s")
         except Exception as e:  # noqa: BLE001 - an agent failure must not fail the question
-            result = AgentResult(agent=self.name, error=f"{type(e).__name__}: {e}")
+            result = AgentResult(agent=self.name, error=redact(f"{type(e).__name__}: {e}"))
         update: dict[str, Any] = {"latency_s": time.perf_counter() - start}
         if result.cost == 0.0:
             update["cost"] = self.spec.cost_per_call

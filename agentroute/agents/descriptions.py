@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from agentroute.secrets import redact
 from agentroute.types import AgentSpec, RunRecord
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -28,6 +29,10 @@ def read_agent_info(path: str | Path) -> list[AgentSpec]:
     path = Path(path)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as e:
+        raise ValueError(
+            f"{path}: not UTF-8 text (byte 0x{e.object[e.start]:02x} at offset {e.start}); save it as UTF-8"
+        ) from None
     except json.JSONDecodeError as e:
         raise ValueError(f"{path}:{e.lineno}: invalid JSON ({e.msg})") from None
     if not isinstance(data, dict):
@@ -135,7 +140,7 @@ def describe_agents(
                 ).text
             )
         except Exception as e:  # noqa: BLE001 - one agent's failure keeps its old description
-            kept[spec.name] = f"model call failed ({type(e).__name__}: {' '.join(str(e).split())})"
+            kept[spec.name] = redact(f"model call failed ({type(e).__name__}: {' '.join(str(e).split())})")
             out.append(spec)
             continue
         if not text:

@@ -20,6 +20,7 @@ from typing import Any
 
 from agentroute.agents.base import Agent, AgentDefinitionError
 from agentroute.agents.pool import AgentPool
+from agentroute.secrets import redact
 
 
 class AgentLoadError(ValueError):
@@ -142,4 +143,4 @@ def _unique(pairs: Iterable[tuple[str, Any]]) -> list[tuple[str, Any]]:
 
 
 def _one_line(e: BaseException) -> str:
-    return f"{type(e).__name__}: {' '.join(str(e).split())}"
+    return redact(f"{type(e).__name__}: {' '.join(str(e).split())}")

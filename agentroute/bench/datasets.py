@@ -68,7 +68,7 @@ def _rows(path: Path) -> Iterator[tuple[int, Any]]:
     name = path.name.removesuffix(".gz")
     if name.endswith(".csv"):
         lines = (text for _, text in text_lines(path))
-        reader = csv.DictReader(lines)
+        reader = csv.DictReader(lines, strict=True)  # an unterminated quote is an error, not a question
         try:
             for row in reader:
                 yield reader.line_num, row

@@ -59,8 +59,8 @@ def _agent_cell(name: str, cell: Any) -> tuple[AgentRecord | None, str | None]:
         return None, f"agent {name!r}: {expected}, got {_shown(score)}{hint}"
     for key in _NUMERIC_FIELDS:
         v = cell.get(key)
-        if v is not None and not _is_number(v):
-            return None, f"agent {name!r}: expected {key!r} to be a number or null, got {_shown(v)}"
+        if v is not None and not (_is_number(v) and v >= 0):
+            return None, f"agent {name!r}: expected {key!r} to be a non-negative number or null, got {_shown(v)}"
     data = dict(cell)
     if data.get("pred") is not None and not isinstance(data["pred"], str):
         data["pred"] = json.dumps(data["pred"]) if isinstance(data["pred"], (list, dict)) else str(data["pred"])

@@ -136,7 +136,9 @@ def _router_rows(
         start = time.perf_counter()
         opts = {"scores": oracle_scores} if router_info(name).reads_scores else {}
         router = fit_router(make_router(name, seed=seed, **opts), examples, fitted)
-        with AgentRoute(suite.agents, router, store=store, builder=builder) as ar:
+        # fallback=0: the figures are each router's own choices (an agent that finds no answer is not
+        # followed by the router's next choice, which would make every router call more than it chose)
+        with AgentRoute(suite.agents, router, store=store, builder=builder, fallback=0) as ar:
             for i in range(0, len(todo), batch):
                 chunk = todo[i : i + batch]
                 answers = ar.ask_many(chunk, concurrency=16)

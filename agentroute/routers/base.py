@@ -14,6 +14,10 @@ if TYPE_CHECKING:  # pragma: no cover - listing routers imports no model code
     from agentroute.types import AgentResult, Query, QueryGraph, RoutingDecision, TrainExample
 
 
+class NotTrainedError(RuntimeError):
+    """A learned router asked to route (or save) before it was fitted or loaded."""
+
+
 @runtime_checkable
 class Router(Protocol):
     """Picks a set of agents for a query graph.

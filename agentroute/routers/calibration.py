@@ -10,6 +10,7 @@ held-out cost comes closest to the target; a call budget is met from below (at m
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -121,15 +122,15 @@ def calibrate(
     if (target_cost is None) == (target_calls is None):
         raise ValueError("give exactly one of target_cost or target_calls")
     if target_cost is not None:
-        if target_cost <= 0:
-            raise ValueError(f"--target-cost must be positive, got {target_cost}")
+        if not (math.isfinite(target_cost) and target_cost > 0):
+            raise ValueError(f"--target-cost must be a positive number, got {target_cost}")
         result = calibrate_cost(router.held, router.state.prior_costs, target_cost)
         router.cost_weight = result.value
         router.target_cost = target_cost
         return result
     assert target_calls is not None
-    if target_calls < 1:
-        raise ValueError(f"--target-calls must be at least 1, got {target_calls}")
+    if not (math.isfinite(target_calls) and target_calls >= 1):
+        raise ValueError(f"--target-calls must be a number of at least 1, got {target_calls}")
     if not hasattr(router.inner, "mass") or getattr(router.inner, "top1", False):
         raise ValueError(f"router {router.name!r} selects a fixed number of agents: --target-calls needs gnn")
     result = calibrate_calls(router.held, target_calls, cap=getattr(router.inner, "max_calls", None))

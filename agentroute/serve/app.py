@@ -23,6 +23,9 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
 from pydantic import BaseModel, ValidationError
 
+from agentroute.llm import LLMConfigError
+from agentroute.routers.base import NotTrainedError
+from agentroute.secrets import redactor
 from agentroute.serve import protocol
 from agentroute.serve.service import RoutingService, Served, UnknownModel, UnknownRun
 
@@ -67,7 +70,7 @@ def _problem(e: ValidationError) -> str:
 def create_app(service: RoutingService, config: ServeConfig | None = None) -> FastAPI:
     """The HTTP app over a ``RoutingService``. Closing the service's store stays with its owner."""
     cfg = config or ServeConfig()
-    redact = protocol.redactor([*(cfg.redact or ()), cfg.api_key or ""])
+    redact = redactor([*(cfg.redact or ()), cfg.api_key or ""])
     key = cfg.api_key.encode() if cfg.api_key else None
     page = resources.files("agentroute.serve").joinpath("inspector.html").read_text(encoding="utf-8")
 
@@ -120,6 +123,15 @@ def create_app(service: RoutingService, config: ServeConfig | None = None) -> Fa
             except ApiError as e:
                 headers = {"www-authenticate": "Bearer"} if e.status == 401 else None
                 return _json(protocol.error_body(redact(e.message) or "", e.type, e.code), e.status, headers)
+            except NotTrainedError as e:  # the operator can fix it: say how, not "internal error"
+                why = (
+                    f"{e}; it trains on the store's scored runs: serve --model CHECKPOINT, or --refit-every N "
+                    "to retrain it after every N feedbacks"
+                )
+                return _json(protocol.error_body(redact(why) or "", "model_not_ready", "model_not_trained"), 409)
+            except LLMConfigError as e:
+                why = f"this model calls an LLM and none is configured or reachable: {e}"
+                return _json(protocol.error_body(redact(why) or "", "server_error", "llm_not_configured"), 503)
             except Exception as e:  # noqa: BLE001 - the client gets one line, never a traceback
                 log.error("%s %s failed: %s: %s", request.method, request.url.path, type(e).__name__, redact(str(e)))
                 body = protocol.error_body(f"internal error ({type(e).__name__})", "server_error")

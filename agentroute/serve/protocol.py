@@ -7,16 +7,12 @@ routing decision rides along in the extra ``agentroute`` field, which clients ke
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Iterable
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from agentroute.serve.service import BASE_MODEL, Served
 from agentroute.types import AgentResult, Answer, RoutingDecision, TokenUsage
-
-_SECRET = re.compile(r"\b(sk-[A-Za-z0-9_-]{8,}|Bearer\s+\S+)")
 
 
 class TextPart(BaseModel):
@@ -71,20 +67,6 @@ class FeedbackRequest(BaseModel):
     score: float | None = Field(default=None, ge=0.0, le=1.0)
     preferred: str | None = Field(default=None, max_length=10_000)
     scores: dict[str, float] | None = None
-
-
-def redactor(secrets: Iterable[str]) -> Any:
-    """A function that blanks the given secrets (and anything shaped like an API key) out of a text."""
-    known = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
-
-    def redact(text: str | None) -> str | None:
-        if not text:
-            return text
-        for s in known:
-            text = text.replace(s, "***")
-        return _SECRET.sub("***", text)
-
-    return redact
 
 
 def agent_view(r: AgentResult, redact: Any) -> dict[str, Any]:

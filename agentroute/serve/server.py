@@ -10,15 +10,9 @@ from pathlib import Path
 from agentroute.agents.loading import load_agents
 from agentroute.commands import builtin_pool, has_history, is_scratch, load_router
 from agentroute.kg.store import GraphStore, open_store
+from agentroute.secrets import secret_values
 from agentroute.serve.app import ServeConfig, create_app
 from agentroute.serve.service import RoutingService
-
-_SECRET_NAMES = ("KEY", "TOKEN", "SECRET", "PASSWORD")
-
-
-def secrets_in(env: Mapping[str, str]) -> tuple[str, ...]:
-    """Values of variables whose names look secret (``*_API_KEY``, ``*TOKEN``, …), to redact from output."""
-    return tuple(v for k, v in env.items() if any(s in k.upper() for s in _SECRET_NAMES) and len(v) >= 8)
 
 
 def is_loopback(host: str) -> bool:
@@ -107,4 +101,4 @@ def serve(
 def config_from_env(env: Mapping[str, str] | None = None, **limits: float) -> ServeConfig:
     """``ServeConfig`` with the key from ``AGENTROUTE_API_KEY`` (read once, here) and the given limits."""
     env = os.environ if env is None else env
-    return ServeConfig(api_key=env.get("AGENTROUTE_API_KEY") or None, redact=secrets_in(env), **limits)  # type: ignore[arg-type]
+    return ServeConfig(api_key=env.get("AGENTROUTE_API_KEY") or None, redact=secret_values(env), **limits)  # type: ignore[arg-type]

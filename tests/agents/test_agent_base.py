@@ -170,3 +170,14 @@ def test_optional_extra_parameters_are_allowed() -> None:
 def test_non_callable_is_rejected() -> None:
     with pytest.raises(AgentDefinitionError, match="'notfn'"):
         FunctionAgent("not a function", name="notfn")  # type: ignore[arg-type]
+
+
+def test_a_skill_given_as_a_string_is_one_skill_and_costs_must_be_real() -> None:
+    @agent(name="mathy", skills="math")
+    def mathy(q: Query) -> str:
+        return "1"
+
+    assert mathy.spec.skills == ["math"]
+    for bad, why in ((-1.0, "cost_per_call: Input should be greater than or equal to 0"), (float("nan"), "finite")):
+        with pytest.raises(AgentDefinitionError, match=why):
+            agent(name="costly", cost_per_call=bad)(lambda q: "1")

@@ -36,6 +36,10 @@ def test_csv_and_json_lists(tmp_path: Path) -> None:
     j = tmp_path / "h.json"
     j.write_text(json.dumps([{"question": "q1", "answer": "a1"}, {"question": "q2", "answer": "a2"}]))
     assert [q.gold for q in read_qa(j, limit=1)] == [["a1"]]
+    bad = tmp_path / "bad.csv"
+    bad.write_text('question,answer\n"What is 2+3?",5\n"unterminated,6\n')  # read, it would be a question
+    with pytest.raises(DatasetFormatError, match=r"bad.csv:\d+: not readable CSV \(unexpected end of data\)"):
+        read_qa(bad)
 
 
 @pytest.mark.parametrize(

@@ -79,6 +79,11 @@ def test_reads_gzip_and_derives_ids_from_the_file_name_without_dataset(tmp_path:
         (json.dumps({"question": "q", "agents": {"a": 0.5}}), 'expected an object like {"score": 0.5}, got a number'),
         (json.dumps({"question": "q", "agents": {"a": {"score": 1, "cost_usd": "$1"}}}), "'cost_usd'"),
         (json.dumps({"question": "q", "agents": {"bad name!": {"score": 1}}}), "valid agent name"),
+        (
+            json.dumps({"question": "q", "agents": {"a": {"score": 1, "cost_usd": -0.5}}}),
+            "expected 'cost_usd' to be a non-negative number or null, got -0.5",
+        ),
+        (json.dumps({"question": "q", "agents": {"a": {"score": 1, "latency_s": -1}}}), "'latency_s'"),
     ],
 )
 def test_bad_line_names_file_line_and_expectation(tmp_path: Path, line: str, expected: str) -> None:

@@ -273,3 +273,15 @@ def test_cli_options(tmp_path: Path, option: str, value: str) -> None:
 def test_print_inputs_tried() -> None:
     """Not a check: prints how many hostile inputs the tests above tried (the README quotes it)."""
     print(f"\nhostile inputs tried: {sum(TRIED.values())} ({', '.join(f'{k} {v}' for k, v in TRIED.items())})")
+
+
+@pytest.mark.parametrize("reader", ["agentroute.prices:load_prices", "agentroute.bench.costs:read_prices"])
+def test_a_prices_or_agent_info_file_in_another_encoding_names_the_file(tmp_path: Path, reader: str) -> None:
+    from agentroute.agents.descriptions import read_agent_info
+    from agentroute.registry import resolve
+
+    path = tmp_path / "utf16.json"
+    path.write_bytes('{"a": {"per_call": 0.01}}'.encode("utf-16"))
+    for read in (resolve(reader), read_agent_info):
+        with pytest.raises(ValueError, match=rf"{path}: not UTF-8 text \(byte 0xff at offset 0\)"):
+            read(path)

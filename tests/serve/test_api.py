@@ -239,6 +239,20 @@ def test_api_key_guards_every_endpoint_but_health(caplog: pytest.LogCaptureFixtu
     assert key not in caplog.text and SECRET not in caplog.text
 
 
+def test_a_router_that_cannot_route_yet_is_a_clear_4xx_or_503_not_an_internal_error(no_llm_env) -> None:
+    # gnn built on an empty store stays untrained: asking it is the operator's to fix, and the reply says how
+    svc = service("alpha", "beta", router="knn")
+    ask = {"messages": [{"role": "user", "content": "Which river flows through Paris?"}]}
+    with running(svc) as base:
+        again = httpx.post(base + "/v1/chat/completions", json={**ask, "model": "agentroute:gnn"})
+        assert again.status_code == 409, again.text
+        error = again.json()["error"]
+        assert error["code"] == "model_not_trained" and "--refit-every" in error["message"]
+        llm = httpx.post(base + "/v1/chat/completions", json={**ask, "model": "agentroute:reasoning"})
+        assert llm.status_code == 503, llm.text
+        assert llm.json()["error"]["code"] == "llm_not_configured"
+
+
 def test_failing_agents_become_a_completion_that_names_them() -> None:
     with running(service("broken"), ServeConfig(redact=(SECRET,))) as base:
         resp = client(base).chat.completions.create(model="agentroute", messages=[{"role": "user", "content": "hi"}])

@@ -22,7 +22,7 @@ from typing import Any, cast
 import numpy as np
 import torch
 
-from agentroute.routers.base import BaseRouter, select_by_mass, select_top_k
+from agentroute.routers.base import BaseRouter, NotTrainedError, select_by_mass, select_top_k
 from agentroute.routers.gnn.checkpoint import load_checkpoint, save_checkpoint
 from agentroute.routers.gnn.config import GNNConfig
 from agentroute.routers.gnn.data import GraphArrays, feature_dims, graph_arrays_many, pack
@@ -229,7 +229,7 @@ class GNNRouter(BaseRouter):
         one), and the agents held at the weakest proven agent's probability (``unproven.py``; none with
         ``hold_unproven=False``)."""
         if not self.models or self.in_dims is None:
-            raise RuntimeError(f"{self.name} router is not trained: call fit() or GNNRouter.load() first")
+            raise NotTrainedError(f"{self.name} router is not trained: call fit() or GNNRouter.load() first")
         step = batch_size or (128 if self.device.type == "cpu" else 4096)
         known = self._known()
         probs: list[dict[str, float]] = []
@@ -329,7 +329,7 @@ class GNNRouter(BaseRouter):
         """Write weights, agent specs, embedder config and hyper-parameters (loadable with weights_only);
         ``extra`` (plain values, e.g. the guard's state) is stored too and comes back as ``router.extra``."""
         if not self.models or self.in_dims is None:
-            raise RuntimeError(f"{self.name} router is not trained: nothing to save")
+            raise NotTrainedError(f"{self.name} router is not trained: nothing to save")
         return save_checkpoint(
             path,
             {
@@ -391,3 +391,7 @@ def make_gnn_top1_router(seed: int = 0, **options: Any) -> GNNRouter:
     """The GNN router that calls exactly one agent."""
     options.pop("top1", None)
     return GNNRouter(seed, top1=True, **options)
+
+
+# what the factories' ``**options`` are, so ``--options`` values are checked against its field types
+make_gnn_router.options_type = make_gnn_top1_router.options_type = GNNConfig  # type: ignore[attr-defined]

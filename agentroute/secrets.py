@@ -1,0 +1,43 @@
+"""Secrets in text: what an output must never show.
+
+Why one place: an agent's exception, an LLM provider's error body or a URL can quote a key, and such text
+reaches ``AgentResult.error``, CLI lines, routing logs, stores and the server's replies. Each of those
+passes it through ``redact`` here, which blanks out the values of environment variables whose names look
+secret (``*_API_KEY``, ``*TOKEN``, ``*SECRET*``, ``*PASSWORD*``), anything shaped like an API key or a bearer
+token, and the credentials in a URL (``https://user:pass@host`` becomes ``https://***@host``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Iterable, Mapping
+
+_SECRET_NAMES = ("KEY", "TOKEN", "SECRET", "PASSWORD")
+_SHAPED = re.compile(r"\b(sk-[A-Za-z0-9_-]{8,}|Bearer\s+\S+)")
+_URL_CREDENTIALS = re.compile(r"(\b[a-zA-Z][a-zA-Z0-9+.-]*://)[^/\s@]+@")
+
+
+def secret_values(env: Mapping[str, str] | None = None) -> tuple[str, ...]:
+    """Values of variables whose names look secret (read now, from ``env`` or the process environment)."""
+    env = os.environ if env is None else env
+    return tuple(v for k, v in env.items() if any(s in k.upper() for s in _SECRET_NAMES) and len(v) >= 8)
+
+
+def redactor(secrets: Iterable[str]) -> Callable[[str | None], str | None]:
+    """A function that blanks the given secrets, key-shaped text and URL credentials out of a text."""
+    known = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
+
+    def redact(text: str | None) -> str | None:
+        if not text:
+            return text
+        for s in known:
+            text = text.replace(s, "***")
+        return _URL_CREDENTIALS.sub(r"\1***@", _SHAPED.sub("***", text))
+
+    return redact
+
+
+def redact(text: str, env: Mapping[str, str] | None = None) -> str:
+    """``text`` without the environment's secrets, key-shaped text or URL credentials."""
+    return redactor(secret_values(env))(text) or text
