@@ -324,10 +324,11 @@ def ask(
                 "rationale": d.rationale,
                 "cold_start": d.cold_start,
                 "results": [{"agent": r.agent, "answer": r.answer, "error": r.error} for r in answer.results],
+                "error": answer.error,
             }
         )
         return
-    say(answer.text or "(no answer)", "bold")
+    say(answer.text or (f"(no answer: {answer.error})" if answer.error else "(no answer)"), "bold")
     shown_table = table("agent", "prob", "chosen", "answer", title=f"router: {d.router}")
     by_agent = {r.agent: r for r in answer.results}
     for name, p in sorted(d.probs.items(), key=lambda kv: -kv[1]):

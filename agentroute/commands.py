@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,7 @@ from agentroute.kg.store import GraphStore, open_store
 from agentroute.llm import LLMSettings, connect_parts
 from agentroute.routers.base import Router, make_router, router_info, router_names
 from agentroute.suite import build_suite, builtin_agents
-from agentroute.types import AgentSpec, Answer, QueryGraph, RunRecord
+from agentroute.types import AgentSpec, Answer, Query, QueryGraph, RunRecord
 from agentroute.validate import checkpoint_beside, load_checkpoint_router
 from agentroute.workflow import AgentRoute, as_query
 
@@ -202,6 +202,11 @@ def ingest_log(logs: Path, store: str, progress: Progress = _quiet) -> dict[str,
     progress(f"read {len(records)} questions from {logs}")
     if note := score_scale_note(records, logs):
         progress(note)
+    first: dict[str, tuple[int, str]] = {}
+    for row, r in enumerate(records, start=1):  # a store keeps one question per id: never merge two
+        seen = first.setdefault(r.qid, (row, r.question))
+        if seen[1] != r.question:
+            raise ValueError(f"{logs}: rows {seen[0]} and {row} share the qid {r.qid!r} but ask different questions")
     graph_store = open_store(store)
     try:
         return ingest_records(graph_store, records)
@@ -358,9 +363,26 @@ def stored_specs(store: GraphStore) -> dict[str, AgentSpec]:
     return specs
 
 
-def finished_qids(path: Path) -> set[str]:
-    """Question ids already in a profile output file (a torn last line of a killed run is cut off)."""
-    return {r.qid for r in read_rows(path, RunRecord.model_validate_json)}
+def finished_rows(path: Path) -> list[RunRecord]:
+    """The rows already in a profile output file (a torn last line of a killed run is cut off)."""
+    return list(read_rows(path, RunRecord.model_validate_json))
+
+
+def check_resumable(output: Path, done: Sequence[RunRecord], queries: Sequence[Query], agents: Sequence[str]) -> None:
+    """A resumed profile must continue the same run: the same questions file and the same pool."""
+    ids = {q.id for q in queries}
+    strangers = [r.qid for r in done if r.qid not in ids]
+    if strangers:
+        raise ValueError(
+            f"--resume: {output} holds questions that are not in --data (e.g. {strangers[0]!r}): "
+            "it was profiled on another QA file; choose another --out"
+        )
+    ran = {a for r in done for a in r.agents}
+    if done and ran != set(agents):
+        raise ValueError(
+            f"--resume: {output} was profiled with agents {', '.join(sorted(ran))}, the pool has "
+            f"{', '.join(sorted(agents))}; profile a changed pool into another --out"
+        )
 
 
 def profile_agents(
@@ -388,9 +410,11 @@ def profile_agents(
         output = output / "results.jsonl"
     if output.exists() and not resume:
         raise ValueError(f"{output} exists: pass --resume to continue it, or choose another --out")
-    done = finished_qids(output) if resume else set()
-    todo = [q for q in queries if q.id not in done]
     pool = load_pool(agents)
+    finished = finished_rows(output) if resume and output.exists() else []
+    check_resumable(output, finished, queries, pool.names)
+    done = {r.qid for r in finished}
+    todo = [q for q in queries if q.id not in done]
     connect_parts(list(pool), llm)
     graph_store = open_store(store or "memory")
     try:
@@ -444,6 +468,9 @@ def describe_pool(
     model = (llm or LLMSettings()).chat_model()
     model.check()  # an unreachable endpoint or a refused key: one clear error before any work
     described, kept = describe_agents(records, specs, model, samples=per_agent, progress=progress)
+    failed = [name for name, why in kept.items() if why.startswith("model call failed")]
+    if failed and all(spec.name in kept for spec in specs):  # no call worked: say so instead of writing blanks
+        raise ValueError(f"every description call failed, nothing written ({failed[0]}: {kept[failed[0]]})")
     info = agent_info(described)
     if output is not None:
         output.parent.mkdir(parents=True, exist_ok=True)

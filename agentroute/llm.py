@@ -20,7 +20,7 @@ import time
 import weakref
 from collections.abc import Coroutine, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Protocol, TypeVar, runtime_checkable
+from typing import Any, Protocol, TypeGuard, TypeVar, runtime_checkable
 
 from pydantic import BaseModel, SecretStr
 
@@ -512,9 +512,17 @@ class LLMSettings:
 @runtime_checkable
 class NeedsLLM(Protocol):
     """A part (agent, router, aggregator) that calls a chat model: ``connect`` binds it to an endpoint
-    (a model object given at construction is kept) and returns the model it will call."""
+    (a model object given at construction is kept) and returns the model it will call. ``needs_llm``
+    declares it (True), so a part that merely has a ``connect`` method of its own is left alone."""
+
+    needs_llm: bool
 
     def connect(self, settings: LLMSettings | None = None) -> ChatModel: ...
+
+
+def needs_llm(part: object) -> TypeGuard[NeedsLLM]:
+    """Whether a part declares that it calls a chat model (``NeedsLLM`` with ``needs_llm = True``)."""
+    return isinstance(part, NeedsLLM) and part.needs_llm is True
 
 
 class UsesChatModel:
@@ -522,6 +530,7 @@ class UsesChatModel:
     a model name or nothing. A name (or nothing: the default model) is bound to an endpoint by
     ``connect(settings)`` or on first use, so building a part never opens a connection."""
 
+    needs_llm = True
     _chat: ChatModel | None = None
     _chat_built: bool = False  # the model was built here from a name, so closing it is ours to do
     _model_name: str | None = None
@@ -590,7 +599,7 @@ def connect_parts(parts: Sequence[object], settings: LLMSettings | None = None, 
     settings = settings or LLMSettings()
     models: list[ChatModel] = []
     for part in parts:
-        if isinstance(part, NeedsLLM):
+        if needs_llm(part):
             model = part.connect(settings)
             if all(model is not m for m in models):
                 models.append(model)

@@ -242,6 +242,15 @@ def test_profile_writes_a_routing_log_and_resumes_without_duplicates(tmp_path: P
     assert sum(s or 0 for s in calc) >= 10  # the calculator answers "i + i" questions
     code, stdout, _ = run("bench", "run", "--logs", str(out), "--folds", "2", "--routers", "knn,oracle", "--json")
     assert code == 0 and json.loads(stdout)["n"] == 12
+    other = tmp_path / "other.jsonl"  # resuming on another QA file, or with another pool, is refused
+    other.write_text(json.dumps({"id": "z1", "question": "What is 1 + 1?", "answer": "2"}) + "\n")
+    code, _, stderr = run("profile", "--data", str(other), "--agents", toolbox, "--out", str(out), "--resume")
+    assert code == 2 and "holds questions that are not in --data (e.g. 'q0')" in stderr, stderr
+    pool = tmp_path / "pool.py"
+    pool.write_text("from agentroute import agent\n@agent(name='solo')\ndef solo(q):\n    return '1'\n")
+    code, _, stderr = run("profile", "--data", str(data), "--agents", str(pool), "--out", str(out), "--resume")
+    assert code == 2 and "the pool has solo" in stderr, stderr
+    assert len(out.read_text().splitlines()) == 12  # nothing was added
 
 
 def test_profile_keeps_failed_calls_errors_and_says_how_many_failed(tmp_path: Path) -> None:
@@ -291,3 +300,16 @@ def test_ask_stream_prints_readable_lines() -> None:
     assert lines[0].startswith("routed by all: ")
     assert any(line.strip().startswith("toolbox-calculator finished in") and line.endswith("'84'") for line in lines)
     assert "answer: 84" in lines
+
+
+def test_ask_says_why_when_no_agent_answered(tmp_path: Path) -> None:
+    pool = tmp_path / "pool.py"
+    pool.write_text(
+        "from agentroute import agent\n@agent(name='down')\ndef down(q):\n    raise ConnectionError('offline')\n"
+    )
+    code, stdout, _ = run("ask", "What is 2 plus 2?", "--agents", str(pool), "--json")
+    out = json.loads(stdout)
+    assert code == 0 and out["answer"] == "" and "no agent answered" in out["error"]
+    assert out["results"] == [{"agent": "down", "answer": None, "error": "ConnectionError: offline"}]
+    code, stdout, _ = run("ask", "What is 2 plus 2?", "--agents", str(pool))
+    assert "(no answer: no agent answered" in stdout

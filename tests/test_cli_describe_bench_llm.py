@@ -70,6 +70,17 @@ def test_agents_describe_writes_descriptions_from_good_samples(runner, chat_serv
     assert alpha.count("\n- ") == 3  # --per-agent
 
 
+def test_agents_describe_fails_when_every_description_call_fails(runner, chat_server, tmp_path):
+    from agentroute.testing.chat_server import Reply
+
+    server = chat_server(lambda request: Reply(status=400, text="bad request"))
+    log, info = write_log(tmp_path / "log.jsonl"), tmp_path / "agents.json"
+    result = runner.invoke(app, describe_args(log, server.url, "--out", str(info)))
+    assert result.exit_code == 2, result.stderr
+    assert "every description call failed, nothing written" in result.stderr
+    assert not info.exists()
+
+
 def test_bench_runs_llm_routers_on_the_same_folds(runner, chat_server, tmp_path):
     def reply(request: ChatRequest) -> str:
         system, question = request.system, request.prompt

@@ -37,6 +37,8 @@ def place(tmp_path: Path) -> Path:
     (folder / "pool.py").write_text(POOL)
     row = {"qid": "q1", "question": "What is [b]2[/b] plus 2?", "agents": {"adder": {"score": 1.0, "pred": "4"}}}
     (folder / "log[1].jsonl").write_text(json.dumps(row) + "\n" + json.dumps({**row, "qid": "q2"}) + "\n")
+    other = {**row, "qid": "t1", "question": "What is [b]3[/b] plus 3?"}
+    (folder / "test[1].jsonl").write_text(json.dumps(other) + "\n")
     qa = {"id": "a", "question": "[i]Sum[/i] 2 and 2?", "answer": "4"}
     (folder / "qa[1].jsonl").write_text(json.dumps(qa) + "\n")
     return folder
@@ -77,7 +79,7 @@ def test_titles_progress_and_reports_show_paths_literally(place, tmp_path, capsy
     code, out, err = run_main(["kg", "stats", "--store", store], capsys, monkeypatch)
     assert code == 0 and f"store:{store}" in squeeze(out)
 
-    args = ["bench", "run", "--logs", str(log), "--test-logs", str(log), "--routers", "knn,all"]
+    args = ["bench", "run", "--logs", str(log), "--test-logs", str(place / "test[1].jsonl"), "--routers", "knn,all"]
     code, out, err = run_main([*args, "--out", str(place / "report[1]")], capsys, monkeypatch)
     assert code == 0, err
     assert "agentroutebench:log[1].jsonl" in squeeze(out) and f"report: {place / 'report[1]'}" in err

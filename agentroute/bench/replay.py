@@ -41,7 +41,7 @@ from agentroute.bench.report import BenchReport, Paired, RouterResult
 from agentroute.bench.resultlog import ResultsLog
 from agentroute.kg.embed import Embedder, make_embedder
 from agentroute.kg.examples import PROGRESS_BLOCK, build_graphs, make_examples
-from agentroute.llm import LLMConfigError, LLMSettings, NeedsLLM, connect_parts
+from agentroute.llm import LLMConfigError, LLMSettings, connect_parts, needs_llm
 from agentroute.routers.base import (
     DEFAULT_ROUTERS,
     Router,
@@ -274,10 +274,22 @@ def _split(
     """Usable rows (train first), fold index per row (-1 = always train), skipped rows, dropped test rows."""
     rows = [r for r in records if r.scores()]
     skipped = len(records) - len(rows)
+    if not rows:
+        raise ValueError("the log has no rows" if not records else f"none of the log's {len(records)} rows has a score")
     if test_records is None:
         return rows, make_folds([r.question for r in rows], folds, seed), skipped, 0
     kept, dropped = drop_overlap(test_records, records)
     test = [r for r in kept if r.scores()]
+    if not test:
+        why = f"all {dropped} are also in the training log" if dropped else "none has a scored agent"
+        raise ValueError(f"no test questions left: {why}")
+    trained = {a for r in rows for a in r.scores()}
+    unknown = sorted({a for r in test for a in r.scores()} - trained)
+    if trained and unknown and not any(trained & set(r.scores()) for r in test):
+        raise ValueError(
+            f"the test log's agents ({', '.join(unknown)}) are none of the training log's "
+            f"({', '.join(sorted(trained))}): routers can only be trained and tested on the same agents"
+        )
     return rows + test, [-1] * len(rows) + [0] * len(test), skipped + len(kept) - len(test), dropped
 
 
@@ -296,7 +308,7 @@ def _llm_ready(
             kept.append(name)
             continue
         router = make_router(name, seed=seed, **dict((router_options or {}).get(name, {})))
-        if isinstance(router, NeedsLLM):
+        if needs_llm(router):
             try:
                 connect_parts([router], llm)
             except LLMConfigError as e:

@@ -291,3 +291,19 @@ def test_a_log_without_answers_says_that_extra_calls_cannot_change_an_answer(rec
     assert "records no answers (pred)" in report_markdown(bare)
     assert "records no answers" not in report_markdown(answered)
     assert "records no answers" not in report_markdown(one_call)  # nothing calls more than one agent
+
+
+def test_a_run_with_nothing_to_test_is_an_error_not_an_empty_table() -> None:
+    def row(question: str, scores: dict[str, float | None]) -> RunRecord:
+        return RunRecord(qid=question, question=question, agents={a: AgentRecord(score=s) for a, s in scores.items()})
+
+    train = [row(f"What is {i}?", {"a": 1.0, "b": 0.0}) for i in range(4)]
+    with pytest.raises(ValueError, match="no test questions left: all 4 are also in the training log"):
+        run_replay_benchmark(train, routers=["knn"], test_records=train)
+    others = [row("What is 9?", {"x": 1.0, "y": 0.0})]
+    with pytest.raises(ValueError, match=r"the test log's agents \(x, y\) are none of the training log's \(a, b\)"):
+        run_replay_benchmark(train, routers=["knn"], test_records=others)
+    with pytest.raises(ValueError, match="none of the log's 2 rows has a score"):
+        run_replay_benchmark([row("q1", {"a": None}), row("q2", {"a": None})], routers=["knn"], folds=2)
+    with pytest.raises(ValueError, match="the log has no rows"):
+        run_replay_benchmark([], routers=["knn"], folds=2)

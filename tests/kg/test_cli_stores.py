@@ -70,3 +70,17 @@ def test_ingest_train_and_ask_match_between_bolt_and_file_stores(tmp_path: Path,
         summary = cli("train", "--store", s, "--out", str(tmp_path / f"{name}.pt"), "--epochs", "2", "--json")
         assert summary["questions"] == 40 and summary["agents"] == 3
     clear(bolt_uri)
+
+
+def test_ingest_refuses_two_questions_under_one_qid_and_writes_nothing(tmp_path: Path) -> None:
+    log = tmp_path / "dup.jsonl"
+    rows = [
+        {"qid": "q1", "question": "What is 2 + 2?", "agents": {"a": {"score": 1.0}}},
+        {"qid": "q1", "question": "Who wrote Dune?", "agents": {"a": {"score": 0.0}}},
+    ]
+    log.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    store = tmp_path / "kg.json"
+    result = runner.invoke(app, ["kg", "ingest", "--logs", str(log), "--store", f"file:{store}", "--json"])
+    assert result.exit_code == 2
+    assert "rows 1 and 2 share the qid 'q1' but ask different questions" in result.stderr
+    assert not store.exists()

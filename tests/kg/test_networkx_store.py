@@ -165,6 +165,11 @@ def test_write_is_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
         ('{"nodes": []}', "no format_version"),
         ('{"format_version": 99, "nodes": [], "edges": []}', "format_version 99"),
         ('{"format_version": 1, "nodes": [{"label": "Alien", "props": {"id": "x"}}], "edges": []}', "malformed"),
+        (
+            '{"format_version": 1, "nodes": [], "edges": [{"rel": "PERFORMED", "src": "q", "dst": "a", '
+            '"props": {"score": "high"}}]}',
+            "PERFORMED 'q' -> 'a': 'score' must be a finite number, got 'high'",
+        ),
     ],
 )
 def test_bad_file_names_the_file(tmp_path: Path, content: str, match: str) -> None:

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from agentroute.llm import NeedsLLM
+from agentroute.llm import needs_llm
 from agentroute.routers import base
 from agentroute.routers.base import (
     DEFAULT_ROUTERS,
@@ -61,7 +61,7 @@ def test_declared_capabilities_match_what_the_routers_do():
         info = router_info(name)
         opts = {"scores": {}} if info.reads_scores else {"device": "cpu"} if info.device else {}
         router = make_router(name, seed=0, **opts)  # an LLM router connects on first use, not when built
-        assert isinstance(router, NeedsLLM) == info.needs_llm, name
+        assert needs_llm(router) == info.needs_llm, name
         assert isinstance(router, SharesTraining) == info.shares_training, name
         assert callable(getattr(router, "save", None)) == (info.checkpoint is not None), name
         assert (type(router).fit is not BaseRouter.fit) == info.trainable, name
@@ -103,3 +103,14 @@ def test_unknown_router_names_the_known_ones():
 def test_loading_a_checkpoint_needs_a_router_that_saves_them(tmp_path):
     with pytest.raises(ValueError, match="router 'knn' does not save checkpoints"):
         load_router("knn", tmp_path / "model.pt")
+
+
+def test_a_part_with_a_connect_method_of_its_own_is_not_taken_for_an_llm_part() -> None:
+    from agentroute.llm import LLMSettings, connect_parts
+
+    class Database:  # has connect(), calls no LLM
+        def connect(self, settings=None):
+            raise AssertionError("connect_parts must not call this")
+
+    assert not needs_llm(Database())
+    assert connect_parts([Database()], LLMSettings(base_url="http://127.0.0.1:9/v1"), check=False) == []

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -312,6 +313,8 @@ class NetworkXStore:
                 _check_rel(rel)
                 src_label, dst_label = ENDPOINTS[rel]
                 props = dict(edge["props"])
+                if rel == "PERFORMED":
+                    _check_performed(edge, props)
                 kind = props.get("kind")
                 self._add_edge(
                     self._ensure_key(src_label, str(edge["src"])),
@@ -358,3 +361,14 @@ class NetworkXStore:
     def _add_missing(self, label: str, ids: Sequence[str]) -> None:
         for id in ids:
             self._ensure_key(label, str(id))
+
+
+def _check_performed(edge: Mapping[str, Any], props: Mapping[str, Any]) -> None:
+    """A recorded outcome's numbers are finite numbers (or absent): a router trains on them."""
+    for prop in ("score", "cost", "latency_s", "steps"):
+        value = props.get(prop)
+        bad = isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value)
+        if value is not None and bad:
+            raise ValueError(
+                f"PERFORMED {edge.get('src')!r} -> {edge.get('dst')!r}: {prop!r} must be a finite number, got {value!r}"
+            )
