@@ -41,8 +41,8 @@ def review(decision: RoutingDecision, reply: Any, available: Sequence[str]) -> t
             f"approval reply must be 'accept', 'reject' or {{'action': 'edit', 'agents': [...]}}; got {reply!r}"
         )
     action = reply["action"]
-    if action == "accept":
-        return action, decision
+    if action == "accept":  # the reviewer approved exactly these agents: no fallback to others
+        return action, decision.model_copy(update={"fallback": 0})
     if action == "reject":
         reason = str(reply.get("reason") or "rejected by reviewer")
         return action, decision.model_copy(update={"selected": [], "rationale": reason, "early_stop": False})
@@ -54,5 +54,4 @@ def review(decision: RoutingDecision, reply: Any, available: Sequence[str]) -> t
         raise ValueError(f"edited decision names unknown agents: {unknown} (available: {list(available)})")
     edited = list(dict.fromkeys(agents))
     rationale = f"edited by reviewer (router chose {', '.join(decision.selected) or 'none'})"
-    # the reviewer chose exactly who runs: no fallback to agents they did not approve
     return action, decision.model_copy(update={"selected": edited, "rationale": rationale, "fallback": 0})

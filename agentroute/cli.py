@@ -287,6 +287,10 @@ def ask(
         else:
             say(format_event(event))
 
+    from agentroute.agents.loading import load_agents
+
+    # the agent file first: it may register the router, store or aggregator the options name
+    pool = load_agents(agents) if agents is not None else None
     check_router(router)
     check_device(device)
     if model is not None:
@@ -296,7 +300,7 @@ def ask(
 
     answer = ask_one(
         question,
-        agents=agents,
+        agents=pool,
         router=router,
         model=model,
         store=store,

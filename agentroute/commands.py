@@ -121,7 +121,7 @@ def is_scratch(store: str) -> bool:
 def ask_one(
     question: str,
     *,
-    agents: str | None = None,
+    agents: str | AgentPool | None = None,
     router: str = "knn",
     model: Path | None = None,
     store: str = "memory",
@@ -140,9 +140,10 @@ def ask_one(
     user names is only read. ``on_event`` sees the run's progress events as they happen
     (``agentroute/events.py``). Parts that call an LLM (agents, router, aggregator) are connected to
     ``llm``'s endpoint, which is checked before any question runs. Cheap checks come first: the router,
-    the checkpoint and the agent file fail before the store is touched."""
+    the checkpoint and the agent file fail before the store is touched. The agent file is loaded first: it
+    may register the router, store or aggregator named."""
+    own_pool = agents if isinstance(agents, AgentPool) or agents is None else load_agents(agents)
     chosen = load_router(router, model, seed, device)
-    own_pool = load_agents(agents) if agents is not None else None
     aggregator = make_aggregator(aggregate)
     graph_store = open_store(store)
     try:
@@ -369,7 +370,8 @@ def finished_rows(path: Path) -> list[RunRecord]:
 
 
 def check_resumable(output: Path, done: Sequence[RunRecord], queries: Sequence[Query], agents: Sequence[str]) -> None:
-    """A resumed profile must continue the same run: the same questions file and the same pool."""
+    """A resumed profile must continue the same run: the same questions file (all of it, whatever
+    ``--limit`` says) and the same pool."""
     ids = {q.id for q in queries}
     strangers = [r.qid for r in done if r.qid not in ids]
     if strangers:
@@ -412,7 +414,7 @@ def profile_agents(
         raise ValueError(f"{output} exists: pass --resume to continue it, or choose another --out")
     pool = load_pool(agents)
     finished = finished_rows(output) if resume and output.exists() else []
-    check_resumable(output, finished, queries, pool.names)
+    check_resumable(output, finished, read_qa(data) if limit is not None else queries, pool.names)
     done = {r.qid for r in finished}
     todo = [q for q in queries if q.id not in done]
     connect_parts(list(pool), llm)

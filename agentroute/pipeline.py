@@ -222,6 +222,7 @@ def build_router_graph(
     def fan_out(state: dict[str, Any]) -> list[Any] | str:  # list of Send
         query = state["query"].for_routing() if plans else None  # only a planning aggregator reads it
         wave = next_wave(state[keys.decision], aggregator, state.get(keys.results) or [], query, fallback)
+        wave = [a for a in wave if a in agents]  # a fallback drawn from probs naming no pool agent is skipped
         if not wave:
             return "aggregate"
         return [Send("run_agent", AgentTask(query=state["query"], agent=name)) for name in wave]

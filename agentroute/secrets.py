@@ -14,8 +14,10 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 
 _SECRET_NAMES = ("KEY", "TOKEN", "SECRET", "PASSWORD")
-_SHAPED = re.compile(r"\b(sk-[A-Za-z0-9_-]{8,}|Bearer\s+\S+)")
-_URL_CREDENTIALS = re.compile(r"(\b[a-zA-Z][a-zA-Z0-9+.-]*://)[^/\s@]+@")
+#: an OpenAI-style key, or a bearer token (8+ token characters with a digit, so prose is left alone)
+_SHAPED = re.compile(r"\b(sk-[A-Za-z0-9_-]{8,}|[Bb]earer\s+(?=[A-Za-z0-9._~+/=-]*\d)[A-Za-z0-9._~+/=-]{8,})")
+#: ``scheme://userinfo@``: up to the authority's last ``@``, never into its path, query or fragment
+_URL_CREDENTIALS = re.compile(r"(\b[a-zA-Z][a-zA-Z0-9+.-]*://)[^/\s?#]*@")
 
 
 def secret_values(env: Mapping[str, str] | None = None) -> tuple[str, ...]:

@@ -313,3 +313,24 @@ def test_ask_says_why_when_no_agent_answered(tmp_path: Path) -> None:
     assert out["results"] == [{"agent": "down", "answer": None, "error": "ConnectionError: offline"}]
     code, stdout, _ = run("ask", "What is 2 plus 2?", "--agents", str(pool))
     assert "(no answer: no agent answered" in stdout
+
+
+def test_ask_uses_a_router_the_agents_file_registers(tmp_path: Path) -> None:
+    pool = tmp_path / "pool.py"
+    pool.write_text(
+        "from agentroute import BaseRouter, RoutingDecision, agent, register_router\n"
+        "@agent(name='terse', description='Says yes.')\ndef terse(q):\n    return 'yes'\n"
+        "@agent(name='wordy', description='Says yes, with many more words.')\ndef wordy(q):\n    return 'yes indeed'\n"
+        "@register_router('longest-description')\n"
+        "class Longest(BaseRouter):\n"
+        "    name = 'longest-description'\n"
+        "    def __init__(self, seed=0):\n        self.seed = seed\n"
+        "    def route(self, graph, k=None):\n"
+        "        best = max(graph.agents, key=lambda a: len(a.description))\n"
+        "        return RoutingDecision(router=self.name, probs={a.name: float(a is best) for a in graph.agents},"
+        " selected=[best.name])\n"
+    )
+    code, stdout, stderr = run("ask", "Is it?", "--agents", str(pool), "--router", "longest-description", "--json")
+    assert code == 0, stderr
+    out = json.loads(stdout)
+    assert (out["router"], out["selected"], out["answer"]) == ("longest-description", ["wordy"], "yes indeed")

@@ -164,3 +164,18 @@ def test_a_graph_keeps_working_after_the_instance_that_built_it_is_dropped():
     graph = AgentRoute([echo], "all").as_graph().compile()
     gc.collect()
     assert graph.invoke({"question": "still there?"})["answer"] == "still there?"
+
+
+def test_queued_calls_run_before_a_waiting_shutdown_and_after_the_pool_is_dropped():
+    import gc
+    import time
+
+    ex = AgentExecutor(max_workers=1)
+    futures = [ex.submit(time.sleep, 0.05) for _ in range(3)]
+    ex.shutdown(wait=True)
+    assert all(f.done() and not f.cancelled() for f in futures)
+    ex = AgentExecutor(max_workers=1)
+    futures = [ex.submit(lambda i=i: i) for i in range(3)]
+    del ex
+    gc.collect()
+    assert [f.result(timeout=5) for f in futures] == [0, 1, 2]

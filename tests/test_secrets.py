@@ -113,9 +113,11 @@ def test_redact_blanks_env_secrets_key_shapes_and_url_credentials() -> None:
     from agentroute.secrets import redact
 
     env = {"MY_SERVICE_TOKEN": "plain-value-123456", "HOME": "/home/someone-long"}
-    text = "plain-value-123456 sk-abcdefghijkl Bearer xyz https://al:pw@host/v1 /home/someone-long"
+    text = "plain-value-123456 sk-abcdefghijkl bearer tok3n-abcdef https://al:pw@host/v1 /home/someone-long"
     assert redact(text, env) == "*** *** *** https://***@host/v1 /home/someone-long"
-    assert redact("http://host:8080/v1 no secrets here", env) == "http://host:8080/v1 no secrets here"
+    assert redact("postgres://user:p@ss@db:5432/x", env) == "postgres://***@db:5432/x"  # up to the last @
+    innocent = "http://host:8080/v1?mail=a@b.com, the Bearer of bad news, basic arithmetic questions"
+    assert redact(innocent, env) == innocent
 
 
 def test_an_agent_that_quotes_a_key_in_its_error_never_shows_it(tmp_path: Path, monkeypatch) -> None:

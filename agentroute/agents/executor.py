@@ -62,13 +62,11 @@ class AgentExecutor(Executor):
                 thread.start()
         return future
 
-    def _now_idle(self) -> bool:
-        """A worker finished a call: False when it should stop (the pool is shut down)."""
+    def _now_idle(self) -> None:
+        """A worker finished a call and waits for the next (not counted once the pool is shut down)."""
         with self._lock:
-            if self._closed:
-                return False
-            self._idle += 1
-            return True
+            if not self._closed:
+                self._idle += 1
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         with self._lock:
@@ -114,9 +112,9 @@ def _work(ref: weakref.ref[AgentExecutor], work: Work) -> None:
             except BaseException as e:  # noqa: BLE001 - delivered to whoever awaits the future
                 future.set_exception(e)
         del item, future, call
-        executor = ref()
-        if executor is None or not executor._now_idle():
-            return
+        executor = ref()  # only the stop token ends a worker: it is queued behind any remaining work
+        if executor is not None:
+            executor._now_idle()
         del executor
 
 

@@ -281,8 +281,12 @@ def _split(
     kept, dropped = drop_overlap(test_records, records)
     test = [r for r in kept if r.scores()]
     if not test:
-        why = f"all {dropped} are also in the training log" if dropped else "none has a scored agent"
-        raise ValueError(f"no test questions left: {why}")
+        unscored = len(kept)
+        parts = [f"{dropped} also in the training log"] if dropped else []
+        parts += [f"{unscored} without a scored agent"] if unscored else []
+        raise ValueError(
+            f"no test questions left of {len(test_records)}: {', '.join(parts) or 'the test log is empty'}"
+        )
     trained = {a for r in rows for a in r.scores()}
     unknown = sorted({a for r in test for a in r.scores()} - trained)
     if trained and unknown and not any(trained & set(r.scores()) for r in test):

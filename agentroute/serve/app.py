@@ -287,7 +287,8 @@ async def _stream(
         )
     except Exception as e:  # noqa: BLE001 - headers are sent: report in-band, in one line
         log.error("stream %s failed: %s: %s", id, type(e).__name__, redact(str(e)))
-        text = f"No answer: internal error ({type(e).__name__})."
+        fixable = isinstance(e, (NotTrainedError, LLMConfigError))  # the operator's to fix: say what
+        text = f"No answer: {redact(str(e))}." if fixable else f"No answer: internal error ({type(e).__name__})."
         yield protocol.chunk(id, model, created, {"content": text}, "stop", extra={"event": "error", "error": text})
     finally:
         await events.aclose()

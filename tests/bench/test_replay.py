@@ -298,8 +298,10 @@ def test_a_run_with_nothing_to_test_is_an_error_not_an_empty_table() -> None:
         return RunRecord(qid=question, question=question, agents={a: AgentRecord(score=s) for a, s in scores.items()})
 
     train = [row(f"What is {i}?", {"a": 1.0, "b": 0.0}) for i in range(4)]
-    with pytest.raises(ValueError, match="no test questions left: all 4 are also in the training log"):
+    with pytest.raises(ValueError, match="no test questions left of 4: 4 also in the training log"):
         run_replay_benchmark(train, routers=["knn"], test_records=train)
+    with pytest.raises(ValueError, match="no test questions left of 5: 4 also in the training log, 1 without a sc"):
+        run_replay_benchmark(train, routers=["knn"], test_records=[*train, row("q9", {"a": None})])
     others = [row("What is 9?", {"x": 1.0, "y": 0.0})]
     with pytest.raises(ValueError, match=r"the test log's agents \(x, y\) are none of the training log's \(a, b\)"):
         run_replay_benchmark(train, routers=["knn"], test_records=others)

@@ -248,6 +248,8 @@ def test_a_router_that_cannot_route_yet_is_a_clear_4xx_or_503_not_an_internal_er
         assert again.status_code == 409, again.text
         error = again.json()["error"]
         assert error["code"] == "model_not_trained" and "--refit-every" in error["message"]
+        streamed = httpx.post(base + "/v1/chat/completions", json={**ask, "model": "agentroute:gnn", "stream": True})
+        assert "No answer: gnn router is not trained" in streamed.text  # in-band once headers are sent
         llm = httpx.post(base + "/v1/chat/completions", json={**ask, "model": "agentroute:reasoning"})
         assert llm.status_code == 503, llm.text
         assert llm.json()["error"]["code"] == "llm_not_configured"

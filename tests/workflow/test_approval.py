@@ -69,12 +69,12 @@ def test_bad_replies_are_clear_errors() -> None:
         review(decision, {"action": "edit", "agents": []}, ["a"])
 
 
-def test_an_edited_selection_never_falls_back_to_agents_the_reviewer_left_out() -> None:
+def test_a_reviewed_selection_never_falls_back_to_agents_the_reviewer_did_not_approve() -> None:
     decision = RoutingDecision(router="r", probs={"a": 0.6, "b": 0.4}, selected=["a"])
     assert decision.fallback is None  # left to the pipeline
     action, edited = review(decision, {"action": "edit", "agents": ["b"]}, ["a", "b"])
     assert (action, edited.selected, edited.fallback) == ("edit", ["b"], 0)
-    assert review(decision, "accept", ["a", "b"])[1].fallback == decision.fallback
+    assert review(decision, "accept", ["a", "b"])[1].fallback == 0
 
 
 def test_approval_inside_a_host_graph_pauses_the_host() -> None:
