@@ -705,6 +705,9 @@ def serve(
 
     Set AGENTROUTE_API_KEY to require 'Authorization: Bearer <key>'.
     """
+    from agentroute.agents.loading import load_agents
+
+    pool = load_agents(agents) if agents is not None else None  # first: it may register the router or store
     check_router(router)
     if model is not None:
         check_checkpoint(model)
@@ -714,7 +717,7 @@ def serve(
 
     config = config_from_env(max_body_bytes=max_body, max_messages=max_messages, request_timeout_s=request_timeout)
     run_server(
-        agents=agents,
+        agents=pool,
         router=router,
         model=model,
         store=store,

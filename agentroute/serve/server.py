@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from agentroute.agents.loading import load_agents
+from agentroute.agents.pool import AgentPool
 from agentroute.commands import builtin_pool, has_history, is_scratch, load_router
 from agentroute.kg.store import GraphStore, open_store
 from agentroute.secrets import secret_values
@@ -27,7 +28,7 @@ def is_loopback(host: str) -> bool:
 def build_service(
     store: GraphStore,
     *,
-    agents: str | None = None,
+    agents: str | AgentPool | None = None,
     router: str = "knn",
     model: Path | None = None,
     seed: int = 0,
@@ -40,7 +41,10 @@ def build_service(
     """The service behind ``agentroute serve``. With the built-in agents and ``bootstrap`` (the in-memory
     store), the suite's training history is loaded first (as ``ask`` does), so a learned router has history;
     a store the user names is never written here."""
-    pool = builtin_pool(store, seed, bootstrap=bootstrap, notice=progress) if agents is None else load_agents(agents)
+    if agents is None:
+        pool = builtin_pool(store, seed, bootstrap=bootstrap, notice=progress)
+    else:
+        pool = agents if isinstance(agents, AgentPool) else load_agents(agents)
     if model is None and has_history(store):
         progress(f"fitting router {router!r} on the store's history")
     return RoutingService(
@@ -57,7 +61,7 @@ def build_service(
 
 def serve(
     *,
-    agents: str | None = None,
+    agents: str | AgentPool | None = None,
     router: str = "knn",
     model: Path | None = None,
     store: str = "memory",
