@@ -107,6 +107,21 @@ def test_calibrate_writes_the_cost_weight_into_the_checkpoint(tmp_path: Path) ->
     assert router.cost_model is not None and router.cost_model.agents == ["cheap", "dear"]
 
 
+def test_calibrate_target_calls_sets_the_mass_of_a_router_that_selects_by_mass(tmp_path: Path) -> None:
+    from agentroute.commands import load_router
+
+    log = two_agent_log(tmp_path / "log.jsonl")
+    ckpt = tmp_path / "model.pt"
+    base = ["calibrate", "--logs", str(log), "--epochs", "3", "--device", "cpu", "--json"]
+    code, stdout, stderr = run(*base, "--target-calls", "1.5", "--out", str(ckpt))
+    assert code == 0, stderr
+    summary = json.loads(stdout)
+    assert summary["setting"] == "mass" and summary["target_met"] and summary["held_out_agents_per_question"] <= 1.5
+    assert load_router("gnn", ckpt, device="cpu").inner.mass == summary["value"]
+    code, _, stderr = run(*base, "--target-calls", "1.5", "--out", str(tmp_path / "top1.pt"), "--router", "gnn-top1")
+    assert code == 2 and "selects a fixed number of agents" in stderr, stderr
+
+
 def test_calibrate_rejects_bad_budgets(tmp_path: Path) -> None:
     log = two_agent_log(tmp_path / "log.jsonl", n=60, costs=False)
     out = str(tmp_path / "m.pt")

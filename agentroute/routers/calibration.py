@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
@@ -114,6 +115,18 @@ def calibrate_calls(
     return Calibration("mass", chosen_point[0], None, chosen_point[1], chosen_point[2], len(held.probs), met)
 
 
+@runtime_checkable
+class SelectsByMass(Protocol):
+    """A router whose set size follows a probability-mass threshold, when it declares so (the GNN, unless
+    it picks top-1 or top-k): ``calibrate --target-calls`` sets ``mass``."""
+
+    mass: float
+    max_calls: int | None
+
+    @property
+    def selects_by_mass(self) -> bool: ...
+
+
 def calibrate(
     router: GuardedRouter, target_cost: float | None = None, target_calls: float | None = None
 ) -> Calibration:
@@ -131,9 +144,10 @@ def calibrate(
     assert target_calls is not None
     if not (math.isfinite(target_calls) and target_calls >= 1):
         raise ValueError(f"--target-calls must be a number of at least 1, got {target_calls}")
-    if not hasattr(router.inner, "mass") or getattr(router.inner, "top1", False):
+    inner = router.inner
+    if not (isinstance(inner, SelectsByMass) and inner.selects_by_mass):
         raise ValueError(f"router {router.name!r} selects a fixed number of agents: --target-calls needs gnn")
-    result = calibrate_calls(router.held, target_calls, cap=getattr(router.inner, "max_calls", None))
+    result = calibrate_calls(router.held, target_calls, cap=inner.max_calls)
     router.target_cost = None
-    router.inner.mass = result.value
+    inner.mass = result.value
     return result

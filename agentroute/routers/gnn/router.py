@@ -283,6 +283,11 @@ class GNNRouter(BaseRouter):
             self._frozen = FrozenEnsemble(self.models).to(self.device)
         return self._frozen
 
+    @property
+    def selects_by_mass(self) -> bool:
+        """Declared for ``calibrate --target-calls``: the set size follows ``mass`` (not top1, not top-k)."""
+        return not self.top1 and self.k is None
+
     def select(self, probs: Mapping[str, float], k: int | None = None) -> list[str]:
         """The agents to call: exactly one for top1, top-k when ``k`` is set, else the mass rule.
 
