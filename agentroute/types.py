@@ -115,7 +115,7 @@ class RoutingDecision(BaseModel):
 
     ``fallback``: when every agent called has failed (raised, timed out, gave no answer), how many more
     agents may be called, one at a time, the most probable first (``waves.py``); None leaves it to the
-    pipeline (``AgentRoute(fallback=2)``), 0 (an approval reviewer's edit) allows none.
+    pipeline (``AgentRoute(fallback=2)``), 0 (a decision an approval reviewer accepted or edited) allows none.
 
     ``answer``: set by a router that answers itself (an out-of-scope notice, a multi-round episode's final
     answer); the pipeline then returns it instead of aggregating. ``usage`` / ``cost``: the router's own
