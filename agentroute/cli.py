@@ -9,7 +9,6 @@ from __future__ import annotations
 import functools
 import json
 import logging
-import math
 import os
 import sys
 from collections.abc import Callable
@@ -603,13 +602,12 @@ def calibrate(
     The weight (the mass threshold for --target-calls) is written into the checkpoint, which routes with it.
     """
     from agentroute.bench.costs import read_prices
+    from agentroute.routers.calibration import check_budget
 
-    if (target_cost is None) == (target_calls is None):
-        raise BadInput("give exactly one of --target-cost USD or --target-calls N")
-    if target_cost is not None and not (math.isfinite(target_cost) and target_cost > 0):
-        raise BadInput(f"--target-cost must be a positive number of USD per question, got {target_cost}")
-    if target_calls is not None and not (math.isfinite(target_calls) and target_calls >= 1):
-        raise BadInput(f"--target-calls must be a number of at least 1, got {target_calls}")
+    try:
+        check_budget(target_cost, target_calls)  # before the other checks and any training
+    except ValueError as e:
+        raise BadInput(str(e)) from None
     if check_router(router).checkpoint is None:
         raise OptionError(f"--router {router}: does not save checkpoints (calibrate one of the gnn routers)")
     check_device(device)

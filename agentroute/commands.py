@@ -322,11 +322,10 @@ def calibrate_budget(
     five probes' probability scales differ more than one probe's differs from the final model's), so the
     default stays one slice (``benchmarks/calibrate_folds.py --guard-folds``)."""
     from agentroute.bench.costs import with_costs
-    from agentroute.routers.calibration import calibrate
+    from agentroute.routers.calibration import calibrate, check_budget
     from agentroute.routers.fallback import GuardedRouter
 
-    if (target_cost is None) == (target_calls is None):
-        raise ValueError("give exactly one of --target-cost or --target-calls")
+    check_budget(target_cost, target_calls)
     if target_cost is not None:
         rows = with_costs(read_routing_log(logs), prices)
         if any(c.cost_usd is None for r in rows for c in r.agents.values() if c.score is not None):
@@ -430,7 +429,7 @@ def profile_agents(
                 chunk = todo[start : start + batch]
                 runs = ar.profile(chunk, scorer=scorer, concurrency=concurrency, record=store is not None)
                 append_rows(output, (run.model_dump_json(exclude_none=True) for run in runs))
-                failed.update(a for run in runs for a, cell in run.agents.items() if getattr(cell, "error", None))
+                failed.update(a for run in runs for a, cell in run.agents.items() if cell.error)
                 progress(f"profiled {len(done) + start + len(runs)}/{len(queries)} questions")
     finally:
         graph_store.close()

@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from agentroute.textfile import read_text
 from agentroute.types import TokenUsage
 
 
@@ -38,11 +39,7 @@ def load_prices(path: str | Path) -> dict[str, Price]:
     """
     path = Path(path)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError as e:
-        raise PriceFileError(
-            f"{path}: not UTF-8 text (byte 0x{e.object[e.start]:02x} at offset {e.start}); save it as UTF-8"
-        ) from None
+        data = json.loads(read_text(path))  # another encoding is an error naming the file and line
     except FileNotFoundError:
         raise PriceFileError(f"{path}: prices file does not exist") from None
     except json.JSONDecodeError as e:

@@ -91,8 +91,8 @@ class AgentRoute:
         self.router = make_router(router) if isinstance(router, str) else router
         self.aggregator = make_aggregator(aggregator) if isinstance(aggregator, str) else aggregator
         self._owns_store = isinstance(store, str)
-        self.store = open_store(store) if isinstance(store, str) else store  # opened last of what can fail
-        try:
+        self.store = open_store(store) if isinstance(store, str) else store
+        try:  # what is built after the store opened closes it if it fails
             if isinstance(embedder, str):
                 embedder = make_embedder(embedder)
             self.builder = builder or QueryGraphBuilder(
@@ -141,6 +141,11 @@ class AgentRoute:
 
     # -- resources ---------------------------------------------------------------------------------
 
+    @property
+    def _parts(self) -> list[object]:
+        """Everything that may call a chat model: the agents, the router and the aggregator."""
+        return [*self.agents, self.router, self.aggregator]
+
     def close(self) -> None:
         """Shut down what this instance made: its executor (running agents are not waited for), its store and
         the connections of the chat models its parts built from a name. Idempotent."""
@@ -151,12 +156,12 @@ class AgentRoute:
             self.executor.shutdown(wait=False, cancel_futures=True)
         if self._owns_store:
             self.store.close()
-        close_built_chat_models([*self.agents, self.router, self.aggregator])
+        close_built_chat_models(self._parts)
 
     async def aclose(self) -> None:
         """``close``, after closing the async chat clients the parts opened on this event loop."""
         if not self._closed:
-            await aclose_chat_models([*self.agents, self.router, self.aggregator])
+            await aclose_chat_models(self._parts)
         self.close()
 
     def __enter__(self) -> AgentRoute:
@@ -323,7 +328,7 @@ class AgentRoute:
         try:
             asyncio.get_running_loop()
         except RuntimeError:
-            return run_closing_chat_models(coro, [*self.agents, self.router, self.aggregator])
+            return run_closing_chat_models(coro, self._parts)
         coro.close()
         raise RuntimeError("called a synchronous AgentRoute method inside a running event loop; use the a* variant")
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agentroute.secrets import redact
+from agentroute.textfile import read_text
 from agentroute.types import AgentSpec, RunRecord
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -28,11 +29,7 @@ def read_agent_info(path: str | Path) -> list[AgentSpec]:
     """The agents of a sidecar file; a bad file is one ``ValueError`` naming the file (and agent)."""
     path = Path(path)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError as e:
-        raise ValueError(
-            f"{path}: not UTF-8 text (byte 0x{e.object[e.start]:02x} at offset {e.start}); save it as UTF-8"
-        ) from None
+        data = json.loads(read_text(path))  # another encoding is an error naming the file and line
     except json.JSONDecodeError as e:
         raise ValueError(f"{path}:{e.lineno}: invalid JSON ({e.msg})") from None
     if not isinstance(data, dict):

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from agentroute.textfile import read_text
 from agentroute.types import AgentRecord, RunRecord
 
 _PRICE_KEYS = ("per_call", "input_per_M", "output_per_M")
@@ -22,11 +23,7 @@ def read_prices(path: str | Path) -> dict[str, dict[str, float]]:
     """Read and check a prices file (agent -> {per_call | input_per_M, output_per_M}); errors name the file."""
     path = Path(path)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError as e:
-        raise ValueError(
-            f"{path}: not UTF-8 text (byte 0x{e.object[e.start]:02x} at offset {e.start}); save it as UTF-8"
-        ) from None
+        data = json.loads(read_text(path))  # another encoding is an error naming the file and line
     except json.JSONDecodeError as e:
         raise ValueError(f"{path}:{e.lineno}: not valid JSON ({e.msg})") from None
     if not isinstance(data, dict):

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from agentroute.bench.textfile import TextFileError, parse_json, read_text, text_lines
+from agentroute.textfile import TextFileError, parse_json, read_text, text_lines
 from agentroute.types import Query
 
 QUESTION_KEYS = ("question", "Question", "query", "input")

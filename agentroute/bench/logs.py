@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from agentroute.bench.textfile import TextFileError, parse_json, text_lines
+from agentroute.textfile import TextFileError, parse_json, text_lines
 from agentroute.types import AGENT_NAME_RE, AgentRecord, RunRecord
 
 _NUMERIC_FIELDS = ("cost_usd", "latency_s", "steps", "tokens")

@@ -127,23 +127,28 @@ class SelectsByMass(Protocol):
     def selects_by_mass(self) -> bool: ...
 
 
+def check_budget(target_cost: float | None, target_calls: float | None) -> None:
+    """Exactly one budget, and a usable one (a ValueError naming the option; checked before any training)."""
+    if (target_cost is None) == (target_calls is None):
+        raise ValueError("give exactly one of --target-cost USD or --target-calls N")
+    if target_cost is not None and not (math.isfinite(target_cost) and target_cost > 0):
+        raise ValueError(f"--target-cost must be a positive number of USD per question, got {target_cost}")
+    if target_calls is not None and not (math.isfinite(target_calls) and target_calls >= 1):
+        raise ValueError(f"--target-calls must be a number of at least 1, got {target_calls}")
+
+
 def calibrate(
     router: GuardedRouter, target_cost: float | None = None, target_calls: float | None = None
 ) -> Calibration:
     """Set ``router``'s cost weight (``target_cost``, which batches of questions then pace to: see
     ``GuardedRouter.paced``) or its wrapped router's ``mass`` (``target_calls``)."""
-    if (target_cost is None) == (target_calls is None):
-        raise ValueError("give exactly one of target_cost or target_calls")
+    check_budget(target_cost, target_calls)
     if target_cost is not None:
-        if not (math.isfinite(target_cost) and target_cost > 0):
-            raise ValueError(f"--target-cost must be a positive number, got {target_cost}")
         result = calibrate_cost(router.held, router.state.prior_costs, target_cost)
         router.cost_weight = result.value
         router.target_cost = target_cost
         return result
     assert target_calls is not None
-    if not (math.isfinite(target_calls) and target_calls >= 1):
-        raise ValueError(f"--target-calls must be a number of at least 1, got {target_calls}")
     inner = router.inner
     if not (isinstance(inner, SelectsByMass) and inner.selects_by_mass):
         raise ValueError(f"router {router.name!r} selects a fixed number of agents: --target-calls needs gnn")

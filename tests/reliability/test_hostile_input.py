@@ -283,5 +283,5 @@ def test_a_prices_or_agent_info_file_in_another_encoding_names_the_file(tmp_path
     path = tmp_path / "utf16.json"
     path.write_bytes('{"a": {"per_call": 0.01}}'.encode("utf-16"))
     for read in (resolve(reader), read_agent_info):
-        with pytest.raises(ValueError, match=rf"{path}: not UTF-8 text \(byte 0xff at offset 0\)"):
+        with pytest.raises(ValueError, match=rf"{path}:1: not UTF-8 text \(byte 0xff at column 1\)"):
             read(path)
