@@ -77,11 +77,11 @@ def llm_spend(answer: Any) -> str:
     from agentroute.types import TokenUsage
 
     parts = [*answer.results, answer.decision, answer]
-    usages = [p.usage for p in parts if getattr(p, "usage", None) is not None]
+    usages = [p.usage for p in parts if p.usage is not None]
     if not usages:
         return ""
     total = sum(usages, TokenUsage())
-    cost = sum(p.cost for p in parts if getattr(p, "usage", None) is not None)
+    cost = sum(p.cost for p in parts if p.usage is not None)
     return (
         f"LLM: {total.calls} calls, {total.prompt_tokens} prompt + {total.completion_tokens} completion tokens, "
         f"${cost:.6f}"

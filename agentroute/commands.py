@@ -207,7 +207,10 @@ def ingest_log(logs: Path, store: str, progress: Progress = _quiet) -> dict[str,
     for row, r in enumerate(records, start=1):  # a store keeps one question per id: never merge two
         seen = first.setdefault(r.qid, (row, r.question))
         if seen[1] != r.question:
-            raise ValueError(f"{logs}: rows {seen[0]} and {row} share the qid {r.qid!r} but ask different questions")
+            raise ValueError(
+                f"{logs}: questions {seen[0]} and {row} (counted without blank lines) share the qid {r.qid!r} "
+                "but ask different questions"
+            )
     graph_store = open_store(store)
     try:
         return ingest_records(graph_store, records)

@@ -1,5 +1,6 @@
 """Chat models: the ``ChatModel`` protocol, one implementation over any OpenAI-compatible endpoint
-(OpenAI, vLLM, Ollama, llama.cpp's server, a LiteLLM proxy) and a scripted model for tests.
+(OpenAI, vLLM, Ollama, llama.cpp's server, a LiteLLM proxy); the scripted model for tests lives in
+``agentroute.testing``.
 
 Why our own retry loop: the endpoint's ``Retry-After`` must be honoured and every attempt counted, and the
 same rules (exponential backoff with jitter on 429, 5xx and connection errors) must hold for every server.
@@ -107,7 +108,7 @@ class ChatModel(Protocol):
 
 
 class LLMConfig(BaseModel):
-    """Where and what to call. Unset fields come from the environment (see ``resolve``)."""
+    """Where and what to call. Unset fields come from the environment (see ``resolve_config``)."""
 
     base_url: str | None = None
     model: str

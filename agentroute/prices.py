@@ -6,6 +6,7 @@ Cost is computed from the usage an endpoint reports, so it is right for any prov
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -38,14 +39,7 @@ def load_prices(path: str | Path) -> dict[str, Price]:
     ``per_call`` entries are agent prices and are ignored here; a key ending in ``*`` is a prefix.
     """
     path = Path(path)
-    try:
-        data = json.loads(read_text(path))  # another encoding is an error naming the file and line
-    except FileNotFoundError:
-        raise PriceFileError(f"{path}: prices file does not exist") from None
-    except json.JSONDecodeError as e:
-        raise PriceFileError(f"{path}:{e.lineno}: invalid JSON in prices file ({e.msg})") from None
-    if not isinstance(data, dict):
-        raise PriceFileError(f'{path}: expected an object of model -> {{"input_per_M": USD, "output_per_M": USD}}')
+    data = read_price_file(path, 'model -> {"input_per_M": USD, "output_per_M": USD}')
     prices: dict[str, Price] = {}
     for model, value in data.items():
         try:
@@ -57,8 +51,23 @@ def load_prices(path: str | Path) -> dict[str, Price]:
     return prices
 
 
-def _is_price(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0
+def read_price_file(path: Path, shape: str) -> dict[str, Any]:
+    """The JSON object of a prices file (both kinds: model token prices and agent call prices); errors
+    name the file (and line) and the expected ``shape``."""
+    try:
+        data = json.loads(read_text(path))  # another encoding is an error naming the file and line
+    except FileNotFoundError:
+        raise PriceFileError(f"{path}: prices file does not exist") from None
+    except json.JSONDecodeError as e:
+        raise PriceFileError(f"{path}:{e.lineno}: invalid JSON in prices file ({e.msg})") from None
+    if not isinstance(data, dict):
+        raise PriceFileError(f"{path}: expected an object of {shape}")
+    return data
+
+
+def is_price(v: Any) -> bool:
+    """A usable price: a finite, non-negative number of USD."""
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v >= 0
 
 
 def as_prices(prices: Mapping[str, Price | Mapping[str, float]] | str | Path | None) -> dict[str, Price]:
@@ -79,7 +88,7 @@ def _price(value: Any) -> Price:
     if not isinstance(value, Mapping) or not set(value) <= {*_ALIASES, "per_call"}:
         raise ValueError("not a price")
     fields = {_ALIASES[k]: v for k, v in value.items() if k in _ALIASES}
-    if not all(_is_price(v) for v in fields.values()):
+    if not all(is_price(v) for v in fields.values()):
         raise ValueError("not a price")
     return Price(**fields)
 

@@ -32,6 +32,7 @@ import numpy as np
 from agentroute.aggregate import Aggregator, WeightedVote
 from agentroute.answers import has_options
 from agentroute.normalize import normalize_answer
+from agentroute.routers.fallback import KeepsHeldOut, paired_gain
 from agentroute.types import AgentResult, Answer, Query, QueryGraph, RoutingDecision, RunRecord, TrainExample
 
 _YESNO = frozenset({"yes", "no", "true", "false"})
@@ -431,9 +432,7 @@ def fit_selector(
                 scores[j, i], spent[j, i] = score[k], k + 1
     within = [j for j in range(len(THRESHOLDS)) if spent[j].mean() <= budget + 1e-9] or [0]
     best = max(within, key=lambda j: (round(float(scores[j].mean()), 9), -float(spent[j].mean())))
-    diff = scores[best] - base[:, 0]
-    gain = float(diff.mean())
-    needed = z * float(diff.std(ddof=1)) / math.sqrt(len(diff)) if len(diff) > 1 else 0.0
+    gain, needed = paired_gain(scores[best], base[:, 0], z)
     final = _fit_model(table, usable, l2)
     final.threshold = float(THRESHOLDS[best])
     final.budget = budget
@@ -453,13 +452,15 @@ def _queued(decision: RoutingDecision | None) -> RoutingDecision:
 
 
 def fit_for(
-    router: Any, examples: Sequence[TrainExample], records: Sequence[RunRecord], **options: Any
+    router: object, examples: Sequence[TrainExample], records: Sequence[RunRecord], **options: Any
 ) -> AnswerSelector | None:
     """A selector for ``router``, fitted on its do-no-harm guard's held-out training questions (their router
     outputs come from a copy trained without them; their answers from ``records``, matched by id), or None
     when the router keeps no held-out split or picks single agents. ``options`` go to ``fit_selector``."""
-    held = getattr(router, "held", None)
-    if held is None or not getattr(held, "ids", None) or not any(len(sel) > 1 for sel in held.selected):
+    if not isinstance(router, KeepsHeldOut):
+        return None
+    held = router.held
+    if not held.ids or not any(len(sel) > 1 for sel in held.selected):
         return None
     graphs = {ex.graph.query.id: ex.graph for ex in examples}
     by_id = {r.qid: r for r in records}

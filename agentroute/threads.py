@@ -3,7 +3,8 @@
 Why it matters: the query graphs are small, so intra-op parallelism gains little, and when other
 processes compete for the cores, OpenMP threads waiting on each other made training 50-100x slower in
 our measurements. The count is process-wide in torch, so only the application should set it: the CLI
-does so once per command that trains or routes with torch; library users call ``set_torch_threads`` at
+does so in the commands that train (quickstart, bench run, train, calibrate; not ``ask``, ``serve`` or
+``profile``, which would import torch for every router to do so); library users call ``set_torch_threads`` at
 start-up or wrap a block in ``torch_threads`` (which restores the previous count, so do not use it while
 other threads run torch).
 """

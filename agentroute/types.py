@@ -26,7 +26,6 @@ ENDPOINTS: dict[str, tuple[str, str]] = {
     "PERFORMED": ("Query", "Agent"),
 }
 NODE_LABELS: tuple[str, ...] = ("Query", "Entity", "Agent")
-REL_TYPES: tuple[str, ...] = tuple(ENDPOINTS)
 
 
 class AgentSpec(BaseModel):

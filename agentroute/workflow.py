@@ -22,7 +22,7 @@ from agentroute.events import Event
 from agentroute.kg.builder import QueryGraphBuilder
 from agentroute.kg.embed import Embedder, make_embedder
 from agentroute.kg.examples import make_examples
-from agentroute.kg.extract import EntityExtractor
+from agentroute.kg.extract import EntityExtractor, make_extractor
 from agentroute.kg.store import GraphStore, open_store
 from agentroute.llm import aclose_chat_models, close_built_chat_models, run_closing_chat_models
 from agentroute.normalize import exact_match
@@ -63,7 +63,8 @@ class AgentRoute:
     given by name is opened and closed here, a ``GraphStore`` object is left open, and a part's chat model
     built from a model name is closed here, a model object is left open. The worker threads of an instance
     dropped without ``close()`` stop once nothing (not even a graph it built) can reach them. ``router``,
-    ``store``, ``aggregator`` and ``embedder`` take registered names (``agentroute routers`` lists routers).
+    ``store``, ``aggregator``, ``embedder`` and ``extractor`` take registered names (``agentroute routers``
+    lists routers).
     ``fallback``: when every agent called has failed, how many more to try, the most probable first.
     """
 
@@ -75,7 +76,7 @@ class AgentRoute:
         store: GraphStore | str = "memory",
         aggregator: Aggregator | str = "weighted-vote",
         embedder: Embedder | str | None = None,
-        extractor: EntityExtractor | None = None,
+        extractor: EntityExtractor | str | None = None,
         k: int | None = None,
         k_similar: int = 10,
         timeout_s: float | None = 60.0,
@@ -95,6 +96,8 @@ class AgentRoute:
         try:  # what is built after the store opened closes it if it fails
             if isinstance(embedder, str):
                 embedder = make_embedder(embedder)
+            if isinstance(extractor, str):
+                extractor = make_extractor(extractor)
             self.builder = builder or QueryGraphBuilder(
                 self.store, self.agents.specs, embedder=embedder, extractor=extractor, k_similar=k_similar
             )

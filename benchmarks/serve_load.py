@@ -34,7 +34,7 @@ from rich.table import Table
 from agentroute import AgentRoute, build_suite, open_store
 from agentroute.agents.loading import load_agents
 from agentroute.commands import bootstrap_builtin
-from agentroute.kg.stores.falkordb_server import free_port
+from agentroute.testing.ports import free_port
 
 SLEEP_POOL = """
 import asyncio

@@ -25,9 +25,9 @@ from typing import Any
 from agentroute.kg.extract import Entity, HeuristicExtractor
 from agentroute.kg.ingest import ingest_records
 from agentroute.kg.store import GraphStore
-from agentroute.kg.stores.falkordb_server import start_falkordb
 from agentroute.kg.stores.neo4j_store import Neo4jStore
 from agentroute.kg.stores.networkx_store import NetworkXStore
+from agentroute.testing.falkordb_server import start_falkordb
 from agentroute.types import RunRecord
 
 ROOT = Path(__file__).resolve().parents[1]

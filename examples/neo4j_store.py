@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 
 from agentroute import AgentRoute, build_suite, open_store
-from agentroute.kg.stores.falkordb_server import start_falkordb
+from agentroute.testing.falkordb_server import start_falkordb
 
 uri = os.environ.get("NEO4J_URI")
 stop = None

@@ -1,7 +1,8 @@
 """Fixtures shared by every test folder."""
 
+import sys
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -13,6 +14,32 @@ from agentroute.threads import set_torch_threads
 set_torch_threads(1)
 
 CountingAgents = Callable[[dict[str, str], Counter[str]], list]
+
+
+@pytest.fixture(autouse=True)
+def _registries_restored() -> Iterator[None]:
+    """Whatever a test registers (itself, or through an ``--agents`` file it loads) is gone after it, so no
+    test sees another's routers, stores, aggregators, embedders or extractors."""
+    from agentroute import aggregate
+    from agentroute.kg import embed, extract, store
+    from agentroute.routers import base
+
+    registries = [aggregate._AGGREGATORS, embed._EMBEDDERS, extract._EXTRACTORS, store._STORES]
+    routers, targets = dict(base._ROUTERS), [dict(r._targets) for r in registries]
+    yield
+    base._ROUTERS.clear()
+    base._ROUTERS.update(routers)
+    for registry, saved in zip(registries, targets, strict=True):
+        registry._targets.clear()
+        registry._targets.update(saved)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """How many hostile inputs the property tests tried this run (the README quotes it)."""
+    tried = getattr(sys.modules.get("test_hostile_input"), "TRIED", None)
+    if tried:
+        per = ", ".join(f"{k} {v}" for k, v in tried.items())
+        terminalreporter.write_line(f"hostile inputs tried: {sum(tried.values())} ({per})")
 
 
 @pytest.fixture

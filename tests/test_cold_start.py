@@ -108,3 +108,19 @@ def test_new_agent_without_history_is_routed_by_description(tmp_path: Path) -> N
         notice = re.search(r"cold start: no history .* for (.*?); routing", stderr.replace("\n", " "))
         assert notice is not None and notice.group(1) == "translator"
     assert out["answer"] == "chat"
+
+
+def test_cold_start_off_leaves_routing_to_the_router_alone(tmp_path: Path) -> None:
+    from agentroute import AgentRoute, Query, load_agents
+
+    pool = tmp_path / "mine.py"
+    pool.write_text(POOL)
+    agents = load_agents(pool)
+    with AgentRoute(agents, "knn") as on, AgentRoute(agents, "knn", cold_start=False) as off:
+        for expected, question in QUESTIONS.items():
+            by_description = on.ask(question).decision
+            assert by_description.selected == [expected] and by_description.cold_start
+            alone = off.ask(question).decision
+            assert alone.cold_start == [] and "cold start" not in alone.rationale
+            graph = off.builder.build(Query(id="q", text=question))
+            assert alone.router == "knn" and alone.probs == off.router.route(graph).probs

@@ -37,7 +37,10 @@ def run_example(path: Path, cwd: Path, **extra_env: str) -> str:
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=[p.name for p in EXAMPLES])
 def test_example_runs_offline(path: Path, tmp_path: Path) -> None:
-    assert EXPECTED.get(path.name, "") in run_example(path, tmp_path)
+    copy = tmp_path / "project" / "examples" / path.name  # a fresh clone's layout: no ../shared beside it
+    copy.parent.mkdir(parents=True)
+    copy.write_bytes(path.read_bytes())
+    assert EXPECTED.get(path.name, "") in run_example(copy, tmp_path)
 
 
 def test_reasoning_example_routes_through_an_endpoint(tmp_path: Path) -> None:

@@ -13,11 +13,13 @@ import json, sys
 import agentroute
 from agentroute import AgentRoute, Query, agent
 from agentroute.cli import app
+codes = []
 for args in (["--help"], ["routers"], ["agents", "list"]):
     try:
         app(args, prog_name="agentroute")
-    except SystemExit:
-        pass
+        codes.append(0)
+    except SystemExit as e:
+        codes.append(e.code or 0)
 
 @agent(name="echo")
 def echo(q):
@@ -25,13 +27,14 @@ def echo(q):
 
 with AgentRoute([echo], "knn") as ar:
     answer = ar.ask("hello?")
-print(json.dumps({"answer": answer.text, "heavy": sorted(m for m in ("torch", "torch_geometric") if m in sys.modules)}))
+heavy = sorted(m for m in ("torch", "torch_geometric") if m in sys.modules)
+print(json.dumps({"answer": answer.text, "codes": codes, "heavy": heavy}))
 """
 
 
 def test_light_entry_points_and_a_knn_question_never_import_torch() -> None:
     out = subprocess.run([sys.executable, "-c", LIGHT], capture_output=True, text=True, check=True).stdout
-    assert json.loads(out.splitlines()[-1]) == {"answer": "hello?", "heavy": []}
+    assert json.loads(out.splitlines()[-1]) == {"answer": "hello?", "codes": [0, 0, 0], "heavy": []}
 
 
 def test_every_public_name_resolves() -> None:

@@ -54,6 +54,19 @@ def test_kg_bootstrap_loads_the_suite_once_and_ask_then_reads_it(tmp_path: Path)
     code, stdout, stderr = run("ask", "What is 12 * 7?", "--store", f"file:{path}", "--json")
     assert code == 0 and json.loads(stdout)["answer"] == "84"
     assert "bootstrap" not in stderr
+    question = "Which nation hosts the headquarters of Shith Dynamics?"
+    code, stdout, stderr = run("kg", "show", question, "--store", f"file:{path}", "--json")
+    assert code == 0, stderr
+    shown = json.loads(stdout)
+    mentioned = {e["id"]: e["kind"] for e in shown["entities"] if e["mentioned"]}
+    neighbours = {e["id"] for e in shown["entities"] if not e["mentioned"]}
+    assert mentioned.get("shith dynamics") == "span" and neighbours  # the company, and what the world links to it
+    assert all("shith dynamics" in (a, b) or {a, b} <= neighbours | set(mentioned) for a, b, _ in shown["related"])
+    assert any("shith dynamics" in (a, b) for a, b, _ in shown["related"])
+    similar = shown["similar"]
+    assert len(similar) == 10 and all(p["text"] != question for p in similar)
+    assert [p["similarity"] for p in similar] == sorted((p["similarity"] for p in similar), reverse=True)
+    assert all(set(p["scores"]) <= set(shown["agents"]) and p["scores"] for p in similar)
     assert snapshot(path) == before
     code, _, stderr = run("kg", "bootstrap", "--store", f"file:{path}")
     assert code == 2

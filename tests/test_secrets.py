@@ -139,7 +139,7 @@ def test_an_agent_that_quotes_a_key_in_its_error_never_shows_it(tmp_path: Path, 
 
 
 def test_credentials_in_the_base_url_never_reach_an_error(tmp_path: Path, monkeypatch) -> None:
-    from agentroute.kg.stores.falkordb_server import free_port
+    from agentroute.testing.ports import free_port
 
     for var in ("AGENTROUTE_BASE_URL", "OPENAI_BASE_URL", "AGENTROUTE_LLM_MODEL", "OPENAI_API_KEY"):
         monkeypatch.delenv(var, raising=False)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, overload
 
 from pydantic import ValidationError
@@ -102,9 +102,6 @@ class Agent:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r})"
-
-
-AgentFn = Callable[[Query], "str | AgentResult | Awaitable[str | AgentResult]"]
 
 
 class FunctionAgent(Agent):

@@ -7,13 +7,11 @@ JSON file: ``{"agent": {"per_call": 0.002}}`` or ``{"agent": {"input_per_M": 0.1
 
 from __future__ import annotations
 
-import json
-import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from agentroute.textfile import read_text
+from agentroute.prices import is_price, read_price_file
 from agentroute.types import AgentRecord, RunRecord
 
 _PRICE_KEYS = ("per_call", "input_per_M", "output_per_M")
@@ -22,12 +20,7 @@ _PRICE_KEYS = ("per_call", "input_per_M", "output_per_M")
 def read_prices(path: str | Path) -> dict[str, dict[str, float]]:
     """Read and check a prices file (agent -> {per_call | input_per_M, output_per_M}); errors name the file."""
     path = Path(path)
-    try:
-        data = json.loads(read_text(path))  # another encoding is an error naming the file and line
-    except json.JSONDecodeError as e:
-        raise ValueError(f"{path}:{e.lineno}: not valid JSON ({e.msg})") from None
-    if not isinstance(data, dict):
-        raise ValueError(f'{path}: expected an object of agent -> prices, e.g. {{"gpt-4": {{"per_call": 0.01}}}}')
+    data = read_price_file(path, 'agent -> prices, e.g. {"gpt-4": {"per_call": 0.01}}')
     out: dict[str, dict[str, float]] = {}
     for agent, prices in data.items():
         if not isinstance(prices, dict) or not prices:
@@ -38,7 +31,7 @@ def read_prices(path: str | Path) -> dict[str, dict[str, float]]:
                 f"{path}: agent {agent!r}: unknown price key(s) {', '.join(unknown)}; expected {', '.join(_PRICE_KEYS)}"
             )
         for key, v in prices.items():
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
+            if not is_price(v):
                 raise ValueError(f"{path}: agent {agent!r}: {key} must be a non-negative number, got {v!r}")
         out[str(agent)] = {k: float(v) for k, v in prices.items()}
     return out

@@ -84,6 +84,10 @@ class GraphStore(Protocol):
 
 StoreFactory = Callable[[str], GraphStore]
 _STORES: Registry[GraphStore] = Registry("store", " (e.g. memory, file:kg.json, bolt://host:7687)")
+for _scheme in ("memory", "file"):
+    _STORES.register(_scheme, "agentroute.kg.stores:networkx_from_url")
+for _scheme in ("bolt", "bolt+s", "bolt+ssc", "neo4j", "neo4j+s", "neo4j+ssc"):
+    _STORES.register(_scheme, "agentroute.kg.stores:neo4j_from_url")
 
 
 def register_store(scheme: str, factory: str | StoreFactory | None = None) -> Callable[[StoreFactory], StoreFactory]:
@@ -94,15 +98,11 @@ def register_store(scheme: str, factory: str | StoreFactory | None = None) -> Ca
 
 def store_schemes() -> list[str]:
     """The URL schemes ``open_store`` accepts (built-in backends and registered ones)."""
-    from agentroute.kg import stores  # noqa: F401  (registers the built-in backends)
-
     return _STORES.names()
 
 
 def open_store(url: str = "memory") -> GraphStore:
     """Open a store from a ``--store`` value: ``memory``, ``file:PATH``, ``bolt://…``, ``neo4j://…``, ``neo4j+s://…``."""
-    from agentroute.kg import stores  # noqa: F401  (registers the built-in backends)
-
     scheme = url.split(":", 1)[0] if ":" in url else url
     if scheme not in _STORES:
         raise ValueError(f"unknown store {url!r}: expected one of {', '.join(_STORES.names())}{_STORES.hint}")

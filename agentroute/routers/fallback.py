@@ -41,7 +41,7 @@ import math
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -106,6 +106,15 @@ class HeldOut:
     costs: list[dict[str, float]] = field(default_factory=list)
     ids: list[str] = field(default_factory=list)  # the questions' ids (answer-aware selection trains on them)
     reliability: list[dict[str, float]] = field(default_factory=list)  # the decisions' (the vote reads them)
+
+
+@runtime_checkable
+class KeepsHeldOut(Protocol):
+    """A router that keeps the questions it held out of training, as routed by a copy trained without
+    them (the guard): answer-aware selection is fitted on them."""
+
+    name: str
+    held: HeldOut
 
 
 @dataclass

@@ -17,7 +17,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from agentroute.kg.stores.falkordb_server import free_port
+from agentroute.testing.ports import free_port
 
 
 class PostgresUnavailable(RuntimeError):

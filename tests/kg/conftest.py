@@ -11,8 +11,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from agentroute.kg.stores.falkordb_server import FalkorDBUnavailable, falkordb_binaries, start_falkordb
 from agentroute.kg.stores.neo4j_store import Neo4jStore
+from agentroute.testing.falkordb_server import FalkorDBUnavailable, falkordb_binaries, start_falkordb
 
 
 @pytest.fixture(scope="session")

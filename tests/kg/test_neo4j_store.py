@@ -17,13 +17,12 @@ from agentroute.kg.builder import QueryGraphBuilder
 from agentroute.kg.ingest import ingest_records
 from agentroute.kg.store import GraphStore, open_store
 from agentroute.kg.stores.cypher_dialect import Dialect, FalkorDBDialect, clear_stale_bolt_slot, make_dialect
-from agentroute.kg.stores.falkordb_server import free_port
 from agentroute.kg.stores.neo4j_store import Neo4jStore, StoreConnectionError, parse_bolt_url
 from agentroute.kg.stores.networkx_store import NetworkXStore
+from agentroute.testing.ports import free_port
 from agentroute.types import AgentRecord, AgentSpec, Query, QueryGraph, RunRecord
 
 ROOT = Path(__file__).resolve().parents[2]
-MORE_LOG = ROOT / "../shared/data/routing_logs/more_reasoning_experts/unified_test.jsonl"
 SECRET = "s3cret-Pa55word"
 
 
@@ -241,11 +240,6 @@ AGENTS = [
 
 def _records(n: int) -> list[RunRecord]:
     """A slice of the MoRE routing log, or generated look-alikes when the data folder is absent."""
-    if MORE_LOG.is_file():
-        with MORE_LOG.open(encoding="utf-8") as fh:
-            lines = [next(fh) for _ in range(2000)]
-        rng = random.Random(7)
-        return [RunRecord.model_validate_json(line) for line in rng.sample(lines, n)]
     rng = random.Random(7)
     cities, people = ["Paris", "Rome", "New York", "Tokyo"], ["Marie Curie", "Alan Turing", "Ada Lovelace"]
     return [

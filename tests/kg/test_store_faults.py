@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from agentroute.kg.stores.falkordb_server import FalkorDBUnavailable, falkordb_binaries, launch_falkordb
 from agentroute.kg.stores.networkx_store import NetworkXStore
+from agentroute.testing.falkordb_server import FalkorDBUnavailable, falkordb_binaries, launch_falkordb
 
 pytestmark = pytest.mark.neo4j
 REPO = Path(__file__).resolve().parents[2]
@@ -29,18 +29,22 @@ def env() -> dict[str, str]:
     return e
 
 
-def query_count(redis_port: int) -> int:
-    """Query nodes stored so far, asked over the server's Redis port (not Bolt: the ingest owns that)."""
-    text = "MATCH (q:Query) RETURN count(q)"
-    args = ["GRAPH.QUERY", "falkordb", text]
+def redis(redis_port: int, *args: str, timeout: float = 2) -> bytes:
+    """One command over the server's Redis port (not Bolt: the ingest owns that); b"" when unreachable."""
     msg = f"*{len(args)}\r\n" + "".join(f"${len(a.encode())}\r\n{a}\r\n" for a in args)
     try:
-        with socket.create_connection(("127.0.0.1", redis_port), timeout=2) as s:
+        with socket.create_connection(("127.0.0.1", redis_port), timeout=timeout) as s:
             s.sendall(msg.encode())
-            data = s.recv(65536)
+            return s.recv(65536)
     except OSError:
-        return 0
-    found = re.search(rb"\r\n:(\d+)\r\n", data)
+        return b""
+
+
+def query_count(redis_port: int) -> int:
+    """Query nodes stored so far."""
+    found = re.search(
+        rb"\r\n:(\d+)\r\n", redis(redis_port, "GRAPH.QUERY", "falkordb", "MATCH (q:Query) RETURN count(q)")
+    )
     return int(found.group(1)) if found else 0
 
 
@@ -79,6 +83,7 @@ def test_bolt_server_killed_mid_ingest_then_rerun_completes_without_duplicates(t
     data.mkdir()
     server = launch_falkordb(workdir=data, persist=True)
     ports = (server.redis_port, server.bolt_port)
+    proc: subprocess.Popen[str] | None = None
     try:
         proc = subprocess.Popen(
             [sys.executable, "-m", "agentroute.cli", "kg", "ingest", "--logs", str(log), "--store", server.uri],
@@ -90,19 +95,20 @@ def test_bolt_server_killed_mid_ingest_then_rerun_completes_without_duplicates(t
         deadline = time.monotonic() + 120
         while query_count(server.redis_port) == 0 and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.02)
-        first_rows = time.time()
-        snapshot = data / "dump.rdb"  # wait for a snapshot holding questions: part of the ingest survives
-        while (
-            proc.poll() is None
-            and time.monotonic() < deadline
-            and not (snapshot.exists() and snapshot.stat().st_mtime > first_rows + 0.05)
-        ):
+        # snapshot now, holding the first questions, so part of the ingest survives the kill: a foreground
+        # SAVE (no fork), retried while an automatic background save is still writing
+        while proc.poll() is None and time.monotonic() < deadline:
+            if redis(server.redis_port, "SAVE", timeout=30).startswith(b"+OK"):
+                break
             time.sleep(0.02)
         assert proc.poll() is None, "the ingest finished before the server could be killed"
         os.kill(server.proc.pid, signal.SIGKILL)
         server.proc.wait()
         out, err = proc.communicate(timeout=120)
     finally:
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+            proc.wait()
         server.stop()
 
     assert proc.returncode == 2, (proc.returncode, err)

@@ -188,6 +188,9 @@ def test_prices_file(tmp_path):
     path.write_text("{not json")
     with pytest.raises(PriceFileError, match=r"prices.json:1: invalid JSON"):
         load_prices(path)
+    path.write_text('{"gpt-x": {"input_per_M": Infinity, "output_per_M": 1}}')  # Python's json reads it
+    with pytest.raises(PriceFileError, match="price of 'gpt-x' must be"):
+        load_prices(path)
 
 
 def test_retry_after_and_backoff_rules():

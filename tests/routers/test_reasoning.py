@@ -1,8 +1,13 @@
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Sequence
+from typing import Any
+
 from llm_graphs import SPECS, llm_graph
 
-from agentroute.llm import LLMError
+from agentroute.llm import Completion, LLMError, Message
 from agentroute.routers.reasoning import (
     OUT_OF_SCOPE,
     ReasoningRouter,
@@ -154,7 +159,35 @@ def test_route_many_calls_concurrently_and_keeps_input_order() -> None:
         return "<Reason>r</Reason><ID>A1</ID>" if "times" in messages[-1]["content"] else "<ID>A2</ID>"
 
     graphs = [llm_graph("What is 2 times 3?" if i % 3 else "Who wrote Dune?", qid=f"q{i}") for i in range(12)]
-    router = ReasoningRouter(ScriptedChatModel(reply), concurrency=4)
+    model = Gathering(ScriptedChatModel(reply), wait_for=4)
+    router = ReasoningRouter(model, concurrency=4)
     many = router.route_many(graphs)
+    assert model.peak == 4  # four calls were in flight together, and never more
     assert [d.selected for d in many] == [["math"] if i % 3 else ["trivia"] for i in range(12)]
     assert many == [router.route(g) for g in graphs]
+
+
+class Gathering:
+    """A chat model whose calls each wait (up to 5 s) until ``wait_for`` calls are in flight together, and
+    record the most that ever were (``peak``): calls made one after another never reach it."""
+
+    def __init__(self, inner: ScriptedChatModel, wait_for: int) -> None:
+        self.inner, self.model, self.wait_for = inner, inner.model, wait_for
+        self.in_flight = self.peak = 0
+        self.lock = threading.Lock()
+
+    def complete(self, messages: Sequence[Message], **params: Any) -> Completion:
+        with self.lock:
+            self.in_flight += 1
+            self.peak = max(self.peak, self.in_flight)
+        deadline = time.monotonic() + 5
+        while self.peak < self.wait_for and time.monotonic() < deadline:
+            time.sleep(0.005)
+        try:
+            return self.inner.complete(messages, **params)
+        finally:
+            with self.lock:
+                self.in_flight -= 1
+
+    async def acomplete(self, messages: Sequence[Message], **params: Any) -> Completion:
+        return self.complete(messages, **params)

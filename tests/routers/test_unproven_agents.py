@@ -58,7 +58,7 @@ def test_an_agent_without_history_is_held_at_the_weakest_and_not_taken_for_the_b
 
     router.hold_unproven = False
     raw_share, raw_accuracy = _share_and_accuracy(router, test)
-    assert raw_share > 0.25  # the extrapolation this guards against (0.44 when written)
+    assert raw_share > 0.25  # precondition: this world shows the extrapolation the hold guards against
 
     router.hold_unproven = True
     share, accuracy = _share_and_accuracy(router, test)

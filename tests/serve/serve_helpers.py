@@ -6,6 +6,7 @@ Imported by name (pytest puts this folder on ``sys.path``).
 from __future__ import annotations
 
 import asyncio
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -16,7 +17,6 @@ import numpy as np
 import uvicorn
 
 from agentroute import Agent, AgentPool, AgentRecord, AgentResult, Query, RunRecord, agent, make_router, open_store
-from agentroute.kg.stores.falkordb_server import free_port
 from agentroute.routers.calibration import calibrate
 from agentroute.serve.app import ServeConfig, create_app
 from agentroute.serve.service import RoutingService
@@ -123,16 +123,20 @@ def budgeted_service(markup: float = 1.5) -> tuple[RoutingService, float]:
 def running(service: RoutingService, config: ServeConfig | None = None) -> Iterator[str]:
     """Serve the app on a free loopback port in a thread; yields the base URL; stops (lifespan included)."""
     app = create_app(service, config)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
+    sock = socket.create_server(("127.0.0.1", 0))  # bound before the server starts: no port to lose
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("test server did not start")
-        time.sleep(0.01)
     try:
-        yield f"http://127.0.0.1:{server.config.port}"
+        deadline = time.monotonic() + 20
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("test server did not start")
+            time.sleep(0.01)
+        yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         thread.join(timeout=20)
+        sock.close()
+        assert not thread.is_alive(), "test server did not stop within 20 s"

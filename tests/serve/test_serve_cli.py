@@ -21,8 +21,8 @@ from typer.testing import CliRunner
 
 from agentroute.cli import app
 from agentroute.kg.store import open_store
-from agentroute.kg.stores.falkordb_server import free_port
 from agentroute.serve.server import build_service
+from agentroute.testing.ports import free_port
 
 POOL = """
 from agentroute import agent
@@ -55,9 +55,13 @@ def _start(tmp_path: Path, store: str, port: int) -> subprocess.Popen[bytes]:
         store,
         "--port",
         str(port),
+        "--max-body",
+        "4000",
+        "--max-messages",
+        "3",
     ]
-    log = (tmp_path / "server.log").open("wb")
-    return subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=tmp_path)
+    with (tmp_path / "server.log").open("wb") as log:  # the server keeps its own copy of the handle
+        return subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=tmp_path)
 
 
 def _wait_healthy(proc: subprocess.Popen[bytes], base: str, log: Path) -> None:
@@ -101,9 +105,21 @@ def test_serve_answers_openai_clients_records_feedback_and_trains(tmp_path: Path
         fb = httpx.post(base + "/v1/feedback", headers=auth, json={"id": streamed_id, "preferred": "3"})
         assert fb.json()["scores"] == {"adder": 1.0, "echo": 0.0}
         assert httpx.post(base + "/v1/feedback", json={"id": resp.id, "score": 1}).status_code == 401
+
+        completions = base + "/v1/chat/completions"  # the --max-messages and --max-body limits
+        four = {"model": "agentroute", "messages": [{"role": "user", "content": "hi"}] * 4}
+        refused = httpx.post(completions, headers=auth, json=four)
+        assert refused.status_code == 422 and "limit of 3" in refused.text
+        big = {"model": "agentroute", "messages": [{"role": "user", "content": "x" * 5000}]}
+        assert httpx.post(completions, headers=auth, json=big).status_code == 413
     finally:
         proc.send_signal(signal.SIGINT)  # uvicorn shuts down gracefully; the CLI then saves the store file
-        proc.wait(timeout=60)
+        try:
+            proc.wait(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
     log = (tmp_path / "server.log").read_text()
     assert proc.returncode == 0, log
     assert KEY not in log and "Traceback" not in log

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from agentroute.kg.stores.falkordb_server import free_port
+from agentroute.testing.ports import free_port
 
 GRAPHS = Path(__file__).parents[2] / "graphs"
 
@@ -74,9 +74,7 @@ def dev_server(tmp_path: Path) -> Any:
     try:
         deadline = time.monotonic() + 120
         while True:
-            assert server.poll() is None, (
-                "langgraph dev exited:\n" + server.stdout.read().decode(errors="replace")[-3000:]
-            )
+            assert server.poll() is None, "langgraph dev exited:\n" + log_path.read_text(errors="replace")[-3000:]
             try:
                 if httpx.get(url + "/ok", timeout=1).status_code == 200:
                     break

@@ -1,6 +1,6 @@
 """GNN router (AgentRouter-style): query graphs -> HeteroData -> heterogeneous GNN -> agent probabilities.
 
-Importing this package registers the "gnn" and "gnn-top1" routers.
+The "gnn" and "gnn-top1" routers are registered lazily in ``routers/base.py``: listing them imports nothing here.
 """
 
 from agentroute.routers.gnn.checkpoint import FORMAT_VERSION, CheckpointError

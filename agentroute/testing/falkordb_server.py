@@ -7,7 +7,6 @@ Used by the tests and the store benchmark, and handy for trying ``Neo4jStore`` w
 from __future__ import annotations
 
 import os
-import random
 import socket
 import subprocess
 import tempfile
@@ -15,6 +14,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+from agentroute.testing.ports import free_port
 
 
 class FalkorDBUnavailable(RuntimeError):
@@ -35,19 +36,6 @@ def falkordb_binaries() -> tuple[Path, Path]:
     if not os.access(server, os.X_OK):
         raise FalkorDBUnavailable(f"{server} is not executable")
     return server, module
-
-
-def free_port(low: int = 0, high: int = 0) -> int:
-    """A loopback port nobody listens on right now: any (the OS picks), or one in ``low..high``."""
-    for _ in range(200):
-        port = random.randint(low, high) if high else 0
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return int(s.getsockname()[1])
-    raise FalkorDBUnavailable(f"no free loopback port in {low}..{high}")
 
 
 def _redis_ready(port: int) -> bool:

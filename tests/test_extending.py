@@ -1,0 +1,187 @@
+"""Every registry a user extends (store, aggregator, embedder, extractor, router) works by name: from the
+API in both registration forms (a factory, or a lazy "module:attribute" string), and from the CLI when the
+``--agents`` file registers them."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from agentroute import (
+    AgentRoute,
+    Answer,
+    Query,
+    agent,
+    register_aggregator,
+    register_embedder,
+    register_extractor,
+    register_store,
+)
+from agentroute.cli import app
+from agentroute.kg.extract import Entity
+from agentroute.kg.stores.networkx_store import NetworkXStore
+from agentroute.types import AgentResult, RoutingDecision
+
+OPENED: list[str] = []
+
+
+class CountingStore(NetworkXStore):
+    """An in-memory store that remembers the URL it was opened with."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__()
+        OPENED.append(url)
+
+
+class Longest:
+    """Answers with the longest answer any agent gave."""
+
+    name = "longest"
+
+    def aggregate(self, query: Query, decision: RoutingDecision, results: Sequence[AgentResult]) -> Answer:
+        answers = [r.answer for r in results if r.ok]
+        return Answer(text=max(answers, key=len, default=""), decision=decision, results=list(results))
+
+
+class FirstAxis:
+    """Every text on the first axis: a deterministic embedder anyone can recognise."""
+
+    dim = 8
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        out[:, 0] = 1.0
+        return out
+
+    def config(self) -> dict[str, Any]:
+        return {"name": "first-axis"}
+
+
+class ShoutedWords:
+    """Entities are the words written in capitals."""
+
+    def extract(self, text: str) -> list[Entity]:
+        seen: dict[str, Entity] = {}
+        for word in text.split():
+            word = word.strip("?.,!")
+            if len(word) > 1 and word.isupper():
+                seen.setdefault(word.lower(), Entity(word.lower(), word, "span"))
+        return list(seen.values())
+
+
+@agent(name="short")
+def short(q: Query) -> str:
+    return "42"
+
+
+@agent(name="long")
+def long_(q: Query) -> str:
+    return "forty-two"
+
+
+@pytest.mark.parametrize("lazy", [False, True], ids=["factory", "module:attribute"])
+def test_api_takes_every_registered_part_by_name(lazy: bool) -> None:
+    here = f"{__name__}:"
+    register_store("counting", here + "CountingStore" if lazy else CountingStore)
+    register_aggregator("longest", here + "Longest" if lazy else Longest)
+    register_embedder("first-axis", here + "FirstAxis" if lazy else FirstAxis)
+    register_extractor("shouted", here + "ShoutedWords" if lazy else ShoutedWords)
+    OPENED.clear()
+    with AgentRoute(
+        [short, long_], "all", store="counting:x", aggregator="longest", embedder="first-axis", extractor="shouted"
+    ) as ar:
+        assert OPENED == ["counting:x"] and isinstance(ar.store, CountingStore)
+        assert ar.ask("What is SIX times SEVEN?").text == "forty-two"
+        graph = ar.builder.build(Query(id="q", text="Where is PARIS?"))
+        assert graph.entities[: graph.n_mentioned] == ["paris"]
+        assert graph.query_vec.tolist() == [1.0] + [0.0] * 7
+
+
+def test_decorator_forms_register_too() -> None:
+    @register_aggregator("shortest")
+    class Shortest(Longest):
+        name = "shortest"
+
+        def aggregate(self, query: Query, decision: RoutingDecision, results: Sequence[AgentResult]) -> Answer:
+            answer = super().aggregate(query, decision, results)
+            return answer.model_copy(update={"text": min((r.answer for r in results), key=len)})
+
+    @register_store("counting2")
+    def open_counting(url: str) -> CountingStore:
+        return CountingStore(url)
+
+    OPENED.clear()
+    with AgentRoute([short, long_], "all", store="counting2:y", aggregator="shortest") as ar:
+        assert ar.ask("What is 6 times 7?").text == "42"
+    assert OPENED == ["counting2:y"]
+
+
+POOL = """
+from agentroute import Answer, BaseRouter, RoutingDecision, agent, register_aggregator, register_router
+from agentroute import register_store
+from agentroute.kg.stores.networkx_store import NetworkXStore
+
+
+@agent(name="short")
+def short(q):
+    return "42"
+
+
+@agent(name="long")
+def long_(q):
+    return "forty-two"
+
+
+@register_aggregator("longest")
+class Longest:
+    name = "longest"
+
+    def aggregate(self, query, decision, results):
+        answers = [r.answer for r in results if r.ok]
+        return Answer(text=max(answers, key=len, default=""), decision=decision, results=list(results))
+
+
+@register_router("everyone")
+class Everyone(BaseRouter):
+    name = "everyone"
+
+    def __init__(self, seed=0):
+        self.seed = seed
+
+    def route(self, graph, k=None):
+        names = graph.agent_names
+        return RoutingDecision(router=self.name, probs={a: 1 / len(names) for a in names}, selected=names)
+
+
+@register_store("scratch")
+def open_scratch(url):
+    print("opened " + url)
+    return NetworkXStore()
+"""
+
+
+def test_the_cli_uses_what_the_agents_file_registers(tmp_path: Path) -> None:
+    pool = tmp_path / "pool.py"
+    pool.write_text(POOL)
+    args = ["ask", "What is 6 times 7?", "--agents", str(pool), "--router", "everyone"]
+    result = CliRunner().invoke(app, [*args, "--store", "scratch:here", "--aggregate", "longest", "--json"])
+    assert result.exit_code == 0, result.output
+    assert "opened scratch:here" in result.stdout
+    assert json.loads(result.stdout.splitlines()[-1])["answer"] == "forty-two"
+    unknown = CliRunner().invoke(app, [*args, "--aggregate", "loudest"])
+    assert unknown.exit_code == 2 and "loudest" in unknown.output
+
+
+def test_registrations_do_not_outlive_the_test_that_made_them() -> None:
+    """Runs after the tests above (file order): what they registered is gone (tests/conftest.py)."""
+    from agentroute.aggregate import aggregator_names
+    from agentroute.kg.store import store_schemes
+
+    assert not {"longest", "shortest"} & set(aggregator_names())
+    assert not {"counting", "counting2", "scratch"} & set(store_schemes())
