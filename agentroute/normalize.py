@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import string
 from collections import Counter
@@ -22,6 +23,7 @@ def _token(token: str) -> str:
     return token.translate(_PUNCT)
 
 
+@functools.lru_cache(maxsize=4096)  # votes normalise the same few answers again for every pending agent
 def normalize_answer(text: str | None) -> str:
     """Lowercase, drop punctuation and articles, canonicalise numbers, squeeze whitespace."""
     if not text:

@@ -82,7 +82,8 @@ def test_bench_run_sweep_draws_the_cost_curve_when_some_agent_skipped_questions(
     assert report["cost_range"][0] == pytest.approx(0.001) and report["cost_range"][1] == pytest.approx(0.01)
     assert "random_mixing" not in report
     md = (out_dir / "report.md").read_text()
-    assert "no random mixing (no agent answered every question)" in md and "no dollar costs" not in md
+    assert "no random mixing (fewer than two agents answered every question)" in md
+    assert "not every call has a dollar cost" not in md
 
 
 def test_calibrate_writes_the_cost_weight_into_the_checkpoint(tmp_path: Path) -> None:

@@ -92,13 +92,18 @@ class LLMAgent(Agent, UsesChatModel):
         if max_tokens is not None:
             self.params["max_tokens"] = max_tokens
 
-    # -- the chat model ----------------------------------------------------------------------------
-
     # -- running -----------------------------------------------------------------------------------
 
     async def arun(self, query: Query) -> AgentResult:
         run = _Run(self, query)
-        answer = await getattr(run, self.strategy.replace("-", "_"))()
+        steps = {
+            "direct": run.direct,
+            "cot": run.cot,
+            "self-consistency": run.self_consistency,
+            "react": run.react,
+            "reflect": run.reflect,
+        }
+        answer = await steps[self.strategy]()
         return AgentResult(agent=self.name, answer=answer, cost=run.cost, usage=run.usage)
 
     def run(self, query: Query) -> AgentResult:  # pragma: no cover - arun is the real entry point

@@ -53,17 +53,21 @@ def curves_caption(report: BenchReport) -> str:
         mixing = (
             f"random mixing AIQ {_f(c['random_mixing_aiq'])}"
             if "random_mixing_aiq" in c
-            else "no random mixing (no agent answered every question)"
+            else "no random mixing (fewer than two agents answered every question)"
         )
         parts.append(f"cost range ${lo:.6f}–${hi:.6f}/question, {mixing}")
     else:
-        parts.append("no dollar costs in this log (use --prices): calls axis only")
+        parts.append("not every call has a dollar cost (give --prices): calls axis only")
     if "two_agent" in c:
         t = c["two_agent"]
-        parts.append(
-            f"strong {t['strong']} {_f(t['strong_accuracy'])}, weak {t['weak']} {_f(t['weak_accuracy'])}; "
-            "random routing APGR ≈ 0.5, CPT(50%) ≈ 50%"
-        )
+        if t["strong_accuracy"] == t["weak_accuracy"]:
+            parts.append(f"{t['strong']} and {t['weak']} are equally accurate ({_f(t['strong_accuracy'])}): no APGR")
+        else:
+            parts.append(
+                f"strong {t['strong']} {_f(t['strong_accuracy'])}, weak {t['weak']} {_f(t['weak_accuracy'])}; "
+                "random routing APGR ≈ 0.5, CPT(50%) ≈ 50%"
+            )
+    parts.append("curves re-select from each router's own probabilities (as calibrate does), before its guard")
     return "; ".join(parts)
 
 
@@ -134,11 +138,13 @@ def plot_curves(report: BenchReport, out: Path) -> list[Path]:
     fig.suptitle(report.title)
     fig.tight_layout()
     fig.savefig(paths[0], dpi=120)
-    if "two_agent" in c:
-        t = c["two_agent"]
+    t = c.get("two_agent", {})
+    if any(r["apgr"] is not None for r in t.get("routers", {}).values()):
         fig = new_figure((6, 4.5))
         ax = fig.subplots()
         for name, r in t["routers"].items():
+            if r["apgr"] is None:
+                continue
             ax.plot(r["shares"], r["pgr"], marker=".", label=f"{name} (APGR {r['apgr']:.3f})")
         ax.plot([0, 1], [0, 1], "k--", label="random (APGR 0.5)")
         ax.set_xlabel(f"share of questions sent to the strong agent ({t['strong']})")

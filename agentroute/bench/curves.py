@@ -25,7 +25,6 @@ from typing import Any
 import numpy as np
 
 from agentroute.aggregate import Aggregator
-from agentroute.routers.base import select_by_mass
 from agentroute.types import RoutingDecision, RunRecord
 
 _POSITIVE = (0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0, 1e6)
@@ -79,12 +78,14 @@ def pgr_curve(
     order = np.lexsort((jitter, -s))  # highest router score first, ties at random
     acc_strong, acc_weak = float(st.mean()), float(wk.mean())
     gap = acc_strong - acc_weak
+    if abs(gap) <= 1e-12:  # equally accurate agents: there is no gap to recover, PGR is undefined
+        return {"shares": list(SHARES), "pgr": [], "apgr": None, "cpt50": None, "cpt80": None}
     pgr = []
     for c in SHARES:
         chosen = np.zeros(n, dtype=bool)
         chosen[order[: int(round(c * n))]] = True
         acc = float(np.where(chosen, st, wk).mean())
-        pgr.append((acc - acc_weak) / gap if abs(gap) > 1e-12 else 0.0)
+        pgr.append((acc - acc_weak) / gap)
     apgr = float(sum((pgr[i] + pgr[i + 1]) / 2 * (SHARES[i + 1] - SHARES[i]) for i in range(len(SHARES) - 1)))
     return {"shares": list(SHARES), "pgr": pgr, "apgr": apgr, "cpt50": cpt(pgr, 0.5), "cpt80": cpt(pgr, 0.8)}
 
@@ -140,23 +141,40 @@ def cost_sweep(
     return out
 
 
+def mass_set(probs: Mapping[str, float], mass: float, ties: np.ndarray) -> list[str]:
+    """The smallest most-probable set reaching ``mass``, as ``routers.base.select_by_mass`` picks it, but
+    with equal probabilities ordered by the seeded draw ``ties`` (one number per agent, by name) instead of
+    by name: uniform probabilities then call a random agent first, as random routing would."""
+    names = sorted(probs)
+    ranked = sorted(names, key=lambda a: (-probs[a], ties[names.index(a) % len(ties)]))
+    chosen: list[str] = []
+    total = 0.0
+    for a in ranked:
+        chosen.append(a)
+        total += probs[a]
+        if total >= mass - 1e-12:
+            break
+    return chosen
+
+
 def calls_sweep(
-    decisions: Sequence[RoutingDecision], records: Sequence[RunRecord], aggregator: Aggregator
+    decisions: Sequence[RoutingDecision], records: Sequence[RunRecord], aggregator: Aggregator, seed: int = 0
 ) -> list[dict[str, float]]:
     """Accuracy and calls per question for each probability-mass threshold in ``MASSES`` (early stopping)."""
     from agentroute.bench.replay import _replay
 
+    ties = np.random.default_rng(seed).random((len(records), 64))
     out = []
     for mass in MASSES:
         scores, calls, spent = [], [], []
-        for d, r in zip(decisions, records, strict=True):
+        for i, (d, r) in enumerate(zip(decisions, records, strict=True)):
             probs = {a: p for a, p in d.probs.items() if a in r.scores()}
             if not probs:
                 scores.append(0.0)
                 calls.append(0)
                 spent.append(0.0)
                 continue
-            chosen = select_by_mass(probs, mass)
+            chosen = mass_set(probs, mass, ties[i])
             plan = d.model_copy(update={"selected": chosen, "early_stop": len(chosen) > 1})
             score, ran, cost = _replay(aggregator, _query(r), plan, r)
             scores.append(score)
@@ -229,13 +247,13 @@ def sweep_report(
         lo, hi = min(s["cost"] for s in ran), max(s["cost"] for s in ran)
         out["cost_range"] = [lo, hi]
         full = [s for s in ran if s["coverage"] == 1.0]  # mixing agents is defined only where both always ran
-        if full:
+        if len(full) >= 2:
             out["random_mixing"] = [list(p) for p in upper_hull([(s["cost"], s["accuracy"]) for s in full])]
             out["random_mixing_aiq"] = aiq([(s["cost"], s["accuracy"]) for s in full], lo, hi)
     for name, ds in decisions.items():
         if len(ds) != len(records):
             continue
-        entry: dict[str, Any] = {"calls_curve": calls_sweep(ds, records, aggregator)}
+        entry: dict[str, Any] = {"calls_curve": calls_sweep(ds, records, aggregator, seed)}
         entry["aiq_calls"] = aiq(
             [(p["calls"], p["accuracy"]) for p in entry["calls_curve"]], 1.0, float(max(len(agents), 1))
         )

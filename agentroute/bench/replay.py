@@ -297,6 +297,30 @@ def _split(
     return rows + test, [-1] * len(rows) + [0] * len(test), skipped + len(kept) - len(test), dropped
 
 
+def _log_warnings(rows: Sequence[RunRecord], fold_of: Sequence[int], dropped: int) -> list[str]:
+    """What a reader of the table would otherwise not know: test questions dropped as repeats of training
+    ones, test agents no router could learn, agents whose answers the votes never see."""
+    out = []
+    if dropped:
+        out.append(f"dropped {dropped} test question{'s' if dropped > 1 else ''} also in the training log")
+    trained = {a for r, f in zip(rows, fold_of, strict=True) if f < 0 for a in r.scores()}
+    if trained:
+        new = sorted({a for r, f in zip(rows, fold_of, strict=True) if f >= 0 for a in r.scores()} - trained)
+        if new:
+            out.append(
+                f"test agent{'s' if len(new) > 1 else ''} {', '.join(new)} never scored in training: no learned "
+                "router can choose them, the oracle can"
+            )
+    answered = Counter(a for r in rows for a, c in r.agents.items() if c.score is not None and c.pred is not None)
+    silent = sorted({a for r in rows for a in r.scores()} - set(answered))
+    if answered and silent:
+        out.append(
+            f"{', '.join(silent)} recorded no answers (pred) while other agents did: the vote cannot count "
+            "their answers, so sets that include them are scored without them"
+        )
+    return out
+
+
 def _llm_ready(
     routers: Sequence[str],
     llm: LLMSettings | None,
@@ -530,6 +554,8 @@ def run_replay_benchmark(
     usable, fold_of, skipped, dropped = _split(records, test_records, folds, seed)
     if skipped:
         say(f"skipped {skipped} row{'s' if skipped > 1 else ''} where no agent has a score")
+    for warning in _log_warnings(usable, fold_of, dropped):
+        say("warning: " + warning)
     n_folds = folds if test_records is None else 1
     rows = [routing_view(r, f"q{i:06d}") for i, r in enumerate(with_costs(usable, prices))]
     given = {s.name: s for s in agent_specs or ()}

@@ -195,7 +195,8 @@ def report_markdown(report: BenchReport) -> str:
         for r in paired:
             for p in (r.vs_best_single, r.vs_best_baseline):
                 if p is not None:
-                    lines.append(f"| {r.router} | {p.against} | {p.short()} | {p.p:.3g} | {p.wins} / {p.losses} |")
+                    p_text = "< 0.001" if p.p < 0.001 else f"{p.p:.3g}"  # a bootstrap p of 0 only means < 1/draws
+                    lines.append(f"| {r.router} | {p.against} | {p.short()} | {p_text} | {p.wins} / {p.losses} |")
         lines.append("")
     lines += task_markdown(report)
     guarded = [r for r in report.results if r.guard]

@@ -35,7 +35,10 @@ class Embedder(Protocol):
         ...
 
 
-_TOKEN = re.compile(r"\w+")
+# Scripts written without spaces between words (CJK ideographs, kana, hangul): each character is a token
+# (its neighbours then form the bigrams), else a whole sentence would be one "word" sharing nothing.
+_UNSPACED = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
+_TOKEN = re.compile(rf"[{_UNSPACED}]|[^\W{_UNSPACED}]+")
 _MASK31 = 0x7FFFFFFF
 # Feature weights, picked on the MoRE log (kNN routing score and same-dataset neighbours): stopwords carry
 # question style ("how many"), so they are only mildly down-weighted; a word's character n-grams share

@@ -82,6 +82,13 @@ class GraphStore(Protocol):
     def close(self) -> None: ...
 
 
+@runtime_checkable
+class Flushes(Protocol):
+    """A store that buffers writes (the ``file:`` store): ``flush()`` makes them durable now, before close."""
+
+    def flush(self) -> None: ...
+
+
 StoreFactory = Callable[[str], GraphStore]
 _STORES: Registry[GraphStore] = Registry("store", " (e.g. memory, file:kg.json, bolt://host:7687)")
 for _scheme in ("memory", "file"):

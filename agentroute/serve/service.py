@@ -14,14 +14,14 @@ import itertools
 import logging
 import secrets
 import time
-from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from agentroute.agents.executor import AgentExecutor
 from agentroute.agents.pool import AgentPool
 from agentroute.commands import graph_view
-from agentroute.kg.store import GraphStore
+from agentroute.kg.store import Flushes, GraphStore
 from agentroute.normalize import exact_match, normalize_answer
 from agentroute.routers.base import Router, TracksSpend, make_router, router_info, router_names
 from agentroute.types import SERVED_DATASET, AgentRecord, AgentResult, Answer, Query, RunRecord
@@ -316,9 +316,8 @@ class RoutingService:
         if preferred is not None:
             props["gold"] = [preferred]
         self.store.upsert_nodes("Query", [props])
-        flush: Callable[[], None] | None = getattr(self.store, "flush", None)
-        if flush is not None:
-            flush()
+        if isinstance(self.store, Flushes):
+            self.store.flush()
         run = _run_from_store(self.store, id, str(node.get("text", "")))
         if run.scores():
             self._engines[self.default].builder.add_history([run])

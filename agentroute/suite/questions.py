@@ -206,10 +206,18 @@ class QuestionGenerator:
         out: list[Query] = []
         seen: set[str] = set()
         kinds, weights = list(KIND_WEIGHTS), list(KIND_WEIGHTS.values())
+        makers = {
+            "arithmetic": self._arithmetic,
+            "conversion": self._conversion,
+            "date": self._date,
+            "fact": self._fact,
+            "two_hop": self._two_hop,
+            "comparison": self._comparison,
+        }
         for _ in range(n * 20):
             if len(out) == n:
                 break
-            item = getattr(self, f"_{self.rng.choices(kinds, weights)[0]}")()
+            item = makers[self.rng.choices(kinds, weights)[0]]()
             if item.text in seen:
                 continue
             seen.add(item.text)

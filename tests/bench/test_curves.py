@@ -8,12 +8,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from agentroute.aggregate import WeightedVote
 from agentroute.bench.costs import call_cost, read_prices, with_costs
-from agentroute.bench.curves import aiq, cpt, pgr_curve, upper_hull
+from agentroute.bench.curves import aiq, calls_sweep, cpt, pgr_curve, upper_hull
 from agentroute.bench.metrics import mcnemar_p, paired_difference
 from agentroute.routers.calibration import calibrate_calls, calibrate_cost
 from agentroute.routers.fallback import HeldOut
-from agentroute.types import AgentRecord, RunRecord
+from agentroute.types import AgentRecord, RoutingDecision, RunRecord
 
 
 def test_aiq_is_the_area_under_the_rising_convex_hull() -> None:
@@ -40,6 +41,24 @@ def test_apgr_and_cpt_follow_routellm() -> None:
     uninformed = pgr_curve(np.zeros(4000), s, w, seed=1)  # all ties: a random order
     assert uninformed["apgr"] == pytest.approx(0.5, abs=0.05)
     assert cpt([0.0, 0.1, 0.2], 0.5) is None
+    same = pgr_curve(np.ones(10), strong, strong)  # equally accurate agents: no gap, so no PGR at all
+    assert same["apgr"] is None and same["cpt50"] is None and same["pgr"] == []
+
+
+@pytest.mark.parametrize("right", ["a-right", "z-right"])
+def test_the_calls_sweep_breaks_ties_at_random_not_by_name(right: str) -> None:
+    """Uniform probabilities (the ``all`` router) give random routing at one call, whichever agent's name
+    sorts first: the right agent's name must not decide the 1-call point."""
+    wrong = "z-wrong" if right.startswith("a") else "a-wrong"
+    records = [
+        RunRecord(qid=f"q{i}", question=f"q{i}?", agents={right: AgentRecord(score=1.0), wrong: AgentRecord(score=0.0)})
+        for i in range(400)
+    ]
+    uniform = RoutingDecision(router="all", probs={right: 0.5, wrong: 0.5}, selected=[right, wrong])
+    curve = calls_sweep([uniform] * len(records), records, WeightedVote(), seed=3)
+    one_call = next(p for p in curve if p["mass"] == 0.0)
+    assert one_call["calls"] == 1.0 and 0.4 < one_call["accuracy"] < 0.6
+    assert curve[-1]["calls"] == 2.0
 
 
 def test_paired_comparison_and_mcnemar() -> None:

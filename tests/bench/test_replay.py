@@ -309,3 +309,24 @@ def test_a_run_with_nothing_to_test_is_an_error_not_an_empty_table() -> None:
         run_replay_benchmark([row("q1", {"a": None}), row("q2", {"a": None})], routers=["knn"], folds=2)
     with pytest.raises(ValueError, match="the log has no rows"):
         run_replay_benchmark([], routers=["knn"], folds=2)
+
+
+def test_what_the_table_cannot_show_is_said_as_warnings(records: list[RunRecord]) -> None:
+    """Test questions dropped as repeats of training ones, a test agent no router learned, and an agent
+    whose answers were not recorded each get a warning line (shown even without progress output)."""
+    train = [r.model_copy(deep=True) for r in records[:200]]
+    test = [r.model_copy(deep=True) for r in records[150:260]]  # 50 repeats of training questions
+    for r in test:
+        r.agents["newcomer"] = AgentRecord(score=1.0, pred="x")
+    for r in train + test:
+        first = next(iter(r.agents))
+        r.agents[first] = r.agents[first].model_copy(update={"pred": None})
+    said: list[str] = []
+    run_replay_benchmark(train, test_records=test, routers=["best-single", "oracle"], progress=said.append)
+    warnings = [m for m in said if m.startswith("warning: ")]
+    assert any("dropped 50 test questions also in the training log" in w for w in warnings), said
+    assert any("newcomer never scored in training" in w for w in warnings), said
+    assert any(f"{next(iter(records[0].agents))} recorded no answers (pred)" in w for w in warnings), said
+    quiet: list[str] = []
+    run_replay_benchmark(records[:120], folds=2, routers=["best-single"], progress=quiet.append)
+    assert not [m for m in quiet if m.startswith("warning: ")]

@@ -100,3 +100,13 @@ def test_sentence_transformers_embedder_when_installed() -> None:
     assert out.shape == (3, emb.dim) and out.dtype == np.float32
     assert out[0] @ out[1] > out[0] @ out[2]
     assert make_embedder(**emb.config()).dim == emb.dim
+
+
+def test_hashing_reads_unspaced_scripts_character_by_character() -> None:
+    """Chinese has no spaces: two questions sharing most characters are close, an unrelated one is not
+    (read as one "word" each, all three would share nothing); spaced text tokenises as before."""
+    emb = HashingEmbedder()
+    japan, china, triangle = emb.embed(["日本的首都是哪里？", "中国的首都是哪里？", "如何计算三角形的面积？"])
+    assert float(japan @ china) > 0.6 and float(japan @ triangle) < 0.2
+    mixed = HashingEmbedder().embed(["What is the capital of 日本?"])[0]
+    assert float(mixed @ HashingEmbedder().embed(["What is the capital of Japan?"])[0]) > 0.5
