@@ -1,8 +1,8 @@
 """Aggregators: turn the selected agents' results into one answer.
 
-``weighted-vote`` sums the router's probability per distinct normalised answer (AgentRouter's rule), or,
-when the router estimated each agent's chance of being right (``RoutingDecision.reliability``), the
-agents' log-odds of being right; ``majority`` counts one vote per agent, ``top-one`` keeps the most
+``weighted-vote`` sums, per distinct normalised answer, the agents' log-odds of being right when the
+router estimated each agent's chance (``RoutingDecision.reliability``; the GNN does), else the router's
+probability (AgentRouter's rule); ``majority`` counts one vote per agent, ``top-one`` keeps the most
 probable agent that answered. Both votes count an answer that begins or ends with a shorter one as a vote
 for the shorter one.
 Each can also say when its answer is ``settled``: no answer from the agents still pending could change

@@ -693,7 +693,7 @@ def serve(
     timeout: float = typer.Option(60.0, "--timeout", min=0.001, help="Per-agent timeout in seconds."),
     request_timeout: float = typer.Option(120.0, "--request-timeout", help="Per-request timeout in seconds."),
     max_body: int = typer.Option(1_000_000, "--max-body", min=1, help="Largest request body in bytes (else 413)."),
-    max_messages: int = typer.Option(256, "--max-messages", min=1, help="Most messages in one request (else 422)."),
+    max_messages: int = typer.Option(256, "--max-messages", min=1, help="Most messages in one request (else 400)."),
     refit_every: int = typer.Option(0, "--refit-every", min=0, help="Refit routers every N feedbacks (0: never)."),
     access_log: bool = typer.Option(True, "--access-log/--no-access-log", help="Log one line per request."),
 ) -> None:

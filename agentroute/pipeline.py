@@ -211,9 +211,14 @@ def build_router_graph(
         return {keys.decision: decision}
 
     def approve(state: dict[str, Any]) -> dict[str, Any]:
-        decision = state[keys.decision]
-        reply = interrupt(approval_request(state["query"], decision, agents.names))
-        action, decision = review(decision, reply, agents.names)
+        routed = state[keys.decision]
+        request = approval_request(state["query"], routed, agents.names)
+        while True:  # a bad reply asks again (LangGraph replays earlier replies to earlier interrupts)
+            try:
+                action, decision = review(routed, interrupt(request), agents.names)
+                break
+            except ValueError as e:
+                request = {**request, "error": str(e)}
         emit(review_event(action, decision))
         return {keys.decision: decision}
 

@@ -197,7 +197,8 @@ class AgentRoute:
     ) -> Any:
         """The compiled router graph, to add as a node of a host graph that has these keys in its state.
 
-        It has no checkpointer of its own, so it runs under (and resumes with) the host's.
+        It has no checkpointer of its own, so it runs under (and resumes with) the host's. It writes the
+        decision, results and support keys wherever the host's state has them: rename those a host uses.
         """
         keys = RouteKeys(input_key, output_key, decision_key, results_key, support_key)
         return self.as_graph(approval=approval, keys=keys).compile(name="agentroute")
@@ -222,7 +223,7 @@ class AgentRoute:
         ``RoutingDecision``, the list of ``AgentResult`` and the full ``Answer``.
 
         The router graph runs as a nested graph under the host's checkpointer, and its progress events are
-        re-sent on the host's custom stream (with ``subgraphs=True`` you also see them under the subgraph).
+        re-sent on the host's custom stream, once (``subgraphs=True`` adds the nested graph's updates).
         """
         from langchain_core.runnables import RunnableLambda
         from langgraph.config import get_stream_writer

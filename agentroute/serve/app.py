@@ -22,6 +22,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
 from pydantic import BaseModel, ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from agentroute.llm import LLMConfigError
 from agentroute.routers.base import NotTrainedError
@@ -50,14 +51,32 @@ class ServeConfig:
 class ApiError(Exception):
     """An error the client caused or should see: becomes an OpenAI-style error body with ``status``."""
 
-    def __init__(self, status: int, message: str, type: str = "invalid_request_error", code: str | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        type: str = "invalid_request_error",
+        code: str | None = None,
+        param: str | None = None,
+    ) -> None:
         super().__init__(message)
-        self.status, self.message, self.type, self.code = status, message, type, code
+        self.status, self.message, self.type, self.code, self.param = status, message, type, code, param
+
+
+#: OpenAI's clients retry 408, 409, 429 and 5xx unless told not to: a request that timed out after running
+#: its agents, or a server that needs its operator, gains nothing from the same request again.
+NO_RETRY = {"x-should-retry": "false"}
 
 
 def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
     return Response(data, status_code=status, media_type="application/json", headers=headers)
+
+
+def _param(e: ValidationError) -> str | None:
+    """The request field the first validation error is about (OpenAI's ``param``)."""
+    loc = e.errors()[0].get("loc", ())
+    return str(loc[0]) if loc else None
 
 
 def _problem(e: ValidationError) -> str:
@@ -109,7 +128,7 @@ def create_app(service: RoutingService, config: ServeConfig | None = None) -> Fa
         try:
             return model.model_validate_json(b"".join(chunks))
         except ValidationError as e:
-            raise ApiError(422, _problem(e)) from None
+            raise ApiError(400, _problem(e), param=_param(e)) from None
 
     def guarded(handler: Handler, public: bool = False) -> Handler:
         """Checks the key (unless ``public``); errors become one-line JSON bodies, never a traceback."""
@@ -121,17 +140,20 @@ def create_app(service: RoutingService, config: ServeConfig | None = None) -> Fa
                     authorize(request)
                 return await handler(request)
             except ApiError as e:
-                headers = {"www-authenticate": "Bearer"} if e.status == 401 else None
-                return _json(protocol.error_body(redact(e.message) or "", e.type, e.code), e.status, headers)
+                headers = {"www-authenticate": "Bearer"} if e.status == 401 else NO_RETRY if e.status == 504 else None
+                body = protocol.error_body(redact(e.message) or "", e.type, e.code, e.param)
+                return _json(body, e.status, headers)
             except NotTrainedError as e:  # the operator can fix it: say how, not "internal error"
                 why = (
                     f"{e}; it trains on the store's scored runs: serve --model CHECKPOINT, or --refit-every N "
                     "to retrain it after every N feedbacks"
                 )
-                return _json(protocol.error_body(redact(why) or "", "model_not_ready", "model_not_trained"), 409)
+                body = protocol.error_body(redact(why) or "", "model_not_ready", "model_not_trained")
+                return _json(body, 409, NO_RETRY)
             except LLMConfigError as e:
                 why = f"this model calls an LLM and none is configured or reachable: {e}"
-                return _json(protocol.error_body(redact(why) or "", "server_error", "llm_not_configured"), 503)
+                body = protocol.error_body(redact(why) or "", "server_error", "llm_not_configured")
+                return _json(body, 503, NO_RETRY)
             except Exception as e:  # noqa: BLE001 - the client gets one line, never a traceback
                 log.error("%s %s failed: %s: %s", request.method, request.url.path, type(e).__name__, redact(str(e)))
                 body = protocol.error_body(f"internal error ({type(e).__name__})", "server_error")
@@ -155,12 +177,28 @@ def create_app(service: RoutingService, config: ServeConfig | None = None) -> Fa
         data = [{"id": m, "object": "model", "created": 0, "owned_by": "agentroute"} for m in service.models()]
         return _json({"object": "list", "data": data})
 
+    @app.get("/v1/models/{model_id:path}")
+    @guarded
+    async def model(request: Request) -> Response:
+        model_id = request.path_params["model_id"]
+        if model_id not in service.models():
+            raise ApiError(404, f"unknown model {model_id!r}: GET /v1/models lists them", code="model_not_found")
+        return _json({"id": model_id, "object": "model", "created": 0, "owned_by": "agentroute"})
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, e: StarletteHTTPException) -> Response:
+        """Unknown paths and methods answer in OpenAI's error shape too, not FastAPI's ``{"detail": ...}``."""
+        what = "no such endpoint" if e.status_code == 404 else str(e.detail).lower()
+        body = protocol.error_body(f"{request.method} {request.url.path}: {what}", "invalid_request_error")
+        return _json(body, e.status_code)
+
     @app.post("/v1/chat/completions")
     @guarded
     async def chat(request: Request) -> Response:
         req: protocol.ChatRequest = await read_json(request, protocol.ChatRequest)
         if len(req.messages) > cfg.max_messages:
-            raise ApiError(422, f"messages: {len(req.messages)} messages, more than the limit of {cfg.max_messages}")
+            many = f"messages: {len(req.messages)} messages, more than the limit of {cfg.max_messages}"
+            raise ApiError(400, many, param="messages")
         try:
             question, context = req.question_and_context()
             query = service.query(question, context)
@@ -168,7 +206,7 @@ def create_app(service: RoutingService, config: ServeConfig | None = None) -> Fa
         except UnknownModel as e:
             raise ApiError(404, str(e), code="model_not_found") from None
         except ValueError as e:
-            raise ApiError(422, str(e)) from None
+            raise ApiError(400, str(e), param="messages") from None
         if req.stream:
             include_usage = bool(req.stream_options and req.stream_options.include_usage)
             events = _stream(service, req.model, query, req.include_graph, include_usage, cfg, redact)
@@ -190,7 +228,7 @@ def create_app(service: RoutingService, config: ServeConfig | None = None) -> Fa
         except UnknownRun as e:
             raise ApiError(404, e.args[0], code="run_not_found") from None
         except ValueError as e:
-            raise ApiError(422, str(e)) from None
+            raise ApiError(400, str(e)) from None
         return _json(result)
 
     @app.get("/v1/budget")
@@ -203,7 +241,7 @@ def create_app(service: RoutingService, config: ServeConfig | None = None) -> Fa
     async def runs(request: Request) -> Response:
         raw = request.query_params.get("limit", "50")
         if not raw.isdigit() or not 1 <= int(raw) <= 1000:
-            raise ApiError(422, "limit: expected a whole number from 1 to 1000")
+            raise ApiError(400, "limit: expected a whole number from 1 to 1000", param="limit")
         await service.recorded()
         return _json({"object": "list", "data": await asyncio.to_thread(service.runs, int(raw))})
 
@@ -289,7 +327,8 @@ async def _stream(
         log.error("stream %s failed: %s: %s", id, type(e).__name__, redact(str(e)))
         fixable = isinstance(e, (NotTrainedError, LLMConfigError))  # the operator's to fix: say what
         text = f"No answer: {redact(str(e))}." if fixable else f"No answer: internal error ({type(e).__name__})."
-        yield protocol.chunk(id, model, created, {"content": text}, "stop", extra={"event": "error", "error": text})
+        delta = {"role": "assistant", "content": text} if first else {"content": text}
+        yield protocol.chunk(id, model, created, delta, "stop", extra={"event": "error", "error": text})
     finally:
         await events.aclose()
     yield b"data: [DONE]\n\n"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from agentroute.serve.service import BASE_MODEL, Served
 from agentroute.types import AgentResult, Answer, RoutingDecision, TokenUsage
@@ -47,7 +47,8 @@ class ChatRequest(BaseModel):
 
     model: str = BASE_MODEL
     messages: list[Message] = Field(min_length=1)
-    stream: bool = False
+    stream: StrictBool = False
+    n: int = Field(default=1, ge=1, le=1, description="agentroute returns one answer per request")
     stream_options: StreamOptions | None = None
     include_graph: bool = False  # agentroute extra: stream the query graph first (the inspector uses it)
 
@@ -177,9 +178,9 @@ def sse(body: Any) -> bytes:
     return b"data: " + json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode() + b"\n\n"
 
 
-def error_body(message: str, type: str, code: str | None = None) -> dict[str, Any]:
+def error_body(message: str, type: str, code: str | None = None, param: str | None = None) -> dict[str, Any]:
     """The OpenAI error shape, so clients raise their usual exception with this message."""
-    return {"error": {"message": message, "type": type, "param": None, "code": code}}
+    return {"error": {"message": message, "type": type, "param": param, "code": code}}
 
 
 def header_decision(served: Served) -> str:

@@ -191,7 +191,7 @@ class RoutingService:
                     continue
                 if node == "build_graph" and graph:
                     yield "graph", graph_view(out["graph"])
-                elif node == "route":
+                elif node == "route" and "decision" in out:  # a multi-round router's turns carry none
                     yield "decision", out["decision"]
                 elif node == "run_agent":
                     for result in out["results"]:

@@ -134,11 +134,11 @@ def test_every_answer_is_recorded_and_feedback_scores_its_performed_edges() -> N
         assert [r["id"] for r in recent] == [resp.id]
         assert httpx.post(base + "/v1/feedback", json={"id": "chatcmpl-nope", "score": 1}).status_code == 404
         missing = httpx.post(base + "/v1/feedback", json={"id": resp.id})
-        assert missing.status_code == 422 and "one of score, preferred or scores" in missing.json()["error"]["message"]
+        assert missing.status_code == 400 and "one of score, preferred or scores" in missing.json()["error"]["message"]
         bad = httpx.post(base + "/v1/feedback", json={"id": resp.id, "scores": {"gamma": 1}})
-        assert bad.status_code == 422 and "gamma" in bad.json()["error"]["message"]
+        assert bad.status_code == 400 and "gamma" in bad.json()["error"]["message"]
         bad = httpx.post(base + "/v1/feedback", json={"id": resp.id, "scores": {"alpha": 2}})
-        assert bad.status_code == 422 and "between 0 and 1" in bad.json()["error"]["message"]
+        assert bad.status_code == 400 and "between 0 and 1" in bad.json()["error"]["message"]
         ok = httpx.post(base + "/v1/feedback", json={"id": resp.id, "scores": {"alpha": 0.5}}).json()
         assert ok["scores"] == {"alpha": 0.5}
 
@@ -263,7 +263,7 @@ def test_failing_agents_become_a_completion_that_names_them() -> None:
     assert resp.agentroute["failed"] == ["broken"] and resp.agentroute["agents"][0]["answer"] is None
 
 
-def test_limits_give_clear_413_and_422() -> None:
+def test_limits_give_clear_413_and_400() -> None:
     with running(service("alpha"), ServeConfig(max_body_bytes=2_000, max_messages=3)) as base:
         url = base + "/v1/chat/completions"
         big = httpx.post(url, json={"messages": [{"role": "user", "content": "x" * 5_000}]})
@@ -271,14 +271,14 @@ def test_limits_give_clear_413_and_422() -> None:
         chunked = httpx.post(url, content=iter([b'{"messages": [', b" " * 3_000, b"]}"]))
         assert chunked.status_code == 413
         many = httpx.post(url, json={"messages": [{"role": "user", "content": "hi"}] * 4})
-        assert many.status_code == 422 and "more than the limit of 3" in many.json()["error"]["message"]
+        assert many.status_code == 400 and "more than the limit of 3" in many.json()["error"]["message"]
         no_user = httpx.post(url, json={"messages": [{"role": "system", "content": "hi"}]})
-        assert no_user.status_code == 422 and "no user message" in no_user.json()["error"]["message"]
+        assert no_user.status_code == 400 and "no user message" in no_user.json()["error"]["message"]
         bad = httpx.post(url, content=b"{not json")
-        assert bad.status_code == 422 and "json" in bad.json()["error"]["message"].lower()
+        assert bad.status_code == 400 and "json" in bad.json()["error"]["message"].lower()
         wrong_type = httpx.post(url, json={"messages": [{"role": "user", "content": 5}]})
-        assert wrong_type.status_code == 422 and wrong_type.json()["error"]["message"].startswith("messages.0.content")
-        assert httpx.get(base + "/v1/runs?limit=abc").status_code == 422
+        assert wrong_type.status_code == 400 and wrong_type.json()["error"]["message"].startswith("messages.0.content")
+        assert httpx.get(base + "/v1/runs?limit=abc").status_code == 400
 
 
 def test_request_timeout_is_an_error_not_a_hang() -> None:
@@ -286,6 +286,7 @@ def test_request_timeout_is_an_error_not_a_hang() -> None:
         with pytest.raises(openai.APIStatusError, match="request timeout") as err:
             client(base).chat.completions.create(model="agentroute", messages=[{"role": "user", "content": "hi"}])
         assert err.value.status_code == 504
+        assert err.value.response.headers["x-should-retry"] == "false"  # the agents ran: do not run them again
         chunks = list(
             client(base).chat.completions.create(
                 model="agentroute", stream=True, messages=[{"role": "user", "content": "hi"}]
@@ -327,3 +328,47 @@ def test_a_calibrated_router_served_reports_its_budget_charged_with_real_costs()
     assert budget["spent"] == pytest.approx(sum(costs))  # the reported costs, not the predicted ones
     assert budget["per_question"] == pytest.approx(sum(costs) / 100)
     assert abs(budget["per_question"] - target) <= 0.1 * target  # 1.01x: the stream rescaled by the markup
+
+
+def test_errors_keep_openai_codes_and_shape() -> None:
+    with running(service("alpha")) as base:
+        c, url = client(base), base + "/v1/chat/completions"
+        with pytest.raises(openai.BadRequestError) as err:  # what OpenAI callers catch for a bad request
+            c.chat.completions.create(model="agentroute", messages=[{"role": "system", "content": "hi"}])
+        assert err.value.body["param"] == "messages" and "no user message" in err.value.body["message"]
+        two = httpx.post(url, json={"model": "agentroute", "n": 2, "messages": [{"role": "user", "content": "x"}]})
+        assert two.status_code == 400 and two.json()["error"]["param"] == "n"
+        yes = httpx.post(url, json={"stream": "yes", "messages": [{"role": "user", "content": "x"}]})
+        assert yes.status_code == 400 and yes.json()["error"]["param"] == "stream"
+        assert c.models.retrieve("agentroute:all").id == "agentroute:all"
+        with pytest.raises(openai.NotFoundError, match="unknown model 'gpt-4o'"):
+            c.models.retrieve("gpt-4o")
+        for method, path, status in (("GET", "/v1/nowhere", 404), ("DELETE", "/v1/models", 405)):
+            resp = httpx.request(method, base + path)
+            assert resp.status_code == status and set(resp.json()["error"]) == {"message", "type", "param", "code"}
+
+
+def test_a_multi_round_router_streams_its_agents_then_its_answer() -> None:
+    from agentroute import AgentPool
+    from agentroute.routers.multiround import MultiRoundRouter
+    from agentroute.testing.scripted import ScriptedChatModel
+
+    def turns(messages: list[dict[str, str]], params: dict) -> str:
+        if any(m["content"].startswith("<information>") for m in messages if m["role"] == "user"):
+            return "<think>alpha said it</think><answer>Seine</answer>"
+        return "<think>ask alpha</think><search> alpha: Which river flows through Lyon? </search>"
+
+    router = MultiRoundRouter(ScriptedChatModel(turns))
+    svc = RoutingService(AgentPool(pool("alpha", "beta")), router, open_store("memory"), fitted=True)
+    with running(svc) as base:
+        chunks = list(
+            client(base).chat.completions.create(
+                model="agentroute",
+                stream=True,
+                messages=[{"role": "user", "content": "Which river flows through Lyon?"}],
+            )
+        )
+    events = [(c.model_extra or {}).get("agentroute", {}).get("event") for c in chunks]
+    assert "error" not in events and events.count("agent") == 1, events
+    assert chunks[0].choices[0].delta.role == "assistant"
+    assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == "Seine"

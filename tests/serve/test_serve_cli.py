@@ -109,7 +109,7 @@ def test_serve_answers_openai_clients_records_feedback_and_trains(tmp_path: Path
         completions = base + "/v1/chat/completions"  # the --max-messages and --max-body limits
         four = {"model": "agentroute", "messages": [{"role": "user", "content": "hi"}] * 4}
         refused = httpx.post(completions, headers=auth, json=four)
-        assert refused.status_code == 422 and "limit of 3" in refused.text
+        assert refused.status_code == 400 and "limit of 3" in refused.text
         big = {"model": "agentroute", "messages": [{"role": "user", "content": "x" * 5000}]}
         assert httpx.post(completions, headers=auth, json=big).status_code == 413
     finally:

@@ -69,6 +69,18 @@ def test_bad_replies_are_clear_errors() -> None:
         review(decision, {"action": "edit", "agents": []}, ["a"])
 
 
+def test_a_bad_reply_in_the_graph_asks_again_and_the_next_reply_is_used() -> None:
+    calls: Counter[str] = Counter()
+    app, config, _ = paused(calls)
+    for bad, error in ((["zz"], "unknown agents"), ("maybe", "approval reply")):
+        again = app.invoke(Command(resume=bad), config)
+        (request,) = again["__interrupt__"]
+        assert error in request.value["error"] and request.value["selected"] == ["a"]
+        assert not calls  # still nothing ran
+    final = app.invoke(Command(resume=["b"]), config)
+    assert final["answer"] == "beta" and dict(calls) == {"b": 1}
+
+
 def test_a_reviewed_selection_never_falls_back_to_agents_the_reviewer_did_not_approve() -> None:
     decision = RoutingDecision(router="r", probs={"a": 0.6, "b": 0.4}, selected=["a"])
     assert decision.fallback is None  # left to the pipeline

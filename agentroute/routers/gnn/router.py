@@ -291,9 +291,10 @@ class GNNRouter(BaseRouter):
     def select(self, probs: Mapping[str, float], k: int | None = None) -> list[str]:
         """The agents to call: exactly one for top1, top-k when ``k`` is set, else the mass rule.
 
-        With ``prune`` (default), a mass-rule set whose other members together weigh no more than the top
-        agent shrinks to that agent: the downstream weighted vote could never overturn its answer, so the
-        extra calls would buy nothing (this is why two-agent sets are rare).
+        With ``prune`` (default), a mass-rule set whose other members together have no more probability than
+        the top agent shrinks to that agent: a vote by probability could never overturn its answer (this is
+        why two-agent sets are rare). The default vote weighs by reliability, which can; pruning by the
+        reliability weights instead called fewer agents and scored less on MoRE (docs/results.md).
         """
         if not probs:
             return []
