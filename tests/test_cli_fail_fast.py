@@ -27,7 +27,7 @@ def refuse_work(monkeypatch: pytest.MonkeyPatch) -> None:
     for method in ("fit", "ask", "profile", "ask_many"):
         monkeypatch.setattr(AgentRoute, method, started)
     monkeypatch.setattr("agentroute.bench.replay.run_replay_benchmark", started)
-    monkeypatch.setattr("agentroute.routers.gnn.train.train_model", started)
+    monkeypatch.setattr("agentroute.routers.gnn.router.train_model", started)  # imported there by name
     monkeypatch.setattr("uvicorn.run", started)
 
 

@@ -60,7 +60,9 @@ def curves_caption(report: BenchReport) -> str:
         parts.append("not every call has a dollar cost (give --prices): calls axis only")
     if "two_agent" in c:
         t = c["two_agent"]
-        if t["strong_accuracy"] == t["weak_accuracy"]:
+        if not t["n"]:
+            parts.append(f"no question has both {t['strong']} and {t['weak']} scored: no APGR")
+        elif t["strong_accuracy"] == t["weak_accuracy"]:
             parts.append(f"{t['strong']} and {t['weak']} are equally accurate ({_f(t['strong_accuracy'])}): no APGR")
         else:
             parts.append(

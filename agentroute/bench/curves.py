@@ -74,12 +74,12 @@ def pgr_curve(
     """RouteLLM's PGR at strong-call shares 0, 0.1, …, 1, with APGR and CPT(50%) / CPT(80%)."""
     s, st, wk = (np.asarray(v, dtype=float) for v in (router_scores, strong, weak))
     n = s.size
+    gap = float(st.mean() - wk.mean()) if n else 0.0
+    if not abs(gap) > 1e-12:  # no question, or equally accurate agents: no gap to recover, PGR is undefined
+        return {"shares": list(SHARES), "pgr": [], "apgr": None, "cpt50": None, "cpt80": None}
     jitter = np.random.default_rng(seed).random(n)
     order = np.lexsort((jitter, -s))  # highest router score first, ties at random
-    acc_strong, acc_weak = float(st.mean()), float(wk.mean())
-    gap = acc_strong - acc_weak
-    if abs(gap) <= 1e-12:  # equally accurate agents: there is no gap to recover, PGR is undefined
-        return {"shares": list(SHARES), "pgr": [], "apgr": None, "cpt50": None, "cpt80": None}
+    acc_weak = float(wk.mean())
     pgr = []
     for c in SHARES:
         chosen = np.zeros(n, dtype=bool)

@@ -35,9 +35,9 @@ class Embedder(Protocol):
         ...
 
 
-# Scripts written without spaces between words (CJK ideographs, kana, hangul): each character is a token
-# (its neighbours then form the bigrams), else a whole sentence would be one "word" sharing nothing.
-_UNSPACED = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
+# Scripts written without spaces between words (Chinese and Japanese: ideographs, kana): each character is
+# a token (its neighbours then form the bigrams), else a whole sentence would be one "word" sharing nothing.
+_UNSPACED = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f\U00020000-\U0002a6df"
 _TOKEN = re.compile(rf"[{_UNSPACED}]|[^\W{_UNSPACED}]+")
 _MASK31 = 0x7FFFFFFF
 # Feature weights, picked on the MoRE log (kNN routing score and same-dataset neighbours): stopwords carry

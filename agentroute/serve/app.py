@@ -190,7 +190,7 @@ def create_app(service: RoutingService, config: ServeConfig | None = None) -> Fa
         """Unknown paths and methods answer in OpenAI's error shape too, not FastAPI's ``{"detail": ...}``."""
         what = "no such endpoint" if e.status_code == 404 else str(e.detail).lower()
         body = protocol.error_body(f"{request.method} {request.url.path}: {what}", "invalid_request_error")
-        return _json(body, e.status_code)
+        return _json(body, e.status_code, dict(e.headers or {}))  # a 405 keeps its Allow header
 
     @app.post("/v1/chat/completions")
     @guarded
@@ -202,11 +202,12 @@ def create_app(service: RoutingService, config: ServeConfig | None = None) -> Fa
         try:
             question, context = req.question_and_context()
             query = service.query(question, context)
+        except ValueError as e:
+            raise ApiError(400, str(e), param="messages") from None
+        try:
             await service.engine(req.model)
         except UnknownModel as e:
             raise ApiError(404, str(e), code="model_not_found") from None
-        except ValueError as e:
-            raise ApiError(400, str(e), param="messages") from None
         if req.stream:
             include_usage = bool(req.stream_options and req.stream_options.include_usage)
             events = _stream(service, req.model, query, req.include_graph, include_usage, cfg, redact)

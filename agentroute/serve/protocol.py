@@ -48,7 +48,7 @@ class ChatRequest(BaseModel):
     model: str = BASE_MODEL
     messages: list[Message] = Field(min_length=1)
     stream: StrictBool = False
-    n: int = Field(default=1, ge=1, le=1, description="agentroute returns one answer per request")
+    n: int | None = Field(default=1, ge=1, le=1, description="agentroute returns one answer per request")
     stream_options: StreamOptions | None = None
     include_graph: bool = False  # agentroute extra: stream the query graph first (the inspector uses it)
 

@@ -43,6 +43,7 @@ def test_apgr_and_cpt_follow_routellm() -> None:
     assert cpt([0.0, 0.1, 0.2], 0.5) is None
     same = pgr_curve(np.ones(10), strong, strong)  # equally accurate agents: no gap, so no PGR at all
     assert same["apgr"] is None and same["cpt50"] is None and same["pgr"] == []
+    assert pgr_curve([], [], [])["apgr"] is None  # no question with both agents scored
 
 
 @pytest.mark.parametrize("right", ["a-right", "z-right"])

@@ -346,6 +346,9 @@ def test_errors_keep_openai_codes_and_shape() -> None:
         for method, path, status in (("GET", "/v1/nowhere", 404), ("DELETE", "/v1/models", 405)):
             resp = httpx.request(method, base + path)
             assert resp.status_code == status and set(resp.json()["error"]) == {"message", "type", "param", "code"}
+            assert status != 405 or "GET" in resp.headers["allow"]
+        unset = httpx.post(url, json={"model": "agentroute", "n": None, "messages": [{"role": "user", "content": "x"}]})
+        assert unset.status_code == 200  # OpenAI accepts n: null
 
 
 def test_a_multi_round_router_streams_its_agents_then_its_answer() -> None:
