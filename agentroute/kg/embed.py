@@ -11,6 +11,7 @@ import numpy as np
 
 from agentroute.kg.extract import STOPWORDS
 from agentroute.registry import Registry
+from agentroute.unspaced import tokens_pattern
 
 
 @runtime_checkable
@@ -35,10 +36,7 @@ class Embedder(Protocol):
         ...
 
 
-# Scripts written without spaces between words (Chinese and Japanese: ideographs, kana): each character is
-# a token (its neighbours then form the bigrams), else a whole sentence would be one "word" sharing nothing.
-_UNSPACED = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f\U00020000-\U0002a6df"
-_TOKEN = re.compile(rf"[{_UNSPACED}]|[^\W{_UNSPACED}]+")
+_TOKEN = re.compile(tokens_pattern())  # Chinese and Japanese character by character (agentroute/unspaced.py)
 _MASK31 = 0x7FFFFFFF
 # Feature weights, picked on the MoRE log (kNN routing score and same-dataset neighbours): stopwords carry
 # question style ("how many"), so they are only mildly down-weighted; a word's character n-grams share

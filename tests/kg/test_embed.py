@@ -110,3 +110,18 @@ def test_hashing_reads_unspaced_scripts_character_by_character() -> None:
     assert float(japan @ china) > 0.6 and float(japan @ triangle) < 0.2
     mixed = HashingEmbedder().embed(["What is the capital of 日本?"])[0]
     assert float(mixed @ HashingEmbedder().embed(["What is the capital of Japan?"])[0]) > 0.5
+
+
+def test_the_tfidf_lexicon_reads_chinese_character_by_character_too() -> None:
+    from agentroute.routers.text.lexical import terms_of
+
+    assert terms_of("日本的首都?") == ("日", "本", "的", "首", "都", "日 本", "本 的", "的 首", "首 都")
+    assert terms_of("Who wrote Dune, a novel?") == (
+        "Who",
+        "wrote",
+        "Dune",
+        "novel",
+        "Who wrote",
+        "wrote Dune",
+        "Dune novel",
+    )

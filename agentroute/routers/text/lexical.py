@@ -19,7 +19,9 @@ from typing import Any
 
 import numpy as np
 
-_TOKEN = re.compile(r"\b\w\w+\b")
+from agentroute.unspaced import tokens_pattern
+
+_TOKEN = re.compile(tokens_pattern(min_len=2))  # words of 2+ characters; Chinese/Japanese per character
 
 
 @lru_cache(maxsize=200_000)
