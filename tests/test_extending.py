@@ -5,9 +5,10 @@ API in both registration forms (a factory, or a lazy "module:attribute" string),
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pytest
@@ -17,7 +18,6 @@ from agentroute import (
     AgentRoute,
     Answer,
     Query,
-    agent,
     register_aggregator,
     register_embedder,
     register_extractor,
@@ -27,6 +27,9 @@ from agentroute.cli import app
 from agentroute.kg.extract import Entity
 from agentroute.kg.stores.networkx_store import NetworkXStore
 from agentroute.types import AgentResult, RoutingDecision
+
+if TYPE_CHECKING:
+    from conftest import CountingAgents
 
 OPENED: list[str] = []
 
@@ -75,18 +78,8 @@ class ShoutedWords:
         return list(seen.values())
 
 
-@agent(name="short")
-def short(q: Query) -> str:
-    return "42"
-
-
-@agent(name="long")
-def long_(q: Query) -> str:
-    return "forty-two"
-
-
 @pytest.mark.parametrize("lazy", [False, True], ids=["factory", "module:attribute"])
-def test_api_takes_every_registered_part_by_name(lazy: bool) -> None:
+def test_api_takes_every_registered_part_by_name(lazy: bool, counting_agents: CountingAgents) -> None:
     here = f"{__name__}:"
     register_store("counting", here + "CountingStore" if lazy else CountingStore)
     register_aggregator("longest", here + "Longest" if lazy else Longest)
@@ -94,7 +87,12 @@ def test_api_takes_every_registered_part_by_name(lazy: bool) -> None:
     register_extractor("shouted", here + "ShoutedWords" if lazy else ShoutedWords)
     OPENED.clear()
     with AgentRoute(
-        [short, long_], "all", store="counting:x", aggregator="longest", embedder="first-axis", extractor="shouted"
+        counting_agents({"short": "42", "long": "forty-two"}, Counter()),
+        "all",
+        store="counting:x",
+        aggregator="longest",
+        embedder="first-axis",
+        extractor="shouted",
     ) as ar:
         assert OPENED == ["counting:x"] and isinstance(ar.store, CountingStore)
         assert ar.ask("What is SIX times SEVEN?").text == "forty-two"
@@ -103,7 +101,7 @@ def test_api_takes_every_registered_part_by_name(lazy: bool) -> None:
         assert graph.query_vec.tolist() == [1.0] + [0.0] * 7
 
 
-def test_decorator_forms_register_too() -> None:
+def test_decorator_forms_register_too(counting_agents: CountingAgents) -> None:
     @register_aggregator("shortest")
     class Shortest(Longest):
         name = "shortest"
@@ -117,7 +115,8 @@ def test_decorator_forms_register_too() -> None:
         return CountingStore(url)
 
     OPENED.clear()
-    with AgentRoute([short, long_], "all", store="counting2:y", aggregator="shortest") as ar:
+    agents = counting_agents({"short": "42", "long": "forty-two"}, Counter())
+    with AgentRoute(agents, "all", store="counting2:y", aggregator="shortest") as ar:
         assert ar.ask("What is 6 times 7?").text == "42"
     assert OPENED == ["counting2:y"]
 

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from agentroute.aggregate import Aggregator
+from agentroute.routers.base import select_by_mass
 from agentroute.types import RoutingDecision, RunRecord
 
 _POSITIVE = (0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0, 1e6)
@@ -141,22 +142,6 @@ def cost_sweep(
     return out
 
 
-def mass_set(probs: Mapping[str, float], mass: float, ties: np.ndarray) -> list[str]:
-    """The smallest most-probable set reaching ``mass``, as ``routers.base.select_by_mass`` picks it, but
-    with equal probabilities ordered by the seeded draw ``ties`` (one number per agent, by name) instead of
-    by name: uniform probabilities then call a random agent first, as random routing would."""
-    names = sorted(probs)
-    ranked = sorted(names, key=lambda a: (-probs[a], ties[names.index(a) % len(ties)]))
-    chosen: list[str] = []
-    total = 0.0
-    for a in ranked:
-        chosen.append(a)
-        total += probs[a]
-        if total >= mass - 1e-12:
-            break
-    return chosen
-
-
 def calls_sweep(
     decisions: Sequence[RoutingDecision], records: Sequence[RunRecord], aggregator: Aggregator, seed: int = 0
 ) -> list[dict[str, float]]:
@@ -174,7 +159,8 @@ def calls_sweep(
                 calls.append(0)
                 spent.append(0.0)
                 continue
-            chosen = mass_set(probs, mass, ties[i])
+            names = sorted(probs)  # equal probabilities by a seeded draw, not by name: uniform ones are random
+            chosen = select_by_mass(probs, mass, tie={a: ties[i, j % 64] for j, a in enumerate(names)})
             plan = d.model_copy(update={"selected": chosen, "early_stop": len(chosen) > 1})
             score, ran, cost = _replay(aggregator, _query(r), plan, r)
             scores.append(score)

@@ -318,9 +318,12 @@ def select_top_k(probs: Mapping[str, float], k: int) -> list[str]:
     return ranked[: max(1, k)]
 
 
-def select_by_mass(probs: Mapping[str, float], mass: float, cap: int | None = None) -> list[str]:
-    """The smallest most-probable set whose probability mass reaches ``mass``, at most ``cap`` agents."""
-    ranked = sorted(probs, key=lambda a: (-probs[a], a))
+def select_by_mass(
+    probs: Mapping[str, float], mass: float, cap: int | None = None, tie: Mapping[str, float] | None = None
+) -> list[str]:
+    """The smallest most-probable set whose probability mass reaches ``mass``, at most ``cap`` agents.
+    Equal probabilities go by name, or by ``tie`` (a number per agent, lowest first) when given."""
+    ranked = sorted(probs, key=lambda a: (-probs[a], tie[a] if tie is not None else 0.0, a))
     chosen: list[str] = []
     total = 0.0
     for a in ranked:
