@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -35,53 +36,89 @@ def _unique(entities: list[Entity]) -> list[Entity]:
     return list(seen.values()) if len(seen) != len(entities) else entities
 
 
+@dataclass(frozen=True)
+class _Rows:
+    """One consistent view of the history index, rows aligned with ids/texts/scores/costs/vecs.
+
+    Why frozen: questions are built while ``fit``/``refresh``/``add_history`` change the history (serve
+    refits under load). A reader takes one ``_Rows`` per batch and writers swap in a new one, so a reader
+    never sees new lists beside an old matrix.
+    """
+
+    ids: list[str]
+    texts: list[str]
+    scores: list[dict[str, float]]
+    costs: list[dict[str, float]]
+    row: dict[str, int]
+    vecs: np.ndarray
+
+    @classmethod
+    def empty(cls, dim: int) -> _Rows:
+        return cls([], [], [], [], {}, np.zeros((0, dim), dtype=np.float32))
+
+    def with_records(self, recs: Sequence[RunRecord], vecs: np.ndarray) -> _Rows:
+        """A copy with these records added; a record whose id is already indexed replaces that row."""
+        ids, texts, scores, costs, row = (
+            list(self.ids),
+            list(self.texts),
+            list(self.scores),
+            list(self.costs),
+            dict(self.row),
+        )
+        matrix = self.vecs
+        new_rows: list[np.ndarray] = []
+        for rec, vec in zip(recs, vecs, strict=True):
+            i = row.get(rec.qid)
+            if i is None:
+                row[rec.qid] = len(ids)
+                ids.append(rec.qid)
+                texts.append(rec.question)
+                scores.append(rec.scores())
+                costs.append(rec.costs())
+                new_rows.append(vec)
+            else:
+                if matrix is self.vecs:
+                    matrix = matrix.copy()
+                texts[i], scores[i], costs[i] = rec.question, rec.scores(), rec.costs()
+                matrix[i] = vec
+        if new_rows:
+            matrix = np.concatenate([matrix, np.stack(new_rows)])
+        return _Rows(ids, texts, scores, costs, row, matrix)
+
+
 class _History:
-    """Past questions as one matrix, rows aligned with ids/texts/scores/costs (one row per query id)."""
+    """Past questions, indexed for similarity search: the current ``_Rows`` (one query id per row)."""
 
     def __init__(self, dim: int) -> None:
         self.dim = dim
         self.loaded = False
         self.lock = threading.RLock()
-        self.ids: list[str] = []
-        self.texts: list[str] = []
-        self.scores: list[dict[str, float]] = []
-        self.costs: list[dict[str, float]] = []
-        self.row: dict[str, int] = {}
-        self.vecs = np.zeros((0, dim), dtype=np.float32)
+        self.rows = _Rows.empty(dim)
 
     def replace(self, records: Sequence[RunRecord], embedder: Embedder) -> None:
+        recs, vecs = _embedded(records, embedder)
+        rows = _Rows.empty(self.dim).with_records(recs, vecs)
         with self.lock:
-            self.ids, self.texts, self.scores, self.costs, self.row = [], [], [], [], {}
-            self.vecs = np.zeros((0, self.dim), dtype=np.float32)
+            self.rows = rows
             self.loaded = True
-            self.upsert(records, embedder)
 
     def upsert(self, records: Sequence[RunRecord], embedder: Embedder) -> None:
         """Add records; a record whose id is already indexed replaces that row (so re-recording is safe)."""
-        latest = {r.qid: r for r in records}
-        if not latest:
-            return
-        recs = list(latest.values())
-        vecs = embedder.embed([r.question for r in recs]).astype(np.float32, copy=False)
-        with self.lock:
-            new_rows: list[np.ndarray] = []
-            for rec, vec in zip(recs, vecs, strict=True):
-                i = self.row.get(rec.qid)
-                if i is None:
-                    self.row[rec.qid] = len(self.ids)
-                    self.ids.append(rec.qid)
-                    self.texts.append(rec.question)
-                    self.scores.append(rec.scores())
-                    self.costs.append(rec.costs())
-                    new_rows.append(vec)
-                else:
-                    self.texts[i], self.scores[i], self.costs[i] = rec.question, rec.scores(), rec.costs()
-                    self.vecs[i] = vec
-            if new_rows:
-                self.vecs = np.concatenate([self.vecs, np.stack(new_rows)])
+        recs, vecs = _embedded(records, embedder)
+        if recs:
+            with self.lock:
+                self.rows = self.rows.with_records(recs, vecs)
 
     def __len__(self) -> int:
-        return len(self.ids)
+        return len(self.rows.ids)
+
+
+def _embedded(records: Sequence[RunRecord], embedder: Embedder) -> tuple[list[RunRecord], np.ndarray]:
+    """The last record of each id, and their question vectors."""
+    recs = list({r.qid: r for r in records}.values())
+    if not recs:
+        return [], np.zeros((0, embedder.dim), dtype=np.float32)
+    return recs, embedder.embed([r.question for r in recs]).astype(np.float32, copy=False)
 
 
 class QueryGraphBuilder:
@@ -193,11 +230,12 @@ class QueryGraphBuilder:
         qvecs = self.embedder.embed([q.text for q in queries]).astype(np.float32, copy=False)
         mentioned = [_unique(self.extractor.extract(q.text)) for q in queries]
         rows_by_entity = self._neighbourhoods({e.id for ents in mentioned for e in ents})
-        similar = self._similar(queries, qvecs)
+        rows = self._loaded_history().rows  # one view for the whole chunk
+        similar = self._similar(queries, qvecs, rows)
         parts = [self._entities(ents, rows_by_entity) for ents in mentioned]
         blocks = self._entity_blocks([ids for ids, _, _ in parts], mentioned)
         return [
-            self._assemble(query, qvecs[i], mentioned[i], *parts[i], similar[i], blocks[i])
+            self._assemble(query, qvecs[i], mentioned[i], *parts[i], similar[i], blocks[i], rows)
             for i, query in enumerate(queries)
         ]
 
@@ -246,25 +284,28 @@ class QueryGraphBuilder:
 
     def _entity_blocks(self, id_lists: list[list[str]], mentioned: list[list[Entity]]) -> list[np.ndarray]:
         """Entity feature rows per query: embed unseen ids once, stack the chunk once, slice per query."""
-        self._ensure_entity_vecs({eid for ids in id_lists for eid in ids}, mentioned)
-        cache = self._entity_vecs
-        flat = [cache[eid] for ids in id_lists for eid in ids]
+        vecs = self._entity_vecs_for({eid for ids in id_lists for eid in ids}, mentioned)
+        flat = [vecs[eid] for ids in id_lists for eid in ids]
         if not flat:
             return [np.zeros((0, self.embedder.dim), dtype=np.float32) for _ in id_lists]
         stacked = np.stack(flat)
         bounds = np.cumsum([len(ids) for ids in id_lists])[:-1]
         return np.split(stacked, bounds)
 
-    def _ensure_entity_vecs(self, ids: set[str], mentioned: list[list[Entity]]) -> None:
-        missing = sorted(ids.difference(self._entity_vecs))
-        if len(self._entity_vecs) + len(missing) > _CACHE_LIMIT:
-            self._entity_vecs.clear()
-            missing = sorted(ids)
+    def _entity_vecs_for(self, ids: set[str], mentioned: list[list[Entity]]) -> dict[str, np.ndarray]:
+        """The vectors of these entity ids, from the shared cache or embedded now (and cached). The result
+        is this call's own dict: another thread emptying the full cache cannot take a vector from it."""
+        cache = self._entity_vecs
+        found = {eid: vec for eid in ids if (vec := cache.get(eid)) is not None}
+        missing = sorted(ids.difference(found))
+        if len(cache) + len(missing) > _CACHE_LIMIT:
+            cache.clear()
         for eid, vec in zip(missing, self.embedder.embed(missing), strict=True):
-            self._entity_vecs[eid] = vec
+            found[eid] = cache[eid] = vec
         for ents in mentioned:
             for e in ents:
                 self._entity_kinds.setdefault(e.id, e.kind)
+        return found
 
     def _kind(self, eid: str) -> str:
         kind = self._entity_kinds.get(eid)
@@ -273,10 +314,9 @@ class QueryGraphBuilder:
             kind = self._entity_kinds[eid] = str(node.get("kind") or node.get("type") or "entity")
         return kind
 
-    def _similar(self, queries: list[Query], qvecs: np.ndarray) -> list[list[tuple[int, float]]]:
+    def _similar(self, queries: list[Query], qvecs: np.ndarray, rows: _Rows) -> list[list[tuple[int, float]]]:
         """(history row, cosine) of the top-k past questions per query, best first, never the query itself."""
-        hist = self._loaded_history()
-        vecs = hist.vecs  # a snapshot: rows are only ever appended or updated in place
+        vecs = rows.vecs
         n = len(vecs)
         k = min(self.k_similar, n)
         if k <= 0:
@@ -284,8 +324,8 @@ class QueryGraphBuilder:
         # a few queries: numpy's own loop, not multi-threaded BLAS (which stalls on a busy machine)
         sims = np.einsum("ij,kj->ik", qvecs, vecs) if len(queries) < _SMALL_BATCH else qvecs @ vecs.T
         for i, q in enumerate(queries):
-            own = hist.row.get(q.id)
-            if own is not None and own < n:
+            own = rows.row.get(q.id)
+            if own is not None:
                 sims[i, own] = -np.inf
         if k < n:
             top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
@@ -309,15 +349,15 @@ class QueryGraphBuilder:
         store_covers: list[tuple[str, str]],
         past: list[tuple[int, float]],
         entity_vecs: np.ndarray,
+        rows: _Rows,
     ) -> QueryGraph:
-        hist = self._history
         dim = self.embedder.dim
         index = {eid: i for i, eid in enumerate(ids)}
         owners = self._entity_owners
         covers = {(a, index[eid]) for eid in ids if eid in owners for a in owners[eid]}
         covers.update((self._agent_index[a], index[e]) for a, e in store_covers if e in index)
-        past_vecs = hist.vecs[[r for r, _ in past]] if past else np.zeros((0, dim), dtype=np.float32)
-        ids_, texts, scores, costs = hist.ids, hist.texts, hist.scores, hist.costs
+        past_vecs = rows.vecs[[r for r, _ in past]] if past else np.zeros((0, dim), dtype=np.float32)
+        ids_, texts, scores, costs = rows.ids, rows.texts, rows.scores, rows.costs
         similar = [PastQuery(ids_[r], texts[r], s, dict(scores[r]), dict(costs[r])) for r, s in past]
         return QueryGraph(
             query=query.for_routing() if query.gold is not None else query,

@@ -198,3 +198,34 @@ def test_build_many_with_4000_history_rows_matches_single_builds() -> None:
         single = b.build(q)
         assert [p.id for p in single.similar] == [p.id for p in g.similar]
         assert single.entities == g.entities
+
+
+class _SwapsHistoryMidBuild:
+    """An embedder that replaces the builder's history while a question is being built: between finding
+    the similar past questions and reading their rows, where a refit under load lands."""
+
+    def __init__(self, history: list[RunRecord]) -> None:
+        self.inner = HashingEmbedder()
+        self.dim = self.inner.dim
+        self.history = history
+        self.builder: QueryGraphBuilder | None = None
+        self.armed = False
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        if self.armed and self.builder is not None and texts != ["How tall is the Eiffel Tower in Paris?"]:
+            self.armed = False  # the entity embedding of the question being built
+            self.builder.set_history(self.history)
+        return self.inner.embed(texts)
+
+
+def test_history_replaced_while_building_gives_a_consistent_graph(store: NetworkXStore) -> None:
+    embedder = _SwapsHistoryMidBuild(HISTORY[:1])
+    builder = QueryGraphBuilder(store, AGENTS, embedder=embedder, k_similar=3, history=HISTORY)
+    embedder.builder, embedder.armed = builder, True
+    g = builder.build(Query(id="q", text="How tall is the Eiffel Tower in Paris?"))
+    assert not embedder.armed  # the swap happened mid-build
+    by_id = {h.qid: h for h in HISTORY}
+    assert len(g.similar) == 3 and len(g.past_vecs) == 3
+    for past in g.similar:  # each row read from one and the same index (the one found similar in)
+        assert past.text == by_id[past.id].question and past.scores == by_id[past.id].scores()
+    assert builder.history_size() == 1  # and the new history is in place for the next question
