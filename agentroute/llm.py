@@ -11,6 +11,7 @@ a log line, an exception, a report or ``--json`` output.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import email.utils
 import json
 import os
@@ -20,6 +21,7 @@ import threading
 import time
 import weakref
 from collections.abc import Coroutine, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Protocol, TypeGuard, TypeVar, runtime_checkable
 
@@ -583,7 +585,8 @@ def close_built_chat_models(parts: Sequence[object]) -> None:
 def run_closing_chat_models(coro: Coroutine[Any, Any, T], parts: Sequence[object]) -> T:
     """``asyncio.run(coro)``, closing the clients the parts' chat models opened for that loop before it
     ends: an ``OpenAIChatModel`` keeps one async client per loop, and a synchronous caller makes a loop
-    per call."""
+    per call. Called where an event loop already runs (a notebook, an async handler calling a synchronous
+    API), the new loop runs on a helper thread, with the caller's context, and the caller waits for it."""
 
     async def run() -> T:
         try:
@@ -591,7 +594,13 @@ def run_closing_chat_models(coro: Coroutine[Any, Any, T], parts: Sequence[object
         finally:
             await aclose_chat_models(parts)
 
-    return asyncio.run(run())
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(run())
+    context = contextvars.copy_context()
+    with ThreadPoolExecutor(1, thread_name_prefix="agentroute-sync") as pool:
+        return pool.submit(context.run, asyncio.run, run()).result()
 
 
 def connect_parts(parts: Sequence[object], settings: LLMSettings | None = None, check: bool = True) -> list[ChatModel]:

@@ -286,7 +286,7 @@ class AgentRoute:
         return answer_from(output)
 
     def ask(self, question: str | Query, on_event: Callable[[Event], None] | None = None) -> Answer:
-        """Synchronous ``aask`` (from inside a running event loop, use ``await aask`` instead)."""
+        """Synchronous ``aask`` (it works inside a running event loop too, blocking it: there, ``await aask``)."""
         return self._sync(self.aask(question, on_event))
 
     async def aask_many(self, questions: Sequence[str | Query], concurrency: int = 8) -> list[Answer]:
@@ -328,13 +328,10 @@ class AgentRoute:
 
     def _sync(self, coro: Any) -> Any:
         """Run a coroutine for a synchronous method on a fresh event loop, closing the chat clients opened
-        for that loop before it goes: an ``OpenAIChatModel`` keeps one async client per loop."""
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            return run_closing_chat_models(coro, self._parts)
-        coro.close()
-        raise RuntimeError("called a synchronous AgentRoute method inside a running event loop; use the a* variant")
+        for that loop before it goes: an ``OpenAIChatModel`` keeps one async client per loop. Inside a
+        running event loop (a notebook) the loop runs on a helper thread and blocks the caller's loop
+        until done: async code should ``await`` the ``a*`` variant."""
+        return run_closing_chat_models(coro, self._parts)
 
     # -- learning ----------------------------------------------------------------------------------
 

@@ -106,3 +106,16 @@ async def test_only_a_nonblocking_router_is_called_on_the_event_loop() -> None:
         with app(router) as ar:
             assert (await ar.aask("What is 3 plus 4?")).text == "7"
         assert (router.threads == [loop_thread]) is on_loop
+
+
+async def test_synchronous_calls_inside_a_running_event_loop_still_answer() -> None:
+    """As in a notebook cell, or an async handler calling a synchronous API: ``ask`` and the graph's
+    ``invoke`` (whose single-task steps run on the caller's thread, where the loop runs) still answer."""
+    with app() as ar:
+        assert ar.ask("1 2 3").text in {"6", "1 2 3"}
+        assert [a.text for a in ar.ask_many(["4 5"])][0] in {"9", "4 5"}
+        out = ar.as_graph().compile().invoke({"question": "7 8"})
+        assert out["answer"] in {"15", "7 8"} and len(out["results"]) == 2
+    with app("best-single") as ar:  # one agent: the agent's own step runs on the caller's thread too
+        out = ar.as_graph().compile().invoke({"question": "7 8"})
+        assert len(out["results"]) == 1 and out["results"][0].error is None
