@@ -114,13 +114,18 @@ def as_query(question: str | Query, id: str | None = None) -> Query:
 
 
 async def invoke_with_retries(agent: Agent, query: Query, timeout_s: float | None, retries: int) -> AgentResult:
-    """Call an agent, retrying failed calls; the last result (maybe an error) is returned, never raised."""
+    """Call an agent, retrying failed calls; the last result (maybe an error) is returned, never raised,
+    with the cost and latency of every attempt (a budget must count the calls that failed too)."""
     result = await agent.invoke(query, timeout=timeout_s)
+    cost, latency = result.cost, result.latency_s
     for _ in range(retries):
         if result.error is None:
             break
         result = await agent.invoke(query, timeout=timeout_s)
-    return result
+        cost, latency = cost + result.cost, latency + result.latency_s
+    if cost == result.cost and latency == result.latency_s:
+        return result
+    return result.model_copy(update={"cost": cost, "latency_s": latency})
 
 
 def no_answer_reason(results: Sequence[AgentResult]) -> str:

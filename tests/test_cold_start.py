@@ -7,6 +7,7 @@ import json
 import re
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from agentroute.cli import app
@@ -46,17 +47,19 @@ QUESTIONS = {
 }
 
 
-def ask(question: str, pool: Path, store: str) -> tuple[dict, str]:
-    result = runner.invoke(app, ["ask", question, "--agents", str(pool), "--store", store, "--json"])
+def ask(question: str, pool: Path, store: str, *options: str) -> tuple[dict, str]:
+    result = runner.invoke(app, ["ask", question, "--agents", str(pool), "--store", store, "--json", *options])
     assert result.exit_code == 0, result.stderr
     return json.loads(result.stdout), result.stderr
 
 
-def test_empty_store_routes_by_description(tmp_path: Path) -> None:
+@pytest.mark.parametrize("router", [[], ["--router", "gnn"], ["--router", "gnn-top1"], ["--router", "mlp"]])
+def test_empty_store_routes_by_description(tmp_path: Path, router: list[str]) -> None:
+    """Whatever the router: an untrained GNN too (it used to fail the question: not trained)."""
     pool = tmp_path / "mine.py"
     pool.write_text(POOL)
     for expected, question in QUESTIONS.items():
-        out, stderr = ask(question, pool, "memory")
+        out, stderr = ask(question, pool, "memory", *router)
         assert out["selected"] == [expected], (question, out["probs"])
         assert max(out["probs"], key=out["probs"].get) == expected
         assert "cold start" in stderr and "atlas, bard, calculator" in stderr

@@ -75,16 +75,47 @@ class Agent:
         return await run_sync(self.run, query)
 
     async def invoke(self, query: Query, timeout: float | None = None) -> AgentResult:
-        """Run the agent once; never raises (errors and timeouts come back in ``AgentResult.error``)."""
+        """Run the agent once; never raises (errors and timeouts come back in ``AgentResult.error``).
+
+        At the deadline the call is cancelled and not waited for, so an agent that ignores cancellation
+        cannot hold the question. An async agent that blocks the event loop cannot be interrupted: its
+        answer, arriving past the deadline, is reported as a timeout all the same.
+        """
         start = time.perf_counter()
+        ended: list[float] = []
+
+        async def timed() -> object:
+            try:
+                return await self.arun(query.for_routing())
+            except SystemExit as e:  # asyncio would re-raise it out of the loop, ending the host process
+                raise RuntimeError(f"the agent called sys.exit({e.code!r})") from None
+            finally:
+                ended.append(time.perf_counter())
+
+        call = asyncio.ensure_future(timed())
         try:
-            out = await asyncio.wait_for(self.arun(query.for_routing()), timeout)
-            result = self._as_result(out)
-        except asyncio.TimeoutError:
+            done, _ = await asyncio.wait({call}, timeout=timeout)
+        except asyncio.CancelledError:
+            call.cancel()
+            raise
+        elapsed = (ended[0] if ended else time.perf_counter()) - start
+        if not done:
+            call.cancel()
+            call.add_done_callback(_drop_late_outcome)
             result = AgentResult(agent=self.name, error=f"timeout after {timeout:g}s")
-        except Exception as e:  # noqa: BLE001 - an agent failure must not fail the question
-            result = AgentResult(agent=self.name, error=redact(f"{type(e).__name__}: {e}"))
-        update: dict[str, Any] = {"latency_s": time.perf_counter() - start}
+        elif timeout is not None and elapsed > timeout:  # the deadline could not fire: the loop was blocked
+            call.add_done_callback(_drop_late_outcome)
+            result = AgentResult(
+                agent=self.name,
+                error=f"timeout after {timeout:g}s: answered after {elapsed:.3g}s, blocking the event loop "
+                "(blocking work belongs in a synchronous agent, which runs on a thread)",
+            )
+        else:
+            try:
+                result = self._as_result(call.result())
+            except Exception as e:  # noqa: BLE001 - an agent failure must not fail the question
+                result = AgentResult(agent=self.name, error=redact(f"{type(e).__name__}: {e}"))
+        update: dict[str, Any] = {"latency_s": elapsed}
         if result.cost == 0.0:
             update["cost"] = self.spec.cost_per_call
         return result.model_copy(update=update)
@@ -102,6 +133,12 @@ class Agent:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r})"
+
+
+def _drop_late_outcome(call: asyncio.Future[Any]) -> None:
+    """Read the outcome of a call nobody waits for any more, so asyncio does not log it as never retrieved."""
+    if not call.cancelled():
+        call.exception()
 
 
 class FunctionAgent(Agent):

@@ -3,7 +3,9 @@
 A blocking agent that times out keeps running in its thread (Python cannot stop a thread). With
 ``concurrent.futures.ThreadPoolExecutor`` such a thread is joined at interpreter exit, so one hung agent
 would hang its host process; ``AgentExecutor`` runs calls on daemon threads instead, and ``shutdown``
-never waits for a call that is still running unless asked to.
+never waits for a call that is still running unless asked to. A call whose caller gave up on it (timed
+out) no longer counts against ``max_workers``: hung calls must not leave healthy agents queueing behind
+them until they too time out without having run.
 
 Which executor a sync agent uses is a context setting (``using_executor``), so ``AgentRoute`` can give its
 own agents its own pool without the agents knowing about it.
@@ -15,6 +17,7 @@ import asyncio
 import contextlib
 import contextvars
 import functools
+import logging
 import queue
 import threading
 import weakref
@@ -23,6 +26,7 @@ from concurrent.futures import Executor, Future
 from contextlib import contextmanager
 from typing import Any
 
+log = logging.getLogger("agentroute")
 _current: contextvars.ContextVar[Executor | None] = contextvars.ContextVar("agentroute_executor", default=None)
 
 
@@ -41,6 +45,8 @@ class AgentExecutor(Executor):
         self._prefix = thread_name_prefix
         self._work: Work = queue.SimpleQueue()
         self._threads: list[threading.Thread] = []
+        self._started = 0
+        self._abandoned: set[Future[Any]] = set()  # running calls nobody waits for (they timed out)
         self._idle = 0
         self._lock = threading.Lock()
         self._closed = False
@@ -55,18 +61,44 @@ class AgentExecutor(Executor):
             self._work.put((future, functools.partial(fn, *args, **kwargs)))
             if self._idle:
                 self._idle -= 1  # a waiting worker takes it
-            elif len(self._threads) < self.max_workers:
-                name = f"{self._prefix}-{len(self._threads)}"
+            elif len(self._threads) - len(self._abandoned) < self.max_workers:
+                name = f"{self._prefix}-{self._started}"
+                self._started += 1
                 thread = threading.Thread(target=_work, args=(self._ref, self._work), name=name, daemon=True)
                 self._threads.append(thread)
                 thread.start()
         return future
 
-    def _now_idle(self) -> None:
-        """A worker finished a call and waits for the next (not counted once the pool is shut down)."""
+    def abandon(self, future: Future[Any]) -> None:
+        """The caller stopped waiting for this call: a queued one is dropped; a running one keeps its thread
+        until it returns, and the pool may start another thread in its place."""
+        if future.cancel():
+            return
         with self._lock:
+            if not future.done() and future not in self._abandoned:
+                self._abandoned.add(future)
+                hung = len(self._abandoned)
+            else:
+                return
+        if hung % self.max_workers == 0:
+            log.warning("%d agent calls still running after their callers timed out (hung agents?)", hung)
+
+    @property
+    def hung(self) -> int:
+        """Calls still running after their callers gave up on them."""
+        return len(self._abandoned)
+
+    def _finished(self, future: Future[Any]) -> bool:
+        """A worker finished a call: wait for the next (True), or stop, if the call had been abandoned and
+        another thread has taken this one's place (False)."""
+        with self._lock:
+            if future in self._abandoned:
+                self._abandoned.discard(future)
+                self._threads.remove(threading.current_thread())
+                return False
             if not self._closed:
                 self._idle += 1
+            return True
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         with self._lock:
@@ -111,11 +143,12 @@ def _work(ref: weakref.ref[AgentExecutor], work: Work) -> None:
                 future.set_result(call())
             except BaseException as e:  # noqa: BLE001 - delivered to whoever awaits the future
                 future.set_exception(e)
-        del item, future, call
-        executor = ref()  # only the stop token ends a worker: it is queued behind any remaining work
-        if executor is not None:
-            executor._now_idle()
-        del executor
+        del item, call
+        executor = ref()  # the stop token, or a call abandoned and replaced, ends a worker
+        keep_going = executor is None or executor._finished(future)
+        del executor, future
+        if not keep_going:
+            return
 
 
 def _wake(work: Work, _ref: object) -> None:
@@ -142,6 +175,13 @@ async def run_sync(fn: Callable[..., Any], *args: Any) -> Any:
     daemon thread of its own, so even then a hung call cannot hold up the process."""
     executor = _current.get()
     loop = asyncio.get_running_loop()
+    if isinstance(executor, AgentExecutor):
+        call = executor.submit(fn, *args)
+        try:
+            return await asyncio.wrap_future(call)
+        except asyncio.CancelledError:  # timed out or cancelled: free its place in the pool
+            executor.abandon(call)
+            raise
     if executor is not None:
         return await loop.run_in_executor(executor, fn, *args)
     future: asyncio.Future[Any] = loop.create_future()

@@ -70,7 +70,9 @@ def route_with_cold_start(
     trained = trained_agents(router)
     weights = [history_weights(g, min_history, trained) for g in graphs]
     needs_router = [i for i, w in enumerate(weights) if any(v > 0 for v in w.values())]
-    learned = dict(zip(needs_router, router.route_many([graphs[i] for i in needs_router], k), strict=True))
+    learned: dict[int, RoutingDecision] = {}
+    if needs_router:  # an untrained router may refuse even an empty batch
+        learned = dict(zip(needs_router, router.route_many([graphs[i] for i in needs_router], k), strict=True))
     decisions: list[RoutingDecision] = []
     for i, graph in enumerate(graphs):
         w = weights[i]

@@ -14,7 +14,7 @@ import hmac
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
@@ -271,37 +271,37 @@ async def _stream(
     """Chat-completion chunks: the role and the decision first, one chunk per agent as it finishes, the
     answer, a final chunk with the whole routing record (and usage when asked), then ``[DONE]``."""
     id, created = query.id, int(time.time())
+    chunk = functools.partial(protocol.chunk, usage_follows=include_usage)
     loop = asyncio.get_running_loop()
     deadline = loop.time() + cfg.request_timeout_s
-    events = service.events(model, query, graph)
+    # The pipeline runs in a task of its own, which this response cancels however it ends (done, timed
+    # out, or the client went away), so the agents still running are cancelled too.
+    inbox: asyncio.Queue[Any] = asyncio.Queue()
+    producer = asyncio.ensure_future(_pump(service.events(model, query, graph), inbox))
     first = True
     try:
         while True:
             left = deadline - loop.time()
             if left <= 0:
                 raise asyncio.TimeoutError
-            try:
-                kind, value = await asyncio.wait_for(events.__anext__(), left)
-            except StopAsyncIteration:
+            item = await asyncio.wait_for(inbox.get(), left)
+            if item is _END:
                 break
+            if isinstance(item, Exception):
+                raise item
+            kind, value = item
             delta: dict[str, Any] = {"role": "assistant", "content": ""} if first else {}
             first = False
             if kind == "graph":
-                yield protocol.chunk(id, model, created, delta, extra={"event": "graph", "graph": value})
+                yield chunk(id, model, created, delta, extra={"event": "graph", "graph": value})
             elif kind == "decision":
-                yield protocol.chunk(
-                    id, model, created, delta, extra={"event": "decision", **protocol.decision_view(value)}
-                )
+                yield chunk(id, model, created, delta, extra={"event": "decision", **protocol.decision_view(value)})
             elif kind == "agent":
-                yield protocol.chunk(
-                    id, model, created, delta, extra={"event": "agent", **protocol.agent_view(value, redact)}
-                )
+                yield chunk(id, model, created, delta, extra={"event": "agent", **protocol.agent_view(value, redact)})
             elif kind == "answer":
                 served: Served = value
-                yield protocol.chunk(id, model, created, {**delta, "content": protocol.content(served, redact)})
-                yield protocol.chunk(
-                    id, model, created, {}, "stop", extra={"event": "done", **protocol.routing(served, redact)}
-                )
+                yield chunk(id, model, created, {**delta, "content": protocol.content(served, redact)})
+                yield chunk(id, model, created, {}, "stop", extra={"event": "done", **protocol.routing(served, redact)})
                 if include_usage:
                     usage = protocol.usage(served.answer)
                     yield protocol.sse(
@@ -316,7 +316,7 @@ async def _stream(
                     )
     except asyncio.TimeoutError:
         text = f"No answer within {cfg.request_timeout_s:g} s (request timeout)."
-        yield protocol.chunk(
+        yield chunk(
             id,
             model,
             created,
@@ -329,7 +329,32 @@ async def _stream(
         fixable = isinstance(e, (NotTrainedError, LLMConfigError))  # the operator's to fix: say what
         text = f"No answer: {redact(str(e))}." if fixable else f"No answer: internal error ({type(e).__name__})."
         delta = {"role": "assistant", "content": text} if first else {"content": text}
-        yield protocol.chunk(id, model, created, delta, "stop", extra={"event": "error", "error": text})
+        yield chunk(id, model, created, delta, "stop", extra={"event": "error", "error": text})
+    finally:
+        # Not awaited: awaiting a task makes a cancel scope's repeated cancellations (starlette's, when the
+        # client goes away) cancel the task itself again and again, cutting short its own cancellation of
+        # the agents it runs.
+        producer.cancel()
+        producer.add_done_callback(_drop_outcome)
+    yield b"data: [DONE]\n\n"
+
+
+_END = object()
+
+
+def _drop_outcome(task: asyncio.Future[Any]) -> None:
+    if not task.cancelled():
+        task.exception()
+
+
+async def _pump(events: AsyncGenerator[tuple[str, Any], None], inbox: asyncio.Queue[Any]) -> None:
+    """Put each event in the inbox, then ``_END``, or the exception that stopped them."""
+    try:
+        async for event in events:
+            inbox.put_nowait(event)
+    except Exception as e:  # noqa: BLE001 - raised again by the response that reads the inbox
+        inbox.put_nowait(e)
+    else:
+        inbox.put_nowait(_END)
     finally:
         await events.aclose()
-    yield b"data: [DONE]\n\n"

@@ -160,8 +160,10 @@ def chunk(
     delta: dict[str, Any],
     finish: str | None = None,
     extra: dict[str, Any] | None = None,
+    usage_follows: bool = False,
 ) -> bytes:
-    """One server-sent event in the ``chat.completion.chunk`` format."""
+    """One server-sent event in the ``chat.completion.chunk`` format; ``usage_follows`` (the request asked
+    for usage) gives it ``"usage": null``, as OpenAI does on every chunk before the usage chunk."""
     body: dict[str, Any] = {
         "id": id,
         "object": "chat.completion.chunk",
@@ -169,6 +171,8 @@ def chunk(
         "model": model,
         "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}],
     }
+    if usage_follows:
+        body["usage"] = None
     if extra is not None:
         body["agentroute"] = extra
     return sse(body)

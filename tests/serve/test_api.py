@@ -81,6 +81,13 @@ def test_streaming_sends_decision_agents_answer_then_done() -> None:
                 messages=[{"role": "user", "content": "Which river flows through Lyon?"}],
             )
         )
+        ask = {"stream": True, "messages": [{"role": "user", "content": "Which river?"}]}
+        with_usage = httpx.post(base + "/v1/chat/completions", json={**ask, "stream_options": {"include_usage": True}})
+        without = httpx.post(base + "/v1/chat/completions", json=ask)
+    bodies = [json.loads(line[6:]) for line in with_usage.text.splitlines() if line.startswith("data: {")]
+    assert [b["usage"] for b in bodies[:-1]] == [None] * (len(bodies) - 1)  # null until the usage chunk
+    assert bodies[-1]["usage"]["total_tokens"] == 0
+    assert all("usage" not in json.loads(line[6:]) for line in without.text.splitlines() if line.startswith("data: {"))
     events = [(c.model_extra or {}).get("agentroute", {}).get("event") for c in chunks]
     assert events[0] == "decision" and chunks[0].choices[0].delta.role == "assistant"
     assert sorted(e for e in events if e == "agent") == ["agent", "agent"]
@@ -375,3 +382,43 @@ def test_a_multi_round_router_streams_its_agents_then_its_answer() -> None:
     assert "error" not in events and events.count("agent") == 1, events
     assert chunks[0].choices[0].delta.role == "assistant"
     assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == "Seine"
+
+
+def test_a_client_that_leaves_mid_stream_cancels_the_agents_still_running() -> None:
+    import asyncio
+    import logging
+    import threading
+
+    from serve_helpers import alpha
+
+    from agentroute import Agent, AgentPool
+
+    cancelled = threading.Event()
+
+    class Waits(Agent):
+        async def arun(self, query):  # type: ignore[no-untyped-def]
+            try:
+                await asyncio.sleep(20)
+            except asyncio.CancelledError:
+                cancelled.set()
+                raise
+            return "late"
+
+    errors: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: errors.append(record.getMessage())  # type: ignore[method-assign]
+    uvicorn_log = logging.getLogger("uvicorn.error")
+    svc = RoutingService(AgentPool([alpha, Waits(name="waits")]), make_router("all"), open_store("memory"))
+    with running(svc) as base:
+        uvicorn_log.addHandler(handler)
+        try:
+            ask = {"model": "agentroute", "stream": True, "messages": [{"role": "user", "content": "Which river?"}]}
+            with httpx.stream("POST", base + "/v1/chat/completions", json=ask, timeout=30) as r:
+                for line in r.iter_lines():
+                    if '"event":"agent"' in line:  # alpha answered; waits is still running: leave
+                        break
+            assert cancelled.wait(10), "the agent kept running after the client left"
+            assert svc.runs() == []  # an answer nobody received is not recorded
+        finally:
+            uvicorn_log.removeHandler(handler)
+    assert not [e for e in errors if "Exception in ASGI application" in e], errors
