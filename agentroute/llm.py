@@ -11,6 +11,7 @@ a log line, an exception, a report or ``--json`` output.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import email.utils
 import json
@@ -20,7 +21,7 @@ import re
 import threading
 import time
 import weakref
-from collections.abc import Coroutine, Mapping, Sequence
+from collections.abc import AsyncGenerator, Coroutine, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Protocol, TypeGuard, TypeVar, runtime_checkable
@@ -223,7 +224,9 @@ class OpenAIChatModel:
         self.prices = as_prices(prices)
         self.defaults = dict(defaults or {})
         self._sync_client: Any = None
-        self._async: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = weakref.WeakKeyDictionary()
+        self._async: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[Any, AsyncGenerator[None, None]]] = (
+            weakref.WeakKeyDictionary()
+        )
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -249,12 +252,13 @@ class OpenAIChatModel:
         loop = asyncio.get_running_loop()  # httpx async pools belong to one event loop
         with self._lock:  # several threads may each run a loop
             _drop_closed_loops(self._async)
-            client = self._async.get(loop)
-            if client is None:
+            held = self._async.get(loop)
+            if held is None:
                 from openai import AsyncOpenAI
 
-                client = self._async[loop] = AsyncOpenAI(**self._client_kwargs())
-            return client
+                client = AsyncOpenAI(**self._client_kwargs())
+                held = self._async[loop] = (client, _closed_with_loop(client))
+            return held[0]
 
     def _request(self, messages: Sequence[Message], params: Mapping[str, Any]) -> dict[str, Any]:
         merged = {**self.defaults, **params}
@@ -360,9 +364,8 @@ class OpenAIChatModel:
     def close(self) -> None:
         """Close the synchronous client; the next call opens a new one.
 
-        Async clients belong to their event loop: ``aclose`` on that loop closes one, and one whose loop
-        ended without it is dropped (its connections go with the loop's sockets) the next time a client is
-        made."""
+        Async clients belong to their event loop: ``aclose`` on that loop closes one, and the loop's own
+        shutdown (``asyncio.run``'s end, which finalises async generators) closes one left open."""
         with self._lock:
             client, self._sync_client = self._sync_client, None
         if client is not None:
@@ -371,9 +374,9 @@ class OpenAIChatModel:
     async def aclose(self) -> None:
         """Close the current event loop's async client."""
         with self._lock:
-            client = self._async.pop(asyncio.get_running_loop(), None)
-        if client is not None:
-            await client.close()
+            held = self._async.pop(asyncio.get_running_loop(), None)
+        if held is not None:
+            await held[1].aclose()  # its ``finally`` closes the client
 
 
 class _Retryable(Exception):
@@ -433,6 +436,23 @@ _THREAD_GATES: dict[tuple[str | None, int], threading.BoundedSemaphore] = {}
 _LOOP_GATES: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[str | None, int], asyncio.Semaphore]]
 _LOOP_GATES = weakref.WeakKeyDictionary()
 _GATES_LOCK = threading.Lock()
+
+
+def _closed_with_loop(client: Any) -> AsyncGenerator[None, None]:
+    """An async generator, started on the running loop, whose only job is to close ``client`` when the loop
+    shuts down: ``asyncio.run`` (and every loop runner that finalises async generators) closes it, so a
+    client made for a loop never outlives it with its connections open."""
+
+    async def closer() -> AsyncGenerator[None, None]:
+        try:
+            yield
+        finally:
+            await client.close()
+
+    gen = closer()
+    with contextlib.suppress(StopIteration):  # run it to its ``yield`` now: that registers it with the loop
+        gen.asend(None).send(None)
+    return gen
 
 
 def _endpoint_gate(base_url: str | None, limit: int) -> threading.BoundedSemaphore:
@@ -597,10 +617,34 @@ def run_closing_chat_models(coro: Coroutine[Any, Any, T], parts: Sequence[object
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return asyncio.run(run())
+        return run_on_new_loop(run())
     context = contextvars.copy_context()
     with ThreadPoolExecutor(1, thread_name_prefix="agentroute-sync") as pool:
-        return pool.submit(context.run, asyncio.run, run()).result()
+        return pool.submit(context.run, run_on_new_loop, run()).result()
+
+
+def run_on_new_loop(coro: Coroutine[Any, Any, T]) -> T:
+    """``asyncio.run``, leaving the thread's current event loop as it found it: ``asyncio.run`` leaves none
+    set afterwards (and LangGraph sets the loop it runs on as current), which breaks a host that set one
+    and calls ``get_event_loop()``. Tasks left over are cancelled, async generators finalised (which
+    closes the chat clients opened on this loop), then the loop is closed."""
+    local = getattr(asyncio.get_event_loop_policy(), "_local", None)
+    host_loop = getattr(local, "_loop", None)  # the default policy keeps it there; else None
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(coro)
+    finally:
+        asyncio.set_event_loop(host_loop)
+        try:
+            left = asyncio.all_tasks(loop)
+            for task in left:
+                task.cancel()
+            if left:
+                loop.run_until_complete(asyncio.gather(*left, return_exceptions=True))
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.run_until_complete(loop.shutdown_default_executor())
+        finally:
+            loop.close()
 
 
 def connect_parts(parts: Sequence[object], settings: LLMSettings | None = None, check: bool = True) -> list[ChatModel]:

@@ -14,6 +14,7 @@ from torch import nn
 
 from agentroute.routers.base import BaseRouter
 from agentroute.routers.baselines import decide
+from agentroute.seeded import seeded
 from agentroute.types import QueryGraph, RoutingDecision, TrainExample
 
 
@@ -68,8 +69,7 @@ class MlpRouter(BaseRouter):
                 mask[i, col[a]] = 1.0
         self.prior = float(y[mask > 0].mean())
         # (a model this small trains fastest on one thread: see ``agentroute.threads``)
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(self.seed)
+        with seeded(self.seed):
             self.model = self._train(torch.from_numpy(x), torch.from_numpy(y), torch.from_numpy(mask))
         return self
 

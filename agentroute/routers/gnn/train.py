@@ -1,8 +1,9 @@
 """The training loop: KL(p* || p) with AdamW, gradient clipping and early stopping on a seeded split.
 
 Everything random (initialisation, the validation split, batch order, dropout) draws from generators seeded
-here, inside ``torch.random.fork_rng``, so two fits with one seed give identical weights on CPU and the
-caller's global random state is left untouched.
+here, inside ``agentroute.seeded`` (``torch.random.fork_rng``, one fit at a time), so two fits with one
+seed give identical weights on CPU, in one thread or two, and the caller's global random state is left
+untouched.
 
 Early stopping counts validations, not epochs: an epoch of more than ``eval_steps`` optimiser steps is
 validated in equal parts of at most that many steps. Why: on a large log one epoch is hundreds of steps, the
@@ -25,6 +26,7 @@ from torch_geometric.utils import scatter
 
 from agentroute.routers.gnn.data import GraphArrays, collate
 from agentroute.routers.gnn.model import GNNScorer, segment_log_softmax
+from agentroute.seeded import seeded
 
 
 @dataclass
@@ -114,8 +116,7 @@ def train_model(
     start = time.perf_counter()
     report = TrainReport()
     fork_devices = [device.index or 0] if device.type == "cuda" else []
-    with torch.random.fork_rng(devices=fork_devices):
-        torch.manual_seed(seed)
+    with seeded(seed, fork_devices):
         model = build_model().to(device)
         optimiser = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
         train_idx, val_idx = split_indices(len(examples), config.val_fraction, seed)

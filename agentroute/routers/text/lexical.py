@@ -24,7 +24,7 @@ from agentroute.unspaced import tokens_pattern
 _TOKEN = re.compile(tokens_pattern(min_len=2))  # words of 2+ characters; Chinese/Japanese per character
 
 
-@lru_cache(maxsize=200_000)
+@lru_cache(maxsize=32_768)  # every question of the largest shared log; bounded, process-wide
 def terms_of(text: str) -> tuple[str, ...]:
     """Word unigrams and bigrams of ``text`` (tokens of two or more word characters, case kept)."""
     tokens = _TOKEN.findall(text)

@@ -49,7 +49,7 @@ def _surface(text: str) -> tuple[float, ...]:
     return base + leading + (float(first not in LEADING_WORDS),)
 
 
-@lru_cache(maxsize=200_000)
+@lru_cache(maxsize=32_768)  # every question of the largest shared log; bounded, process-wide
 def surface_features(text: str) -> np.ndarray:
     """(N_SURFACE,) float32 features of the question's form, roughly in [0, 1] (cached per text: read-only)."""
     out = np.asarray(_surface(text), dtype=np.float32)
