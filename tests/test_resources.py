@@ -179,3 +179,75 @@ def test_queued_calls_run_before_a_waiting_shutdown_and_after_the_pool_is_droppe
     del ex
     gc.collect()
     assert [f.result(timeout=5) for f in futures] == [0, 1, 2]
+
+
+def test_a_synchronous_call_leaves_the_hosts_current_event_loop_set():
+    """A host that set a loop and uses ``get_event_loop()`` keeps it (``asyncio.run``, and LangGraph
+    inside it, used to leave none set, or the closed loop of the call)."""
+    import asyncio
+
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        with AgentRoute([echo], "all") as ar:
+            assert ar.ask("hello?").text == "hello?"
+        assert asyncio.get_event_loop_policy().get_event_loop() is loop
+    finally:
+        asyncio.set_event_loop(None)
+        loop.close()
+
+
+def test_async_llm_clients_are_closed_with_their_event_loop():
+    """One ``asyncio.run`` per question (as a script or a sync caller does): every async client made for a
+    loop is closed when that loop ends, so no connection is left open for the garbage collector."""
+    script = textwrap.dedent(
+        """
+        import asyncio, gc, os
+        from agentroute.testing.chat_server import ChatServer
+        from agentroute import AgentRoute, LLMAgent
+        server = ChatServer(lambda request: "Answer: Paris").start()
+        os.environ["AGENTROUTE_BASE_URL"], os.environ["AGENTROUTE_LLM_MODEL"] = server.url, "m"
+        ar = AgentRoute([LLMAgent("llm", model="m")], "all")
+        for _ in range(3):
+            print(asyncio.run(ar.aask("Capital of France?")).text)
+        ar.ask("Capital of France?")
+        ar.close()
+        gc.collect()
+        server.stop()
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-X", "dev", "-c", script], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["Paris"] * 3
+    assert "ResourceWarning" not in done.stderr and "unclosed" not in done.stderr, done.stderr
+
+
+def test_two_fits_in_two_threads_are_reproducible_and_leave_the_hosts_torch_seed():
+    import torch
+
+    from agentroute import build_suite, make_router
+
+    suite = build_suite(seed=0, n_train=120, n_test=5)
+    with AgentRoute(suite.agents, "all") as profiler:
+        runs = profiler.profile(suite.train, concurrency=8)
+
+    def probs(seed: int, out: dict[int, list[dict[str, float]]]) -> None:
+        router = make_router("gnn", seed=seed, epochs=3, ensemble=1)
+        with AgentRoute(suite.agents, router, cold_start=False) as ar:
+            ar.fit(runs)
+            out[seed] = [ar.ask(q.text).decision.probs for q in suite.test]
+
+    torch.manual_seed(123)
+    serial: dict[int, list[dict[str, float]]] = {}
+    probs(0, serial)
+    probs(1, serial)
+    together: dict[int, list[dict[str, float]]] = {}
+    threads = [threading.Thread(target=probs, args=(seed, together)) for seed in (0, 1)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert together == serial and serial[0] != serial[1]
+    assert torch.initial_seed() == 123
