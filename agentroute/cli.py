@@ -19,6 +19,7 @@ import typer
 
 from agentroute.printing import add_row, err, error_line, literal, out, progress_printer, say, table
 from agentroute.routers.base import DEFAULT_ROUTERS
+from agentroute.secrets import redact
 from agentroute.threads import set_torch_threads
 from agentroute.validate import (
     OptionError,
@@ -324,7 +325,7 @@ def ask(
                 "selected": d.selected,
                 "called": [r.agent for r in answer.results],
                 "probs": d.probs,
-                "rationale": d.rationale,
+                "rationale": redact(d.rationale) if d.rationale else None,
                 "cold_start": d.cold_start,
                 "results": [{"agent": r.agent, "answer": r.answer, "error": r.error} for r in answer.results],
                 "error": answer.error,
@@ -341,7 +342,7 @@ def ask(
         add_row(shown_table, name, f"{p:.3f}", chosen, shown or "")
     out.print(shown_table)
     if d.rationale:
-        say(f"rationale: {d.rationale}")
+        say(f"rationale: {redact(d.rationale)}")
     spent = llm_spend(answer)
     if spent:
         say(spent)

@@ -118,6 +118,10 @@ class LLMConfig(BaseModel):
     api_key: SecretStr | None = None
     key_source: str = "none"  # which variable or argument the key came from (for messages, never the key)
 
+    def __repr_args__(self) -> Any:  # repr/str: a base URL may carry credentials
+        for name, value in super().__repr_args__():
+            yield name, redact(value) if name == "base_url" and isinstance(value, str) else value
+
 
 def resolve_config(
     *,
@@ -230,7 +234,7 @@ class OpenAIChatModel:
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
-        return f"OpenAIChatModel(model={self.model!r}, base_url={self.base_url!r})"
+        return redact(f"OpenAIChatModel(model={self.model!r}, base_url={self.base_url!r})")
 
     @property
     def price(self) -> Price | None:
@@ -515,7 +519,9 @@ class LLMSettings:
         self._models: dict[str | None, OpenAIChatModel] = {}
 
     def __repr__(self) -> str:
-        return f"LLMSettings(base_url={self.base_url!r}, model={self.model!r}, api_key_env={self.api_key_env!r})"
+        return redact(
+            f"LLMSettings(base_url={self.base_url!r}, model={self.model!r}, api_key_env={self.api_key_env!r})"
+        )
 
     def chat_model(self, model: str | None = None) -> OpenAIChatModel:
         """The model ``model`` (default: ``--llm-model`` / ``AGENTROUTE_LLM_MODEL``) at the configured endpoint."""

@@ -116,6 +116,14 @@ def test_redact_blanks_env_secrets_key_shapes_and_url_credentials() -> None:
     text = "plain-value-123456 sk-abcdefghijkl bearer tok3n-abcdef https://al:pw@host/v1 /home/someone-long"
     assert redact(text, env) == "*** *** *** https://***@host/v1 /home/someone-long"
     assert redact("postgres://user:p@ss@db:5432/x", env) == "postgres://***@db:5432/x"  # up to the last @
+    for unencoded in ("bolt://neo4j:hunter2#x@db:7687", "http://bob:hun/ter2@db:7687", "bolt://u:p?w@db:7687"):
+        assert redact(f"failed: {unencoded}.", env) == f"failed: {unencoded.split('://')[0]}://***@db:7687."
+    short = {"NEO4J_PASSWORD": "hunter2", "NEO4J_AUTH": "neo4j/s3cret", "PGPASS": "pgpass9"}
+    assert redact("hunter2 neo4j/s3cret pgpass9", short) == "*** *** ***"
+    assert redact("Authorization: Basic dXNlcjpwYXNzd29yZA==", env) == "Authorization: ***"
+    assert redact("host=db password=pg999 user=u; GET /v1?api_key=abc123&q=1", env) == (
+        "host=db password=*** user=u; GET /v1?api_key=***&q=1"
+    )
     innocent = "http://host:8080/v1?mail=a@b.com, the Bearer of bad news, basic arithmetic questions"
     assert redact(innocent, env) == innocent
 
@@ -152,3 +160,21 @@ def test_credentials_in_the_base_url_never_reach_an_error(tmp_path: Path, monkey
     assert result.exit_code == 2
     assert "cannot reach the LLM endpoint http://***@127.0.0.1" in result.stderr
     assert "pwsecret999" not in result.stdout + result.stderr
+
+
+def test_a_router_models_error_quoting_credentials_never_reaches_the_rationale() -> None:
+    from agentroute import AgentRoute, agent
+    from agentroute.routers.reasoning import ReasoningRouter
+    from agentroute.testing.scripted import ScriptedChatModel
+
+    def fails(messages: list[dict[str, str]], params: dict) -> str:
+        raise RuntimeError("upstream bolt://neo4j:hunter2@db refused sk-test-SECRET123456")
+
+    @agent(name="echo", description="Repeats the question.")
+    def echo(q) -> str:  # type: ignore[no-untyped-def]
+        return q.text
+
+    with AgentRoute([echo], ReasoningRouter(ScriptedChatModel(fails), fallback="all")) as ar:
+        rationale = ar.ask("What is 2 plus 2?").decision.rationale or ""
+    assert "the router model failed" in rationale or "fell back" in rationale, rationale
+    assert "hunter2" not in rationale and "SECRET123456" not in rationale and "bolt://***@db" in rationale

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 from agentroute.registry import Registry
+from agentroute.secrets import redact
 from agentroute.types import NodeLabel, RelType, RunRecord
 
 
@@ -112,5 +113,5 @@ def open_store(url: str = "memory") -> GraphStore:
     """Open a store from a ``--store`` value: ``memory``, ``file:PATH``, ``bolt://…``, ``neo4j://…``, ``neo4j+s://…``."""
     scheme = url.split(":", 1)[0] if ":" in url else url
     if scheme not in _STORES:
-        raise ValueError(f"unknown store {url!r}: expected one of {', '.join(_STORES.names())}{_STORES.hint}")
+        raise ValueError(f"unknown store {redact(url)!r}: expected one of {', '.join(_STORES.names())}{_STORES.hint}")
     return _STORES.make(scheme, url)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from agentroute.llm import UsesChatModel
+from agentroute.secrets import redact
 from agentroute.types import QueryGraph, RoutingDecision, TokenUsage
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -77,5 +78,6 @@ async def acall(
 
 
 def _error_line(e: Exception) -> str:
+    """One line for a rationale: a router model's error may quote a key or a URL with credentials."""
     text = " ".join(str(e).split())
-    return f"{type(e).__name__}: {text}" if text else type(e).__name__
+    return redact(f"{type(e).__name__}: {text}" if text else type(e).__name__)

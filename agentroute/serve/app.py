@@ -189,7 +189,8 @@ def create_app(service: RoutingService, config: ServeConfig | None = None) -> Fa
     async def http_error(request: Request, e: StarletteHTTPException) -> Response:
         """Unknown paths and methods answer in OpenAI's error shape too, not FastAPI's ``{"detail": ...}``."""
         what = "no such endpoint" if e.status_code == 404 else str(e.detail).lower()
-        body = protocol.error_body(f"{request.method} {request.url.path}: {what}", "invalid_request_error")
+        path = redact(request.url.path) or ""  # a client may paste anything into a path
+        body = protocol.error_body(f"{request.method} {path}: {what}", "invalid_request_error")
         return _json(body, e.status_code, dict(e.headers or {}))  # a 405 keeps its Allow header
 
     @app.post("/v1/chat/completions")
@@ -295,7 +296,9 @@ async def _stream(
             if kind == "graph":
                 yield chunk(id, model, created, delta, extra={"event": "graph", "graph": value})
             elif kind == "decision":
-                yield chunk(id, model, created, delta, extra={"event": "decision", **protocol.decision_view(value)})
+                yield chunk(
+                    id, model, created, delta, extra={"event": "decision", **protocol.decision_view(value, redact)}
+                )
             elif kind == "agent":
                 yield chunk(id, model, created, delta, extra={"event": "agent", **protocol.agent_view(value, redact)})
             elif kind == "answer":

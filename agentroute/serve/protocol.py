@@ -80,12 +80,13 @@ def agent_view(r: AgentResult, redact: Any) -> dict[str, Any]:
     }
 
 
-def decision_view(d: RoutingDecision) -> dict[str, Any]:
+def decision_view(d: RoutingDecision, redact: Any) -> dict[str, Any]:
+    """The decision as the API shows it (a rationale may quote a router model's error: redacted)."""
     return {
         "router": d.router,
         "selected": list(d.selected),
         "probs": {a: round(p, 6) for a, p in d.probs.items()},
-        "rationale": d.rationale,
+        "rationale": redact(d.rationale),
         "early_stop": d.early_stop,
         "cold_start": list(d.cold_start),
     }
@@ -110,7 +111,7 @@ def routing(served: Served, redact: Any) -> dict[str, Any]:
     answer = served.answer
     _, agents_cost, own_cost = _spent(answer)
     return {
-        **decision_view(answer.decision),
+        **decision_view(answer.decision, redact),
         "called": [r.agent for r in answer.results],
         "failed": [r.agent for r in served.failed],
         "agents": [agent_view(r, redact) for r in answer.results],

@@ -356,6 +356,9 @@ def test_errors_keep_openai_codes_and_shape() -> None:
             assert status != 405 or "GET" in resp.headers["allow"]
         unset = httpx.post(url, json={"model": "agentroute", "n": None, "messages": [{"role": "user", "content": "x"}]})
         assert unset.status_code == 200  # OpenAI accepts n: null
+        pasted = httpx.get(base + f"/nope/{SECRET}/bolt://neo4j:hunter2@db")
+        message = pasted.json()["error"]["message"]
+        assert pasted.status_code == 404 and SECRET not in message and "hunter2" not in message
 
 
 def test_a_multi_round_router_streams_its_agents_then_its_answer() -> None:
