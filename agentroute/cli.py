@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import sys
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -36,6 +37,7 @@ from agentroute.validate import (
     check_routers,
     check_store,
     checkpoint_beside,
+    router_for_model,
 )
 
 app = typer.Typer(
@@ -259,7 +261,9 @@ def agents_describe(
 def ask(
     question: str = typer.Argument(..., help="The question to answer."),
     agents: str = typer.Option(None, "--agents", "-a", help=AGENTS_HELP),
-    router: str = typer.Option("knn", "--router", "-r", help="Router name (see `agentroute routers`)."),
+    router: str = typer.Option(
+        None, "--router", "-r", help="Router name (see `agentroute routers`; default knn, or with --model gnn)."
+    ),
     model: Path = typer.Option(None, "--model", "-m", help="A trained GNN checkpoint (from `agentroute train`)."),
     store: str = typer.Option("memory", "--store", help=STORE_HELP),
     k: int = typer.Option(None, "--k", min=1, help="Number of agents to call (default: the router's own rule)."),
@@ -291,7 +295,7 @@ def ask(
 
     # the agent file first: it may register the router, store or aggregator the options name
     pool = load_agents(agents) if agents is not None else None
-    check_router(router)
+    router = router_for_model(router, model)
     check_device(device)
     if model is not None:
         check_checkpoint(model)
@@ -684,15 +688,19 @@ def profile(
 @handle_errors
 def serve(
     agents: str = typer.Option(None, "--agents", "-a", help=AGENTS_HELP),
-    router: str = typer.Option("knn", "--router", "-r", help="Default router (model 'agentroute')."),
+    router: str = typer.Option(
+        None, "--router", "-r", help="Default router (model 'agentroute'; knn, or with --model gnn)."
+    ),
     model: Path = typer.Option(None, "--model", "-m", help="A trained GNN checkpoint as the default router."),
     store: str = typer.Option("memory", "--store", help=STORE_HELP + " Every served run is recorded there."),
     host: str = typer.Option("127.0.0.1", "--host", help="Interface to bind (loopback unless told otherwise)."),
     port: int = typer.Option(8000, "--port", "-p", min=1, max=65535),
-    k: int = typer.Option(None, "--k", help="Number of agents to call (default: the router's own rule)."),
+    k: int = typer.Option(None, "--k", min=1, help="Number of agents to call (default: the router's own rule)."),
     seed: int = typer.Option(0, "--seed", min=0, help="Seed of the built-in suite and the routers."),
     timeout: float = typer.Option(60.0, "--timeout", min=0.001, help="Per-agent timeout in seconds."),
-    request_timeout: float = typer.Option(120.0, "--request-timeout", help="Per-request timeout in seconds."),
+    request_timeout: float = typer.Option(
+        120.0, "--request-timeout", min=0.001, help="Per-request timeout in seconds."
+    ),
     max_body: int = typer.Option(1_000_000, "--max-body", min=1, help="Largest request body in bytes (else 413)."),
     max_messages: int = typer.Option(256, "--max-messages", min=1, help="Most messages in one request (else 400)."),
     refit_every: int = typer.Option(0, "--refit-every", min=0, help="Refit routers every N feedbacks (0: never)."),
@@ -707,7 +715,7 @@ def serve(
     from agentroute.agents.loading import load_agents
 
     pool = load_agents(agents) if agents is not None else None  # first: it may register the router or store
-    check_router(router)
+    router = router_for_model(router, model)
     if model is not None:
         check_checkpoint(model)
     check_store(store)
@@ -863,6 +871,8 @@ def main() -> None:
     usage_error: Any = typer.BadParameter.__mro__[1]
     # The neo4j driver logs a lost connection on stderr itself; our one-line error already says it.
     logging.getLogger("neo4j").addHandler(logging.NullHandler())
+    # The library's warnings (e.g. an agent class never instantiated) as one line, like our own warnings.
+    warnings.formatwarning = lambda message, *_args, **_kw: f"warning: {message}\n"
     try:
         code = app(standalone_mode=False)
     except usage_error as e:

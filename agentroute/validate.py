@@ -200,6 +200,21 @@ def check_checkpoint(path: str | Path, option: str = "--model") -> Path:
     return p
 
 
+def router_for_model(router: str | None, model: Path | None, default: str = "knn") -> str:
+    """The router a command runs: ``--router``, else ``default``, or with ``--model`` alone the checkpoint's
+    router; a ``--router`` that cannot load a checkpoint beside ``--model`` is an error, not ignored."""
+    from agentroute.routers.base import CHECKPOINT_ROUTER, router_info, router_names
+
+    if router is None:
+        return default if model is None else CHECKPOINT_ROUTER
+    check_router(router)
+    if model is not None and router_info(router).checkpoint is None:
+        loaders = ", ".join(n for n in router_names() if router_info(n).checkpoint is not None)
+        why = f"does not load checkpoints; --model needs one of {loaders} (or no --router)"
+        raise OptionError(f"--router {router}: {why}")
+    return router
+
+
 def load_checkpoint_router(path: str | Path, router: str, device: str, option: str = "--model") -> Any:
     """Restore a saved router, every failure (junk, wrong kind, wrong version) one line naming the file."""
     from agentroute.routers.base import CHECKPOINT_ROUTER, load_router, router_info

@@ -97,6 +97,11 @@ CASES = {
     "ask junk model": (["ask", "hi", "--model", "{junk}"], "junk.pt: not a router checkpoint"),
     "serve junk model": (["serve", "--model", "{junk}"], "junk.pt: not a router checkpoint"),
     "ask zip model": (["ask", "hi", "--model", "{zipped}"], "zipped.pt: not a router checkpoint"),
+    # a checkpoint beside a router that cannot load one (it used to be loaded as gnn, silently)
+    "ask knn with model": (["ask", "hi", "--router", "knn", "--model", "{junk}"], "--router knn: does not load"),
+    "serve knn with model": (["serve", "--router", "knn", "--model", "{junk}"], "--router knn: does not load"),
+    "serve zero request timeout": (["serve", "--request-timeout", "0"], "--request-timeout"),
+    "serve zero k": (["serve", "--k", "0"], "--k"),
     # bracketed paths and markup-like text, printed literally
     "bench bracketed log": (["bench", "run", "--logs", "{bracketed}"], "runs[test].jsonl: no such file"),
     "bench bracketed test log": (["bench", "run", "--logs", "{log}", "--test-logs", "{tmpdir}"], "[/tmp]"),

@@ -13,6 +13,7 @@ import importlib.util
 import itertools
 import re
 import sys
+import warnings
 from collections.abc import Iterable
 from pathlib import Path
 from types import ModuleType
@@ -51,9 +52,32 @@ def load_agents(source: str | Path) -> AgentPool:
         items = _items(module.AGENTS, where, "AGENTS")
     else:
         items = [(key, v) for key, v in _unique(vars(module).items()) if isinstance(v, Agent)]
+        idle = _classes_never_instantiated(module, [v for _, v in items])
+        if idle and items:
+            warnings.warn(f"{where}: {idle}", stacklevel=2)
+        elif idle:
+            raise AgentLoadError(f"{where}: no agents found: {idle}")
     if not items:
         raise AgentLoadError(f"{where}: no agents found (define Agent objects or an AGENTS list)")
     return _pool(items, where)
+
+
+def _classes_never_instantiated(module: ModuleType, agents: list[Agent]) -> str:
+    """Why a class the file defines is not in the pool (a pool holds agent objects), or ""."""
+    classes = [
+        v.__name__
+        for v in vars(module).values()
+        if isinstance(v, type)
+        and issubclass(v, Agent)
+        and v.__module__ == module.__name__
+        and not any(isinstance(a, v) for a in agents)
+    ]
+    if not classes:
+        return ""
+    names = ", ".join(classes)
+    verb = "subclasses" if len(classes) == 1 else "subclass"
+    hint = f"`{classes[0].lower()} = {classes[0]}()`"
+    return f"{names} {verb} Agent but no instance is defined (add e.g. {hint})"
 
 
 def _import_file(path: Path) -> ModuleType:

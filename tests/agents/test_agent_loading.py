@@ -254,3 +254,24 @@ def test_repo_suite_tools_and_builtin_agents_agree() -> None:
     assert pool.names == names
     assert all(spec.description and spec.skills for spec in pool.specs)
     assert ask(pool["calculator"], "What is 17 * 23?") == "391"
+
+
+CLASS_ONLY = """
+class Shouter(Agent):
+    def __init__(self) -> None:
+        super().__init__(name="shouter")
+
+    def run(self, query: Query) -> str:
+        return query.text.upper()
+"""
+
+
+def test_an_agent_class_never_instantiated_is_named(tmp_path: Path) -> None:
+    with pytest.raises(AgentLoadError, match=r"no agents found: Shouter subclasses Agent .* `shouter = Shouter\(\)`"):
+        load_agents(write(tmp_path, "only_class.py", CLASS_ONLY))
+    beside = CLASS_ONLY + '\n@agent(name="echo")\ndef echo(q: Query) -> str:\n    return q.text\n'
+    with pytest.warns(UserWarning, match="Shouter subclasses Agent but no instance"):
+        pool = load_agents(write(tmp_path, "with_function.py", beside))
+    assert [a.name for a in pool] == ["echo"]
+    used = CLASS_ONLY + "\nshouter = Shouter()\n"
+    assert [a.name for a in load_agents(write(tmp_path, "instantiated.py", used))] == ["shouter"]
