@@ -282,7 +282,8 @@ def ask(
     prices: Path = typer.Option(None, "--prices", help=PRICES_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
-    """Answer one question: route it, run the chosen agents in parallel, aggregate."""
+    """Answer one question: route it, run the chosen agents in parallel, aggregate (exit status 1 when no
+    agent answered)."""
     from agentroute.events import format_event
 
     def show_event(event: dict[str, Any]) -> None:
@@ -335,7 +336,15 @@ def ask(
                 "error": answer.error,
             }
         )
-        return
+    else:
+        show_answer(answer)
+    if not answer.text:
+        raise typer.Exit(1)  # scripts can tell "no agent answered" from an answer
+
+
+def show_answer(answer: Any) -> None:
+    """The answer, each agent's probability, choice and reply, the rationale and the LLM spend."""
+    d = answer.decision
     say(answer.text or (f"(no answer: {answer.error})" if answer.error else "(no answer)"), "bold")
     shown_table = table("agent", "prob", "chosen", "answer", title=f"router: {d.router}")
     by_agent = {r.agent: r for r in answer.results}

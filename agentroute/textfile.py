@@ -55,10 +55,13 @@ def read_text(path: str | Path) -> str:
 
 
 def parse_json(text: str, where: str) -> Any:
-    """``json.loads`` whose failures (bad JSON, nesting too deep) name ``where``."""
+    """``json.loads`` whose failures (bad JSON, nesting too deep) name ``where``, and the line and column
+    in a document of several lines (a JSONL line's own trailing newline does not count)."""
+    text = text.rstrip()
     try:
         return json.loads(text)
     except json.JSONDecodeError as e:
-        raise TextFileError(f"{where}: invalid JSON ({e.msg} at column {e.colno})") from None
+        at = f"line {e.lineno}, column {e.colno}" if "\n" in text else f"column {e.colno}"
+        raise TextFileError(f"{where}: invalid JSON ({e.msg} at {at})") from None
     except RecursionError:
         raise TextFileError(f"{where}: JSON nested too deeply") from None

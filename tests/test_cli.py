@@ -309,10 +309,10 @@ def test_ask_says_why_when_no_agent_answered(tmp_path: Path) -> None:
     )
     code, stdout, _ = run("ask", "What is 2 plus 2?", "--agents", str(pool), "--json")
     out = json.loads(stdout)
-    assert code == 0 and out["answer"] == "" and "no agent answered" in out["error"]
+    assert code == 1 and out["answer"] == "" and "no agent answered" in out["error"]  # a script can tell
     assert out["results"] == [{"agent": "down", "answer": None, "error": "ConnectionError: offline"}]
     code, stdout, _ = run("ask", "What is 2 plus 2?", "--agents", str(pool))
-    assert "(no answer: no agent answered" in stdout
+    assert code == 1 and "(no answer: no agent answered" in stdout
 
 
 def test_ask_uses_a_router_the_agents_file_registers(tmp_path: Path) -> None:

@@ -66,3 +66,16 @@ def test_reads_gzipped_jsonl_with_ids_and_a_limit(tmp_path: Path) -> None:
     assert [q.text for q in qs] == [f"who wrote book {i}" for i in range(50)]
     assert qs[7].gold == ["author 7"]
     assert len({q.id for q in qs}) == 50
+
+
+def test_a_json_document_error_names_its_line_and_a_jsonl_error_its_real_column(tmp_path: Path) -> None:
+    doc = tmp_path / "qa.json"
+    doc.write_text('[\n {"question": "a", "answer": "b"},\n {"question": "c" "answer": "d"}\n]\n')
+    with pytest.raises(
+        DatasetFormatError, match=r"qa.json: invalid JSON \(Expecting ',' delimiter at line 3, column 19\)"
+    ):
+        read_qa(doc)
+    lines = tmp_path / "qa.jsonl"
+    lines.write_text('{"question": "a", "answer": "b"}\n{"question": "c", "answer": "d"\n')
+    with pytest.raises(DatasetFormatError, match=r"qa.jsonl:2: invalid JSON \(Expecting ',' delimiter at column 32\)"):
+        read_qa(lines)
