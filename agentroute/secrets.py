@@ -16,7 +16,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 
 _SECRET_NAMES = ("KEY", "TOKEN", "SECRET", "PASS")
-_SECRET_NAME_PARTS = ("AUTH", "CREDENTIALS", "PWD")
+_SECRET_NAME_PARTS = ("AUTH", "CREDENTIALS")
 #: an OpenAI-style key, a bearer token (8+ token characters with a digit, so prose is left alone), or a
 #: basic credential (``Authorization: Basic <base64>``)
 _SHAPED = re.compile(

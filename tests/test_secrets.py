@@ -118,8 +118,8 @@ def test_redact_blanks_env_secrets_key_shapes_and_url_credentials() -> None:
     assert redact("postgres://user:p@ss@db:5432/x", env) == "postgres://***@db:5432/x"  # up to the last @
     for unencoded in ("bolt://neo4j:hunter2#x@db:7687", "http://bob:hun/ter2@db:7687", "bolt://u:p?w@db:7687"):
         assert redact(f"failed: {unencoded}.", env) == f"failed: {unencoded.split('://')[0]}://***@db:7687."
-    short = {"NEO4J_PASSWORD": "hunter2", "NEO4J_AUTH": "neo4j/s3cret", "PGPASS": "pgpass9"}
-    assert redact("hunter2 neo4j/s3cret pgpass9", short) == "*** *** ***"
+    short = {"NEO4J_PASSWORD": "hunter2", "NEO4J_AUTH": "neo4j/s3cret", "PGPASS": "pgpass9", "PWD": "/home/me"}
+    assert redact("hunter2 neo4j/s3cret pgpass9 /home/me", short) == "*** *** *** /home/me"  # PWD: a folder
     assert redact("Authorization: Basic dXNlcjpwYXNzd29yZA==", env) == "Authorization: ***"
     assert redact("host=db password=pg999 user=u; GET /v1?api_key=abc123&q=1", env) == (
         "host=db password=*** user=u; GET /v1?api_key=***&q=1"

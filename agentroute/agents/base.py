@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import logging
 import time
+import traceback
 from collections.abc import Callable, Sequence
 from typing import Any, overload
 
@@ -18,6 +20,8 @@ from pydantic import ValidationError
 from agentroute.agents.executor import run_sync
 from agentroute.secrets import redact
 from agentroute.types import AgentResult, AgentSpec, Query
+
+log = logging.getLogger("agentroute.agents")
 
 
 class AgentDefinitionError(ValueError):
@@ -115,6 +119,8 @@ class Agent:
                 result = self._as_result(call.result())
             except Exception as e:  # noqa: BLE001 - an agent failure must not fail the question
                 result = AgentResult(agent=self.name, error=redact(f"{type(e).__name__}: {e}"))
+                if log.isEnabledFor(logging.DEBUG):  # where it failed, for its author (redacted too)
+                    log.debug("agent %s failed:\n%s", self.name, redact("".join(traceback.format_exception(e))))
         update: dict[str, Any] = {"latency_s": elapsed}
         if result.cost == 0.0:
             update["cost"] = self.spec.cost_per_call

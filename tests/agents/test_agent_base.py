@@ -181,3 +181,19 @@ def test_a_skill_given_as_a_string_is_one_skill_and_costs_must_be_real() -> None
     for bad, why in ((-1.0, "cost_per_call: Input should be greater than or equal to 0"), (float("nan"), "finite")):
         with pytest.raises(AgentDefinitionError, match=why):
             agent(name="costly", cost_per_call=bad)(lambda q: "1")
+
+
+def test_a_failing_agents_traceback_is_logged_at_debug_level_redacted(caplog: pytest.LogCaptureFixture) -> None:
+    import asyncio
+    import logging
+
+    @agent(name="crashes")
+    def crashes(q: Query) -> str:
+        raise ValueError("bad key sk-abcdefghijklmnop")
+
+    with caplog.at_level(logging.DEBUG, logger="agentroute.agents"):
+        result = asyncio.run(crashes.invoke(Query(id="q", text="t")))
+    assert result.error == "ValueError: bad key ***"
+    logged = caplog.text
+    assert "agent crashes failed" in logged and "test_agent_base.py" in logged and ", in crashes" in logged
+    assert "sk-abcdefghijklmnop" not in logged
