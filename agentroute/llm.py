@@ -20,6 +20,7 @@ import random
 import re
 import threading
 import time
+import warnings
 import weakref
 from collections.abc import AsyncGenerator, Coroutine, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -226,6 +227,11 @@ class OpenAIChatModel:
         self.backoff_base_s, self.backoff_cap_s = backoff_base_s, backoff_cap_s
         self.concurrency = max(1, concurrency)
         self.prices = as_prices(prices)
+        if self.prices and self.price is None:  # a misspelt name would make every call cost $0, silently
+            named = ", ".join(sorted(self.prices))
+            warnings.warn(
+                f"no price for model {self.model!r} (the prices name {named}): its calls cost $0", stacklevel=2
+            )
         self.defaults = dict(defaults or {})
         self._sync_client: Any = None
         self._async: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[Any, AsyncGenerator[None, None]]] = (

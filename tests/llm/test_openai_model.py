@@ -202,3 +202,8 @@ def test_retry_after_and_backoff_rules():
     assert backoff_s(10, 0.5, 30, 1000.0) == 120.0
     waits = [backoff_s(2, 0.5, 30, None) for _ in range(50)]
     assert all(1.0 <= w <= 2.0 for w in waits) and len(set(waits)) > 1  # jittered within [half, full]
+
+
+def test_a_prices_file_that_does_not_name_the_model_is_a_warning() -> None:
+    with pytest.warns(UserWarning, match=r"no price for model 'small' \(the prices name smal\): its calls cost \$0"):
+        OpenAIChatModel("small", base_url="http://127.0.0.1:1/v1", prices={"smal": {"input": 1.0, "output": 2.0}})
