@@ -125,6 +125,8 @@ def read_routing_log(path: str | Path) -> list[RunRecord]:
                 raise LogFormatError(f"{path}:{lineno}: {_one_line(e)}") from None
     except TextFileError as e:
         raise LogFormatError(f"{e}; expected one JSON object per line") from None
+    if not records:
+        raise LogFormatError(f"{path}: no rows; expected one JSON object per line")
     return records
 
 

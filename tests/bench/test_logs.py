@@ -116,3 +116,10 @@ def test_reads_a_gzipped_log_of_four_experts(tmp_path: Path) -> None:
     assert len(records) == 600
     assert all(set(r.agents) == {"factual", "multihop", "math", "commonsense"} for r in records)
     assert len({r.qid for r in records}) == len(records)
+
+
+def test_an_empty_log_is_an_error_naming_the_file(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("\n\n")
+    with pytest.raises(LogFormatError, match=r"empty.jsonl: no rows; expected one JSON object per line"):
+        read_routing_log(empty)
