@@ -13,7 +13,9 @@ import contextlib
 import inspect
 import json
 import math
+import os
 import sys
+import tempfile
 import types
 import typing
 import zipfile
@@ -167,8 +169,9 @@ def check_input_file(path: str | Path, option: str) -> Path:
     return p
 
 
-def check_output_file(path: str | Path, option: str) -> Path:
-    """A file that can be written: not a directory, and its parent is (or can become) a directory."""
+def check_output_file(path: str | Path, option: str, probe: bool = True) -> Path:
+    """A file that can be written: not a directory, and its parent is (or can become) a directory that
+    takes files (``probe``; a store only read, never written, is not probed)."""
     p = Path(path)
     if p.is_dir():
         raise OptionError(f"{option} {p}: is a directory, expected a file name")
@@ -176,8 +179,21 @@ def check_output_file(path: str | Path, option: str) -> Path:
         if parent.exists():
             if not parent.is_dir():
                 raise OptionError(f"{option} {p}: {parent} is a file, not a directory")
+            if probe:
+                _check_writable(parent, p, option)
             break
     return p
+
+
+def _check_writable(folder: Path, target: Path, option: str) -> None:
+    """Create (and remove) a file in ``folder`` now, so a folder that takes no files fails before the
+    work whose result would go there (permissions alone do not tell: root passes them, /proc refuses)."""
+    try:
+        fd, probe = tempfile.mkstemp(dir=folder, prefix=".agentroute-probe-")
+    except OSError as e:
+        raise OptionError(f"{option} {target}: cannot write in {folder} ({e.strerror or e})") from None
+    os.close(fd)
+    os.unlink(probe)
 
 
 def check_output_dir(path: str | Path, option: str) -> Path:
@@ -245,7 +261,7 @@ def check_store(url: str, option: str = "--store") -> str:
         path = url.split(":", 1)[1]
         if not path:
             raise OptionError(f"{option} {url}: give a file name, e.g. file:routing.json")
-        check_output_file(path, option)
+        check_output_file(path, option, probe=False)  # a store may be read only (ask); writes fail on their own
     return url
 
 

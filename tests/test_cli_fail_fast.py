@@ -97,6 +97,11 @@ CASES = {
     "ask junk model": (["ask", "hi", "--model", "{junk}"], "junk.pt: not a router checkpoint"),
     "serve junk model": (["serve", "--model", "{junk}"], "junk.pt: not a router checkpoint"),
     "ask zip model": (["ask", "hi", "--model", "{zipped}"], "zipped.pt: not a router checkpoint"),
+    # an output folder that takes no files: refused before any training
+    "train unwritable out": (
+        ["train", "--logs", "{log}", "--out", "/proc/m.pt"],
+        "--out /proc/m.pt: cannot write in /proc",
+    ),
     # a checkpoint beside a router that cannot load one (it used to be loaded as gnn, silently)
     "ask knn with model": (["ask", "hi", "--router", "knn", "--model", "{junk}"], "--router knn: does not load"),
     "serve knn with model": (["serve", "--router", "knn", "--model", "{junk}"], "--router knn: does not load"),
