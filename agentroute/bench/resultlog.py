@@ -67,12 +67,33 @@ def _json_row(line: bytes) -> dict[str, Any]:
     return row
 
 
+#: what a run writes in its folder: its rows, its description, and the report and plots made from them
+RUN_FILES = ("results.jsonl", "run.json", "report.json", "report.md", "*.png")
+
+
+def set_aside_previous_run(folder: Path) -> None:
+    """Move a previous run's files to ``DIR/previous/`` (replacing an older one there). Why: a new run
+    killed half-way must neither lose the last finished report nor leave it beside rows it did not come
+    from. Other files in the folder are not touched."""
+    found = sorted({p for pattern in RUN_FILES for p in folder.glob(pattern) if p.is_file()})
+    if not found:
+        return
+    previous = folder / "previous"
+    if previous.is_dir():
+        for old in previous.iterdir():
+            if old.is_file():
+                old.unlink()
+    previous.mkdir(exist_ok=True)
+    for p in found:
+        p.replace(previous / p.name)
+
+
 class ResultsLog:
     """``DIR/results.jsonl`` of a benchmark: one row per unit of work (e.g. per router and question).
 
     ``config`` describes the run (``DIR/run.json``); ``resume`` keeps finished rows, refusing a folder
     written by a run with another config (mixing two runs' rows would silently corrupt the results).
-    Without ``resume`` an existing results file is replaced by this run's.
+    Without ``resume`` a previous run's files are moved to ``DIR/previous/`` first (``set_aside_previous_run``).
     """
 
     def __init__(
@@ -100,7 +121,7 @@ class ResultsLog:
                 )
                 raise ResultsFileError(f"--resume: {folder} holds another run's results ({diff})")
         if not resume:
-            self.path.unlink(missing_ok=True)
+            set_aside_previous_run(folder)
         atomic_write_text(meta_path, json.dumps(config, indent=2, sort_keys=True))
         self.done: dict[Hashable, dict[str, Any]] = {}
         for row in read_rows(self.path, _json_row):

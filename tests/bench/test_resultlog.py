@@ -1,0 +1,27 @@
+"""A new run into a folder that holds a finished one: the old run is set aside, never mixed or lost."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from agentroute.bench.resultlog import ResultsLog
+
+
+def test_a_new_run_sets_the_previous_one_aside_and_leaves_other_files(tmp_path: Path) -> None:
+    first = ResultsLog(tmp_path, lambda r: r["qid"], {"run": 1}, resume=False)
+    first.append([{"qid": "a"}, {"qid": "b"}])
+    (tmp_path / "report.json").write_text('{"run": 1}')
+    (tmp_path / "accuracy_vs_calls.png").write_bytes(b"png")
+    (tmp_path / "notes.txt").write_text("mine")
+
+    second = ResultsLog(tmp_path, lambda r: r["qid"], {"run": 2}, resume=False)  # killed after one row
+    second.append([{"qid": "c"}])
+
+    assert [json.loads(x)["qid"] for x in (tmp_path / "results.jsonl").read_text().splitlines()] == ["c"]
+    assert not (tmp_path / "report.json").exists() and not (tmp_path / "accuracy_vs_calls.png").exists()
+    previous = tmp_path / "previous"
+    assert json.loads((previous / "report.json").read_text()) == {"run": 1}
+    assert [json.loads(x)["qid"] for x in (previous / "results.jsonl").read_text().splitlines()] == ["a", "b"]
+    assert json.loads((previous / "run.json").read_text()) == {"run": 1}
+    assert (tmp_path / "notes.txt").read_text() == "mine" and not (previous / "notes.txt").exists()
