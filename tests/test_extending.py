@@ -184,3 +184,23 @@ def test_registrations_do_not_outlive_the_test_that_made_them() -> None:
 
     assert not {"longest", "shortest"} & set(aggregator_names())
     assert not {"counting", "counting2", "scratch"} & set(store_schemes())
+
+
+def test_a_router_without_a_seed_parameter_is_still_built_by_name() -> None:
+    """Commands pass ``seed`` to every router; a deterministic one need not take it."""
+    from agentroute import make_router, register_router
+    from agentroute.routers.base import BaseRouter
+
+    @register_router("first-agent")
+    class FirstAgent(BaseRouter):
+        name = "first-agent"
+
+        def __init__(self, k: int = 1) -> None:
+            self.k = k
+
+        def route(self, graph, k=None):  # type: ignore[no-untyped-def]
+            first = graph.agents[0].name
+            return RoutingDecision(router=self.name, probs={first: 1.0}, selected=[first])
+
+    router = make_router("first-agent", seed=3, k=2)
+    assert isinstance(router, FirstAgent) and router.k == 2

@@ -3,6 +3,7 @@ and the set-selection rules shared by every router."""
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -215,12 +216,23 @@ def make_router(name: str, **options: Any) -> Router:
     info = router_info(name)
     guard = options.pop("guard", True)
     factory = info.factory()
+    if "seed" in options and not _takes(factory, "seed"):  # commands pass a seed to every router
+        options.pop("seed")
     router = factory(**options)
     if not info.guarded:
         return router
     from agentroute.routers.fallback import guard_router
 
     return guard_router(router, lambda: factory(**options), guard, seed=int(options.get("seed", 0)))
+
+
+def _takes(factory: Callable[..., Any], option: str) -> bool:
+    """Whether ``factory`` accepts the keyword ``option`` (by name, or through ``**kwargs``)."""
+    try:
+        params = inspect.signature(factory).parameters.values()
+    except (TypeError, ValueError):  # no signature to read: pass it, as before
+        return True
+    return any(p.name == option or p.kind is inspect.Parameter.VAR_KEYWORD for p in params)
 
 
 def load_router(name: str, path: str | Path, **options: Any) -> Router:
