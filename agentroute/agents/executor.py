@@ -176,11 +176,11 @@ async def run_sync(fn: Callable[..., Any], *args: Any) -> Any:
     executor = _current.get()
     loop = asyncio.get_running_loop()
     if isinstance(executor, AgentExecutor):
-        call = executor.submit(fn, *args)
+        pending = executor.submit(fn, *args)
         try:
-            return await asyncio.wrap_future(call)
+            return await asyncio.wrap_future(pending)
         except asyncio.CancelledError:  # timed out or cancelled: free its place in the pool
-            executor.abandon(call)
+            executor.abandon(pending)
             raise
     if executor is not None:
         return await loop.run_in_executor(executor, fn, *args)

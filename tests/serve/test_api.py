@@ -247,16 +247,30 @@ def test_api_key_guards_every_endpoint_but_health(caplog: pytest.LogCaptureFixtu
 
 
 def test_a_router_that_cannot_route_yet_is_a_clear_4xx_or_503_not_an_internal_error(no_llm_env) -> None:
-    # gnn built on an empty store stays untrained: asking it is the operator's to fix, and the reply says how
+    from agentroute import register_router
+    from agentroute.routers.base import BaseRouter, NotTrainedError
+
+    @register_router("needs-training")
+    class NeedsTraining(BaseRouter):  # a router that must be trained before it routes anything
+        name = "needs-training"
+
+        def route(self, graph, k=None):  # type: ignore[no-untyped-def]
+            raise NotTrainedError("needs-training router is not trained")
+
     svc = service("alpha", "beta", router="knn")
     ask = {"messages": [{"role": "user", "content": "Which river flows through Paris?"}]}
     with running(svc) as base:
-        again = httpx.post(base + "/v1/chat/completions", json={**ask, "model": "agentroute:gnn"})
-        assert again.status_code == 409, again.text
-        error = again.json()["error"]
+        untrained = httpx.post(base + "/v1/chat/completions", json={**ask, "model": "agentroute:needs-training"})
+        assert untrained.status_code == 409, untrained.text  # the operator's to fix, and the reply says how
+        error = untrained.json()["error"]
         assert error["code"] == "model_not_trained" and "--refit-every" in error["message"]
-        streamed = httpx.post(base + "/v1/chat/completions", json={**ask, "model": "agentroute:gnn", "stream": True})
-        assert "No answer: gnn router is not trained" in streamed.text  # in-band once headers are sent
+        streamed = httpx.post(
+            base + "/v1/chat/completions", json={**ask, "model": "agentroute:needs-training", "stream": True}
+        )
+        assert "No answer: needs-training router is not trained" in streamed.text  # in-band once headers are sent
+        # gnn on an empty store: no agent has history, so it routes by description, as every learned router
+        gnn = httpx.post(base + "/v1/chat/completions", json={**ask, "model": "agentroute:gnn"})
+        assert gnn.status_code == 200 and gnn.json()["agentroute"]["rationale"].startswith("cold start")
         llm = httpx.post(base + "/v1/chat/completions", json={**ask, "model": "agentroute:reasoning"})
         assert llm.status_code == 503, llm.text
         assert llm.json()["error"]["code"] == "llm_not_configured"
