@@ -647,16 +647,31 @@ def run_on_new_loop(coro: Coroutine[Any, Any, T]) -> T:
         return loop.run_until_complete(coro)
     finally:
         asyncio.set_event_loop(host_loop)
-        try:
-            left = asyncio.all_tasks(loop)
-            for task in left:
-                task.cancel()
-            if left:
-                loop.run_until_complete(asyncio.gather(*left, return_exceptions=True))
-            loop.run_until_complete(loop.shutdown_asyncgens())
-            loop.run_until_complete(loop.shutdown_default_executor())
-        finally:
-            loop.close()
+        stuck: set[asyncio.Task[Any]] = set()
+        left = asyncio.all_tasks(loop)
+        for task in left:
+            task.cancel()
+        if left:  # an agent that ignores cancellation must not hold the caller: it finishes on its own
+            _, stuck = loop.run_until_complete(asyncio.wait(left, timeout=_LEFTOVER_WAIT_S))
+        if stuck:
+            closer = threading.Thread(target=_close_loop, args=(loop, stuck), name="agentroute-leftover", daemon=True)
+            closer.start()
+        else:
+            _close_loop(loop, stuck)
+
+
+_LEFTOVER_WAIT_S = 0.1  # cancelled tasks usually end at once
+
+
+def _close_loop(loop: asyncio.AbstractEventLoop, stuck: set[asyncio.Task[Any]]) -> None:
+    """Let the tasks still running finish, finalise async generators (closing chat clients), close."""
+    try:
+        if stuck:
+            loop.run_until_complete(asyncio.wait(stuck))
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.run_until_complete(loop.shutdown_default_executor())
+    finally:
+        loop.close()
 
 
 def connect_parts(parts: Sequence[object], settings: LLMSettings | None = None, check: bool = True) -> list[ChatModel]:

@@ -251,3 +251,23 @@ def test_two_fits_in_two_threads_are_reproducible_and_leave_the_hosts_torch_seed
         t.join()
     assert together == serial and serial[0] != serial[1]
     assert torch.initial_seed() == 123
+
+
+def test_a_call_queued_behind_an_abandoned_one_gets_a_thread():
+    """One worker, busy with a call its caller gave up on: a call already queued behind it runs on a new
+    thread at once, and the hung thread leaves the pool when its call returns."""
+    release = threading.Event()
+    pool = AgentExecutor(max_workers=1)
+    try:
+        hung = pool.submit(release.wait, 30)
+        queued = pool.submit(lambda: "ran")
+        assert not queued.done()
+        pool.abandon(hung)
+        assert queued.result(timeout=5) == "ran" and pool.hung == 1
+        release.set()
+        assert hung.result(timeout=5) is True
+        again = [pool.submit(lambda i=i: i) for i in range(3)]  # the pool still works, one thread
+        assert [f.result(timeout=5) for f in again] == [0, 1, 2] and pool.hung == 0
+    finally:
+        release.set()
+        pool.shutdown(wait=False)

@@ -82,8 +82,9 @@ class Agent:
         """Run the agent once; never raises (errors and timeouts come back in ``AgentResult.error``).
 
         At the deadline the call is cancelled and not waited for, so an agent that ignores cancellation
-        cannot hold the question. An async agent that blocks the event loop cannot be interrupted: its
-        answer, arriving past the deadline, is reported as a timeout all the same.
+        cannot hold the question. (An async agent that blocks the event loop cannot be interrupted, and
+        holds every other agent on that loop with it: blocking work belongs in a synchronous agent, which
+        runs on a thread.)
         """
         start = time.perf_counter()
         ended: list[float] = []
@@ -101,19 +102,15 @@ class Agent:
             done, _ = await asyncio.wait({call}, timeout=timeout)
         except asyncio.CancelledError:
             call.cancel()
+            call.add_done_callback(_drop_late_outcome)
             raise
         elapsed = (ended[0] if ended else time.perf_counter()) - start
         if not done:
             call.cancel()
             call.add_done_callback(_drop_late_outcome)
             result = AgentResult(agent=self.name, error=f"timeout after {timeout:g}s")
-        elif timeout is not None and elapsed > timeout:  # the deadline could not fire: the loop was blocked
-            call.add_done_callback(_drop_late_outcome)
-            result = AgentResult(
-                agent=self.name,
-                error=f"timeout after {timeout:g}s: answered after {elapsed:.3g}s, blocking the event loop "
-                "(blocking work belongs in a synchronous agent, which runs on a thread)",
-            )
+        elif call.cancelled():  # not by us: the agent raised CancelledError itself
+            result = AgentResult(agent=self.name, error="CancelledError: the agent was cancelled")
         else:
             try:
                 result = self._as_result(call.result())

@@ -47,7 +47,8 @@ class AgentExecutor(Executor):
         self._threads: list[threading.Thread] = []
         self._started = 0
         self._abandoned: set[Future[Any]] = set()  # running calls nobody waits for (they timed out)
-        self._idle = 0
+        self._idle = 0  # workers waiting for a call
+        self._waiting = 0  # queued calls no worker is assigned to yet
         self._lock = threading.Lock()
         self._closed = False
         # workers hold only this weak reference, so a pool nobody can reach any more stops its threads
@@ -61,25 +62,38 @@ class AgentExecutor(Executor):
             self._work.put((future, functools.partial(fn, *args, **kwargs)))
             if self._idle:
                 self._idle -= 1  # a waiting worker takes it
-            elif len(self._threads) - len(self._abandoned) < self.max_workers:
-                name = f"{self._prefix}-{self._started}"
-                self._started += 1
-                thread = threading.Thread(target=_work, args=(self._ref, self._work), name=name, daemon=True)
-                self._threads.append(thread)
-                thread.start()
+            elif not self._start_worker():
+                self._waiting += 1  # the next worker to finish takes it
         return future
+
+    def _start_worker(self) -> bool:
+        """Start a thread if fewer than ``max_workers`` serve callers (hung, abandoned calls not counted).
+        Called with the lock held."""
+        if len(self._threads) - len(self._abandoned) >= self.max_workers:
+            return False
+        name = f"{self._prefix}-{self._started}"
+        self._started += 1
+        thread = threading.Thread(target=_work, args=(self._ref, self._work), name=name, daemon=True)
+        self._threads.append(thread)
+        thread.start()
+        return True
+
+    def _take_waiting(self) -> None:
+        """A place freed up: start a thread for a queued call no worker is assigned to. With the lock held."""
+        if self._waiting and not self._closed and self._start_worker():
+            self._waiting -= 1
 
     def abandon(self, future: Future[Any]) -> None:
         """The caller stopped waiting for this call: a queued one is dropped; a running one keeps its thread
-        until it returns, and the pool may start another thread in its place."""
+        until it returns, and the pool starts another thread in its place when calls are queued."""
         if future.cancel():
             return
         with self._lock:
-            if not future.done() and future not in self._abandoned:
-                self._abandoned.add(future)
-                hung = len(self._abandoned)
-            else:
+            if future.done() or future in self._abandoned:
                 return
+            self._abandoned.add(future)
+            hung = len(self._abandoned)
+            self._take_waiting()
         if hung % self.max_workers == 0:
             log.warning("%d agent calls still running after their callers timed out (hung agents?)", hung)
 
@@ -89,14 +103,17 @@ class AgentExecutor(Executor):
         return len(self._abandoned)
 
     def _finished(self, future: Future[Any]) -> bool:
-        """A worker finished a call: wait for the next (True), or stop, if the call had been abandoned and
-        another thread has taken this one's place (False)."""
+        """A worker finished a call: take the next (True), or stop, if the call had been abandoned and
+        another thread may have taken this one's place (False)."""
         with self._lock:
             if future in self._abandoned:
                 self._abandoned.discard(future)
                 self._threads.remove(threading.current_thread())
+                self._take_waiting()
                 return False
-            if not self._closed:
+            if self._waiting:
+                self._waiting -= 1  # this worker takes a queued call next
+            elif not self._closed:
                 self._idle += 1
             return True
 

@@ -67,25 +67,33 @@ def _json_row(line: bytes) -> dict[str, Any]:
     return row
 
 
-#: what a run writes in its folder: its rows, its description, and the report and plots made from them
-RUN_FILES = ("results.jsonl", "run.json", "report.json", "report.md", "*.png")
+#: what a finished run leaves in its folder: its rows, its description, the report and its plots
+RUN_FILES = (
+    "results.jsonl",
+    "run.json",
+    "report.json",
+    "report.md",
+    "accuracy_vs_calls.png",
+    "agent_choice.png",
+    "curves.png",
+    "pgr.png",
+)
 
 
 def set_aside_previous_run(folder: Path) -> None:
-    """Move a previous run's files to ``DIR/previous/`` (replacing an older one there). Why: a new run
-    killed half-way must neither lose the last finished report nor leave it beside rows it did not come
-    from. Other files in the folder are not touched."""
-    found = sorted({p for pattern in RUN_FILES for p in folder.glob(pattern) if p.is_file()})
-    if not found:
+    """Before a new run: a finished run (it has ``report.json``) is moved to ``DIR/previous/``, replacing
+    the one there; an unfinished run's rows are deleted (its ``previous/`` stays). Why: a new run killed
+    half-way must neither lose the last finished report nor leave it beside rows it did not come from.
+    Other files in the folder are not touched."""
+    if not (folder / "report.json").is_file():
+        (folder / "results.jsonl").unlink(missing_ok=True)
         return
     previous = folder / "previous"
-    if previous.is_dir():
-        for old in previous.iterdir():
-            if old.is_file():
-                old.unlink()
     previous.mkdir(exist_ok=True)
-    for p in found:
-        p.replace(previous / p.name)
+    for name in RUN_FILES:
+        (previous / name).unlink(missing_ok=True)
+        if (folder / name).is_file():
+            (folder / name).replace(previous / name)
 
 
 class ResultsLog:

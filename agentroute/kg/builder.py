@@ -96,10 +96,9 @@ class _History:
         self.rows = _Rows.empty(dim)
 
     def replace(self, records: Sequence[RunRecord], embedder: Embedder) -> None:
-        recs, vecs = _embedded(records, embedder)
-        rows = _Rows.empty(self.dim).with_records(recs, vecs)
-        with self.lock:
-            self.rows = rows
+        with self.lock:  # held while embedding: an upsert meanwhile lands after the swap, not lost before it
+            recs, vecs = _embedded(records, embedder)
+            self.rows = _Rows.empty(self.dim).with_records(recs, vecs)
             self.loaded = True
 
     def upsert(self, records: Sequence[RunRecord], embedder: Embedder) -> None:

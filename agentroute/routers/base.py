@@ -216,6 +216,7 @@ def make_router(name: str, **options: Any) -> Router:
     info = router_info(name)
     guard = options.pop("guard", True)
     factory = info.factory()
+    seed = int(options.get("seed", 0))  # the guard's, even for a router that takes none
     if "seed" in options and not _takes(factory, "seed"):  # commands pass a seed to every router
         options.pop("seed")
     router = factory(**options)
@@ -223,7 +224,7 @@ def make_router(name: str, **options: Any) -> Router:
         return router
     from agentroute.routers.fallback import guard_router
 
-    return guard_router(router, lambda: factory(**options), guard, seed=int(options.get("seed", 0)))
+    return guard_router(router, lambda: factory(**options), guard, seed=seed)
 
 
 def _takes(factory: Callable[..., Any], option: str) -> bool:

@@ -14,6 +14,7 @@ def test_a_new_run_sets_the_previous_one_aside_and_leaves_other_files(tmp_path: 
     (tmp_path / "report.json").write_text('{"run": 1}')
     (tmp_path / "accuracy_vs_calls.png").write_bytes(b"png")
     (tmp_path / "notes.txt").write_text("mine")
+    (tmp_path / "figure.png").write_bytes(b"mine")
 
     second = ResultsLog(tmp_path, lambda r: r["qid"], {"run": 2}, resume=False)  # killed after one row
     second.append([{"qid": "c"}])
@@ -25,3 +26,10 @@ def test_a_new_run_sets_the_previous_one_aside_and_leaves_other_files(tmp_path: 
     assert [json.loads(x)["qid"] for x in (previous / "results.jsonl").read_text().splitlines()] == ["a", "b"]
     assert json.loads((previous / "run.json").read_text()) == {"run": 1}
     assert (tmp_path / "notes.txt").read_text() == "mine" and not (previous / "notes.txt").exists()
+    assert (tmp_path / "figure.png").read_bytes() == b"mine"
+
+    third = ResultsLog(tmp_path, lambda r: r["qid"], {"run": 3}, resume=False)  # after a killed run: its
+    third.append([{"qid": "d"}])  # rows go; the finished run stays set aside
+    assert [json.loads(x)["qid"] for x in (tmp_path / "results.jsonl").read_text().splitlines()] == ["d"]
+    assert json.loads((previous / "report.json").read_text()) == {"run": 1}
+    assert [json.loads(x)["qid"] for x in (previous / "results.jsonl").read_text().splitlines()] == ["a", "b"]
