@@ -3,10 +3,11 @@
 Why one place: an agent's exception, an LLM provider's error body or a URL can quote a key, and such text
 reaches ``AgentResult.error``, CLI lines, routing logs, stores and the server's replies. Each of those
 passes it through ``redact`` here, which blanks out the values of environment variables whose names look
-secret (``*_API_KEY``, ``*TOKEN``, ``*SECRET*``, ``*PASS*``, ``*_AUTH``), anything shaped like an API key,
-a bearer or basic credential, ``password=``/``api_key=`` parameters, and the credentials in a URL
+secret (see ``_secret_name``), anything shaped like an API key or a bearer token, a basic credential after
+``Authorization``, ``password=``/``api_key=`` parameters and JSON fields, and the credentials in a URL
 (``https://user:pass@host`` becomes ``https://***@host``, also when the password holds ``/``, ``?`` or
-``#`` unencoded).
+``#`` unencoded, unless it starts with digits and a ``/``, which reads as a port). Served answers pass
+through it too, so the rules leave prose and code alone (``Basic Instinct``, ``password = input()``).
 """
 
 from __future__ import annotations
@@ -15,22 +16,25 @@ import os
 import re
 from collections.abc import Callable, Iterable, Mapping
 
-_SECRET_NAMES = ("KEY", "TOKEN", "SECRET", "PASS")
-_SECRET_NAME_PARTS = ("AUTH", "CREDENTIALS")
-#: an OpenAI-style key, a bearer token (8+ token characters with a digit, so prose is left alone), or a
-#: basic credential (``Authorization: Basic <base64>``)
-_SHAPED = re.compile(
-    r"\b(sk-[A-Za-z0-9_-]{8,}|[Bb]earer\s+(?=[A-Za-z0-9._~+/=-]*\d)[A-Za-z0-9._~+/=-]{8,}|Basic\s+[A-Za-z0-9+/]{8,}=*)"
-)
-#: ``password=...``, ``api_key=...`` in a query string, a DSN or a message (the name kept, the value blanked)
+_SECRET_NAMES = ("KEY", "TOKEN", "SECRET", "PASSWORD", "PASSWD")
+#: an OpenAI-style key, or a bearer token (8+ token characters with a digit, so prose is left alone)
+_SHAPED = re.compile(r"\b(sk-[A-Za-z0-9_-]{8,}|[Bb]earer\s+(?=[A-Za-z0-9._~+/=-]*\d)[A-Za-z0-9._~+/=-]{8,})")
+#: a basic credential, where an ``Authorization`` header or field gives it (``Basic Instinct`` is a film)
+_BASIC = re.compile(r"(?i)(\bauthorization[\"']?\s*[:=]\s*[\"']?basic\s+)[A-Za-z0-9+/]{4,}=*")
+#: ``password=...``, ``api_key=...`` in a query string or a DSN (the name kept, the value blanked); no spaces
+#: around ``=`` and no call or subscript in the value, so code in an answer (``password = input()``) stays
 _ASSIGNED = re.compile(
-    r"(?i)\b((?:password|passwd|pwd|api[_-]?key|access[_-]?token|auth[_-]?token|client[_-]?secret)\s*=\s*)"
-    r"([^\s&;,'\"]+)"
+    r"(?i)\b((?:password|passwd|api[_-]?key|access[_-]?token|auth[_-]?token|client[_-]?secret)=)"
+    r"(?![=\s]|[^\s&;,'\"]*[(\[])([^\s&;,'\"]+)"
 )
-#: ``scheme://userinfo@``: the authority's userinfo, or ``user:password@`` whose password holds ``/?#``
-#: unencoded (up to the last ``@`` before a space or quote), but not ``host:port/...?mail=a@b``
+#: the same names as JSON fields (an error body quoting a request): ``"password": "..."``
+_JSON_FIELD = re.compile(
+    r"(?i)(\"(?:password|passwd|api[_-]?key|access[_-]?token|auth[_-]?token|client[_-]?secret)\"\s*:\s*\")[^\"]*\""
+)
+#: ``scheme://user:password@`` whose password may hold ``/?#`` unencoded (up to the last ``@`` before a
+#: space or quote; not ``host:port/...?mail=a@b``), else the authority's own userinfo
 _URL_CREDENTIALS = re.compile(
-    r"(\b[a-zA-Z][a-zA-Z0-9+.-]*://)(?:[^/\s?#]*|[^/\s?#@:'\"<>]+:(?!\d+(?:[/?#\s]|$))[^\s'\"<>]*)@"
+    r"(\b[a-zA-Z][a-zA-Z0-9+.-]*://)(?:[^/\s?#@:'\"<>\[\]]+:(?!\d+(?:[/?\s]|$))[^\s'\"<>]*|[^/\s?#]*)@"
 )
 
 
@@ -41,8 +45,16 @@ def secret_values(env: Mapping[str, str] | None = None) -> tuple[str, ...]:
 
 
 def _secret_name(name: str) -> bool:
+    """``*KEY*``, ``*TOKEN*``, ``*SECRET*``, ``*PASSWORD*``, a part ending in ``PASS`` (``PGPASS``, ``DB_PASS``),
+    ``*_AUTH`` (``NEO4J_AUTH``) or a ``CREDENTIALS`` part; not ``SSH_AUTH_SOCK``, ``AUTH_PROVIDER`` or ``PWD``."""
     upper = name.upper()
-    return any(s in upper for s in _SECRET_NAMES) or any(p in upper.split("_") for p in _SECRET_NAME_PARTS)
+    parts = upper.split("_")
+    return (
+        any(s in upper for s in _SECRET_NAMES)
+        or any(p.endswith("PASS") for p in parts)
+        or parts[-1] == "AUTH"
+        or "CREDENTIALS" in parts
+    )
 
 
 def redactor(secrets: Iterable[str]) -> Callable[[str | None], str | None]:
@@ -54,7 +66,8 @@ def redactor(secrets: Iterable[str]) -> Callable[[str | None], str | None]:
             return text
         for s in known:
             text = text.replace(s, "***")
-        text = _ASSIGNED.sub(r"\1***", _SHAPED.sub("***", text))
+        text = _BASIC.sub(r"\1***", _SHAPED.sub("***", text))
+        text = _JSON_FIELD.sub(r'\1***"', _ASSIGNED.sub(r"\1***", text))
         return _URL_CREDENTIALS.sub(r"\1***@", text)
 
     return redact

@@ -120,10 +120,22 @@ def test_redact_blanks_env_secrets_key_shapes_and_url_credentials() -> None:
         assert redact(f"failed: {unencoded}.", env) == f"failed: {unencoded.split('://')[0]}://***@db:7687."
     short = {"NEO4J_PASSWORD": "hunter2", "NEO4J_AUTH": "neo4j/s3cret", "PGPASS": "pgpass9", "PWD": "/home/me"}
     assert redact("hunter2 neo4j/s3cret pgpass9 /home/me", short) == "*** *** *** /home/me"  # PWD: a folder
-    assert redact("Authorization: Basic dXNlcjpwYXNzd29yZA==", env) == "Authorization: ***"
+    assert redact("Authorization: Basic dXNlcjpwYXNzd29yZA==", env) == "Authorization: Basic ***"
     assert redact("host=db password=pg999 user=u; GET /v1?api_key=abc123&q=1", env) == (
         "host=db password=*** user=u; GET /v1?api_key=***&q=1"
     )
+    assert redact('refused {"api_key": "abc123", "model": "m"}', env) == 'refused {"api_key": "***", "model": "m"}'
+    assert redact("redis://default:2024#Secret@cache:6379 postgres://u:p@ss/word@db", env) == (
+        "redis://***@cache:6379 postgres://***@db"
+    )
+    # answers stay as they are: prose, code, addresses that only look alike
+    prose = (
+        'Basic Instinct (1992); Visual Basic; password = input("Password: "); if password == "x"; '
+        'api_key = os.environ["KEY"]; http://[::1]:8080/api?user=a@b.com; PWD=/home/me'
+    )
+    assert redact(prose, env) == prose
+    names = {"AUTH_PROVIDER": "github", "SSH_AUTH_SOCK": "/tmp/ssh-agent.1", "DB_PASS": "pass123456"}
+    assert redact("github /tmp/ssh-agent.1 pass123456", names) == "github /tmp/ssh-agent.1 ***"
     innocent = "http://host:8080/v1?mail=a@b.com, the Bearer of bad news, basic arithmetic questions"
     assert redact(innocent, env) == innocent
 
