@@ -66,7 +66,8 @@ def check_router_options(name: str, options: Mapping[str, Any], option: str = "-
     info = check_router(name, option)
     if info.reads_scores:  # evaluation-only routers are built with the recorded scores later
         return
-    check_types(option, name, info.factory(), options)
+    own = {k: v for k, v in options.items() if not (k == "guard" and info.guarded)}  # make_router takes guard
+    check_keywords(option, name, info.factory(), own)  # a misspelt option names the ones it takes
     try:
         make_router(name, seed=seed, **dict(options))
     except (TypeError, ValueError) as e:
@@ -79,7 +80,8 @@ def check_keywords(option: str, what: str, factory: Callable[..., Any], options:
         params = inspect.signature(factory).parameters.values()
     except (TypeError, ValueError):  # a builtin or C factory without a signature: it will say so itself
         return
-    if any(p.kind is p.VAR_KEYWORD for p in params):
+    if any(p.kind is p.VAR_KEYWORD for p in params):  # its **options say for themselves (options_type)
+        check_types(option, what, factory, options)
         return
     taken = [p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
     unknown = sorted(set(options) - set(taken))

@@ -78,7 +78,10 @@ CASES = {
     "train router": (["train", "--logs", "{log}", "--out", "{out}/m.pt", "--router", "nope"], "unknown router"),
     "train non-saving router": (["train", "--logs", "{log}", "--out", "{out}/m.pt", "--router", "knn"], "knn"),
     "serve router": (["serve", "--router", "nope"], "unknown router 'nope'"),
-    "bench options": (["bench", "run", "--logs", "{log}", "--options", '{"knn": {"nieghbours": 3}}'], "nieghbours"),
+    "bench options": (
+        ["bench", "run", "--logs", "{log}", "--options", '{"knn": {"nieghbours": 3}}'],
+        "unknown nieghbours; it takes seed, k, neighbours",
+    ),
     "bench aggregator options": (
         ["bench", "run", "--logs", "{log}", "--aggregator", "majority", "--aggregator-options", '{"merge": false}'],
         "--aggregator-options for majority: unknown merge; it takes merge_contained",
