@@ -214,6 +214,7 @@ class _Tally:
     seconds: float = 0.0
     guard: list[GuardState] = field(default_factory=list)  # the fitted guard's state in each fold
     decisions: list[RoutingDecision] = field(default_factory=list)  # kept for ``sweep``
+    hits: list[bool] = field(default_factory=list)  # per question some agent got right: a best one called
 
     def result(self, router: str, best_single: float, oracle: float, seed: int) -> RouterResult:
         accuracy = float(np.mean(self.scores)) if self.scores else 0.0
@@ -230,6 +231,7 @@ class _Tally:
             fold_accuracy=self.fold_accuracy,
             scores=self.scores,
             guard=guard_summary(self.guard),
+            set_hit=float(np.mean(self.hits)) if self.hits else None,
         )
 
 
@@ -624,6 +626,10 @@ def run_replay_benchmark(
                 tally.calls.append(len(r["called"]))
                 tally.costs.append(r["cost"])
                 tally.chosen.update(r["called"])
+                recorded = rows[r["row"]].scores()
+                best = max(recorded.values())
+                if best > 0:
+                    tally.hits.append(any(recorded.get(a, 0.0) >= best for a in r["called"]))
             tally.scores += fold_scores
             tally.fold_accuracy.append(float(np.mean(fold_scores)) if fold_scores else 0.0)
             tally.seconds += sum(float(r["seconds"]) for r in fold_rows)

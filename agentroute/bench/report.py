@@ -55,6 +55,9 @@ class RouterResult(BaseModel):
     vs_best_single: Paired | None = None
     vs_best_baseline: Paired | None = None
     guard: str | None = None  # what the do-no-harm guard decided per fold (learned routers)
+    # TCAR's routing accuracy: of the questions some agent got right, the share where the agents called
+    # include a best-scoring one (calling more is not penalised)
+    set_hit: float | None = None
 
 
 class BenchReport(BaseModel):
@@ -198,6 +201,14 @@ def report_markdown(report: BenchReport) -> str:
                     p_text = "< 0.001" if p.p < 0.001 else f"{p.p:.3g}"  # a bootstrap p of 0 only means < 1/draws
                     lines.append(f"| {r.router} | {p.against} | {p.short()} | {p_text} | {p.wins} / {p.losses} |")
         lines.append("")
+    hits = [r for r in report.results if r.set_hit is not None]
+    if hits:
+        lines += [
+            "Routing accuracy as TCAR measures it (of the questions some agent got right, the share where the "
+            "agents called include a best-scoring one; calling more is not penalised): "
+            + ", ".join(f"`{r.router}` {r.set_hit:.3f}" for r in hits),
+            "",
+        ]
     lines += task_markdown(report)
     guarded = [r for r in report.results if r.guard]
     if guarded:

@@ -330,3 +330,18 @@ def test_what_the_table_cannot_show_is_said_as_warnings(records: list[RunRecord]
     quiet: list[str] = []
     run_replay_benchmark(records[:120], folds=2, routers=["best-single"], progress=quiet.append)
     assert not [m for m in quiet if m.startswith("warning: ")]
+
+
+def test_set_hit_is_tcars_routing_accuracy(report: BenchReport, records: list[RunRecord]) -> None:
+    """Of the questions some agent got right, the share whose called agents include a best-scoring one:
+    recomputed here from best-single's known choice (one agent per fold)."""
+    assert report.result("oracle").set_hit == 1.0 and report.result("all").set_hit == 1.0
+    rows = per_question(report, records)
+    chosen = dict(enumerate(report.best_single_agents))
+    hits = [
+        r.scores().get(chosen[fold], 0.0) >= max(r.scores().values())
+        for r, fold in zip(rows, report.fold_of, strict=True)
+        if max(r.scores().values()) > 0
+    ]
+    assert report.result("best-single").set_hit == pytest.approx(np.mean(hits))
+    assert "Routing accuracy as TCAR measures it" in report_markdown(report)
