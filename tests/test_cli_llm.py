@@ -197,23 +197,9 @@ def test_ask_table_reports_llm_spend(runner, chat_server, tmp_path):
     server = chat_server(lambda request: "Answer: 7")
     prices = tmp_path / "prices.json"
     prices.write_text(json.dumps({"small": {"input_per_M": 1e6, "output_per_M": 1e6}}))  # 1 USD per token
-    result = runner.invoke(
-        app,
-        [
-            "ask",
-            "What is 3 plus 4?",
-            "--agents",
-            POOL,
-            "--router",
-            "all",
-            "--base-url",
-            server.url,
-            "--llm-model",
-            "small",
-            "--prices",
-            str(prices),
-        ],
-    )
+    ask = ["ask", "What is 3 plus 4?", "--agents", POOL, "--router", "all", "--base-url", server.url]
+    with pytest.warns(UserWarning, match=r"no price for model 'big' \(the prices name small\)"):
+        result = runner.invoke(app, [*ask, "--llm-model", "small", "--prices", str(prices)])
     assert result.exit_code == 0, result.stderr
     tokens = sum(len(str(m["content"]).split()) for r in server.chat_requests for m in r.messages)
     # small and big get the same prompts; only small is priced: half the prompt tokens and 2 x 2 answer tokens
