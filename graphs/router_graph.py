@@ -36,17 +36,27 @@ def make_app(env: Mapping[str, str] = os.environ) -> AgentRoute:
     """The ``AgentRoute`` the environment describes."""
     name = env.get("AGENTROUTE_ROUTER", "knn")
     model = env.get("AGENTROUTE_MODEL")
-    k = env.get("AGENTROUTE_K")
+    k = _positive_int(env, "AGENTROUTE_K")
     router = load_router(name, Path(model) if model else None)
     ar = AgentRoute(
         load_pool(env.get("AGENTROUTE_AGENTS")),
         router,
         store=open_store(env.get("AGENTROUTE_STORE", "memory")),
-        k=int(k) if k else None,
+        k=k,
     )
     if model is None and router_info(name).trainable and has_history(ar.store):
         ar.fit()
     return ar
+
+
+def _positive_int(env: Mapping[str, str], name: str) -> int | None:
+    """An optional whole number >= 1 from the environment; anything else is an error naming the variable."""
+    text = env.get(name, "").strip()
+    if not text:
+        return None
+    if not text.isdigit() or int(text) < 1:
+        raise ValueError(f"{name}={text!r}: expected a whole number of at least 1")
+    return int(text)
 
 
 def make_graph(env: Mapping[str, str] = os.environ) -> Any:

@@ -41,6 +41,9 @@ def test_graph_module_only_builds_the_graph(tmp_path: Path) -> None:
     assert "approve" in graph.get_graph().nodes
     assert set(graph.get_input_jsonschema()["properties"]) == {"question"}
     assert set(graph.get_output_jsonschema()["properties"]) == {"answer", "decision", "results", "support"}
+    for bad in ("zero", "0", "-2"):
+        with pytest.raises(ValueError, match=rf"AGENTROUTE_K='{bad}': expected a whole number of at least 1"):
+            graph_module()["make_graph"]({**env, "AGENTROUTE_K": bad})
 
 
 @pytest.fixture
