@@ -329,8 +329,12 @@ def calibrate_budget(
     from agentroute.routers.fallback import GuardedRouter
 
     check_budget(target_cost, target_calls)
+    rows = read_routing_log(logs)
+    distinct = len({r.question for r in rows if r.scores()})
+    if folds > distinct:  # before any of the ``folds`` trainings
+        raise ValueError(f"--folds {folds}: more folds than the log's {distinct} distinct scored questions")
     if target_cost is not None:
-        rows = with_costs(read_routing_log(logs), prices)
+        rows = with_costs(rows, prices)
         if any(c.cost_usd is None for r in rows for c in r.agents.values() if c.score is not None):
             raise ValueError(f"{logs}: some calls have no cost_usd (nor tokens with prices): give --prices FILE")
     gnn, _ = fit_saving_router(logs, None, router, embedder, device, epochs, seed, prices, progress, folds)

@@ -132,3 +132,5 @@ def test_calibrate_rejects_bad_budgets(tmp_path: Path) -> None:
     assert code == 2 and "exactly one" in stderr
     code, _, stderr = run("calibrate", "--logs", str(log), "--out", out, "--target-cost", "0.01", "--epochs", "2")
     assert code == 2 and "--prices" in stderr
+    code, _, stderr = run("calibrate", "--logs", str(log), "--out", out, "--target-calls", "1.5", "--folds", "500")
+    assert code == 2 and "--folds 500: more folds than the log's 60 distinct scored questions" in stderr
