@@ -6,13 +6,14 @@ Exit codes: 0 ok, 1 failure, 2 bad input (bad file, bad option, unreachable stor
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import logging
 import os
 import sys
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -176,9 +177,22 @@ def check_embedder(name: str) -> str:
     return check_choice("--embedder", name, embedder_names())
 
 
-def print_json(obj: Any) -> None:
-    sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
-    sys.stdout.flush()
+def print_json(obj: Any, stream: Any = None) -> None:
+    stream = stream or sys.stdout
+    stream.write(json.dumps(obj, ensure_ascii=False) + "\n")
+    stream.flush()
+
+
+@contextlib.contextmanager
+def agents_print_to_stderr(as_json: bool) -> Iterator[Any]:
+    """With ``--json``, stdout carries only our JSON: what agents print while they run goes to stderr.
+    Yields the stream our JSON goes to."""
+    stdout = sys.stdout
+    if not as_json:
+        yield stdout
+        return
+    with contextlib.redirect_stdout(sys.stderr):
+        yield stdout
 
 
 def print_counts(counts: dict[str, Any], title: str, as_json: bool, header: str = "count") -> None:
@@ -286,9 +300,11 @@ def ask(
     agent answered)."""
     from agentroute.events import format_event
 
+    json_out = sys.stdout
+
     def show_event(event: dict[str, Any]) -> None:
         if as_json:
-            print_json(event)
+            print_json(event, json_out)
         else:
             say(format_event(event))
 
@@ -303,22 +319,23 @@ def ask(
     check_store(store)
     from agentroute.commands import ask_one  # after the checks: importing the pipeline takes a second
 
-    answer = ask_one(
-        question,
-        agents=pool,
-        router=router,
-        model=model,
-        store=store,
-        k=k,
-        seed=seed,
-        timeout_s=timeout,
-        aggregate=aggregate,
-        llm=llm_settings(base_url, llm_model, api_key_env, prices),
-        device=device,
-        progress=progress_printer(not as_json),
-        on_event=show_event if stream else None,
-        notice=progress_printer(True),
-    )
+    with agents_print_to_stderr(as_json):
+        answer = ask_one(
+            question,
+            agents=pool,
+            router=router,
+            model=model,
+            store=store,
+            k=k,
+            seed=seed,
+            timeout_s=timeout,
+            aggregate=aggregate,
+            llm=llm_settings(base_url, llm_model, api_key_env, prices),
+            device=device,
+            progress=progress_printer(not as_json),
+            on_event=show_event if stream else None,
+            notice=progress_printer(True),
+        )
     d = answer.decision
     if d.cold_start:
         err.print(literal(cold_start_notice(d.cold_start, store), one_line=True))

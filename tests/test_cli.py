@@ -334,3 +334,17 @@ def test_ask_uses_a_router_the_agents_file_registers(tmp_path: Path) -> None:
     assert code == 0, stderr
     out = json.loads(stdout)
     assert (out["router"], out["selected"], out["answer"]) == ("longest-description", ["wordy"], "yes indeed")
+
+
+def test_ask_json_stdout_holds_only_json_when_agents_print(tmp_path: Path) -> None:
+    pool = tmp_path / "chatty.py"
+    pool.write_text(
+        "from agentroute import agent\n"
+        "@agent(name='chatty')\n"
+        "def chatty(q):\n"
+        "    print('debug: thinking about', q.text)\n"
+        "    return '42'\n"
+    )
+    code, stdout, stderr = run("ask", "What is 6 times 7?", "--agents", str(pool), "--json")
+    assert code == 0 and json.loads(stdout)["answer"] == "42"  # one JSON object, nothing else
+    assert "debug: thinking about" in stderr
