@@ -694,19 +694,20 @@ def profile(
         check_store(store)
     from agentroute.commands import profile_agents
 
-    summary = profile_agents(
-        data,
-        output,
-        agents=agents,
-        store=store,
-        resume=resume,
-        limit=limit,
-        timeout_s=timeout,
-        concurrency=concurrency,
-        metric=metric,
-        llm=llm_settings(base_url, llm_model, api_key_env, prices),
-        progress=progress_printer(not as_json),
-    )
+    with agents_print_to_stderr(as_json):
+        summary = profile_agents(
+            data,
+            output,
+            agents=agents,
+            store=store,
+            resume=resume,
+            limit=limit,
+            timeout_s=timeout,
+            concurrency=concurrency,
+            metric=metric,
+            llm=llm_settings(base_url, llm_model, api_key_env, prices),
+            progress=progress_printer(not as_json),
+        )
     print_counts(summary, "summary", as_json, header="value")
 
 
