@@ -12,10 +12,16 @@ from collections.abc import Callable, Sequence
 
 from agentroute.normalize import exact_match, f1, normalize_answer
 
-_ANSWER_LINE = re.compile(r"^\W*(?:final\s+)?answer\s*[:：]\W*(.*)$", re.IGNORECASE)
-_ANSWER_ANY = re.compile(r"\banswer\s*[:：]\s*(\S.*)$", re.IGNORECASE | re.MULTILINE)
+# after "Answer:" only spaces and markdown marks go: "-5", ".5" and "(B)" keep their first character
+_ANSWER_LINE = re.compile(r"^\W*(?:final\s+)?answer\s*[:：][\s*_`]*(.*)$", re.IGNORECASE)
+_ANSWER_ANY = re.compile(r"\banswer[ \t]*[:：][ \t]*(\S.*)$", re.IGNORECASE | re.MULTILINE)  # on its own line
 _ANSWER_IS = re.compile(r"\bthe\s+(?:final\s+)?answer\s+is\s*[:：]?\s*(.+?)(?:\.\s|\.?$)", re.IGNORECASE)
+#: "the answer is ..." followed by a judgement of an answer, not by one ("the answer is indeed correct")
+_NOT_AN_ANSWER = re.compile(
+    r"^(?:indeed|correct|incorrect|right|wrong|not|as\s+follows|below|above|clearly|also|that|this)\b", re.IGNORECASE
+)
 _OPTION = re.compile(r"(?:^|\n)\s*\(?([A-Ea-e])[).:]\s+\S")
+_INLINE_OPTION = re.compile(r"(?:^|\s)\(?([A-E])\)\s+\S")  # "A) car B) apple" on one line: ")" only
 _LETTER = re.compile(r"^\(?([A-Ea-e])\)?(?:[).:]|\s|$)")
 _NUMBER = re.compile(r"[-+]?\$?\d[\d,]*(?:\.\d+)?")
 _FILLER = re.compile(r"^(?:so|thus|therefore|hence)?,?\s*(?:the\s+(?:final\s+)?answer\s+is\s*:?\s*)", re.IGNORECASE)
@@ -35,8 +41,10 @@ def boxed(text: str) -> str | None:
 
 
 def has_options(question: str) -> bool:
-    """True when the question lists at least two lettered options (``A) …`` / ``(B) …`` / ``C. …``)."""
-    return len({m.upper() for m in _OPTION.findall(question)}) >= 2
+    """True when the question lists at least two lettered options (``A) …`` / ``(B) …`` / ``C. …`` each on
+    a line, or ``A) … B) …`` within one)."""
+    found = {m.upper() for m in _OPTION.findall(question)} | set(_INLINE_OPTION.findall(question))
+    return len(found) >= 2
 
 
 def _clean(answer: str) -> str:
@@ -62,12 +70,13 @@ def extract_answer(text: str, question: str = "", short: bool = True) -> str:
                 found = m.group(1)
                 break
     if found is None:
-        matches = _ANSWER_ANY.findall(text) or _ANSWER_IS.findall(text)
+        matches = _ANSWER_ANY.findall(text) or [m for m in _ANSWER_IS.findall(text) if not _NOT_AN_ANSWER.match(m)]
         found = matches[-1] if matches else None
     if found is None:
         if not short:
             return text
         lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+        lines = [ln for ln in lines if not _NOT_AN_ANSWER.match(_FILLER.sub("", ln))] or lines
         short_lines = [ln for ln in lines if len(ln.split()) <= 12]
         found = (short_lines or lines)[-1]
     answer = _clean(found) if short else found.strip()

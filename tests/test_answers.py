@@ -19,6 +19,15 @@ MC = "Which is a mammal?\nA) shark\nB) whale\nC) trout\nD) eel"
         ("Long reasoning over many many words that goes on and on and on and on and on.\nParis", "", "Paris"),
         ("Answer: 3.5", "", "3.5"),
         ("", "", ""),
+        # a sign or a leading point is part of the answer; only spaces and markdown marks go
+        ("Answer: -5", "", "-5"),
+        ("**Answer:** .5", "", ".5"),
+        ("Answer: +3", "", "+3"),
+        ("Answer: (B)", "Pick one: (A) shark (B) whale", "B"),  # options on one line
+        # "Answer:" with nothing after it on its line does not take the next line
+        ("Draft answer:\nParis is the capital of France and its largest city by far today\nParis", "", "Paris"),
+        # "the answer is" + a judgement of an answer is not an answer
+        ("15 + 27 = 42\nThe answer is indeed correct", "", "15 + 27 = 42"),
     ],
 )
 def test_extract_answer(text, question, expected):
@@ -33,6 +42,7 @@ def test_long_mode_keeps_the_answer_line_and_text_without_marker():
 def test_has_options():
     assert has_options(MC)
     assert not has_options("What is A?")
+    assert has_options("Which is a fruit? A) car B) apple") and not has_options("I met A) nobody")
 
 
 def test_scorers():
