@@ -355,8 +355,8 @@ def ask(
         )
     else:
         show_answer(answer)
-    if not answer.text:
-        raise typer.Exit(1)  # scripts can tell "no agent answered" from an answer
+    if answer.error:
+        raise typer.Exit(1)  # scripts can tell "no agent answered" (maybe politely declined) from an answer
 
 
 def show_answer(answer: Any) -> None:

@@ -63,8 +63,9 @@ class RouteKeys:
 
 
 #: Channels only the router graph itself reads: the parsed query and its query graph (embeddings included),
-#: and a multi-round router's episode so far.
-_PRIVATE = ("query", "graph", "episode")
+#: a multi-round router's episode so far, and what the aggregator spent and noted (``answer_from`` reads
+#: it when asked for it, ``ANSWER_CHANNELS``; a host graph never sees it).
+_PRIVATE = ("query", "graph", "episode", "aggregation")
 
 
 def gather_results(current: list[AgentResult] | None, update: list[AgentResult] | None) -> list[AgentResult]:
@@ -88,6 +89,7 @@ def route_schemas(keys: RouteKeys) -> tuple[type, type, type]:
         "query": Query,
         "graph": QueryGraph,
         "episode": Any,
+        "aggregation": Any,
         **outputs,
         keys.results: Annotated[list[AgentResult], gather_results],
     }
@@ -270,7 +272,7 @@ def build_router_graph(
         )
         charge(state["query"], results)
         await aemit(answer_event(answer.text, answer.support, results))
-        return {keys.answer: answer.text, keys.support: answer.support}
+        return {keys.answer: answer.text, keys.support: answer.support, "aggregation": aggregation(answer)}
 
     def aggregate(state: dict[str, Any]) -> dict[str, Any]:
         results = sorted(state.get(keys.results) or [], key=lambda r: r.agent)
@@ -279,7 +281,7 @@ def build_router_graph(
         )
         charge(state["query"], results)
         emit(answer_event(answer.text, answer.support, results))
-        return {keys.answer: answer.text, keys.support: answer.support}
+        return {keys.answer: answer.text, keys.support: answer.support, "aggregation": aggregation(answer)}
 
     # The state's keys are chosen at run time (``keys``), so nodes take plain dicts, not the TypedDict
     # LangGraph's stubs ask of a function node (the ignores below).
@@ -353,15 +355,32 @@ def add_turn_loop(
     graph.add_edge("run_agent", "route")
 
 
+def aggregation(answer: Answer) -> dict[str, Any]:
+    """What the aggregator spent (a refining LLM) and its decision (a fallback noted in its rationale)."""
+    return {"usage": answer.usage, "cost": answer.cost, "decision": answer.decision}
+
+
+def answer_channels(keys: RouteKeys | None = None) -> list[str]:
+    """The channels ``answer_from`` reads: the outputs, and the aggregator's spend and note."""
+    keys = keys or RouteKeys()
+    return [keys.answer, keys.decision, keys.results, keys.support, "aggregation"]
+
+
 def answer_from(output: dict[str, Any], keys: RouteKeys | None = None) -> Answer:
-    """The ``Answer`` of a finished run, from the router graph's output (``error`` says why there is no text)."""
+    """The ``Answer`` of a finished run, from the router graph's channels (``answer_channels``): ``error``
+    says why when no agent answered (even if an aggregator wrote a polite decline)."""
     keys = keys or RouteKeys()
     results = sorted(output.get(keys.results) or [], key=lambda r: r.agent)
     text = output[keys.answer]
+    spent = output.get("aggregation") or {}
+    decision = spent.get("decision") or output[keys.decision]
+    answered = any(r.ok for r in results) or decision.answer is not None
     return Answer(
         text=text,
-        decision=output[keys.decision],
+        decision=decision,
         results=results,
         support=output[keys.support],
-        error=None if text else no_answer_reason(results),
+        usage=spent.get("usage"),
+        cost=float(spent.get("cost") or 0.0),
+        error=None if text and answered else no_answer_reason(results),
     )

@@ -32,6 +32,7 @@ from agentroute.pipeline import (  # noqa: F401 - re-exported: the graph's publi
     RouteKeys,
     RouteOutput,
     RouteState,
+    answer_channels,
     answer_from,
     as_query,
     build_router_graph,
@@ -228,7 +229,7 @@ class AgentRoute:
         from langchain_core.runnables import RunnableLambda
         from langgraph.config import get_stream_writer
 
-        inner = self.compiled
+        inner, channels = self.compiled, answer_channels()
 
         def publish(output: dict[str, Any]) -> dict[str, Any]:
             answer = answer_from(output)
@@ -240,7 +241,10 @@ class AgentRoute:
 
         def node(state: dict[str, Any]) -> dict[str, Any]:
             writer, output = get_stream_writer(), {}
-            for mode, chunk in inner.stream({"question": state[input_key]}, stream_mode=["custom", "values"]):
+            stream = inner.stream(
+                {"question": state[input_key]}, stream_mode=["custom", "values"], output_keys=channels
+            )
+            for mode, chunk in stream:
                 if mode == "custom":
                     writer(chunk)
                 else:
@@ -249,7 +253,10 @@ class AgentRoute:
 
         async def anode(state: dict[str, Any]) -> dict[str, Any]:
             writer, output = get_stream_writer(), {}
-            async for mode, chunk in inner.astream({"question": state[input_key]}, stream_mode=["custom", "values"]):
+            stream = inner.astream(
+                {"question": state[input_key]}, stream_mode=["custom", "values"], output_keys=channels
+            )
+            async for mode, chunk in stream:
                 if mode == "custom":
                     writer(chunk)
                 else:
@@ -275,9 +282,11 @@ class AgentRoute:
         self, compiled: Any, question: str | Query, on_event: Callable[[Event], None] | None = None
     ) -> Answer:
         if on_event is None:  # nobody to show events to: no custom stream, so LangGraph runs each step inline
-            return answer_from(await compiled.ainvoke({"question": as_query(question)}))
+            return answer_from(await compiled.ainvoke({"question": as_query(question)}, output_keys=answer_channels()))
         output: dict[str, Any] = {}
-        stream = compiled.astream({"question": as_query(question)}, stream_mode=["custom", "values"])
+        stream = compiled.astream(
+            {"question": as_query(question)}, stream_mode=["custom", "values"], output_keys=answer_channels()
+        )
         async for mode, chunk in stream:
             if mode == "values":
                 output = chunk

@@ -171,7 +171,7 @@ def test_the_cli_uses_what_the_agents_file_registers(tmp_path: Path) -> None:
     args = ["ask", "What is 6 times 7?", "--agents", str(pool), "--router", "everyone"]
     result = CliRunner().invoke(app, [*args, "--store", "scratch:here", "--aggregate", "longest", "--json"])
     assert result.exit_code == 0, result.output
-    assert "opened scratch:here" in result.stdout
+    assert "opened scratch:here" in result.stderr  # under --json, what user code prints goes to stderr
     assert json.loads(result.stdout.splitlines()[-1])["answer"] == "forty-two"
     unknown = CliRunner().invoke(app, [*args, "--aggregate", "loudest"])
     assert unknown.exit_code == 2 and "loudest" in unknown.output

@@ -67,8 +67,34 @@ def test_refine_in_the_langgraph_pipeline():
     def b(q: Query) -> str:
         return "in Paris"
 
-    model = ScriptedChatModel(lambda msgs, params: "Answer: Paris")
+    model = ScriptedChatModel(lambda msgs, params: "Answer: Paris", prices={"scripted": [1e6, 1e6]})
     ar = AgentRoute([a, b], "all", aggregator=make_aggregator("refine", model=model))
     answer = ar.ask(Q)
     assert answer.text == "Paris" and {r.agent for r in answer.results} == {"a", "b"}
     assert "Paris" not in model.calls[0][0][0]["content"]  # gold never reaches the refiner
+    # what the refiner spent reaches the Answer through the graph (it was dropped there)
+    assert answer.usage is not None and answer.usage.calls == 1 and answer.cost == answer.usage.total > 0
+    streamed = asyncio.run(ar.aask(Q, on_event=lambda event: None))
+    assert streamed.usage is not None and streamed.usage.calls == 1
+
+
+def test_in_the_pipeline_a_failed_refine_says_so_and_a_decline_is_an_error():
+    @agent(name="a")
+    def a(q: Query) -> str:
+        return "Paris, France"
+
+    @agent(name="b")
+    def b(q: Query) -> str:
+        return "in Paris"
+
+    @agent(name="down")
+    def down(q: Query) -> str:
+        raise ConnectionError("offline")
+
+    failing = ScriptedChatModel([LLMError("m at http://x: HTTP 500 after 5 attempts")])
+    with AgentRoute([a, b], "all", aggregator=RefiningAggregator(failing)) as ar:
+        answer = ar.ask(Q)
+    assert answer.text == "Paris, France" and "refine failed" in (answer.decision.rationale or "")
+    with AgentRoute([down], "all", aggregator=RefiningAggregator(ScriptedChatModel([]))) as ar:
+        declined = ar.ask(Q)
+    assert declined.text == DECLINE and declined.error == "no agent answered (down: ConnectionError: offline)"

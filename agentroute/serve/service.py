@@ -25,7 +25,7 @@ from agentroute.kg.store import Flushes, GraphStore
 from agentroute.normalize import exact_match, normalize_answer
 from agentroute.routers.base import Router, TracksSpend, make_router, router_info, router_names
 from agentroute.types import SERVED_DATASET, AgentRecord, AgentResult, Answer, Query, RunRecord
-from agentroute.workflow import AgentRoute, answer_from
+from agentroute.workflow import AgentRoute, answer_channels, answer_from
 
 log = logging.getLogger("agentroute.serve")
 
@@ -182,7 +182,9 @@ class RoutingService:
         ar = await self.engine(model)
         start = time.perf_counter()
         output: dict[str, Any] = {}
-        async for mode, update in ar.compiled.astream({"question": query}, stream_mode=["updates", "values"]):
+        channels = [*answer_channels(), "graph"]  # the updates stream shows only these channels too
+        stream = ar.compiled.astream({"question": query}, stream_mode=["updates", "values"], output_keys=channels)
+        async for mode, update in stream:
             if mode == "values":
                 output = update
                 continue
