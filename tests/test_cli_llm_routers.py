@@ -94,6 +94,8 @@ def test_ask_reasoning_oos_unknown_ids_and_fallback(runner, pool, chat_server):
     assert out["rationale"].startswith("fell back to knn: no valid <ID> in the model's reply (ignored ids")
     code, out, _ = ask(runner, pool, server.url, "What is 3 * 3?", "reasoning")  # the endpoint keeps failing
     assert code == 0 and out["rationale"].startswith("fell back to knn: the router model failed (LLMError:")
+    # the empty store has no history: the fallback routes by description, as knn itself would
+    assert "(cold start" in out["rationale"] and out["selected"] == ["calculator"], out
 
 
 def test_ask_multiround_router(runner, pool, chat_server):

@@ -251,6 +251,10 @@ class ReasoningRouter(ChatRouter, BaseRouter):
         return self._fall_back(graph, k, why, spent)
 
     def _fall_back(self, graph: QueryGraph, k: int | None, why: str, spent: dict[str, Any]) -> RoutingDecision:
-        d = self.fallback.route(graph, k)
-        rationale = f"fell back to {self.fallback.name}: {why}"
+        """The fallback router's decision, with its cold start (agents without history routed by their
+        descriptions, as the pipeline does for a learned router it runs itself)."""
+        from agentroute.routers.coldstart import route_with_cold_start
+
+        d = route_with_cold_start(self.fallback, [graph], k)[0]
+        rationale = f"fell back to {self.fallback.name}: {why}" + (f" ({d.rationale})" if d.cold_start else "")
         return d.model_copy(update={"router": self.name, "rationale": rationale, **spent})
