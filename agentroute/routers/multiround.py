@@ -17,11 +17,13 @@ the last agent reply as the best answer so far, or an explicit failure: never an
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field
 
+from agentroute.answers import extract_answer
 from agentroute.routers.base import BaseRouter
 from agentroute.routers.llm_calls import ChatRouter, Spend, acall, call
 from agentroute.tagged import close_tag, drop_think, open_tag, quote, tag_values, unfence
@@ -32,6 +34,20 @@ if TYPE_CHECKING:  # pragma: no cover
 
 STOPS = ["</search>", "</answer>"]
 NO_ANSWER = "No answer: the multi-round router could not finish ({why})."
+
+
+#: a reply that says which part is its answer ("Answer: 54", "the answer is 54", ``\boxed{54}``)
+_SAYS_ANSWER = re.compile(r"\banswer\s*(?:is\b|[:：])|\\boxed\{", re.IGNORECASE)
+
+
+def plain_answer(episode: Episode, question: str) -> str:
+    """An answer the model wrote without the format (a weak model's "The answer is 54."), from its last
+    malformed reply, or "" (a reply that tried to search, or names no answer, gives none)."""
+    replies = [s["text"] for s in episode.trajectory if s["step"] == "malformed"]
+    if not replies or "<search>" in replies[-1] or not _SAYS_ANSWER.search(replies[-1]):
+        return ""
+    answer = extract_answer(drop_think(replies[-1]), question)
+    return "" if "<" in answer else answer
 
 
 class Turn(BaseModel):
@@ -299,6 +315,9 @@ class MultiRoundRouter(ChatRouter, BaseRouter):
         elif episode.best is not None:
             answer = episode.best
             rationale = f"ended early ({episode.failure}); answered with the last agent reply"
+        elif plain := plain_answer(episode, graph.query.text):
+            answer = plain
+            rationale = f"ended early ({episode.failure}); answered with the model's own reply, which had no <answer>"
         else:
             answer = NO_ANSWER.format(why=episode.failure)
             rationale = f"failed: {episode.failure}"

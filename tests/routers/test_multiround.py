@@ -99,6 +99,16 @@ def test_failure_without_any_agent_reply_is_explicit() -> None:
     assert d.selected == [] and d.rationale == "failed: the router model failed (LLMError: HTTP 500)"
 
 
+def test_an_answer_in_plain_words_is_kept_when_the_format_never_comes() -> None:
+    plain = "6 * 9 = 54\nThe answer is 54."
+    episode, d = run_episode(MultiRoundRouter(ScriptedChatModel([plain, plain])), {})
+    assert d.answer == "54" and d.selected == []
+    assert d.rationale is not None and "answered with the model's own reply, which had no <answer>" in d.rationale
+    searching = "<think>x</think><search> ghost: what is 6 * 9?"  # a search that failed gives no answer
+    episode, d = run_episode(MultiRoundRouter(ScriptedChatModel([searching, searching])), {})
+    assert d.answer is not None and d.answer.startswith("No answer:")
+
+
 def test_turn_limit_forces_an_answer_on_the_last_turn() -> None:
     search = "<think>more</think><search> trivia: again?"
     llm = ScriptedChatModel([search, search, search, search, "<think>ok</think><answer>Herbert</answer>"])
