@@ -646,18 +646,25 @@ def run_on_new_loop(coro: Coroutine[Any, Any, T]) -> T:
     try:
         return loop.run_until_complete(coro)
     finally:
-        asyncio.set_event_loop(host_loop)
-        stuck: set[asyncio.Task[Any]] = set()
-        left = asyncio.all_tasks(loop)
-        for task in left:
-            task.cancel()
-        if left:  # an agent that ignores cancellation must not hold the caller: it finishes on its own
-            _, stuck = loop.run_until_complete(asyncio.wait(left, timeout=_LEFTOVER_WAIT_S))
-        if stuck:
-            closer = threading.Thread(target=_close_loop, args=(loop, stuck), name="agentroute-leftover", daemon=True)
-            closer.start()
-        else:
-            _close_loop(loop, stuck)
+        try:
+            _finish_leftovers(loop)
+        finally:
+            asyncio.set_event_loop(host_loop)  # last: LangGraph sets its loop again while it runs
+
+
+def _finish_leftovers(loop: asyncio.AbstractEventLoop) -> None:
+    """Cancel the tasks left on ``loop`` and close it; tasks that ignore the cancellation must not hold the
+    caller: they finish on a daemon thread, which closes the loop after them."""
+    stuck: set[asyncio.Task[Any]] = set()
+    left = asyncio.all_tasks(loop)
+    for task in left:
+        task.cancel()
+    if left:
+        _, stuck = loop.run_until_complete(asyncio.wait(left, timeout=_LEFTOVER_WAIT_S))
+    if stuck:
+        threading.Thread(target=_close_loop, args=(loop, stuck), name="agentroute-leftover", daemon=True).start()
+    else:
+        _close_loop(loop, stuck)
 
 
 _LEFTOVER_WAIT_S = 0.1  # cancelled tasks usually end at once
