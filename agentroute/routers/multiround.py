@@ -96,9 +96,15 @@ def parse_turn(text: str, names: Sequence[str]) -> Turn:
     return Turn(kind="search", think=think, agent=agent, query=query)
 
 
+#: a name wrapped in quotes, backticks or bold at the start of a search, before its ":"
+_NAME_WRAP = re.compile(r"""^["'`*]+([^"'`*]+)["'`*]+(?=\s*:)""")
+
+
 def split_search(inner: str, names: Sequence[str]) -> tuple[str | None, str | None, str | None]:
     """``Agent-Name: sub-question`` -> (agent, sub-question, None) or (None, None, problem). Names may hold
-    ``:`` themselves, so the longest listed name followed by ``:`` wins; case is ignored."""
+    ``:`` themselves, so the longest listed name followed by ``:`` wins; case is ignored, and quotes or
+    markdown around the name (``"librarian": …``, ``**librarian**: …``) are read through."""
+    inner = _NAME_WRAP.sub(r"\1", inner.strip(), count=1)
     lowered = inner.lower()
     for name in sorted(names, key=len, reverse=True):
         if lowered.startswith(name.lower()) and inner[len(name) :].lstrip().startswith(":"):

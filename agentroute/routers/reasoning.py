@@ -31,6 +31,8 @@ OUT_OF_SCOPE = "Out of scope: none of the available agents handles this question
 _OOS_WORDS = {"oos", "out of scope", "out-of-scope", "none"}
 _SPLIT = re.compile(r"[,;\n]+")
 _JUNK = " \t\r\n\"'`*[](){}."
+_WORD = re.compile(r"[^\s()\[\]{}\"'`*,;]+")
+_UNCLOSED_ID = re.compile(r"<\s*id\s*>([^<]*)$", re.IGNORECASE)
 
 
 def agent_ids(agents: Sequence[AgentSpec]) -> dict[str, str]:
@@ -124,12 +126,19 @@ def parse_reasoning_reply(text: str, ids: Mapping[str, str], max_agents: int) ->
     lookup.update({name.lower(): name for name in ids.values()})
     reasons = tag_values(body, "reason")
     reply = ReasoningReply(reason=" ".join(reasons[0].split()) if reasons else "")
-    for value in tag_values(body, "id"):
+    values = tag_values(body, "id")
+    cut = _UNCLOSED_ID.search(body)  # the reply ran out of tokens inside its last <ID>
+    if cut and cut.group(1).strip():
+        values.append(cut.group(1))
+    for value in values:
         for token in _SPLIT.split(value):
             key = token.strip(_JUNK).lower()
             key = key[3:].strip(_JUNK) if key.startswith("id:") else key
             if not key:
                 continue
+            if key not in lookup:  # "calculator (A1)": one listed agent named inside it
+                named = {lookup[w] for w in _WORD.findall(key) if w in lookup}
+                key = next(k for k, v in lookup.items() if v == named.pop()) if len(named) == 1 else key
             if key in _OOS_WORDS:
                 reply.oos = True
             elif key in lookup:

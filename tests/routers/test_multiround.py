@@ -28,6 +28,9 @@ def test_parse_tolerates_case_fences_closed_tags_and_names_with_colons() -> None
     assert (turn.kind, turn.agent, turn.query) == ("search", "web:search", "news today")
     answer = parse_turn("<think>done</think><answer> 84 </answer>", NAMES)
     assert (answer.kind, answer.answer) == ("answer", "84")
+    for wrapped in ('"trivia": who wrote Dune?', "**trivia**: who wrote Dune?", "`trivia` : who wrote Dune?"):
+        turn = parse_turn(f"<think>x</think><search> {wrapped} </search>", NAMES)
+        assert (turn.kind, turn.agent, turn.query) == ("search", "trivia", "who wrote Dune?"), wrapped
 
 
 def test_parse_malformed_turns_say_why() -> None:

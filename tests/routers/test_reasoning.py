@@ -38,6 +38,13 @@ def test_parse_well_formed_reply() -> None:
     assert (reply.reason, reply.chosen, reply.oos, reply.dropped) == ("It is arithmetic.", ["math"], False, [])
 
 
+def test_parse_reads_an_id_cut_by_the_token_limit_and_an_id_beside_its_name() -> None:
+    cut = parse_reasoning_reply("<Reason>facts, then sums</Reason>\n<ID>A2</ID>\n<ID>A1", IDS, 3)
+    assert cut.chosen == ["trivia", "math"]
+    beside = parse_reasoning_reply("<Reason>r</Reason><ID>math (A1)</ID><ID>trivia and math</ID>", IDS, 3)
+    assert beside.chosen == ["math"] and beside.dropped == ["trivia and math"]  # two named: not a choice
+
+
 def test_parse_tolerates_fences_case_names_duplicates_and_think_blocks() -> None:
     text = (
         "<think>maybe <ID>A2</ID>?</think>Sure! Here is my routing:\n```xml\n<reason>needs facts\nand maths</REASON>\n"
