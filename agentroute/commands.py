@@ -153,11 +153,29 @@ def ask_one(
             else builtin_pool(graph_store, seed, bootstrap=is_scratch(store), notice=notice)
         )
         connect_parts([*pool, chosen, aggregator], llm)
+        strangers = unknown_pool_notice(chosen, [a.name for a in pool], model) if model is not None else ""
+        if strangers:
+            notice(strangers)
         with AgentRoute(pool, chosen, store=graph_store, aggregator=aggregator, k=k, timeout_s=timeout_s) as ar:
             ready_router(ar, router, model, store, progress)
             return ar.ask(question, on_event=on_event)
     finally:
         graph_store.close()
+
+
+def unknown_pool_notice(router: Router, pool: Sequence[str], model: Path) -> str:
+    """A warning when a checkpoint was trained on none of the pool's agents (every agent is then routed
+    as new, by its description), else ""."""
+    from agentroute.routers.coldstart import trained_agents
+
+    trained = trained_agents(router)
+    if not trained or trained & set(pool):
+        return ""
+    known = ", ".join(sorted(trained)[:6]) + (", …" if len(trained) > 6 else "")
+    return (
+        f"warning: {model} was trained on other agents ({known}); none is in this pool, so every agent is "
+        "routed as new, by its description"
+    )
 
 
 def graph_view(graph: QueryGraph) -> dict[str, Any]:

@@ -161,6 +161,10 @@ def test_train_writes_a_checkpoint(tmp_path: Path) -> None:
     summary = json.loads(stdout)
     assert summary["questions"] == 40 and summary["agents"] == 3 and summary["device"] == "cpu"
     assert ckpt.stat().st_size > 0
+    # asked with the built-in pool, none of whose agents the log named: said, and routed by description
+    code, _, stderr = run("ask", "What is 2 plus 2?", "--model", str(ckpt))
+    assert code == 0 and f"warning: {ckpt} was trained on other agents (" in stderr, stderr
+    assert "none is in this pool, so every agent is routed as new, by its description" in stderr
 
 
 def test_logs_scored_outside_0_1_get_a_warning_from_every_command_that_reads_them(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from agentroute.agents.loading import load_agents
 from agentroute.agents.pool import AgentPool
-from agentroute.commands import builtin_pool, has_history, is_scratch, load_router
+from agentroute.commands import builtin_pool, has_history, is_scratch, load_router, unknown_pool_notice
 from agentroute.kg.store import GraphStore, open_store
 from agentroute.secrets import secret_values
 from agentroute.serve.app import ServeConfig, create_app
@@ -47,9 +47,13 @@ def build_service(
         pool = agents if isinstance(agents, AgentPool) else load_agents(agents)
     if model is None and has_history(store):
         progress(f"fitting router {router!r} on the store's history")
+    chosen = load_router(router, model, seed)
+    strangers = unknown_pool_notice(chosen, [a.name for a in pool], model) if model is not None else ""
+    if strangers:
+        progress(strangers)
     return RoutingService(
         pool,
-        load_router(router, model, seed),
+        chosen,
         store,
         fitted=model is not None,
         seed=seed,
