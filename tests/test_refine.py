@@ -58,15 +58,17 @@ def test_failed_refine_falls_back_to_the_vote_and_says_so():
     )
 
 
+@agent(name="a")
+def a(q: Query) -> str:
+    return "Paris, France"
+
+
+@agent(name="b")
+def b(q: Query) -> str:
+    return "in Paris"
+
+
 def test_refine_in_the_langgraph_pipeline():
-    @agent(name="a")
-    def a(q: Query) -> str:
-        return "Paris, France"
-
-    @agent(name="b")
-    def b(q: Query) -> str:
-        return "in Paris"
-
     model = ScriptedChatModel(lambda msgs, params: "Answer: Paris", prices={"scripted": [1e6, 1e6]})
     ar = AgentRoute([a, b], "all", aggregator=make_aggregator("refine", model=model))
     answer = ar.ask(Q)
@@ -79,14 +81,6 @@ def test_refine_in_the_langgraph_pipeline():
 
 
 def test_in_the_pipeline_a_failed_refine_says_so_and_a_decline_is_an_error():
-    @agent(name="a")
-    def a(q: Query) -> str:
-        return "Paris, France"
-
-    @agent(name="b")
-    def b(q: Query) -> str:
-        return "in Paris"
-
     @agent(name="down")
     def down(q: Query) -> str:
         raise ConnectionError("offline")

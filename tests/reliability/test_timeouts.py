@@ -7,9 +7,24 @@ import asyncio
 import threading
 import time
 
-from agentroute import AgentRoute, Query, agent
+from agentroute import Agent, AgentRoute, Query, agent
 from agentroute.agents.executor import AgentExecutor
 from agentroute.pipeline import invoke_with_retries
+
+
+def stubborn_agent(release: threading.Event) -> Agent:
+    """An async agent that swallows every cancellation and answers only once ``release`` is set."""
+
+    @agent(name="stubborn")
+    async def stubborn(q: Query) -> str:
+        while not release.is_set():
+            try:
+                await asyncio.sleep(0.02)
+            except asyncio.CancelledError:
+                continue  # swallowed
+        return "late"
+
+    return stubborn
 
 
 def test_an_agents_own_timeout_error_is_its_failure_not_a_timeout_of_ours() -> None:
@@ -59,16 +74,8 @@ def test_an_agent_raising_cancelled_error_itself_fails_alone() -> None:
 
 
 def test_an_agent_that_ignores_cancellation_does_not_hold_the_question() -> None:
-    release = asyncio.Event()
-
-    @agent(name="stubborn")
-    async def stubborn(q: Query) -> str:
-        while not release.is_set():
-            try:
-                await asyncio.sleep(0.05)
-            except asyncio.CancelledError:
-                continue  # swallowed
-        return "late"
+    release = threading.Event()
+    stubborn = stubborn_agent(release)
 
     async def main() -> tuple[float, str | None, str | None]:
         start = time.perf_counter()
@@ -155,15 +162,7 @@ def test_an_agent_calling_sys_exit_fails_alone() -> None:
 
 def test_a_synchronous_ask_is_not_held_by_an_agent_that_ignores_cancellation() -> None:
     release = threading.Event()
-
-    @agent(name="stubborn")
-    async def stubborn(q: Query) -> str:
-        while not release.is_set():
-            try:
-                await asyncio.sleep(0.02)
-            except asyncio.CancelledError:
-                continue  # swallowed
-        return "late"
+    stubborn = stubborn_agent(release)
 
     @agent(name="steady")
     def steady(q: Query) -> str:
