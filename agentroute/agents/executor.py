@@ -26,7 +26,7 @@ from concurrent.futures import Executor, Future
 from contextlib import contextmanager
 from typing import Any
 
-log = logging.getLogger("agentroute")
+log = logging.getLogger("agentroute.agents")  # as agents/base.py: one logger for agent runs
 _current: contextvars.ContextVar[Executor | None] = contextvars.ContextVar("agentroute_executor", default=None)
 
 
