@@ -67,13 +67,30 @@ BASE_URL_HELP = (
 LLM_MODEL_HELP = "Default model name of LLM agents, routers and the refine aggregator (else AGENTROUTE_LLM_MODEL)."
 API_KEY_ENV_HELP = "NAME of the environment variable holding the API key (else AGENTROUTE_LLM_API_KEY, OPENAI_API_KEY)."
 PRICES_HELP = 'Prices JSON: {"model or agent": {"input_per_M": USD, "output_per_M": USD}} (else AGENTROUTE_PRICES).'
+LLM_TIMEOUT_HELP = "Seconds one LLM request may take (agents, routers and the refine aggregator), before a retry."
+LLM_RETRIES_HELP = "Retries of a failed LLM request (timeouts, 429, 5xx), with backoff."
 
 
-def llm_settings(base_url: str | None, llm_model: str | None, api_key_env: str | None, prices: Path | None) -> Any:
-    """The ``LLMSettings`` of the ``--base-url`` / ``--llm-model`` / ``--api-key-env`` / ``--prices`` options."""
+def llm_settings(
+    base_url: str | None,
+    llm_model: str | None,
+    api_key_env: str | None,
+    prices: Path | None,
+    timeout: float = 60.0,
+    retries: int = 4,
+) -> Any:
+    """The ``LLMSettings`` of the ``--base-url`` / ``--llm-model`` / ``--api-key-env`` / ``--prices`` /
+    ``--llm-timeout`` / ``--llm-retries`` options."""
     from agentroute.llm import LLMSettings
 
-    return LLMSettings(base_url=base_url, model=llm_model, api_key_env=api_key_env, prices=prices)
+    return LLMSettings(
+        base_url=base_url,
+        model=llm_model,
+        api_key_env=api_key_env,
+        prices=prices,
+        timeout_s=timeout,
+        max_retries=retries,
+    )
 
 
 def llm_spend(answer: Any) -> str:
@@ -242,6 +259,8 @@ def agents_describe(
     base_url: str = typer.Option(None, "--base-url", help=BASE_URL_HELP),
     llm_model: str = typer.Option(None, "--llm-model", help=LLM_MODEL_HELP),
     api_key_env: str = typer.Option(None, "--api-key-env", help=API_KEY_ENV_HELP),
+    llm_timeout: float = typer.Option(60.0, "--llm-timeout", min=0.001, help=LLM_TIMEOUT_HELP),
+    llm_retries: int = typer.Option(4, "--llm-retries", min=0, help=LLM_RETRIES_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print the descriptions as one JSON object."),
 ) -> None:
     """Write a description for each agent from sample questions it answered well (for LLM routers)."""
@@ -253,7 +272,7 @@ def agents_describe(
         agents=agents,
         output=output,
         per_agent=per_agent,
-        llm=llm_settings(base_url, llm_model, api_key_env, None),
+        llm=llm_settings(base_url, llm_model, api_key_env, None, llm_timeout, llm_retries),
         progress=progress_printer(not as_json),
     )
     for name, why in kept.items():
@@ -293,6 +312,8 @@ def ask(
     base_url: str = typer.Option(None, "--base-url", help=BASE_URL_HELP),
     llm_model: str = typer.Option(None, "--llm-model", help=LLM_MODEL_HELP),
     api_key_env: str = typer.Option(None, "--api-key-env", help=API_KEY_ENV_HELP),
+    llm_timeout: float = typer.Option(60.0, "--llm-timeout", min=0.001, help=LLM_TIMEOUT_HELP),
+    llm_retries: int = typer.Option(4, "--llm-retries", min=0, help=LLM_RETRIES_HELP),
     prices: Path = typer.Option(None, "--prices", help=PRICES_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
@@ -330,7 +351,7 @@ def ask(
             seed=seed,
             timeout_s=timeout,
             aggregate=aggregate,
-            llm=llm_settings(base_url, llm_model, api_key_env, prices),
+            llm=llm_settings(base_url, llm_model, api_key_env, prices, llm_timeout, llm_retries),
             device=device,
             progress=progress_printer(not as_json),
             on_event=show_event if stream else None,
@@ -473,6 +494,8 @@ def bench_run(
     base_url: str = typer.Option(None, "--base-url", help=BASE_URL_HELP),
     llm_model: str = typer.Option(None, "--llm-model", help=LLM_MODEL_HELP),
     api_key_env: str = typer.Option(None, "--api-key-env", help=API_KEY_ENV_HELP),
+    llm_timeout: float = typer.Option(60.0, "--llm-timeout", min=0.001, help=LLM_TIMEOUT_HELP),
+    llm_retries: int = typer.Option(4, "--llm-retries", min=0, help=LLM_RETRIES_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
     """Replay a routing log: train and evaluate every router on the same folds, print one table."""
@@ -543,7 +566,7 @@ def bench_run(
         title=f"agentroute bench: {logs.name}",
         sweep=sweep,
         prices=price_table,
-        llm=llm_settings(base_url, llm_model, api_key_env, prices),
+        llm=llm_settings(base_url, llm_model, api_key_env, prices, llm_timeout, llm_retries),
         agent_specs=specs,
         results_log=results_log,
         aggregator=aggregator,
@@ -684,6 +707,8 @@ def profile(
     base_url: str = typer.Option(None, "--base-url", help=BASE_URL_HELP),
     llm_model: str = typer.Option(None, "--llm-model", help=LLM_MODEL_HELP),
     api_key_env: str = typer.Option(None, "--api-key-env", help=API_KEY_ENV_HELP),
+    llm_timeout: float = typer.Option(60.0, "--llm-timeout", min=0.001, help=LLM_TIMEOUT_HELP),
+    llm_retries: int = typer.Option(4, "--llm-retries", min=0, help=LLM_RETRIES_HELP),
     prices: Path = typer.Option(None, "--prices", help=PRICES_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
@@ -705,7 +730,7 @@ def profile(
             timeout_s=timeout,
             concurrency=concurrency,
             metric=metric,
-            llm=llm_settings(base_url, llm_model, api_key_env, prices),
+            llm=llm_settings(base_url, llm_model, api_key_env, prices, llm_timeout, llm_retries),
             progress=progress_printer(not as_json),
         )
     print_counts(summary, "summary", as_json, header="value")
@@ -732,6 +757,12 @@ def serve(
     max_messages: int = typer.Option(256, "--max-messages", min=1, help="Most messages in one request (else 400)."),
     refit_every: int = typer.Option(0, "--refit-every", min=0, help="Refit routers every N feedbacks (0: never)."),
     access_log: bool = typer.Option(True, "--access-log/--no-access-log", help="Log one line per request."),
+    base_url: str = typer.Option(None, "--base-url", help=BASE_URL_HELP),
+    llm_model: str = typer.Option(None, "--llm-model", help=LLM_MODEL_HELP),
+    api_key_env: str = typer.Option(None, "--api-key-env", help=API_KEY_ENV_HELP),
+    llm_timeout: float = typer.Option(60.0, "--llm-timeout", min=0.001, help=LLM_TIMEOUT_HELP),
+    llm_retries: int = typer.Option(4, "--llm-retries", min=0, help=LLM_RETRIES_HELP),
+    prices: Path = typer.Option(None, "--prices", help=PRICES_HELP),
 ) -> None:
     """Serve an OpenAI-compatible endpoint that routes every request; the inspector is at /.
 
@@ -764,6 +795,7 @@ def serve(
         refit_every=refit_every,
         access_log=access_log,
         progress=progress_printer(True),
+        llm=llm_settings(base_url, llm_model, api_key_env, prices, llm_timeout, llm_retries),
     )
 
 

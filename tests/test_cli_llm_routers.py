@@ -32,7 +32,7 @@ def id_of(system: str, name: str) -> str:
     return re.search(rf"<Name>{name}</Name>.*?<ID>(\w+)</ID>", system).group(1)  # type: ignore[union-attr]
 
 
-def ask(runner: CliRunner, pool: str, url: str, question: str, router: str) -> tuple[int, dict, str]:
+def ask(runner: CliRunner, pool: str, url: str, question: str, router: str, *extra: str) -> tuple[int, dict, str]:
     args = [
         "ask",
         question,
@@ -47,6 +47,7 @@ def ask(runner: CliRunner, pool: str, url: str, question: str, router: str) -> t
         "--api-key-env",
         "ROUTER_KEY",
         "--json",
+        *extra,
     ]
     result = runner.invoke(app, args)
     assert SENTINEL not in result.stdout + result.stderr
@@ -132,3 +133,46 @@ def test_ask_llm_router_without_endpoint_is_a_usage_error(runner, pool):
     result = runner.invoke(app, ["ask", "What is 12 * 7?", "--agents", pool, "--router", "reasoning", "--json"])
     assert result.exit_code == 2
     assert "no LLM endpoint configured" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_llm_timeout_and_retries_bound_the_router_model(runner, pool, chat_server):
+    """A hung router model costs --llm-timeout × (1 + --llm-retries), not the client's 60 s × 5 default."""
+    import time
+
+    server = chat_server(lambda request: Reply(text="<ID>calculator</ID>", delay_s=5.0))
+    start = time.monotonic()
+    code, out, err = ask(
+        runner, pool, server.url, "What is 3 * 3?", "reasoning", "--llm-timeout", "0.3", "--llm-retries", "1"
+    )
+    elapsed = time.monotonic() - start
+    assert code == 0, err
+    assert out["answer"] == "9" and out["rationale"].startswith("fell back to knn: the router model failed")
+    assert len(server.chat_requests) == 2  # the first try and one retry
+    assert elapsed < 4.0  # one 5 s reply would have been waited for without the options
+
+
+def test_serve_binds_llm_parts_to_the_options_endpoint(no_llm_env, pool, chat_server):
+    """``serve --base-url --llm-model`` (here ``build_service(llm=...)``): the reasoning router served
+    calls that endpoint; an endpoint that is down fails before anything is served."""
+    import asyncio
+
+    from agentroute.kg.store import open_store
+    from agentroute.llm import LLMConfigError, LLMSettings
+    from agentroute.serve.server import build_service
+
+    server = chat_server(lambda request: f"<ID>{id_of(request.system, 'librarian')}</ID>")
+    store = open_store("memory")
+    service = build_service(store, agents=pool, router="reasoning", llm=LLMSettings(server.url, "m"))
+
+    async def ask_once() -> object:
+        try:
+            return await service.ask("agentroute", service.query("Who wrote Dune?"))
+        finally:
+            await service.aclose()
+
+    served = asyncio.run(ask_once())
+    assert served.answer.text == "Frank Herbert"  # type: ignore[attr-defined]
+    assert [r.model for r in server.chat_requests] == ["m"]
+    down = LLMSettings("http://127.0.0.1:9/v1", "m", timeout_s=1.0, max_retries=0)
+    with pytest.raises(LLMConfigError):
+        build_service(open_store("memory"), agents=pool, router="reasoning", llm=down)

@@ -11,6 +11,7 @@ from agentroute.agents.loading import load_agents
 from agentroute.agents.pool import AgentPool
 from agentroute.commands import builtin_pool, has_history, is_scratch, load_router, unknown_pool_notice
 from agentroute.kg.store import GraphStore, open_store
+from agentroute.llm import LLMSettings, connect_parts
 from agentroute.secrets import secret_values
 from agentroute.serve.app import ServeConfig, create_app
 from agentroute.serve.service import RoutingService
@@ -37,10 +38,12 @@ def build_service(
     refit_every: int = 0,
     progress: Callable[[str], None] = lambda _: None,
     bootstrap: bool = False,
+    llm: LLMSettings | None = None,
 ) -> RoutingService:
     """The service behind ``agentroute serve``. With the built-in agents and ``bootstrap`` (the in-memory
     store), the suite's training history is loaded first (as ``ask`` does), so a learned router has history;
-    a store the user names is never written here."""
+    a store the user names is never written here. Parts calling an LLM are bound to ``llm``'s endpoint, which
+    is checked before anything is served."""
     if agents is None:
         pool = builtin_pool(store, seed, bootstrap=bootstrap, notice=progress)
     else:
@@ -48,6 +51,7 @@ def build_service(
     if model is None and has_history(store):
         progress(f"fitting router {router!r} on the store's history")
     chosen = load_router(router, model, seed)
+    connect_parts([*pool, chosen], llm)  # fail now, not on the first request, when the endpoint is down
     strangers = unknown_pool_notice(chosen, [a.name for a in pool], model) if model is not None else ""
     if strangers:
         progress(strangers)
@@ -60,6 +64,7 @@ def build_service(
         k=k,
         timeout_s=timeout_s,
         refit_every=refit_every,
+        llm=llm,
     )
 
 
@@ -78,6 +83,7 @@ def serve(
     refit_every: int = 0,
     access_log: bool = True,
     progress: Callable[[str], None] = lambda _: None,
+    llm: LLMSettings | None = None,
 ) -> None:
     """Open the store, build the service and serve until interrupted; the store is closed (saved) on exit."""
     import uvicorn
@@ -98,6 +104,7 @@ def serve(
             refit_every=refit_every,
             progress=progress,
             bootstrap=is_scratch(store),
+            llm=llm,
         )
         app = create_app(service, cfg)
         progress(f"inspector: http://{host}:{port}/  ·  OpenAI base_url: http://{host}:{port}/v1")

@@ -22,6 +22,7 @@ from agentroute.agents.executor import AgentExecutor
 from agentroute.agents.pool import AgentPool
 from agentroute.commands import graph_view
 from agentroute.kg.store import Flushes, GraphStore
+from agentroute.llm import LLMSettings, connect_parts
 from agentroute.normalize import exact_match, normalize_answer
 from agentroute.routers.base import Router, TracksSpend, make_router, router_info, router_names
 from agentroute.types import SERVED_DATASET, AgentRecord, AgentResult, Answer, Query, RunRecord
@@ -68,6 +69,7 @@ class RoutingService:
 
     ``router`` is the default (``model="agentroute"``); ``model="agentroute:NAME"`` builds and fits router
     NAME on first use. ``fitted=True`` means ``router`` is already trained (a checkpoint): it is never refit.
+    Agents and routers that call an LLM by name are bound to ``llm``'s endpoint (unset: the environment's).
     """
 
     def __init__(
@@ -81,8 +83,11 @@ class RoutingService:
         k: int | None = None,
         timeout_s: float | None = 60.0,
         refit_every: int = 0,
+        llm: LLMSettings | None = None,
     ) -> None:
-        self.agents, self.store, self.seed = agents, store, seed
+        self.agents, self.store, self.seed, self.llm = agents, store, seed, llm
+        if llm is not None:  # else each part keeps its own settings (or the environment's, on first use)
+            connect_parts([*agents, router], llm, check=False)
         self.k, self.timeout_s, self.refit_every = k, timeout_s, refit_every
         self.default = router.name
         self.executor = AgentExecutor()  # one pool of agent threads for every router's AgentRoute
@@ -135,9 +140,12 @@ class RoutingService:
 
     def _build(self, name: str) -> AgentRoute:
         main = self._engines[self.default]
+        router = make_router(name, seed=self.seed)
+        if self.llm is not None:
+            connect_parts([router], self.llm, check=False)
         ar = AgentRoute(
             self.agents,
-            make_router(name, seed=self.seed),
+            router,
             store=self.store,
             builder=main.builder,
             k=self.k,
