@@ -93,19 +93,33 @@ def llm_settings(
     )
 
 
-def llm_spend(answer: Any) -> str:
-    """One line of what LLM calls cost for an answer (agents, router, aggregator), or "" when none did."""
+def llm_totals(answer: Any) -> dict[str, Any] | None:
+    """What LLM calls spent on an answer (agents, router, aggregator): calls, tokens and USD, or None when
+    nothing called an LLM."""
     from agentroute.types import TokenUsage
 
     parts = [*answer.results, answer.decision, answer]
     usages = [p.usage for p in parts if p.usage is not None]
     if not usages:
-        return ""
+        return None
     total = sum(usages, TokenUsage())
     cost = sum(p.cost for p in parts if p.usage is not None)
+    return {
+        "calls": total.calls,
+        "prompt_tokens": total.prompt_tokens,
+        "completion_tokens": total.completion_tokens,
+        "cost_usd": cost,
+    }
+
+
+def llm_spend(answer: Any) -> str:
+    """One line of what LLM calls cost for an answer, or "" when none did."""
+    spent = llm_totals(answer)
+    if spent is None:
+        return ""
     return (
-        f"LLM: {total.calls} calls, {total.prompt_tokens} prompt + {total.completion_tokens} completion tokens, "
-        f"${cost:.6f}"
+        f"LLM: {spent['calls']} calls, {spent['prompt_tokens']} prompt + {spent['completion_tokens']} completion "
+        f"tokens, ${spent['cost_usd']:.6f}"
     )
 
 
@@ -372,6 +386,7 @@ def ask(
                 "cold_start": d.cold_start,
                 "results": [{"agent": r.agent, "answer": r.answer, "error": r.error} for r in answer.results],
                 "error": answer.error,
+                "llm": llm_totals(answer),
             }
         )
     else:

@@ -205,3 +205,14 @@ def test_ask_table_reports_llm_spend(runner, chat_server, tmp_path):
     # small and big get the same prompts; only small is priced: half the prompt tokens and 2 x 2 answer tokens
     spend = f"LLM: 4 calls, {tokens} prompt + 8 completion tokens, ${tokens / 2 + 4:.6f}"
     assert spend in result.stdout
+    before = len(server.chat_requests)
+    with pytest.warns(UserWarning, match=r"no price for model 'big'"):
+        result = runner.invoke(app, [*ask, "--llm-model", "small", "--prices", str(prices), "--json"])
+    assert result.exit_code == 0, result.stderr
+    tokens = sum(len(str(m["content"]).split()) for r in server.chat_requests[before:] for m in r.messages)
+    assert json.loads(result.stdout)["llm"] == {
+        "calls": 4,
+        "prompt_tokens": tokens,
+        "completion_tokens": 8,
+        "cost_usd": pytest.approx(tokens / 2 + 4),
+    }

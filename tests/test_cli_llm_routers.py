@@ -71,6 +71,7 @@ def test_ask_reasoning_router(runner, pool, chat_server):
     )
     assert out["rationale"] == "Arithmetic."
     assert set(out) >= {"answer", "router", "selected", "called", "probs", "rationale", "results"}
+    assert out["llm"]["calls"] == 1 and out["llm"]["prompt_tokens"] > 0  # the router's one call
     code, out, err = ask(runner, pool, server.url, "Who wrote Dune?", "reasoning")
     assert (code, out["answer"], out["selected"]) == (0, "Frank Herbert", ["librarian"])
     request = server.chat_requests[-1]
