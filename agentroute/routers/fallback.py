@@ -217,6 +217,10 @@ def choose_margin(held: HeldOut, prior_means: Mapping[str, float], config: Guard
     )
 
 
+#: the wrapped router's other ways to route: passed on, the pipeline would call them and route past the guard
+_ROUTES_PAST_THE_GUARD = frozenset({"aroute", "turn", "aturn", "decision"})
+
+
 class GuardedRouter(BaseRouter):
     """A learned router that defers to the best single agent unless held-out data says it gains.
 
@@ -264,7 +268,7 @@ class GuardedRouter(BaseRouter):
         return self.target_cost is not None and self.cost_model is not None
 
     def __getattr__(self, item: str) -> Any:
-        if item in ("inner", "_target_cost", "_stream") or item.startswith("__"):
+        if item in ("inner", "_target_cost", "_stream") or item.startswith("__") or item in _ROUTES_PAST_THE_GUARD:
             raise AttributeError(item)
         value = getattr(self.inner, item)
         if item == "save":  # routers that save (the GNN) store the guard's state with their weights

@@ -176,3 +176,26 @@ def test_cross_fitted_guard_holds_out_every_training_question() -> None:
     assert router.state.fallback
     one_slice = make_router("knn").fit(fold.examples)
     assert len(one_slice.held.probs) == 30  # the default: one 20% slice
+
+
+def test_an_async_router_under_the_guard_is_still_guarded() -> None:
+    """The guard routes synchronously; it must not pass on the wrapped router's ``aroute`` (or ``turn``),
+    which the pipeline would await instead, routing past the guard."""
+    from agentroute import AgentRoute, FunctionAgent
+    from agentroute.routers.base import AsyncRouter, TurnRouter
+    from agentroute.routers.baselines import KnnRouter
+    from agentroute.types import RoutingDecision
+
+    class AlwaysNoise(KnnRouter):
+        async def aroute(self, graph, k=None):  # type: ignore[no-untyped-def]
+            return RoutingDecision(router=self.name, selected=["noise0"], probs={"noise0": 1.0})
+
+    records = dominant_log(300, seed=1)
+    guarded = GuardedRouter(AlwaysNoise)
+    assert not isinstance(guarded, AsyncRouter) and not isinstance(guarded, TurnRouter)
+    agents = [FunctionAgent(lambda q, name=name: name, name=name) for name in records[0].agents]
+    with AgentRoute(agents, guarded) as ar:
+        ar.fit(records)
+        assert guarded.state.fallback
+        answer = ar.ask("math how many apples remain")
+    assert answer.decision.selected == ["strong"] and answer.text == "strong"
