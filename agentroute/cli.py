@@ -231,13 +231,13 @@ def print_counts(counts: dict[str, Any], title: str, as_json: bool, header: str 
     if as_json:
         print_json(counts)
         return
-    out.print(table("", header, title=title, rows=((key, value) for key, value in counts.items())))
+    out.print(table("", header, title=redact(title), rows=((key, value) for key, value in counts.items())))
 
 
 def cold_start_notice(agents: list[str], store: str) -> str:
     """One stderr line saying which agents were routed by description for lack of history."""
     return (
-        f"cold start: no history in store {store} for {', '.join(agents)}; routing by description and skills "
+        f"cold start: no history in store {redact(store)} for {', '.join(agents)}; routing by description and skills "
         "(`agentroute profile --store ...` records history to learn from)"
     )
 

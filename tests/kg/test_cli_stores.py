@@ -84,3 +84,24 @@ def test_ingest_refuses_two_questions_under_one_qid_and_writes_nothing(tmp_path:
     assert result.exit_code == 2
     assert "questions 1 and 2 (counted without blank lines) share the qid 'q1'" in " ".join(result.stderr.split())
     assert not store.exists()
+
+
+def test_store_urls_are_shown_without_their_password(tmp_path: Path) -> None:
+    """``kg stats``/``bootstrap``/``ingest`` and ask's cold-start line name the store: never its password
+    (a Bolt server accepting the login is stood in for by an in-memory store under another scheme)."""
+    from agentroute.kg.store import open_store, register_store
+
+    register_store("pwtest", lambda url: open_store("memory"))
+    store = "pwtest://neo4j:Hunter2Secret@db.example:7687"
+    log = write_log(tmp_path / "log.jsonl")
+    (tmp_path / "pool.py").write_text(POOL)
+    for args in (
+        ["kg", "stats", "--store", store],
+        ["kg", "bootstrap", "--store", store],
+        ["kg", "ingest", "--logs", str(log), "--store", store],
+        ["ask", "What is 2 plus 3?", "--agents", str(tmp_path / "pool.py"), "--store", store],
+    ):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0, result.stderr
+        shown = "".join((result.stdout + result.stderr).split())  # tables wrap long titles
+        assert "pwtest://***@db.example:7687" in shown and "Hunter2" not in shown

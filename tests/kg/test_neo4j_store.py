@@ -56,6 +56,10 @@ def test_parse_bolt_url_reads_credentials_database_and_dialect(monkeypatch: pyte
         parse_bolt_url("http://localhost:7474")
     with pytest.raises(ValueError):
         Neo4jStore("bolt://user:pw@localhost:7687")  # credentials go in arguments, never in the kept URI
+    for url in ("bolt://neo4j:S3cr3t/Pw@db:7687", "bolt://neo4j:S3cr3t#@db:7687", "bolt://neo4j:S3cr3t?x@db"):
+        with pytest.raises(ValueError, match="percent-encode") as raised:
+            parse_bolt_url(url)  # urllib reads "S3cr3t" as the port: the error must not quote it
+        assert "S3cr3t" not in str(raised.value)
 
 
 def test_falkordb_encoding_escapes_strings_and_refuses_what_it_cannot_carry() -> None:

@@ -21,7 +21,7 @@ import os
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import SplitResult, parse_qs, unquote, urlsplit
 
 import neo4j
 from neo4j.exceptions import AuthError, ClientError, DriverError, Neo4jError, ServiceUnavailable, SessionExpired
@@ -96,7 +96,8 @@ def parse_bolt_url(url: str) -> dict[str, Any]:
         raise ValueError(f"Bolt URL has no host: {parts.scheme}://…")
     query = parse_qs(parts.query)
     host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
-    netloc = f"{host}:{parts.port}" if parts.port else host
+    port = _port(parts)
+    netloc = f"{host}:{port}" if port else host
     return {
         "uri": f"{parts.scheme}://{netloc}",
         "user": unquote(parts.username) if parts.username else os.environ.get("NEO4J_USER"),
@@ -104,6 +105,17 @@ def parse_bolt_url(url: str) -> dict[str, Any]:
         "database": query.get("database", [None])[0] or os.environ.get("NEO4J_DATABASE") or None,
         "dialect": query.get("dialect", [None])[0],
     }
+
+
+def _port(parts: SplitResult) -> int | None:
+    """The URL's port; a bad one is an error that does not quote it (with a password holding ``/``, ``#`` or
+    ``?`` unencoded, what urllib reads as the port is part of the password)."""
+    try:
+        return parts.port
+    except ValueError:
+        raise ValueError(
+            f"{parts.scheme}:// URL has a bad port, or a password holding / # ? unencoded (percent-encode them)"
+        ) from None
 
 
 class Neo4jStore:
@@ -127,7 +139,7 @@ class Neo4jStore:
         self.uri = uri
         self.database = database or None
         self.batch_size = batch_size
-        self._host, self._port = parts.hostname, parts.port or 7687
+        self._host, self._port = parts.hostname, _port(parts) or 7687
         self._dialect: Dialect = make_dialect(dialect) if dialect else Dialect()
         self._bookmarks = neo4j.GraphDatabase.bookmark_manager()
         self._schema_lock, self._schema_ready = threading.Lock(), False
