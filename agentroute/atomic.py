@@ -15,11 +15,14 @@ from typing import BinaryIO
 
 
 def atomic_write(path: str | Path, write: Callable[[BinaryIO], object]) -> Path:
-    """Call ``write(fh)`` on a temporary binary file and move it to ``path`` only once it is complete."""
+    """Call ``write(fh)`` on a temporary binary file and move it to ``path`` only once it is complete. A
+    file replaced keeps its permissions; a new one is readable by its owner only."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        if path.exists():  # a replaced file keeps its permissions (mkstemp's are 0600)
+            os.chmod(tmp, path.stat().st_mode & 0o7777)
         with os.fdopen(fd, "wb") as fh:
             write(fh)
             fh.flush()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -55,13 +56,34 @@ def read_text(path: str | Path) -> str:
 
 
 def parse_json(text: str, where: str) -> Any:
-    """``json.loads`` whose failures (bad JSON, nesting too deep) name ``where``, and the line and column
-    in a document of several lines (a JSONL line's own trailing newline does not count)."""
+    """``json.loads`` whose failures (bad JSON, nesting too deep, a lone surrogate escape such as ``\\udcff``,
+    which no file or store can write back) name ``where``, and the line and column in a document of
+    several lines (a JSONL line's own trailing newline does not count)."""
     text = text.rstrip()
     try:
-        return json.loads(text)
+        value = json.loads(text)
     except json.JSONDecodeError as e:
         at = f"line {e.lineno}, column {e.colno}" if "\n" in text else f"column {e.colno}"
         raise TextFileError(f"{where}: invalid JSON ({e.msg} at {at})") from None
     except RecursionError:
         raise TextFileError(f"{where}: JSON nested too deeply") from None
+    try:
+        alone = "\\u" in text and _holds_lone_surrogate(value)  # only an escape makes one; no write takes it
+    except RecursionError:
+        raise TextFileError(f"{where}: JSON nested too deeply") from None
+    if alone:
+        raise TextFileError(f"{where}: a \\uD800-\\uDFFF escape without its pair (not valid Unicode text)")
+    return value
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")  # json.loads joins valid pairs: what is left is alone
+
+
+def _holds_lone_surrogate(value: Any) -> bool:
+    if isinstance(value, str):
+        return _SURROGATE.search(value) is not None
+    if isinstance(value, dict):
+        return any(_holds_lone_surrogate(k) or _holds_lone_surrogate(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_lone_surrogate(v) for v in value)
+    return False

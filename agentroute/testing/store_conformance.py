@@ -39,6 +39,11 @@ __all__ = [
     "test_hostile_ids_and_texts_are_stored_verbatim_never_executed",
     "test_unknown_labels_and_types_are_refused_before_writing",
     "test_rows_without_ids_are_refused",
+    "test_a_refused_batch_writes_nothing",
+    "test_values_a_store_cannot_keep_are_refused",
+    "test_numpy_values_are_kept_as_plain_numbers",
+    "test_the_last_of_duplicate_rows_in_one_batch_wins",
+    "test_edge_kind_is_text",
 ]
 
 HOSTILE_IDS = [
@@ -356,3 +361,50 @@ def test_rows_without_ids_are_refused(store: GraphStore) -> None:
         store.upsert_edges("RELATED", [{"src": "a", "dst": ""}])
     with pytest.raises(ValueError):
         store.record_many([_run("q1")], [])
+
+
+def test_a_refused_batch_writes_nothing(store: GraphStore) -> None:
+    """A bad row anywhere in a batch (an empty entity id, a NaN score) leaves the store as it was."""
+    before = store.counts()
+    good = _run("q1", math=AgentRecord(score=1.0))
+    with pytest.raises(ValueError):
+        store.record_many([good, _run("q2", math=AgentRecord(score=0.0))], [["hamlet"], ["ok", ""]])
+    with pytest.raises(ValueError):
+        store.record_many([good, _run("q2", math=AgentRecord(score=float("nan")))], [[], []])
+    with pytest.raises(ValueError):
+        store.upsert_nodes("Entity", [{"id": "a", "name": "A"}, {"id": "b", "name": float("inf")}])
+    with pytest.raises(ValueError):
+        store.upsert_edges("PERFORMED", [{"src": "q1", "dst": "math", "score": "1"}])
+    assert store.counts() == before
+
+
+def test_values_a_store_cannot_keep_are_refused(store: GraphStore) -> None:
+    for bad in ({"k": 1}, float("nan"), "lone \udcff surrogate", 2**63, [1, "a"], object()):
+        with pytest.raises(ValueError):
+            store.upsert_nodes("Entity", [{"id": "e", "value": bad}])
+    with pytest.raises(ValueError):
+        store.upsert_nodes("Entity", [{"id": "e", "not an identifier": 1}])
+    assert store.get_node("Entity", "e") is None
+
+
+def test_numpy_values_are_kept_as_plain_numbers(store: GraphStore) -> None:
+    np = pytest.importorskip("numpy")
+    store.upsert_nodes("Entity", [{"id": "e", "n": np.int64(3), "x": np.float32(0.5), "vec": np.array([1, 2.5])}])
+    node = store.get_node("Entity", "e")
+    assert node == {"id": "e", "n": 3, "x": 0.5, "vec": [1.0, 2.5]}
+    assert type(node["n"]) is int and type(node["x"]) is float
+
+
+def test_the_last_of_duplicate_rows_in_one_batch_wins(store: GraphStore) -> None:
+    store.upsert_nodes("Agent", [{"id": "calc", "description": "old"}, {"id": "calc", "description": "new"}])
+    assert store.get_node("Agent", "calc") == {"id": "calc", "description": "new"}
+    first = RunRecord(qid="q", question="Q?", dataset="old", agents={"math": AgentRecord(score=0.0)})
+    again = RunRecord(qid="q", question="Q?", dataset="new", agents={"math": AgentRecord(score=1.0)})
+    store.record_many([first, again], [[], []])
+    assert store.get_node("Query", "q")["dataset"] == "new"  # type: ignore[index]
+    assert [r.agents["math"].score for r in store.history()] == [1.0]
+
+
+def test_edge_kind_is_text(store: GraphStore) -> None:
+    store.upsert_edges("RELATED", [{"src": "a", "dst": "b", "kind": 1}, {"src": "a", "dst": "c", "kind": ""}])
+    assert store.edges("RELATED") == [{"src": "a", "dst": "b", "kind": "1"}, {"src": "a", "dst": "c"}]

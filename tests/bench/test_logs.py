@@ -84,6 +84,7 @@ def test_reads_gzip_and_derives_ids_from_the_file_name_without_dataset(tmp_path:
             "expected 'cost_usd' to be a non-negative number or null, got -0.5",
         ),
         (json.dumps({"question": "q", "agents": {"a": {"score": 1, "latency_s": -1}}}), "'latency_s'"),
+        ('{"question": "broken \\udcff text", "agents": {"a": {"score": 1}}}', "escape without its pair"),
     ],
 )
 def test_bad_line_names_file_line_and_expectation(tmp_path: Path, line: str, expected: str) -> None:
@@ -116,6 +117,11 @@ def test_reads_a_gzipped_log_of_four_experts(tmp_path: Path) -> None:
     assert len(records) == 600
     assert all(set(r.agents) == {"factual", "multihop", "math", "commonsense"} for r in records)
     assert len({r.qid for r in records}) == len(records)
+
+
+def test_escaped_surrogate_pairs_are_text(tmp_path: Path) -> None:
+    path = write(tmp_path / "ok.jsonl", [], ('{"question": "smile \\ud83d\\ude00", "agents": {"a": {"score": 1}}}',))
+    assert read_routing_log(path)[0].question == "smile \U0001f600"
 
 
 def test_an_empty_log_is_an_error_naming_the_file(tmp_path: Path) -> None:

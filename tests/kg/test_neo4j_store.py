@@ -178,6 +178,10 @@ def test_reopening_after_close_is_fast(bolt_uri: str) -> None:
         start = time.monotonic()
         Neo4jStore.from_url(bolt_uri).close()
         assert time.monotonic() - start < 2
+    closed = Neo4jStore.from_url(bolt_uri)
+    closed.close()
+    with pytest.raises(RuntimeError, match="is closed"):
+        closed.counts()
 
 
 @pytest.mark.neo4j

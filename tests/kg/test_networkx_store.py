@@ -186,3 +186,34 @@ def test_memory_store_flush_is_a_no_op_and_clear_empties() -> None:
     store.clear()
     assert set(store.counts().values()) == {0}
     assert list(store.history()) == []
+
+
+def test_a_file_saved_by_another_writer_is_not_overwritten(tmp_path: Path) -> None:
+    """Two processes on one file (``serve`` and ``kg ingest``): the second to save keeps both graphs."""
+    path = tmp_path / "g.json"
+    with NetworkXStore(path) as first:
+        first.record(_run("q0", geo={"score": 1.0}), [])
+    served, ingest = NetworkXStore(path), NetworkXStore(path)
+    served.record(_run("served-1", geo={"score": 1.0}), [])
+    ingest.record(_run("ingested-1", geo={"score": 1.0}), [])
+    ingest.close()
+    with pytest.raises(StoreFileError, match="changed on disk since this store loaded it") as raised:
+        served.close()
+    aside = tmp_path / next(p.name for p in tmp_path.iterdir() if ".conflict-" in p.name)
+    assert str(aside) in str(raised.value)
+    assert [r.qid for r in NetworkXStore(path).history()] == ["ingested-1", "q0"]
+    assert [r.qid for r in NetworkXStore(aside).history()] == ["q0", "served-1"]
+    served.record(_run("served-2", geo={"score": 1.0}), [])  # the store goes on saving beside the file, never over it
+    with pytest.raises(StoreFileError):
+        served.flush()
+    assert [r.qid for r in NetworkXStore(path).history()] == ["ingested-1", "q0"]
+
+
+def test_a_saved_file_keeps_its_permissions(tmp_path: Path) -> None:
+    path = tmp_path / "g.json"
+    with NetworkXStore(path) as store:
+        store.record(_run("q1", geo={"score": 1.0}), [])
+    path.chmod(0o644)
+    with NetworkXStore(path) as store:
+        store.record(_run("q2", geo={"score": 1.0}), [])
+    assert path.stat().st_mode & 0o777 == 0o644

@@ -306,38 +306,6 @@ def clear_stale_bolt_slot(host: str | None, port: int | None, attempts: int = 8)
     return False
 
 
-def _property_value(key: str, value: Any) -> Any:
-    """A property value the server accepts: a scalar or a homogeneous list (numpy values are unwrapped)."""
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    if hasattr(value, "tolist"):  # numpy scalar or array
-        return _property_value(key, value.tolist())
-    if isinstance(value, (list, tuple)):
-        items = [_property_value(key, v) for v in value]
-        kinds = {bool if isinstance(v, bool) else float if isinstance(v, (int, float)) else type(v) for v in items}
-        if len(kinds) > 1 or kinds - {bool, float, str}:
-            raise ValueError(f"property {key!r}: lists must hold only str, only numbers or only bools")
-        if float in kinds and any(isinstance(v, float) for v in items):
-            items = [float(v) for v in items]
-        return items
-    raise ValueError(
-        f"property {key!r}: a {type(value).__name__} cannot be stored (use str, int, float, bool or a list of them)"
-    )
-
-
-def clean_props(row: Mapping[str, Any], skip: tuple[str, ...]) -> dict[str, Any]:
-    """Row properties a Bolt server can store, minus the key fields ``skip``; None values stay (``SET +=``
-    removes those properties). Names must be identifiers (FalkorDB splices map keys unquoted)."""
-    out: dict[str, Any] = {}
-    for key, value in row.items():
-        if key in skip:
-            continue
-        if not isinstance(key, str) or not _IDENT.match(key):
-            raise ValueError(f"property names must be identifiers (letters, digits, _), got {key!r}")
-        out[key] = _property_value(key, value)
-    return out
-
-
 def _check_schema_names(label: str, prop: str, dim: int) -> None:
     if label not in NODE_LABELS:
         raise ValueError(f"unknown node label {label!r}: expected one of {', '.join(NODE_LABELS)}")

@@ -26,9 +26,9 @@ from urllib.parse import SplitResult, parse_qs, unquote, urlsplit
 import neo4j
 from neo4j.exceptions import AuthError, ClientError, DriverError, Neo4jError, ServiceUnavailable, SessionExpired
 
+from agentroute.kg.properties import check_performed, clean_props, property_value, row_id
 from agentroute.kg.stores.cypher_dialect import (
     Dialect,
-    clean_props,
     clear_stale_bolt_slot,
     detect_dialect,
     make_dialect,
@@ -66,11 +66,17 @@ def _rel(rel: str) -> tuple[str, str, str]:
     return rel, src, dst
 
 
-def _id(row: Mapping[str, Any], field: str) -> str:
-    value = row.get(field)
-    if value is None or value == "":
-        raise ValueError(f"row has no {field!r}: {dict(row)!r}")
-    return str(value)
+def _last_wins(data: list[list[Any]], n_key: int) -> list[list[Any]]:
+    """Rows sharing a key merged into one, later properties over earlier ones (the last item of each row),
+    as the in-memory store applies them: one ``UNWIND ... MERGE`` statement would keep the first row's."""
+    merged: dict[tuple[Any, ...], list[Any]] = {}
+    for row in data:
+        key = tuple(row[:n_key])
+        if key in merged:
+            merged[key][-1] = {**merged[key][-1], **row[-1]}
+        else:
+            merged[key] = [*row[:-1], dict(row[-1])]
+    return list(merged.values())
 
 
 def _edge_row(src: str, dst: str, props: Mapping[str, Any]) -> dict[str, Any]:
@@ -201,7 +207,7 @@ class Neo4jStore:
 
     def upsert_nodes(self, label: NodeLabel, rows: Sequence[Mapping[str, Any]]) -> int:
         lab = _label(label)
-        data = [[_id(r, "id"), clean_props(r, skip=("id",))] for r in rows]
+        data = _last_wins([[row_id(r, "id"), clean_props(r, skip=("id",))] for r in rows], 1)
         query = f"UNWIND $rows AS row MERGE (n:{lab} {{id: row[0]}}) SET n += row[1]"
         self._write(self._plan(query, data))
         return len(rows)
@@ -212,7 +218,10 @@ class Neo4jStore:
         for r in rows:
             props = clean_props(r, skip=("src", "dst", "kind"))
             kind = "" if r.get("kind") is None else str(r["kind"])  # part of the identity, set by MERGE
-            data.append([_id(r, "src"), _id(r, "dst"), kind, props])
+            if rel == "PERFORMED":
+                check_performed(r.get("src"), r.get("dst"), props)
+            data.append([row_id(r, "src"), row_id(r, "dst"), kind, props])
+        data = _last_wins(data, 3)
         query = (
             f"UNWIND $rows AS row MERGE (a:{src} {{id: row[0]}}) MERGE (b:{dst} {{id: row[1]}}) "
             f"MERGE (a)-[r:{rel_} {{kind: row[2]}}]->(b) SET r += row[3]"
@@ -231,18 +240,23 @@ class Neo4jStore:
         queries, mentions, performed = [], [], []
         agents: dict[str, None] = {}
         for run, ents in zip(runs, entities, strict=True):
+            if not run.qid:
+                raise ValueError(f"record with an empty qid: {run.question[:80]!r}")
             gold = list(run.gold) if run.gold is not None else None
             props = {"text": run.question, "dataset": run.dataset, "split": run.split, "gold": gold}
             queries.append([run.qid, clean_props(props, skip=())])
             ids = list(dict.fromkeys(str(e) for e in ents))
             if "" in ids:
                 raise ValueError(f"record {run.qid!r}: empty entity id")
+            for e in ids:
+                property_value("entity id", e)
             if ids:
                 mentions.append([run.qid, ids])
             for name, rec in run.agents.items():
                 agents.setdefault(name)
                 edge = {p: getattr(rec, f) for f, p in _PERFORMED_PROPS.items() if getattr(rec, f) is not None}
                 performed.append([run.qid, name, clean_props(edge, skip=())])
+        queries, performed = _last_wins(queries, 1), _last_wins(performed, 2)
         plan = self._plan("UNWIND $rows AS row MERGE (q:Query {id: row[0]}) SET q += row[1]", queries)
         plan += self._plan("UNWIND $rows AS id MERGE (:Agent {id: id})", list(agents))
         plan += self._plan(
@@ -385,6 +399,8 @@ class Neo4jStore:
 
     def _session(self, read: bool = False) -> neo4j.Session:
         """Reads in read mode (replicas in a cluster), sharing the store's bookmarks so they see its writes."""
+        if self._driver is None:
+            raise RuntimeError(f"graph store {self.uri} is closed")
         if self._dialect.read_mode_sessions:
             mode = neo4j.READ_ACCESS if read else neo4j.WRITE_ACCESS
             return self._driver.session(

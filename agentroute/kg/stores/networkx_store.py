@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 import json
-import math
+import os
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -19,6 +19,7 @@ from typing import Any, BinaryIO
 import networkx as nx
 
 from agentroute.atomic import atomic_write
+from agentroute.kg.properties import check_performed, clean_props, row_id
 from agentroute.types import ENDPOINTS, NODE_LABELS, AgentRecord, NodeLabel, RelType, RunRecord
 
 FORMAT_VERSION = 1
@@ -50,22 +51,13 @@ def _check_rel(rel: str) -> None:
         raise ValueError(f"unknown relationship type {rel!r}: expected one of {', '.join(ENDPOINTS)}")
 
 
-def _clean(value: Any) -> Any:
-    """Lists stay lists (tuples become lists), so both backends return the same shapes."""
-    if isinstance(value, (list, tuple)):
-        return list(value)
-    return value
-
-
-def _merge(data: dict[str, Any], props: Mapping[str, Any], skip: tuple[str, ...]) -> None:
+def _merge(data: dict[str, Any], props: Mapping[str, Any]) -> None:
     """Update properties like Cypher ``SET x += props``: a None value removes the property."""
     for key, value in props.items():
-        if key in skip:
-            continue
         if value is None:
             data.pop(key, None)
         else:
-            data[key] = _clean(value)
+            data[key] = value
 
 
 def _dump_json(doc: dict[str, Any], fh: BinaryIO) -> None:
@@ -86,6 +78,7 @@ class NetworkXStore:
         self._touching: dict[NodeKey, set[EdgeKey]] = {}
         self._lock = threading.RLock()
         self._dirty = False
+        self._seen = _version(self.path)  # the file as loaded (or last saved): another writer changes it
         if self.path is not None and self.path.exists():
             self._load(self.path)
 
@@ -108,28 +101,15 @@ class NetworkXStore:
     # -- writes -----------------------------------------------------------------------------------------
 
     def upsert_nodes(self, label: NodeLabel, rows: Sequence[Mapping[str, Any]]) -> int:
-        _check_label(label)
+        prepared = _node_rows(label, rows)  # every row checked before any is written
         with self._lock:
-            for row in rows:
-                key = (label, self._id(row, "id"))
-                data = self._ensure_node(key)
-                _merge(data, row, skip=("id",))
-            self._dirty = self._dirty or bool(rows)
+            self._write_nodes(prepared)
         return len(rows)
 
     def upsert_edges(self, rel: RelType, rows: Sequence[Mapping[str, Any]]) -> int:
-        _check_rel(rel)
-        src_label, dst_label = ENDPOINTS[rel]
+        prepared = _edge_rows(rel, rows)
         with self._lock:
-            for row in rows:
-                src = self._ensure_key(src_label, self._id(row, "src"))
-                dst = self._ensure_key(dst_label, self._id(row, "dst"))
-                kind = row.get("kind")
-                ekey = (rel, "" if kind is None else str(kind))
-                if not self._g.has_edge(src, dst, ekey):
-                    self._add_edge(src, dst, ekey, {})
-                _merge(self._g.edges[src, dst, ekey], row, skip=("src", "dst"))
-            self._dirty = self._dirty or bool(rows)
+            self._write_edges(prepared)
         return len(rows)
 
     def record(self, run: RunRecord, entities: Sequence[str] = ()) -> None:
@@ -161,12 +141,14 @@ class NetworkXStore:
                     if value is not None:
                         edge[prop] = value
                 performed.append(edge)
+        # all checked first, so a bad run writes nothing of the batch
+        nodes, known = _node_rows("Query", queries), _node_rows("Agent", list(agents.values()))
+        mentioned, scored = _edge_rows("MENTIONS", mentions), _edge_rows("PERFORMED", performed)
         with self._lock:
-            self.upsert_nodes("Query", queries)
-            self._add_missing("Agent", list(agents))
-            self._add_missing("Entity", [m["dst"] for m in mentions])
-            self.upsert_edges("MENTIONS", mentions)
-            self.upsert_edges("PERFORMED", performed)
+            self._write_nodes(nodes)
+            self._add_missing("Agent", [key[1] for key, _ in known])
+            self._write_edges(mentioned)
+            self._write_edges(scored)
 
     def delete_query(self, id: str) -> bool:
         key = ("Query", str(id))
@@ -187,14 +169,15 @@ class NetworkXStore:
 
     def get_node(self, label: NodeLabel, id: str) -> dict[str, Any] | None:
         _check_label(label)
-        data = self._g.nodes.get((label, str(id)))
-        return self._copy(data) if data is not None else None
+        with self._lock:
+            data = self._g.nodes.get((label, str(id)))
+            return self._copy(data) if data is not None else None
 
     def nodes(self, label: NodeLabel) -> list[dict[str, Any]]:
         _check_label(label)
-        with self._lock:
-            found = [(key[1], data) for key, data in self._g.nodes(data=True) if key[0] == label]
-        return [self._copy(data) for _, data in sorted(found, key=lambda item: item[0])]
+        with self._lock:  # copied under the lock: a writer may be adding properties
+            found = [(key[1], self._copy(data)) for key, data in self._g.nodes(data=True) if key[0] == label]
+        return [data for _, data in sorted(found, key=lambda item: item[0])]
 
     def edges(self, rel: RelType, src: str | None = None, dst: str | None = None) -> list[dict[str, Any]]:
         _check_rel(rel)
@@ -270,7 +253,11 @@ class NetworkXStore:
 
     def flush(self) -> None:
         """Write the file atomically (temp file in the same folder, fsync, rename) if anything changed (so
-        opening and closing a store that does not exist yet creates no file)."""
+        opening and closing a store that does not exist yet creates no file).
+
+        One writer per file: when another process saved the file since this store loaded it, saving would
+        drop that process's changes, so this store's graph goes to ``<file>.conflict-<pid>.json`` instead
+        and ``StoreFileError`` names both files."""
         if self.path is None:
             return
         with self._lock:
@@ -284,8 +271,17 @@ class NetworkXStore:
                     for u, v, key, data in self._g.edges(keys=True, data=True)
                 ],
             }
+            if _version(self.path) != self._seen:
+                aside = self.path.with_name(f"{self.path.name}.conflict-{os.getpid()}.json")
+                atomic_write(aside, lambda fh: _dump_json(doc, fh))
+                self._dirty = False
+                raise StoreFileError(
+                    f"{self.path} changed on disk since this store loaded it (another process saved it): "
+                    f"not overwritten; this store's graph is in {aside}"
+                )
             atomic_write(self.path, lambda fh: _dump_json(doc, fh))
             self._dirty = False
+            self._seen = _version(self.path)
 
     def close(self) -> None:
         self.flush()
@@ -314,7 +310,7 @@ class NetworkXStore:
                 src_label, dst_label = ENDPOINTS[rel]
                 props = dict(edge["props"])
                 if rel == "PERFORMED":
-                    _check_performed(edge, props)
+                    check_performed(edge.get("src"), edge.get("dst"), props)
                 kind = props.get("kind")
                 self._add_edge(
                     self._ensure_key(src_label, str(edge["src"])),
@@ -329,12 +325,19 @@ class NetworkXStore:
 
     # -- helpers ----------------------------------------------------------------------------------------
 
-    @staticmethod
-    def _id(row: Mapping[str, Any], field: str) -> str:
-        value = row.get(field)
-        if value is None or value == "":
-            raise ValueError(f"row has no {field!r}: {dict(row)!r}")
-        return str(value)
+    def _write_nodes(self, prepared: Sequence[tuple[NodeKey, dict[str, Any]]]) -> None:
+        for key, props in prepared:
+            _merge(self._ensure_node(key), props)
+        self._dirty = self._dirty or bool(prepared)
+
+    def _write_edges(self, prepared: Sequence[tuple[NodeKey, NodeKey, tuple[str, str], dict[str, Any]]]) -> None:
+        for src, dst, ekey, props in prepared:
+            self._ensure_key(*src)
+            self._ensure_key(*dst)
+            if not self._g.has_edge(src, dst, ekey):
+                self._add_edge(src, dst, ekey, {})
+            _merge(self._g.edges[src, dst, ekey], props)
+        self._dirty = self._dirty or bool(prepared)
 
     @staticmethod
     def _copy(data: Mapping[str, Any]) -> dict[str, Any]:
@@ -363,12 +366,36 @@ class NetworkXStore:
             self._ensure_key(label, str(id))
 
 
-def _check_performed(edge: Mapping[str, Any], props: Mapping[str, Any]) -> None:
-    """A recorded outcome's numbers are finite numbers (or absent): a router trains on them."""
-    for prop in ("score", "cost", "latency_s", "steps"):
-        value = props.get(prop)
-        bad = isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value)
-        if value is not None and bad:
-            raise ValueError(
-                f"PERFORMED {edge.get('src')!r} -> {edge.get('dst')!r}: {prop!r} must be a finite number, got {value!r}"
-            )
+def _version(path: Path | None) -> tuple[int, int, int] | None:
+    """What tells one save of a file from another: inode, size, modification time (None: no file)."""
+    try:
+        st = path.stat() if path is not None else None
+    except OSError:
+        return None
+    return None if st is None else (st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def _node_rows(label: str, rows: Sequence[Mapping[str, Any]]) -> list[tuple[NodeKey, dict[str, Any]]]:
+    """Rows as (node key, clean properties), every one checked (``kg/properties.py``)."""
+    _check_label(label)
+    return [((label, row_id(row, "id")), clean_props(row, skip=("id",))) for row in rows]
+
+
+def _edge_rows(
+    rel: str, rows: Sequence[Mapping[str, Any]]
+) -> list[tuple[NodeKey, NodeKey, tuple[str, str], dict[str, Any]]]:
+    """Rows as (source key, target key, edge key, clean properties); ``kind`` is kept as text, as a Bolt
+    server keeps it, and an empty one is no property."""
+    _check_rel(rel)
+    src_label, dst_label = ENDPOINTS[rel]
+    out = []
+    for row in rows:
+        props = clean_props(row, skip=("src", "dst", "kind"))
+        if rel == "PERFORMED":
+            check_performed(row.get("src"), row.get("dst"), props)
+        kind = "" if row.get("kind") is None else str(row["kind"])
+        if kind:
+            props["kind"] = kind
+        src, dst = (src_label, row_id(row, "src")), (dst_label, row_id(row, "dst"))
+        out.append((src, dst, (rel, kind), props))
+    return out
