@@ -516,7 +516,7 @@ def bench_run(
     """Replay a routing log: train and evaluate every router on the same folds, print one table."""
     from agentroute.agents.descriptions import read_agent_info
     from agentroute.bench.costs import read_prices
-    from agentroute.bench.logs import read_routing_log, score_scale_note
+    from agentroute.bench.logs import read_routing_log
     from agentroute.bench.replay import run_replay_benchmark
     from agentroute.bench.report import report_table, write_report
     from agentroute.bench.resultlog import ResultsLog
@@ -546,9 +546,6 @@ def bench_run(
             router_options.setdefault(name, {}).setdefault("device", device)
     records = read_routing_log(logs)
     test_records = read_routing_log(test_logs) if test_logs else None
-    for path, rows in ((logs, records), (test_logs, test_records or [])):
-        if note := score_scale_note(rows, path):
-            err.print(literal(note, one_line=True))
     cores = os.cpu_count() or 1
     if jobs == 1 and test_logs is None and cores > 1 and len(records) >= 2000:
         tip = f"tip: --jobs 0 runs the {folds} folds side by side on this machine's {cores} cores"

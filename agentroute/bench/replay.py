@@ -16,6 +16,7 @@ vote wherever it does not (or the log has no predictions).
 from __future__ import annotations
 
 import time
+import warnings
 from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
@@ -27,7 +28,7 @@ from agentroute.aggregate import Aggregator, make_aggregator, prepare_decision
 from agentroute.bench.costs import with_costs
 from agentroute.bench.embed_once import PrecomputedEmbedder, embed_in_processes, texts_to_embed
 from agentroute.bench.fold_pool import run_in_processes
-from agentroute.bench.logs import drop_overlap, question_key
+from agentroute.bench.logs import drop_overlap, question_key, score_scale_note
 from agentroute.bench.metrics import (
     answer_score,
     bootstrap_ci,
@@ -556,8 +557,14 @@ def run_replay_benchmark(
     usable, fold_of, skipped, dropped = _split(records, test_records, folds, seed)
     if skipped:
         say(f"skipped {skipped} row{'s' if skipped > 1 else ''} where no agent has a score")
-    for warning in _log_warnings(usable, fold_of, dropped):
-        say("warning: " + warning)
+    logs = [("the routing log", records)] if test_records is None else [("the training log", records)]
+    logs += [("the test log", test_records)] if test_records is not None else []
+    notes = [note for source, rows in logs if (note := score_scale_note(rows, source))]
+    for warning in [*notes, *("warning: " + w for w in _log_warnings(usable, fold_of, dropped))]:
+        if progress is None:  # a script or notebook: a Python warning, which it sees (or filters) as it likes
+            warnings.warn(warning.removeprefix("warning: "), UserWarning, stacklevel=2)
+        else:
+            say(warning)
     n_folds = folds if test_records is None else 1
     rows = [routing_view(r, f"q{i:06d}") for i, r in enumerate(with_costs(usable, prices))]
     given = {s.name: s for s in agent_specs or ()}

@@ -264,7 +264,7 @@ register_router(
     f"{_GNN}:make_gnn_router",
     summary="heterogeneous GNN over the query graph; selects a set of agents",
     shares_training=True,
-    checkpoint=f"{_GNN}:GNNRouter.load",
+    checkpoint=f"{_GNN}:GNNRouter.load_unguarded",
     device=True,
     guarded=True,
 )
@@ -273,7 +273,7 @@ register_router(
     f"{_GNN}:make_gnn_top1_router",
     summary="the GNN router calling exactly one agent",
     shares_training=True,
-    checkpoint=f"{_GNN}:GNNRouter.load",
+    checkpoint=f"{_GNN}:GNNRouter.load_unguarded",
     device=True,
     guarded=True,
 )

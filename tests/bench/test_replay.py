@@ -345,3 +345,16 @@ def test_set_hit_is_tcars_routing_accuracy(report: BenchReport, records: list[Ru
     ]
     assert report.result("best-single").set_hit == pytest.approx(np.mean(hits))
     assert "Routing accuracy as TCAR measures it" in report_markdown(report)
+
+
+def test_a_script_sees_the_log_warnings_as_python_warnings(records: list[RunRecord]) -> None:
+    """Without ``progress`` (a notebook, a script), what the CLI prints as ``warning:`` lines are warnings."""
+    rated = [r.model_copy(update={"agents": {a: AgentRecord(score=1 + 9 * c.score) for a, c in r.agents.items()}})
+             for r in records[:120]]  # fmt: skip
+    with pytest.warns(UserWarning, match=r"the routing log: scores range over \[1, 10\]"):
+        run_replay_benchmark(rated, folds=2, routers=["best-single"])
+    with pytest.warns(UserWarning, match="dropped 20 test questions also in the training log"):
+        run_replay_benchmark(records[:100], test_records=records[80:120], routers=["best-single"])
+    said: list[str] = []
+    run_replay_benchmark(rated, folds=2, routers=["best-single"], progress=said.append)
+    assert any(s.startswith("warning: the routing log: scores range") for s in said)

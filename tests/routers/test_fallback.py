@@ -199,3 +199,29 @@ def test_an_async_router_under_the_guard_is_still_guarded() -> None:
         assert guarded.state.fallback
         answer = ar.ask("math how many apples remain")
     assert answer.decision.selected == ["strong"] and answer.text == "strong"
+
+
+def test_a_guarded_checkpoint_loads_whole_through_load_router(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """``load_router`` restores the guard; ``GNNRouter.load`` gives the bare GNN and says so."""
+    import warnings
+
+    from agentroute.bench.replay import build_fold
+    from agentroute.kg.embed import make_embedder
+    from agentroute.routers.base import load_router
+    from agentroute.routers.gnn.router import GNNRouter
+    from agentroute.types import AgentSpec
+
+    records = dominant_log(240, seed=2)
+    specs = [AgentSpec(name=a) for a in records[0].agents]
+    fold = build_fold(records[:200], records[200:], specs, make_embedder("hashing"))
+    guarded = make_router("gnn", seed=0, epochs=3, ensemble=1, device="cpu").fit(fold.examples)
+    assert isinstance(guarded, GuardedRouter) and guarded.state.fallback
+    path = guarded.save(tmp_path / "gnn.pt")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        again = load_router("gnn", path, device="cpu")
+    assert isinstance(again, GuardedRouter)
+    assert [d.selected for d in again.route_many(fold.graphs)] == [d.selected for d in guarded.route_many(fold.graphs)]
+    with pytest.warns(UserWarning, match=r"saved with the do-no-harm guard.*load_router\('gnn', path\)"):
+        bare = GNNRouter.load(path, device="cpu")
+    assert not isinstance(bare, GuardedRouter)

@@ -14,6 +14,7 @@ Every option is a keyword argument of ``GNNRouter`` (and of both registry factor
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -354,7 +355,24 @@ class GNNRouter(BaseRouter):
 
     @classmethod
     def load(cls, path: str | Path, device: str = "auto") -> GNNRouter:
-        """Rebuild a router from ``save``; errors name the file and both format versions on mismatch."""
+        """Rebuild the GNN of a checkpoint from ``save``; errors name the file and both format versions on
+        mismatch. A checkpoint saved with the do-no-harm guard (``make_router("gnn")``, ``agentroute
+        train``) is a warning here: this is the bare GNN, which routes without the guard; use
+        ``agentroute.load_router("gnn", path)`` to get the router as it was saved."""
+        router = cls.load_unguarded(path, device)
+        if "guard" in router.extra:
+            warnings.warn(
+                f"{path} was saved with the do-no-harm guard; GNNRouter.load returns the bare GNN, which "
+                f"routes without it: load_router({router.name!r}, path) restores the router as saved",
+                UserWarning,
+                stacklevel=2,
+            )
+        return router
+
+    @classmethod
+    def load_unguarded(cls, path: str | Path, device: str = "auto") -> GNNRouter:
+        """The GNN of a checkpoint, without the guard it may have been saved with (``load_router`` wraps it
+        again)."""
         body = load_checkpoint(path)
         features = list(body.get("evidence_features", []))
         if not features or features != list(EVIDENCE_FEATURES[: len(features)]):
