@@ -57,6 +57,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 AGENTS_HELP = "Agent pool: a .py file or module path (default: the built-in suite's tool agents)."
 RESUME_HELP = "Continue a killed run: keep the rows already in --out's results.jsonl, do only the rest."
+FORCE_HELP = "Start over although --out holds an unfinished run (its files move to --out/previous/)."
 STORE_HELP = "Graph store: memory, file:PATH, bolt://host:port, neo4j://…, neo4j+s://… (NEO4J_USER/NEO4J_PASSWORD)."
 
 
@@ -421,13 +422,17 @@ def show_answer(answer: Any) -> None:
 @handle_errors
 def quickstart(
     out_dir: Path = typer.Option(
-        Path("agentroute-quickstart"), "--out", "-o", help="Report folder (results.jsonl is appended as it goes)."
+        Path("agentroute-quickstart"),
+        "--out",
+        "-o",
+        help="Report folder (results.jsonl grows as it goes; a previous run moves to --out/previous/).",
     ),
     seed: int = typer.Option(0, "--seed", min=0, help="Seed of the generated world, questions and routers."),
     n_train: int = typer.Option(600, "--train", min=20, help="Generated training questions."),
     n_test: int = typer.Option(300, "--test", min=10, help="Generated test questions."),
     store: str = typer.Option("memory", "--store", help=STORE_HELP),
     resume: bool = typer.Option(False, "--resume", help=RESUME_HELP),
+    force: bool = typer.Option(False, "--force", help=FORCE_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
     """Offline demo: train every router on a built-in suite of tool agents and compare them.
@@ -443,7 +448,7 @@ def quickstart(
     check_output_dir(out_dir, "--out")
     set_torch_threads(1)
     config = {"command": "quickstart", "seed": seed, "train": n_train, "test": n_test, "routers": DEFAULT_ROUTERS}
-    results_log = ResultsLog(out_dir, lambda r: (r["router"], r["qid"]), config, resume)
+    results_log = ResultsLog(out_dir, lambda r: (r["router"], r["qid"]), config, resume, force)
     graph_store = open_store(store)
     try:
         report = run_quickstart(
@@ -488,6 +493,7 @@ def bench_run(
         None, "--out", "-o", help="Write results.jsonl (as it goes), report.json, report.md and plots here."
     ),
     resume: bool = typer.Option(False, "--resume", help=RESUME_HELP),
+    force: bool = typer.Option(False, "--force", help=FORCE_HELP),
     sweep: bool = typer.Option(
         False, "--sweep", help="Sweep cost weight and confidence threshold: curves, AIQ, APGR/CPT (2 agents)."
     ),
@@ -519,7 +525,7 @@ def bench_run(
     from agentroute.bench.logs import read_routing_log
     from agentroute.bench.replay import run_replay_benchmark
     from agentroute.bench.report import report_table, write_report
-    from agentroute.bench.resultlog import ResultsLog
+    from agentroute.bench.resultlog import ResultsLog, fingerprint
     from agentroute.routers.base import router_info
 
     names = check_routers(routers_opt)
@@ -555,7 +561,11 @@ def bench_run(
         config = {
             "command": "bench run",
             "logs": str(logs),
+            "logs_sha256": fingerprint(logs),
             "test_logs": str(test_logs) if test_logs else None,
+            "test_logs_sha256": fingerprint(test_logs),
+            "agent_info_sha256": fingerprint(agent_info),
+            "prices_sha256": fingerprint(prices),
             "folds": folds,
             "routers": names,
             "seed": seed,
@@ -565,7 +575,7 @@ def bench_run(
             "aggregator": aggregator,
             "aggregator_options": agg_options,
         }
-        results_log = ResultsLog(out_dir, lambda r: (r["router"], r["row"]), config, resume)
+        results_log = ResultsLog(out_dir, lambda r: (r["router"], r["row"]), config, resume, force)
     report = run_replay_benchmark(
         records,
         test_records=test_records,

@@ -9,6 +9,7 @@ Any other unreadable line is an error naming the file and line (the file is not 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections.abc import Callable, Hashable, Iterable, Mapping
@@ -81,12 +82,10 @@ RUN_FILES = (
 
 
 def set_aside_previous_run(folder: Path) -> None:
-    """Before a new run: a finished run (it has ``report.json``) is moved to ``DIR/previous/``, replacing
-    the one there; an unfinished run's rows are deleted (its ``previous/`` stays). Why: a new run killed
-    half-way must neither lose the last finished report nor leave it beside rows it did not come from.
-    Other files in the folder are not touched."""
-    if not (folder / "report.json").is_file():
-        (folder / "results.jsonl").unlink(missing_ok=True)
+    """Before a new run: the previous run's files (finished or not) move to ``DIR/previous/``, replacing
+    the ones there. Why: a new run killed half-way must neither lose the last run's rows and report nor
+    leave them beside rows they did not come from. Other files in the folder are not touched."""
+    if not any((folder / name).is_file() for name in RUN_FILES):
         return
     previous = folder / "previous"
     previous.mkdir(exist_ok=True)
@@ -96,16 +95,43 @@ def set_aside_previous_run(folder: Path) -> None:
             (folder / name).replace(previous / name)
 
 
+def unfinished_rows(folder: Path) -> int:
+    """How many rows an unfinished run left in ``folder`` (it has rows but no ``report.json``)."""
+    path = folder / "results.jsonl"
+    if (folder / "report.json").is_file() or not path.is_file():
+        return 0
+    with path.open("rb") as f:
+        return sum(1 for line in f if line.strip())
+
+
+def fingerprint(path: str | Path | None) -> str | None:
+    """A short hash of a file's bytes, kept in ``run.json``: a resumed run must read the same inputs."""
+    if path is None:
+        return None
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()[:16]
+
+
 class ResultsLog:
     """``DIR/results.jsonl`` of a benchmark: one row per unit of work (e.g. per router and question).
 
-    ``config`` describes the run (``DIR/run.json``); ``resume`` keeps finished rows, refusing a folder
-    written by a run with another config (mixing two runs' rows would silently corrupt the results).
-    Without ``resume`` a previous run's files are moved to ``DIR/previous/`` first (``set_aside_previous_run``).
+    ``config`` describes the run (``DIR/run.json``, with the inputs' ``fingerprint``); ``resume`` keeps
+    finished rows, refusing a folder written by a run with another config (mixing two runs' rows would
+    silently corrupt the results). Without ``resume`` a previous run's files are moved to ``DIR/previous/``
+    first (``set_aside_previous_run``); an unfinished run is refused unless ``force`` (it was most likely
+    meant to be resumed).
     """
 
     def __init__(
-        self, folder: Path, key: Callable[[Mapping[str, Any]], Hashable], config: Mapping[str, Any], resume: bool
+        self,
+        folder: Path,
+        key: Callable[[Mapping[str, Any]], Hashable],
+        config: Mapping[str, Any],
+        resume: bool,
+        force: bool = False,
     ) -> None:
         self.path = folder / "results.jsonl"
         self.key = key
@@ -129,6 +155,12 @@ class ResultsLog:
                 )
                 raise ResultsFileError(f"--resume: {folder} holds another run's results ({diff})")
         if not resume:
+            left = unfinished_rows(folder)
+            if left and not force:
+                raise ResultsFileError(
+                    f"{folder} holds an unfinished run ({left} rows, no report): pass --resume to continue it, "
+                    f"or --force to start over (its rows then move to {folder / 'previous'})"
+                )
             set_aside_previous_run(folder)
         atomic_write_text(meta_path, json.dumps(config, indent=2, sort_keys=True))
         self.done: dict[Hashable, dict[str, Any]] = {}

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from agentroute.bench.resultlog import ResultsLog
+import pytest
+
+from agentroute.bench.resultlog import ResultsFileError, ResultsLog
 
 
 def test_a_new_run_sets_the_previous_one_aside_and_leaves_other_files(tmp_path: Path) -> None:
@@ -28,8 +30,12 @@ def test_a_new_run_sets_the_previous_one_aside_and_leaves_other_files(tmp_path: 
     assert (tmp_path / "notes.txt").read_text() == "mine" and not (previous / "notes.txt").exists()
     assert (tmp_path / "figure.png").read_bytes() == b"mine"
 
-    third = ResultsLog(tmp_path, lambda r: r["qid"], {"run": 3}, resume=False)  # after a killed run: its
-    third.append([{"qid": "d"}])  # rows go; the finished run stays set aside
+    # an unfinished run (rows, no report) is most likely meant to be resumed: refused without force
+    with pytest.raises(ResultsFileError, match=r"unfinished run \(1 rows, no report\): pass --resume"):
+        ResultsLog(tmp_path, lambda r: r["qid"], {"run": 3}, resume=False)
+    assert [json.loads(x)["qid"] for x in (tmp_path / "results.jsonl").read_text().splitlines()] == ["c"]
+    third = ResultsLog(tmp_path, lambda r: r["qid"], {"run": 3}, resume=False, force=True)
+    third.append([{"qid": "d"}])  # the unfinished run's rows are set aside too, never deleted
     assert [json.loads(x)["qid"] for x in (tmp_path / "results.jsonl").read_text().splitlines()] == ["d"]
-    assert json.loads((previous / "report.json").read_text()) == {"run": 1}
-    assert [json.loads(x)["qid"] for x in (previous / "results.jsonl").read_text().splitlines()] == ["a", "b"]
+    assert [json.loads(x)["qid"] for x in (previous / "results.jsonl").read_text().splitlines()] == ["c"]
+    assert json.loads((previous / "run.json").read_text()) == {"run": 2}

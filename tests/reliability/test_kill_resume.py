@@ -183,3 +183,21 @@ def test_resume_refuses_another_runs_folder(tmp_path: Path) -> None:
     (tmp_path / "results.jsonl").write_bytes(b'{"router": "knn", "row": 0}\nnot json\n{"router": "knn"}\n')
     code, _, err = run_inproc(*args, "--seed", "1", "--resume")
     assert code == 2 and f"{tmp_path / 'results.jsonl'}:2:" in err
+
+
+def test_resume_refuses_a_changed_log_and_a_new_run_refuses_an_unfinished_one(tmp_path: Path) -> None:
+    """``profile --resume`` grows the log a bench run read: resuming that bench run would score its kept
+    rows against other questions. And a plain re-run must not drop a killed run's rows."""
+    log = write_routing_log(tmp_path / "log.jsonl", n=24)
+    out = tmp_path / "out"
+    args = ["bench", "run", "--logs", str(log), "--folds", "2", "--routers", "knn,oracle", "--out", str(out)]
+    assert run_inproc(*args)[0] == 0
+    (out / "report.json").unlink()  # as if killed before the report
+    write_routing_log(log, n=30)
+    code, _, err = run_inproc(*args, "--resume")
+    assert code == 2 and "another run" in err and "logs_sha256=" in err
+    code, _, err = run_inproc(*args)
+    assert code == 2 and "unfinished run (48 rows, no report): pass --resume" in err
+    assert complete_lines(out / "results.jsonl") == 48
+    assert run_inproc(*args, "--force")[0] == 0
+    assert complete_lines(out / "results.jsonl") == 60 and complete_lines(out / "previous" / "results.jsonl") == 48
