@@ -342,7 +342,7 @@ def calibrate_budget(
     RouterArena's held-out folds that helped kNN (14 -> 19 of 20 targets within 10%) but not the GNN (17 -> 12:
     five probes' probability scales differ more than one probe's differs from the final model's), so the
     default stays one slice (``benchmarks/calibrate_folds.py --guard-folds``)."""
-    from agentroute.bench.costs import with_costs
+    from agentroute.bench.costs import price_gap_note
     from agentroute.routers.calibration import calibrate, check_budget
     from agentroute.routers.fallback import GuardedRouter
 
@@ -351,14 +351,14 @@ def calibrate_budget(
     distinct = len({r.question for r in rows if r.scores()})
     if folds > distinct:  # before any of the ``folds`` trainings
         raise ValueError(f"--folds {folds}: more folds than the log's {distinct} distinct scored questions")
-    if target_cost is not None:
-        rows = with_costs(rows, prices)
-        if any(c.cost_usd is None for r in rows for c in r.agents.values() if c.score is not None):
-            raise ValueError(f"{logs}: some calls have no cost_usd (nor tokens with prices): give --prices FILE")
+    if target_cost is not None and (gap := price_gap_note(rows, prices)):
+        raise ValueError(f"{logs}: {gap}: give --prices FILE with their prices")
     gnn, _ = fit_saving_router(logs, None, router, embedder, device, epochs, seed, prices, progress, folds)
     if not isinstance(gnn, GuardedRouter):
         raise ValueError("calibrate needs the guarded router (it calibrates on the guard's held-out questions)")
     result = calibrate(gnn, target_cost=target_cost, target_calls=target_calls)
+    for note in result.notes():
+        progress(f"warning: {note}")
     gnn.save(output)
     return {
         "checkpoint": str(output),

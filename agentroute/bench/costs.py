@@ -75,3 +75,26 @@ def with_costs(
             cells[a] = cell
         out.append(r.model_copy(update={"agents": cells}) if changed else r)
     return out
+
+
+def price_gaps(
+    records: Sequence[RunRecord], prices: Mapping[str, Mapping[str, float]] | None = None
+) -> tuple[list[str], list[str]]:
+    """(agents with a scored call whose cost cannot be derived, names in ``prices`` that are no agent of
+    the log): what to say when a cost is asked for and a prices file does not give it."""
+    agents = {a for r in records for a in r.agents}
+    unpriced = {
+        a for r in records for a, c in r.agents.items() if c.score is not None and call_cost(a, c, prices) is None
+    }
+    return sorted(unpriced), sorted(set(prices or {}) - agents)
+
+
+def price_gap_note(records: Sequence[RunRecord], prices: Mapping[str, Mapping[str, float]] | None = None) -> str:
+    """One sentence naming the unpriced agents and the prices' names no agent has ("" when all are priced)."""
+    unpriced, unused = price_gaps(records, prices)
+    if not unpriced:
+        return ""
+    note = f"no cost_usd, nor tokens with prices, for calls of {', '.join(unpriced)}"
+    if unused:
+        note += f" (the prices name {', '.join(unused)}, which no agent of the log is)"
+    return note

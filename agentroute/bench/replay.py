@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from agentroute.aggregate import Aggregator, make_aggregator, prepare_decision
-from agentroute.bench.costs import with_costs
+from agentroute.bench.costs import price_gap_note, with_costs
 from agentroute.bench.embed_once import PrecomputedEmbedder, embed_in_processes, texts_to_embed
 from agentroute.bench.fold_pool import run_in_processes
 from agentroute.bench.logs import drop_overlap, question_key, score_scale_note
@@ -560,6 +560,8 @@ def run_replay_benchmark(
     logs = [("the routing log", records)] if test_records is None else [("the training log", records)]
     logs += [("the test log", test_records)] if test_records is not None else []
     notes = [note for source, rows in logs if (note := score_scale_note(rows, source))]
+    if prices and (gap := price_gap_note(usable, prices)):  # a prices file that misses agents, or misnames them
+        notes.append(f"warning: {gap}: the report counts their calls, not dollars")
     for warning in [*notes, *("warning: " + w for w in _log_warnings(usable, fold_of, dropped))]:
         if progress is None:  # a script or notebook: a Python warning, which it sees (or filters) as it likes
             warnings.warn(warning.removeprefix("warning: "), UserWarning, stacklevel=2)

@@ -36,6 +36,24 @@ class Calibration:
     accuracy: float  # held-out mean score of the top chosen agent
     n: int
     met: bool  # False when the closest setting misses the target (over it, or under it while more could be spent)
+    #: (cost, accuracy) of λ = 0 on the same questions (cost calibration): what spending to the target buys
+    unweighted: tuple[float, float] | None = None
+
+    def notes(self) -> list[str]:
+        """What a user should hear about the choice: a target missed, or money spent for less accuracy."""
+        out = []
+        if not self.met:
+            got = f"${self.cost:.6g} per question" if self.cost is not None else f"{self.calls:.2f} agents"
+            out.append(f"no setting meets the target on the {self.n} held-out questions: the closest gives {got}")
+        if self.unweighted is not None and self.cost is not None:
+            cost0, acc0 = self.unweighted
+            if self.cost > cost0 and self.accuracy < acc0 - 0.01:
+                out.append(
+                    f"spending up to the target buys no accuracy here: without a cost weight the held-out "
+                    f"questions cost ${cost0:.6g} at accuracy {acc0:.3f}, at the target ${self.cost:.6g} at "
+                    f"{self.accuracy:.3f} (a lower --target-cost keeps the accuracy)"
+                )
+        return out
 
 
 def _evaluate(held: HeldOut, prior_costs: Mapping[str, float], lam: float) -> tuple[float, float]:
@@ -85,7 +103,8 @@ def calibrate_cost(held: HeldOut, prior_costs: Mapping[str, float], target: floa
     lam, cost, acc = min(results, key=lambda r: (abs(r[1] - target), r[1], -r[2], abs(r[0])))
     dearest = max(r[1] for r in results)
     met = abs(cost - target) <= 0.1 * target or target >= cost >= dearest - 1e-12
-    return Calibration("cost_weight", lam, cost, 1.0, acc, len(held.probs), met)
+    unweighted = _evaluate(held, prior_costs, 0.0)
+    return Calibration("cost_weight", lam, cost, 1.0, acc, len(held.probs), met, unweighted)
 
 
 def calibrate_calls(

@@ -124,6 +124,24 @@ def test_cost_calibration_lands_on_the_budget() -> None:
     assert generous.met and generous.cost == pytest.approx(0.01)
 
 
+def test_calibration_says_when_the_target_is_missed_or_buys_no_accuracy() -> None:
+    held = held_two_agents()
+    costs = {"cheap": 0.001, "dear": 0.01}
+    assert calibrate_cost(held, costs, 0.004).notes() == []  # the dear agent is the better one: money well spent
+    (missed,) = calibrate_cost(held, costs, 0.0005).notes()
+    assert missed.startswith("no setting meets the target on the 200 held-out questions: the closest gives $0.001")
+    swapped = HeldOut(  # now the cheap agent is the better one: a generous budget buys the worse agent
+        probs=[{"cheap": p["dear"], "dear": p["cheap"]} for p in held.probs],
+        selected=held.selected,
+        scores=[{"cheap": s["dear"], "dear": s["cheap"]} for s in held.scores],
+        costs=held.costs,
+    )
+    generous = calibrate_cost(swapped, costs, 0.007)
+    assert generous.value < 0 and generous.unweighted is not None
+    (note,) = generous.notes()
+    assert note.startswith("spending up to the target buys no accuracy here: without a cost weight")
+
+
 def test_calls_calibration_bounds_the_set_size() -> None:
     held = held_two_agents()
     cal = calibrate_calls(held, 1.5)
