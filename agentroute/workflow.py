@@ -366,7 +366,7 @@ class AgentRoute:
                     # A failed call is a wrong answer (score 0), not a missing one; its error is kept.
                     score=None if q.gold is None else (0.0 if r.error else scorer(r.answer, q.gold)),
                     pred=r.answer,
-                    cost_usd=r.cost,
+                    cost_usd=r.cost or None,  # no cost reported: left for --prices to price later
                     latency_s=r.latency_s,
                     error=r.error,
                     **_token_fields(r),

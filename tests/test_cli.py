@@ -246,6 +246,14 @@ def test_profile_writes_a_routing_log_and_resumes_without_duplicates(tmp_path: P
     assert sum(s or 0 for s in calc) >= 10  # the calculator answers "i + i" questions
     code, stdout, _ = run("bench", "run", "--logs", str(out), "--folds", "2", "--routers", "knn,oracle", "--json")
     assert code == 0 and json.loads(stdout)["n"] == 12
+    # tool agents report no cost: none is recorded, so a prices file can price their calls later
+    assert all(c.cost_usd is None for r in records for c in r.agents.values())
+    prices = tmp_path / "prices.json"
+    prices.write_text(json.dumps({a: {"per_call": 0.001 * (i + 1)} for i, a in enumerate(records[0].agents)}))
+    args = ["bench", "run", "--logs", str(out), "--folds", "2", "--routers", "all", "--prices", str(prices), "--json"]
+    code, stdout, _ = run(*args)
+    (all_agents,) = json.loads(stdout)["results"]
+    assert code == 0 and all_agents["cost_per_query"] > 0
     other = tmp_path / "other.jsonl"  # resuming on another QA file, or with another pool, is refused
     other.write_text(json.dumps({"id": "z1", "question": "What is 1 + 1?", "answer": "2"}) + "\n")
     code, _, stderr = run("profile", "--data", str(other), "--agents", toolbox, "--out", str(out), "--resume")

@@ -131,6 +131,12 @@ def test_calibrate_rejects_bad_budgets(tmp_path: Path) -> None:
     code, _, stderr = run("calibrate", "--logs", str(log), "--out", out, "--target-cost", "1", "--target-calls", "2")
     assert code == 2 and "exactly one" in stderr
     code, _, stderr = run("calibrate", "--logs", str(log), "--out", out, "--target-cost", "0.01", "--epochs", "2")
-    assert code == 2 and "--prices" in stderr
+    assert code == 2 and "for calls of cheap, dear: give --prices FILE" in stderr
+    prices = tmp_path / "prices.json"
+    prices.write_text(json.dumps({"Cheap": {"per_call": 0.001}, "dear": {"per_call": 0.01}}))  # one misspelt
+    code, _, stderr = run(
+        "calibrate", "--logs", str(log), "--out", out, "--target-cost", "0.01", "--prices", str(prices)
+    )
+    assert code == 2 and "for calls of cheap (the prices name Cheap, which no agent of the log is)" in stderr
     code, _, stderr = run("calibrate", "--logs", str(log), "--out", out, "--target-calls", "1.5", "--folds", "500")
     assert code == 2 and "--folds 500: more folds than the log's 60 distinct scored questions" in stderr
