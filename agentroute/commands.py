@@ -156,6 +156,12 @@ def ask_one(
         strangers = unknown_pool_notice(chosen, [a.name for a in pool], model) if model is not None else ""
         if strangers:
             notice(strangers)
+        if model is not None and not has_history(graph_store):
+            notice(
+                f"warning: the store {store} holds no scored questions, so {model} routes without the similar "
+                "past questions it learned from: pass the --store it was trained on, or load its log with "
+                "`agentroute kg ingest --logs LOG --store file:PATH`"
+            )
         with AgentRoute(pool, chosen, store=graph_store, aggregator=aggregator, k=k, timeout_s=timeout_s) as ar:
             ready_router(ar, router, model, store, progress)
             return ar.ask(question, on_event=on_event)

@@ -360,3 +360,21 @@ def test_ask_json_stdout_holds_only_json_when_agents_print(tmp_path: Path) -> No
     code, stdout, stderr = run("ask", "What is 6 times 7?", "--agents", str(pool), "--json")
     assert code == 0 and json.loads(stdout)["answer"] == "42"  # one JSON object, nothing else
     assert "debug: thinking about" in stderr
+
+
+def test_ask_with_a_checkpoint_warns_when_the_store_has_no_history(tmp_path: Path) -> None:
+    log = write_log(tmp_path / "log.jsonl", n=40)
+    ckpt = tmp_path / "m.pt"
+    assert run("train", "--logs", str(log), "--out", str(ckpt), "--epochs", "1")[0] == 0
+    pool = tmp_path / "pool.py"
+    pool.write_text(
+        "from agentroute import agent\n"
+        "@agent(name='math')\ndef math(q):\n    return '4'\n"
+        "@agent(name='trivia')\ndef trivia(q):\n    return 'x'\n"
+    )
+    code, _, stderr = run("ask", "What is 2 plus 2?", "--agents", str(pool), "--model", str(ckpt))
+    assert code == 0 and "warning: the store memory holds no scored questions" in stderr
+    store = f"file:{tmp_path / 'kg.json'}"
+    assert run("kg", "ingest", "--logs", str(log), "--store", store)[0] == 0
+    code, _, stderr = run("ask", "What is 2 plus 2?", "--agents", str(pool), "--model", str(ckpt), "--store", store)
+    assert code == 0 and "no scored questions" not in stderr
