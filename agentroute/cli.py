@@ -174,6 +174,11 @@ def parse_aggregator_options(name: str, text: str) -> dict[str, Any]:
     from agentroute.aggregate import aggregator_factory, aggregator_names
 
     check_choice("--aggregator", name, aggregator_names())
+    if getattr(aggregator_factory(name), "needs_llm", False) is True:
+        raise BadInput(
+            f"--aggregator {name}: calls an LLM on every question, which a replay of recorded answers does not "
+            f"connect (try it with `agentroute ask --aggregate {name}`)"
+        )
     try:
         options = json.loads(text)
     except json.JSONDecodeError as e:
@@ -322,7 +327,10 @@ def ask(
         False, "--stream", help="Print the decision and each agent's start/finish as they happen (--json: JSON lines)."
     ),
     aggregate: str = typer.Option(
-        "weighted-vote", "--aggregate", help="weighted-vote, majority, top-one or refine (an LLM merges the answers)."
+        "weighted-vote",
+        "--aggregate",
+        "--aggregator",
+        help="weighted-vote, majority, top-one or refine (an LLM merges the answers).",
     ),
     base_url: str = typer.Option(None, "--base-url", help=BASE_URL_HELP),
     llm_model: str = typer.Option(None, "--llm-model", help=LLM_MODEL_HELP),
@@ -474,7 +482,7 @@ def quickstart(
 def bench_run(
     logs: Path = typer.Option(..., "--logs", help="Routing log (unified JSONL) to train/evaluate on."),
     test_logs: Path = typer.Option(None, "--test-logs", help="Separate test log (else k-fold CV on --logs)."),
-    folds: int = typer.Option(5, "--folds", "-k", min=2, help="Cross-validation folds."),
+    folds: int = typer.Option(None, "--folds", "-k", min=2, help="Cross-validation folds (5; not with --test-logs)."),
     jobs: int = typer.Option(
         1,
         "--jobs",
@@ -503,6 +511,7 @@ def bench_run(
     aggregator: str = typer.Option(
         "answer-aware",
         "--aggregator",
+        "--aggregate",
         help="answer-aware (default: reads the answers where that beat the vote on held-out questions), "
         "weighted-vote, majority or top-one.",
     ),
@@ -534,6 +543,9 @@ def bench_run(
     check_input_file(logs, "--logs")
     if test_logs is not None:
         check_input_file(test_logs, "--test-logs")
+        if folds is not None:
+            raise BadInput("--folds: no folds with --test-logs (train on --logs, test on --test-logs)")
+    folds = 5 if folds is None else folds
     if prices is not None:
         check_input_file(prices, "--prices")
     if agent_info is not None:
@@ -615,7 +627,7 @@ def train(
         None, "--out", "-o", help="Checkpoint to write (default for a file:X.json store: X.model.pt beside it)."
     ),
     logs: Path = typer.Option(None, "--logs", help="Routing log to train on (else: the store's history)."),
-    store: str = typer.Option(None, "--store", help=STORE_HELP + " Used when --logs is not given."),
+    store: str = typer.Option(None, "--store", help=STORE_HELP + " Train on its history (instead of --logs)."),
     router: str = typer.Option("gnn", "--router", help="A router that saves checkpoints (gnn, gnn-top1)."),
     embedder: str = typer.Option("hashing", "--embedder", help=EMBEDDER_HELP),
     device: str = typer.Option("auto", "--device", help="auto (CUDA when present), cpu or cuda."),

@@ -378,3 +378,13 @@ def test_ask_with_a_checkpoint_warns_when_the_store_has_no_history(tmp_path: Pat
     assert run("kg", "ingest", "--logs", str(log), "--store", store)[0] == 0
     code, _, stderr = run("ask", "What is 2 plus 2?", "--agents", str(pool), "--model", str(ckpt), "--store", store)
     assert code == 0 and "no scored questions" not in stderr
+
+
+def test_bench_run_refuses_what_it_would_silently_ignore(tmp_path: Path) -> None:
+    log = str(write_log(tmp_path / "log.jsonl", n=40))
+    code, _, stderr = run("bench", "run", "--logs", log, "--routers", "all", "--aggregator", "refine")
+    assert code == 2 and "--aggregator refine: calls an LLM on every question" in stderr
+    code, _, stderr = run("bench", "run", "--logs", log, "--test-logs", log, "--folds", "3", "--routers", "all")
+    assert code == 2 and "--folds: no folds with --test-logs" in stderr
+    code, stdout, _ = run("bench", "run", "--logs", log, "--routers", "all", "--aggregate", "majority", "--json")
+    assert code == 0 and json.loads(stdout)["results"][0]["router"] == "all"  # ask's spelling works here too
