@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import agentroute
 
@@ -40,6 +42,10 @@ def test_light_entry_points_and_a_knn_question_never_import_torch() -> None:
 def test_every_public_name_resolves() -> None:
     missing = [name for name in agentroute.__all__ if getattr(agentroute, name, None) is None]
     assert missing == []
+    # type checkers see exactly the same names, each explicitly re-exported from where it lives
+    source = Path(agentroute.__file__).read_text()
+    typed = re.findall(r"^    from ([\w.]+) import (\w+) as \2$", source, re.M)
+    assert {name: module for module, name in typed} == agentroute._EXPORTS and len(typed) == len(agentroute.__all__)
     wanted = {"GNNRouter", "load_router", "router_info", "register_embedder", "register_extractor"}
     wanted |= {"Router", "SharesTraining", "TracksSpend", "Embedder", "EntityExtractor", "Aggregator", "GraphStore"}
     assert wanted <= set(agentroute.__all__)
