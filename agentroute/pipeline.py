@@ -8,7 +8,6 @@ may rename those keys (``RouteKeys``). The query and its query graph stay in pri
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
@@ -112,7 +111,7 @@ def as_query(question: str | Query, id: str | None = None) -> Query:
         return question
     if not isinstance(question, str) or not question.strip():
         raise ValueError("a question must be a non-empty string or a Query")
-    return Query(id=id or "q-" + hashlib.sha1(question.encode()).hexdigest()[:12], text=question)
+    return Query(id=id or "", text=question)  # no id: one from the text
 
 
 async def invoke_with_retries(agent: Agent, query: Query, timeout_s: float | None, retries: int) -> AgentResult:

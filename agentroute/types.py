@@ -5,12 +5,13 @@ Everything that crosses a module boundary is one of these, so the layers stay in
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 AGENT_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:/+@-]{0,127}$")
 
@@ -57,13 +58,20 @@ class AgentSpec(BaseModel):
 
 
 class Query(BaseModel):
-    """A question. ``gold`` is for evaluation only and never reaches a router."""
+    """A question. ``gold`` is for evaluation only and never reaches a router. Without an ``id``, the
+    question gets one from its text (``q-`` and a hash), as ``AgentRoute.ask("...")`` gives it."""
 
-    id: str
+    id: str = ""
     text: str
     context: list[str] = Field(default_factory=list)
     gold: list[str] | None = None
     meta: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _id_from_text(self) -> Query:
+        if not self.id:
+            self.id = "q-" + hashlib.sha1(self.text.encode()).hexdigest()[:12]
+        return self
 
     def for_routing(self) -> Query:
         """The same query without gold answers (what routers and agents may see)."""

@@ -18,6 +18,12 @@ class AgentPool:
 
     def add(self, agent: Agent) -> None:
         if not isinstance(agent, Agent):
+            if callable(agent) and hasattr(agent, "__name__"):
+                name = agent.__name__
+                raise AgentDefinitionError(
+                    f"expected an Agent, got the function {name!r}: decorate it with @agent(name=...) or wrap "
+                    f"it, FunctionAgent({name}, name={name!r})"
+                )
             raise AgentDefinitionError(f"expected an Agent, got {type(agent).__name__}: {agent!r}")
         if agent.name in self._agents:
             raise AgentDefinitionError(f"duplicate agent name {agent.name!r}")

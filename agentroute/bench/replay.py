@@ -197,6 +197,8 @@ def _best_single(train: Sequence[RunRecord], test: Sequence[RunRecord]) -> tuple
 
 
 def _check_routers(routers: Sequence[str]) -> None:
+    if isinstance(routers, str):
+        raise TypeError(f"routers: expected a list of router names, e.g. [{routers!r}], got the string {routers!r}")
     known = set(router_names())
     unknown = [r for r in routers if r not in known]
     if unknown:

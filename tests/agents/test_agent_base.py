@@ -197,3 +197,20 @@ def test_a_failing_agents_traceback_is_logged_at_debug_level_redacted(caplog: py
     logged = caplog.text
     assert "agent crashes failed" in logged and "test_agent_base.py" in logged and ", in crashes" in logged
     assert "sk-abcdefghijklmnop" not in logged
+
+
+def test_a_plain_function_in_a_pool_is_an_error_that_says_how_to_make_it_an_agent() -> None:
+    from agentroute import AgentDefinitionError, AgentPool
+
+    def lookup(q):  # type: ignore[no-untyped-def]
+        return "x"
+
+    with pytest.raises(AgentDefinitionError, match=r"decorate it with @agent\(name=...\) or wrap it, FunctionAgent"):
+        AgentPool([lookup])  # type: ignore[list-item]
+
+
+def test_a_query_without_an_id_gets_one_from_its_text() -> None:
+    from agentroute import Query
+
+    assert Query(text="Who wrote Dune?").id == Query(text="Who wrote Dune?").id != Query(text="Who?").id
+    assert Query(text="Who wrote Dune?").id.startswith("q-") and Query(id="mine", text="x").id == "mine"

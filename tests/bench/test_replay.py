@@ -358,3 +358,8 @@ def test_a_script_sees_the_log_warnings_as_python_warnings(records: list[RunReco
     said: list[str] = []
     run_replay_benchmark(rated, folds=2, routers=["best-single"], progress=said.append)
     assert any(s.startswith("warning: the routing log: scores range") for s in said)
+
+
+def test_routers_given_as_one_string_is_a_clear_error(records: list[RunRecord]) -> None:
+    with pytest.raises(TypeError, match=r"expected a list of router names, e.g. \['knn'\]"):
+        run_replay_benchmark(records[:60], folds=2, routers="knn")  # type: ignore[arg-type]
