@@ -62,13 +62,13 @@ _EXPORTS: dict[str, str] = {
     "BaseRouter": "agentroute.routers.base",
     "SharesTraining": "agentroute.routers.base",
     "TracksSpend": "agentroute.routers.base",
-    "make_router": "agentroute.routers.base",
-    "register_router": "agentroute.routers.base",
-    "router_names": "agentroute.routers.base",
-    "router_info": "agentroute.routers.base",
-    "RouterInfo": "agentroute.routers.base",
-    "load_router": "agentroute.routers.base",
-    "DEFAULT_ROUTERS": "agentroute.routers.base",
+    "make_router": "agentroute.routers.registry",
+    "register_router": "agentroute.routers.registry",
+    "router_names": "agentroute.routers.registry",
+    "router_info": "agentroute.routers.registry",
+    "RouterInfo": "agentroute.routers.registry",
+    "load_router": "agentroute.routers.registry",
+    "DEFAULT_ROUTERS": "agentroute.routers.registry",
     "GNNRouter": "agentroute.routers.gnn.router",
     "GNNConfig": "agentroute.routers.gnn.config",
     "CheckpointError": "agentroute.routers.gnn.checkpoint",
@@ -96,7 +96,7 @@ _EXPORTS: dict[str, str] = {
     "BenchReport": "agentroute.bench.report",
     "RouterResult": "agentroute.bench.report",
     "Paired": "agentroute.bench.report",
-    "write_report": "agentroute.bench.report",
+    "write_report": "agentroute.bench.write",
     "calibrate": "agentroute.routers.calibration",
     "Calibration": "agentroute.routers.calibration",
     "exact_match": "agentroute.normalize",
@@ -142,7 +142,7 @@ if TYPE_CHECKING:  # pragma: no cover - what type checkers see: every lazy name,
     from agentroute.bench.report import BenchReport as BenchReport
     from agentroute.bench.report import Paired as Paired
     from agentroute.bench.report import RouterResult as RouterResult
-    from agentroute.bench.report import write_report as write_report
+    from agentroute.bench.write import write_report as write_report
     from agentroute.commands import bootstrap_suite as bootstrap_suite
     from agentroute.kg.builder import QueryGraphBuilder as QueryGraphBuilder
     from agentroute.kg.embed import Embedder as Embedder
@@ -168,22 +168,22 @@ if TYPE_CHECKING:  # pragma: no cover - what type checkers see: every lazy name,
     from agentroute.pipeline import RouteKeys as RouteKeys
     from agentroute.pipeline import build_router_graph as build_router_graph
     from agentroute.prices import load_prices as load_prices
-    from agentroute.routers.base import DEFAULT_ROUTERS as DEFAULT_ROUTERS
     from agentroute.routers.base import BaseRouter as BaseRouter
     from agentroute.routers.base import Router as Router
-    from agentroute.routers.base import RouterInfo as RouterInfo
     from agentroute.routers.base import SharesTraining as SharesTraining
     from agentroute.routers.base import TracksSpend as TracksSpend
-    from agentroute.routers.base import load_router as load_router
-    from agentroute.routers.base import make_router as make_router
-    from agentroute.routers.base import register_router as register_router
-    from agentroute.routers.base import router_info as router_info
-    from agentroute.routers.base import router_names as router_names
     from agentroute.routers.calibration import Calibration as Calibration
     from agentroute.routers.calibration import calibrate as calibrate
     from agentroute.routers.gnn.checkpoint import CheckpointError as CheckpointError
     from agentroute.routers.gnn.config import GNNConfig as GNNConfig
     from agentroute.routers.gnn.router import GNNRouter as GNNRouter
+    from agentroute.routers.registry import DEFAULT_ROUTERS as DEFAULT_ROUTERS
+    from agentroute.routers.registry import RouterInfo as RouterInfo
+    from agentroute.routers.registry import load_router as load_router
+    from agentroute.routers.registry import make_router as make_router
+    from agentroute.routers.registry import register_router as register_router
+    from agentroute.routers.registry import router_info as router_info
+    from agentroute.routers.registry import router_names as router_names
     from agentroute.serve.app import ServeConfig as ServeConfig
     from agentroute.serve.app import create_app as create_app
     from agentroute.serve.service import RoutingService as RoutingService

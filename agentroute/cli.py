@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 import typer
 
 from agentroute.printing import add_row, err, error_line, literal, out, progress_printer, say, table
-from agentroute.routers.base import DEFAULT_ROUTERS
+from agentroute.routers.registry import DEFAULT_ROUTERS
 from agentroute.secrets import redact
 from agentroute.threads import set_torch_threads
 from agentroute.validate import (
@@ -448,8 +448,9 @@ def quickstart(
     It builds the suite's knowledge graph, profiles its agents, trains every router and tests each through LangGraph.
     """
     from agentroute.bench.quickstart import quickstart_summary, run_quickstart
-    from agentroute.bench.report import report_table, write_report
+    from agentroute.bench.report import report_table
     from agentroute.bench.resultlog import ResultsLog
+    from agentroute.bench.write import write_report
     from agentroute.kg.store import open_store
 
     check_store(store)
@@ -533,9 +534,10 @@ def bench_run(
     from agentroute.bench.costs import read_prices
     from agentroute.bench.logs import read_routing_log
     from agentroute.bench.replay import run_replay_benchmark
-    from agentroute.bench.report import report_table, write_report
+    from agentroute.bench.report import report_table
     from agentroute.bench.resultlog import ResultsLog, fingerprint
-    from agentroute.routers.base import router_info
+    from agentroute.bench.write import write_report
+    from agentroute.routers.registry import router_info
 
     names = check_routers(routers_opt)
     check_device(device)
@@ -951,7 +953,7 @@ def kg_export(
 @handle_errors
 def routers() -> None:
     """List the registered routers (builds none of them)."""
-    from agentroute.routers.base import router_info, router_names
+    from agentroute.routers.registry import router_info, router_names
 
     for name in router_names():
         say(f"{name:<12} {router_info(name).summary}")

@@ -23,7 +23,8 @@ from agentroute.kg.export import export
 from agentroute.kg.ingest import ingest_records
 from agentroute.kg.store import GraphStore, open_store
 from agentroute.llm import LLMSettings, connect_parts
-from agentroute.routers.base import Router, make_router, router_info, router_names
+from agentroute.routers.base import Router
+from agentroute.routers.registry import make_router, router_info, router_names
 from agentroute.suite import build_suite, builtin_agents
 from agentroute.types import AgentSpec, Answer, Query, QueryGraph, RunRecord
 from agentroute.validate import checkpoint_beside, load_checkpoint_router

@@ -2,7 +2,7 @@
 ``"module:attribute"`` and is imported only when first used (so listing names never loads heavy code).
 
 ``register_store``, ``register_aggregator``, ``register_embedder`` and ``register_extractor`` are each a
-``Registry.register``; ``register_router`` adds declared capabilities on top (``routers.base``).
+``Registry.register``; ``register_router`` adds declared capabilities on top (``routers/registry.py``).
 """
 
 from __future__ import annotations

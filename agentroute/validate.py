@@ -38,7 +38,7 @@ def check_choice(option: str, value: str, choices: Sequence[str]) -> str:
 
 def check_router(name: str, option: str = "--router") -> Any:
     """The registry entry (``RouterInfo``) of a router name; imports no router implementation."""
-    from agentroute.routers.base import router_info
+    from agentroute.routers.registry import router_info
 
     try:
         return router_info(name)
@@ -61,7 +61,7 @@ def check_routers(text: str, option: str = "--routers") -> list[str]:
 
 def check_router_options(name: str, options: Mapping[str, Any], option: str = "--options", seed: int = 0) -> None:
     """Build the router once with ``options`` (no training) so a misspelt option fails now."""
-    from agentroute.routers.base import make_router
+    from agentroute.routers.registry import make_router
 
     info = check_router(name, option)
     if info.reads_scores:  # evaluation-only routers are built with the recorded scores later
@@ -221,7 +221,7 @@ def check_checkpoint(path: str | Path, option: str = "--model") -> Path:
 def router_for_model(router: str | None, model: Path | None, default: str = "knn") -> str:
     """The router a command runs: ``--router``, else ``default``, or with ``--model`` alone the checkpoint's
     router; a ``--router`` that cannot load a checkpoint beside ``--model`` is an error, not ignored."""
-    from agentroute.routers.base import CHECKPOINT_ROUTER, router_info, router_names
+    from agentroute.routers.registry import CHECKPOINT_ROUTER, router_info, router_names
 
     if router is None:
         return default if model is None else CHECKPOINT_ROUTER
@@ -235,7 +235,7 @@ def router_for_model(router: str | None, model: Path | None, default: str = "knn
 
 def load_checkpoint_router(path: str | Path, router: str, device: str, option: str = "--model") -> Any:
     """Restore a saved router, every failure (junk, wrong kind, wrong version) one line naming the file."""
-    from agentroute.routers.base import CHECKPOINT_ROUTER, load_router, router_info
+    from agentroute.routers.registry import CHECKPOINT_ROUTER, load_router, router_info
 
     p = check_checkpoint(path, option)
     name = router if router_info(router).checkpoint is not None else CHECKPOINT_ROUTER

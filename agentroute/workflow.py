@@ -38,10 +38,11 @@ from agentroute.pipeline import (  # noqa: F401 - re-exported: the graph's publi
     build_router_graph,
     invoke_with_retries,
 )
-from agentroute.routers.base import Router, make_router
+from agentroute.routers.base import Router
 from agentroute.routers.coldstart import route_with_cold_start
 from agentroute.routers.decided import DecidedRouter, decision_key
 from agentroute.routers.pacing import PACE_MIN_BATCH
+from agentroute.routers.registry import make_router
 from agentroute.types import AgentRecord, AgentResult, Answer, Query, QueryGraph, RoutingDecision, RunRecord
 
 if TYPE_CHECKING:  # pragma: no cover - langgraph is imported when a graph is built, not on import

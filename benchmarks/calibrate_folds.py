@@ -42,8 +42,8 @@ from _folds import parser, split  # noqa: E402
 from agentroute.bench.logs import read_routing_log  # noqa: E402
 from agentroute.bench.replay import agent_order, build_fold, make_folds, routing_view  # noqa: E402
 from agentroute.kg.embed import make_embedder  # noqa: E402
-from agentroute.routers.base import make_router  # noqa: E402
 from agentroute.routers.calibration import calibrate  # noqa: E402
+from agentroute.routers.registry import make_router  # noqa: E402
 from agentroute.threads import set_torch_threads  # noqa: E402
 from agentroute.types import AgentResult, AgentSpec, RoutingDecision, RunRecord  # noqa: E402
 

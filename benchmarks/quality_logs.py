@@ -24,7 +24,7 @@ from rich.table import Table
 
 from agentroute.bench.logs import read_routing_log
 from agentroute.bench.replay import run_replay_benchmark
-from agentroute.bench.report import write_report
+from agentroute.bench.write import write_report
 from agentroute.threads import set_torch_threads
 
 LOGS = Path("../shared/data/routing_logs")

@@ -28,7 +28,7 @@ from typing import Any
 
 from agentroute.commands import has_history, load_pool, load_router
 from agentroute.kg.store import open_store
-from agentroute.routers.base import router_info
+from agentroute.routers.registry import router_info
 from agentroute.workflow import AgentRoute
 
 

@@ -22,13 +22,13 @@ def _registries_restored() -> Iterator[None]:
     test sees another's routers, stores, aggregators, embedders or extractors."""
     from agentroute import aggregate
     from agentroute.kg import embed, extract, store
-    from agentroute.routers import base
+    from agentroute.routers import registry as registry_module
 
     registries = [aggregate._AGGREGATORS, embed._EMBEDDERS, extract._EXTRACTORS, store._STORES]
-    routers, targets = dict(base._ROUTERS), [dict(r._targets) for r in registries]
+    routers, targets = dict(registry_module._ROUTERS), [dict(r._targets) for r in registries]
     yield
-    base._ROUTERS.clear()
-    base._ROUTERS.update(routers)
+    registry_module._ROUTERS.clear()
+    registry_module._ROUTERS.update(routers)
     for registry, saved in zip(registries, targets, strict=True):
         registry._targets.clear()
         registry._targets.update(saved)

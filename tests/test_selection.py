@@ -12,7 +12,8 @@ if TYPE_CHECKING:
 
 from agentroute import AgentRoute, Query, agent
 from agentroute.aggregate import WeightedVote, make_aggregator
-from agentroute.bench.replay import _replay, build_fold, routing_view
+from agentroute.bench.recorded import replay_question
+from agentroute.bench.replay import build_fold, routing_view
 from agentroute.kg.embed import make_embedder
 from agentroute.routers.base import BaseRouter
 from agentroute.routers.fallback import HeldOut
@@ -192,8 +193,8 @@ def test_fit_for_trains_on_the_held_out_questions_and_replays_with_fewer_calls()
     spent = plain = 0
     for g, r in zip(fold.graphs, test):
         d = RoutingDecision(router="held", probs=dict(probs), selected=list(names), early_stop=True)
-        _, ran, _ = _replay(aware, g.query, aware.prepare(d, g), r)
-        _, ran_all, _ = _replay(WeightedVote(), g.query, d.model_copy(update={"early_stop": False}), r)
+        _, ran, _ = replay_question(aware, g.query, aware.prepare(d, g), r)
+        _, ran_all, _ = replay_question(WeightedVote(), g.query, d.model_copy(update={"early_stop": False}), r)
         spent += len(ran)
         plain += len(ran_all)
     assert spent < plain  # it stops before calling every agent

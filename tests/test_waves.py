@@ -10,7 +10,7 @@ import pytest
 
 from agentroute import AgentRoute, Query
 from agentroute.aggregate import make_aggregator
-from agentroute.bench.replay import _replay
+from agentroute.bench.recorded import replay_question
 from agentroute.routers.base import BaseRouter
 from agentroute.types import AgentRecord, AgentResult, QueryGraph, RoutingDecision, RunRecord
 from agentroute.waves import next_wave
@@ -106,9 +106,9 @@ def test_replay_charges_only_the_agents_that_ran() -> None:
             "c": AgentRecord(score=0.0, pred="5"),
         },
     )
-    score, ran, _ = _replay(vote, Query(id="q", text="?"), decision(), record)
+    score, ran, _ = replay_question(vote, Query(id="q", text="?"), decision(), record)
     assert (score, ran) == (1.0, ["a", "b"])
-    score, ran, _ = _replay(vote, Query(id="q", text="?"), decision(False), record)
+    score, ran, _ = replay_question(vote, Query(id="q", text="?"), decision(False), record)
     assert (score, ran) == (1.0, ["a", "b", "c"])
 
 

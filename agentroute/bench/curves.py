@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from agentroute.aggregate import Aggregator
+from agentroute.bench.recorded import replay_question
 from agentroute.routers.base import select_by_mass
 from agentroute.types import RoutingDecision, RunRecord
 
@@ -146,8 +147,6 @@ def calls_sweep(
     decisions: Sequence[RoutingDecision], records: Sequence[RunRecord], aggregator: Aggregator, seed: int = 0
 ) -> list[dict[str, float]]:
     """Accuracy and calls per question for each probability-mass threshold in ``MASSES`` (early stopping)."""
-    from agentroute.bench.replay import _replay
-
     ties = np.random.default_rng(seed).random((len(records), 64))
     out = []
     for mass in MASSES:
@@ -162,7 +161,7 @@ def calls_sweep(
             names = sorted(probs)  # equal probabilities by a seeded draw, not by name: uniform ones are random
             chosen = select_by_mass(probs, mass, tie={a: ties[i, j % 64] for j, a in enumerate(names)})
             plan = d.model_copy(update={"selected": chosen, "early_stop": len(chosen) > 1})
-            score, ran, cost = _replay(aggregator, _query(r), plan, r)
+            score, ran, cost = replay_question(aggregator, _query(r), plan, r)
             scores.append(score)
             calls.append(len(ran))
             spent.append(cost or 0.0)

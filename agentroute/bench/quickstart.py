@@ -20,7 +20,8 @@ from agentroute.kg.examples import make_examples
 from agentroute.kg.store import GraphStore
 from agentroute.kg.stores.networkx_store import NetworkXStore
 from agentroute.normalize import exact_match
-from agentroute.routers.base import DEFAULT_ROUTERS, Router, make_router, router_info
+from agentroute.routers.base import Router
+from agentroute.routers.registry import DEFAULT_ROUTERS, make_router, router_info
 from agentroute.suite import Suite, build_suite
 from agentroute.types import RunRecord, TrainExample
 from agentroute.workflow import AgentRoute

@@ -26,46 +26,41 @@ import numpy as np
 
 from agentroute.aggregate import Aggregator, make_aggregator, prepare_decision
 from agentroute.bench.costs import price_gap_note, with_costs
+from agentroute.bench.curves import sweep_report
 from agentroute.bench.embed_once import PrecomputedEmbedder, embed_in_processes, texts_to_embed
 from agentroute.bench.fold_pool import run_in_processes
 from agentroute.bench.logs import drop_overlap, question_key, score_scale_note
 from agentroute.bench.metrics import (
-    answer_score,
     bootstrap_ci,
-    executed,
     gap_closed,
     mean_cost,
     paired_difference,
-    query_cost,
 )
+from agentroute.bench.recorded import replay_question
 from agentroute.bench.report import BenchReport, Paired, RouterResult
 from agentroute.bench.resultlog import ResultsLog
 from agentroute.kg.embed import Embedder, make_embedder
 from agentroute.kg.examples import PROGRESS_BLOCK, build_graphs, make_examples
 from agentroute.llm import LLMConfigError, LLMSettings, connect_parts, needs_llm
-from agentroute.routers.base import (
+from agentroute.routers.base import Router, SharesTraining
+from agentroute.routers.fallback import GuardedRouter, GuardState
+from agentroute.routers.registry import (
     DEFAULT_ROUTERS,
-    Router,
     RouterInfo,
-    SharesTraining,
     make_router,
     register_router,
     router_info,
     router_names,
 )
-from agentroute.routers.fallback import GuardedRouter, GuardState
 from agentroute.selection import AnswerAware, fit_for
 from agentroute.types import (
     AgentRecord,
-    AgentResult,
     AgentSpec,
-    Query,
     QueryGraph,
     RoutingDecision,
     RunRecord,
     TrainExample,
 )
-from agentroute.waves import next_wave
 
 
 @dataclass
@@ -134,35 +129,6 @@ def build_fold(
     examples = make_examples(builder, train, progress)
     graphs = build_graphs(builder, test, progress)
     return Fold(list(train), list(test), examples, graphs)
-
-
-def _replay(
-    aggregator: Aggregator, query: Query, decision: RoutingDecision, record: RunRecord
-) -> tuple[float, list[str], float | None]:
-    """Score, executed agents and cost of one routed question, from the recorded predictions.
-
-    Agents are "called" wave by wave exactly as the LangGraph pipeline would (``waves.next_wave``), so an
-    early-stopping decision is charged only for the agents it actually needed.
-    """
-    runnable = executed(decision.selected, record)
-    plan = decision.model_copy(update={"selected": runnable})
-    results: list[AgentResult] = []
-    while wave := next_wave(plan, aggregator, results, query):
-        results += [
-            AgentResult(
-                agent=a,
-                answer=record.agents[a].pred,
-                score=record.agents[a].score,
-                cost=record.agents[a].cost_usd or 0.0,
-            )
-            for a in wave
-        ]
-    ran = [r.agent for r in results]
-    # A router that answers itself (out of scope, multi-round) is scored on its own answer, and its own LLM
-    # spend is part of the question's cost.
-    text = decision.answer if decision.answer is not None else aggregator.aggregate(query, decision, results).text
-    cost = query_cost(ran, record)
-    return answer_score(text, ran, decision, record), ran, None if cost is None else cost + decision.cost
 
 
 def fit_router(router: Router, examples: Sequence[TrainExample], fitted: dict[str, Any]) -> Router:
@@ -394,7 +360,7 @@ def _fold_rows(
                 progress(f"fold {fold + 1} {name}: {agg_r.selector.note}")
         rows = []
         for g, d, r, i in zip(data.graphs, decisions, test, test_idx):
-            score, ran, cost = _replay(agg_r, g.query, prepare_decision(agg_r, d, g), r)
+            score, ran, cost = replay_question(agg_r, g.query, prepare_decision(agg_r, d, g), r)
             rows.append(
                 {
                     "router": name,
@@ -682,8 +648,6 @@ def run_replay_benchmark(
         best_single_scores=best_scores,
     )
     if sweep:
-        from agentroute.bench.curves import sweep_report
-
         report.curves = sweep_report(
             {name: tallies[name].decisions for name in routers if not router_info(name).reads_scores},
             evaluated,

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import math
-from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, Field
 from rich.table import Table
 
-from agentroute.atomic import atomic_write_text
 from agentroute.printing import literal
 
 
@@ -258,33 +256,3 @@ def report_table(report: BenchReport) -> Table:
     for row in _rows(report):
         table.add_row(*(literal(row[i]) for i in keep))
     return table
-
-
-def _plot_accuracy(report: BenchReport, path: Path) -> None:
-    from agentroute.bench.plots import accuracy_figure, save
-
-    save(accuracy_figure(report), path)
-
-
-def _plot_choice(report: BenchReport, path: Path) -> None:
-    from agentroute.bench.plots import choice_figure, save
-
-    save(choice_figure(report), path)
-
-
-def write_report(report: BenchReport, out_dir: str | Path) -> list[Path]:
-    """Write report.json (everything), report.md (the table) and two PNG plots; returns the paths."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    paths = [out / "report.json", out / "report.md", out / "accuracy_vs_calls.png", out / "agent_choice.png"]
-    atomic_write_text(paths[0], report.model_dump_json(indent=2))
-    markdown = report_markdown(report)
-    if report.curves:
-        from agentroute.bench.curve_report import curves_markdown, plot_curves
-
-        markdown += "\n" + curves_markdown(report)
-        paths += plot_curves(report, out)
-    atomic_write_text(paths[1], markdown)
-    _plot_accuracy(report, paths[2])
-    _plot_choice(report, paths[3])
-    return paths

@@ -18,8 +18,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from agentroute.routers.base import BaseRouter, Router, make_router, select_top_k
+from agentroute.routers.base import BaseRouter, Router, select_top_k
 from agentroute.routers.llm_calls import ChatRouter, Spend, acall, call
+from agentroute.routers.registry import make_router
 from agentroute.tagged import drop_think, quote, tag_values, unfence
 from agentroute.types import AgentSpec, QueryGraph, RoutingDecision, TrainExample
 

@@ -24,7 +24,8 @@ from agentroute.commands import graph_view
 from agentroute.kg.store import Flushes, GraphStore
 from agentroute.llm import LLMSettings, connect_parts
 from agentroute.normalize import exact_match, normalize_answer
-from agentroute.routers.base import Router, TracksSpend, make_router, router_info, router_names
+from agentroute.routers.base import Router, TracksSpend
+from agentroute.routers.registry import make_router, router_info, router_names
 from agentroute.types import SERVED_DATASET, AgentRecord, AgentResult, Answer, Query, RunRecord
 from agentroute.workflow import AgentRoute, answer_channels, answer_from
 

@@ -18,9 +18,9 @@ from agentroute.bench.fold_pool import WorkerDied, run_in_processes
 from agentroute.bench.replay import run_replay_benchmark
 from agentroute.bench.report import BenchReport
 from agentroute.bench.resultlog import ResultsLog
-from agentroute.routers import base
-from agentroute.routers.base import register_router
+from agentroute.routers import registry as registry_module
 from agentroute.routers.baselines import BestSingleRouter, decide
+from agentroute.routers.registry import register_router
 from agentroute.testing.routing_log import synthetic_routing_log
 from agentroute.types import QueryGraph, RoutingDecision, RunRecord
 
@@ -41,7 +41,7 @@ class LastAgent(BestSingleRouter):
 @pytest.fixture
 def last_agent_registered(monkeypatch: pytest.MonkeyPatch) -> None:
     """Registered in this process only (a private copy of the registry, gone after the test)."""
-    monkeypatch.setattr(base, "_ROUTERS", dict(base._ROUTERS))
+    monkeypatch.setattr(registry_module, "_ROUTERS", dict(registry_module._ROUTERS))
     register_router("last-agent", LastAgent)
 
 

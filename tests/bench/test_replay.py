@@ -11,7 +11,7 @@ from agentroute.bench.replay import build_fold, make_folds, routing_view, run_re
 from agentroute.bench.report import BenchReport, report_markdown
 from agentroute.kg.embed import make_embedder
 from agentroute.normalize import normalize_answer
-from agentroute.routers.base import make_router
+from agentroute.routers.registry import make_router
 from agentroute.testing.routing_log import synthetic_routing_log, write_routing_log
 from agentroute.types import AgentRecord, AgentSpec, RunRecord
 
@@ -133,11 +133,11 @@ def test_no_leakage_into_test_graphs(report: BenchReport, records: list[RunRecor
     emb, agg = make_embedder("hashing"), make_aggregator()
 
     def knn_scores(fold_train: list[RunRecord], **options: int) -> list[float]:
-        from agentroute.bench.replay import _replay
+        from agentroute.bench.recorded import replay_question
 
         fold = build_fold(fold_train, test, agents, emb)
         router = make_router("knn", **options).fit(fold.examples)
-        return [_replay(agg, g, d, r)[0] for g, d, r in zip(fold.graphs, router.route_many(fold.graphs), test)]
+        return [replay_question(agg, g, d, r)[0] for g, d, r in zip(fold.graphs, router.route_many(fold.graphs), test)]
 
     clean = build_fold(train, test, agents, emb)
     train_ids, test_texts = {r.qid for r in train}, {r.question for r in test}
@@ -227,7 +227,8 @@ def test_the_oracle_takes_the_cheapest_of_the_agents_that_are_right() -> None:
 def test_train_test_mode_drops_test_questions_seen_in_train() -> None:
     train = toy_log(30)
     test = toy_log(10, offset=100) + [r.model_copy(update={"qid": f"dup{i}"}) for i, r in enumerate(train[:3])]
-    rep = run_replay_benchmark(train, test_records=test, routers=["knn", "oracle"])
+    with pytest.warns(UserWarning, match="dropped 3 test questions also in the training log"):
+        rep = run_replay_benchmark(train, test_records=test, routers=["knn", "oracle"])
     assert rep.folds == 1 and rep.dropped_overlap == 3 and rep.n == 10
     assert set(rep.qids) == {f"t{i}" for i in range(100, 110)}
 

@@ -5,7 +5,8 @@ from pathlib import Path
 
 from rich.console import Console
 
-from agentroute.bench.report import BenchReport, RouterResult, report_table, write_report
+from agentroute.bench.report import BenchReport, RouterResult, report_table
+from agentroute.bench.write import write_report
 
 
 def make_report() -> BenchReport:

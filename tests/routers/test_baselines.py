@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from agentroute.routers.base import make_router
+from agentroute.routers.registry import make_router
 from agentroute.types import AgentSpec, PastQuery, Query, QueryGraph, TrainExample
 
 AGENTS = ["alpha", "beta", "gamma"]

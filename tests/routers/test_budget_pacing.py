@@ -8,11 +8,11 @@ import pytest
 
 from agentroute.bench.replay import build_fold
 from agentroute.kg.embed import make_embedder
-from agentroute.routers.base import make_router
 from agentroute.routers.calibration import calibrate
 from agentroute.routers.cost_model import CostModel
 from agentroute.routers.fallback import GuardedRouter
 from agentroute.routers.pacing import PACE_MIN_BATCH, StreamPacer, pace
+from agentroute.routers.registry import make_router
 from agentroute.types import AgentRecord, AgentSpec, RunRecord
 
 FILLER = "please answer carefully and explain the reasoning behind it "

@@ -4,9 +4,10 @@ import pytest
 
 from agentroute.kg.builder import QueryGraphBuilder
 from agentroute.kg.store import open_store
-from agentroute.routers.base import BaseRouter, make_router
+from agentroute.routers.base import BaseRouter
 from agentroute.routers.coldstart import history_weights, route_with_cold_start
 from agentroute.routers.description import stem
+from agentroute.routers.registry import make_router
 from agentroute.types import AgentSpec, PastQuery, Query, RoutingDecision
 
 SPECS = [

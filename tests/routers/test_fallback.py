@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from agentroute.bench.replay import run_replay_benchmark
-from agentroute.routers.base import make_router
 from agentroute.routers.fallback import GuardConfig, GuardedRouter, HeldOut, choose_margin
+from agentroute.routers.registry import make_router
 from agentroute.types import AgentRecord, RunRecord
 
 TOPICS = {
@@ -207,8 +207,8 @@ def test_a_guarded_checkpoint_loads_whole_through_load_router(tmp_path) -> None:
 
     from agentroute.bench.replay import build_fold
     from agentroute.kg.embed import make_embedder
-    from agentroute.routers.base import load_router
     from agentroute.routers.gnn.router import GNNRouter
+    from agentroute.routers.registry import load_router
     from agentroute.types import AgentSpec
 
     records = dominant_log(240, seed=2)

@@ -11,7 +11,6 @@ import pytest
 import torch
 from torch_geometric.data import Batch
 
-from agentroute.routers.base import make_router
 from agentroute.routers.gnn import CheckpointError, GNNRouter, collate, graph_arrays, to_heterodata
 from agentroute.routers.gnn.checkpoint import FORMAT_VERSION
 from agentroute.routers.gnn.config import GNNConfig
@@ -19,6 +18,7 @@ from agentroute.routers.gnn.data import EDGE_TYPES, REVERSE, feature_dims, graph
 from agentroute.routers.gnn.features import EVIDENCE_FEATURES, N_EVIDENCE, agent_evidence, past_tables
 from agentroute.routers.gnn.frozen import FrozenEnsemble, LayoutError
 from agentroute.routers.gnn.targets import target_distribution
+from agentroute.routers.registry import make_router
 from agentroute.routers.text.lexical import Lexicon
 from agentroute.types import AgentSpec, PastQuery, Query, QueryGraph, TrainExample
 

@@ -8,11 +8,10 @@ import sys
 import pytest
 
 from agentroute.llm import needs_llm
-from agentroute.routers import base
-from agentroute.routers.base import (
+from agentroute.routers import registry as registry_module
+from agentroute.routers.base import BaseRouter, SharesTraining
+from agentroute.routers.registry import (
     DEFAULT_ROUTERS,
-    BaseRouter,
-    SharesTraining,
     load_router,
     make_router,
     register_router,
@@ -24,8 +23,8 @@ from agentroute.routers.base import (
 @pytest.fixture
 def registry(monkeypatch):
     """A private copy of the registry, so registrations made by a test vanish after it."""
-    monkeypatch.setattr(base, "_ROUTERS", dict(base._ROUTERS))
-    return base._ROUTERS
+    monkeypatch.setattr(registry_module, "_ROUTERS", dict(registry_module._ROUTERS))
+    return registry_module._ROUTERS
 
 
 class Fixed(BaseRouter):
@@ -49,7 +48,7 @@ def test_listing_and_describing_routers_imports_no_implementation():
     names, capabilities, loaded = out.splitlines()
     assert names.split(",") == router_names()
     assert set(DEFAULT_ROUTERS) <= set(names.split(","))
-    assert (capabilities, loaded) == ("True True", "['agentroute.routers.base']")
+    assert (capabilities, loaded) == ("True True", "['agentroute.routers.base', 'agentroute.routers.registry']")
 
 
 def test_default_routers_are_registered():

@@ -12,10 +12,10 @@ import torch
 from agentroute.bench.replay import build_fold, routing_view, run_replay_benchmark
 from agentroute.kg.embed import make_embedder
 from agentroute.routers import task_prior as tasks_module
-from agentroute.routers.base import make_router, router_info
 from agentroute.routers.gnn import GNNRouter
 from agentroute.routers.gnn.checkpoint import load_checkpoint, save_checkpoint
 from agentroute.routers.gnn.features import EVIDENCE_FEATURES
+from agentroute.routers.registry import make_router, router_info
 from agentroute.routers.task_prior import TaskPrior, cross_fitted
 from agentroute.types import AgentRecord, AgentSpec, RunRecord
 
