@@ -9,7 +9,7 @@ by the host) and ``as_node`` (a node for a host state of any shape).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Executor
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -389,6 +389,44 @@ class AgentRoute:
         record: bool = True,
     ) -> list[RunRecord]:
         return self._sync(self.aprofile(queries, scorer, concurrency, record))
+
+    def learn(
+        self,
+        question: str | Query,
+        answer: Answer,
+        *,
+        gold: str | Sequence[str] | None = None,
+        scores: Mapping[str, float] | None = None,
+        scorer: Callable[[str | None, Sequence[str]], float] = exact_match,
+    ) -> RunRecord:
+        """Feedback on an answered question: record how each agent called for ``answer`` did, from the
+        ``gold`` answer(s) (scored with ``scorer``) or from ``scores`` given per agent (agents not named stay
+        unscored). The run joins the history at once: the next similar question's graph shows it, and the
+        next ``fit()`` learns from it. Returns the recorded run."""
+        if (gold is None) == (scores is None):
+            raise ValueError("learn: give either gold (the right answer) or scores (per agent)")
+        query = as_query(question)
+        golds = None if gold is None else ([gold] if isinstance(gold, str) else list(gold))
+        cells = {}
+        for r in answer.results:
+            if golds is not None:
+                score: float | None = 0.0 if r.error else scorer(r.answer, golds)
+            else:
+                score = None if scores is None or r.agent not in scores else float(scores[r.agent])
+            cells[r.agent] = AgentRecord(
+                score=score,
+                pred=r.answer,
+                cost_usd=r.cost or None,
+                latency_s=r.latency_s,
+                error=r.error,
+                **_token_fields(r),
+            )
+        unknown = sorted(set(scores or {}) - set(cells))
+        if unknown:
+            raise ValueError(f"learn: scores for agents this answer did not call: {', '.join(unknown)}")
+        run = RunRecord(qid=query.id, question=query.text, gold=golds, agents=cells)
+        self.record([run])
+        return run
 
     def record(self, runs: Sequence[RunRecord]) -> None:
         """Store runs (query, entities, PERFORMED scores) and make them visible to the query graphs."""

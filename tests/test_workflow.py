@@ -10,6 +10,7 @@ import pytest
 from langgraph.graph import END, START, StateGraph
 
 from agentroute import Agent, AgentRoute, Query, agent
+from agentroute.pipeline import as_query
 from agentroute.routers.base import BaseRouter, normalise
 from agentroute.types import QueryGraph, RoutingDecision
 
@@ -158,6 +159,27 @@ def test_profile_then_fit_routes_to_the_agent_that_scored() -> None:
     answer = ar.ask("What is the capital of France?")
     assert answer.decision.selected == ["facts"]
     assert answer.text == "Paris"
+
+
+def test_feedback_on_answers_teaches_the_router() -> None:
+    """``learn`` records how the agents an answer called did; a fit on that history routes by it."""
+    agents, train = arithmetic_and_facts()
+    with AgentRoute(agents, "all") as ar:
+        for q in train:
+            answer = ar.ask(q.text)
+            run = ar.learn(q.text, answer, gold=q.gold)
+            assert run.qid == as_query(q.text).id and set(run.agents) == {"math", "facts"}
+        assert ar.store.counts()["PERFORMED"] == 2 * len(train)
+        graded = ar.ask("What is 7 plus 1?")
+        run = ar.learn("What is 7 plus 1?", graded, scores={"math": 1.0})
+        assert run.agents["math"].score == 1.0 and run.agents["facts"].score is None
+        with pytest.raises(ValueError, match="either gold"):
+            ar.learn("What is 7 plus 1?", graded)
+        with pytest.raises(ValueError, match="did not call: nobody"):
+            ar.learn("What is 7 plus 1?", graded, scores={"nobody": 1.0})
+        learned = AgentRoute(agents, "knn", k=1, store=ar.store).fit()  # the store's history, as recorded
+        assert learned.ask("What is 100 plus 23?").decision.selected == ["math"]
+        assert learned.ask("What is the capital of France?").decision.selected == ["facts"]
 
 
 def test_as_node_inside_a_host_graph() -> None:
