@@ -22,11 +22,12 @@ from agentroute.kg.examples import make_examples
 from agentroute.kg.export import export
 from agentroute.kg.ingest import ingest_records
 from agentroute.kg.store import GraphStore, open_store
+from agentroute.kg.view import graph_view
 from agentroute.llm import LLMSettings, connect_parts
 from agentroute.routers.base import Router
 from agentroute.routers.registry import make_router, router_info, router_names
 from agentroute.suite import build_suite, builtin_agents
-from agentroute.types import AgentSpec, Answer, Query, QueryGraph, RunRecord
+from agentroute.types import AgentSpec, Answer, Query, RunRecord
 from agentroute.validate import checkpoint_beside, load_checkpoint_router
 from agentroute.workflow import AgentRoute, as_query
 
@@ -183,25 +184,6 @@ def unknown_pool_notice(router: Router, pool: Sequence[str], model: Path) -> str
         f"warning: {model} was trained on other agents ({known}); none is in this pool, so every agent is "
         "routed as new, by its description"
     )
-
-
-def graph_view(graph: QueryGraph) -> dict[str, Any]:
-    """A query graph as plain JSON-ready data: entities, relations, agents, covers, similar past questions."""
-    ents = graph.entities
-    return {
-        "query": graph.query.text,
-        "entities": [
-            {"id": e, "kind": k, "mentioned": i < graph.n_mentioned}
-            for i, (e, k) in enumerate(zip(ents, graph.entity_kinds))
-        ],
-        "related": [[ents[i], ents[j], kind] for i, j, kind in graph.related],
-        "agents": graph.agent_names,
-        "covers": [[graph.agents[a].name, ents[e]] for a, e in graph.covers],
-        "similar": [
-            {"id": p.id, "text": p.text, "similarity": round(p.similarity, 4), "scores": p.scores}
-            for p in graph.similar
-        ],
-    }
 
 
 def show_query_graph(

@@ -20,8 +20,8 @@ from typing import Any
 
 from agentroute.agents.executor import AgentExecutor
 from agentroute.agents.pool import AgentPool
-from agentroute.commands import graph_view
 from agentroute.kg.store import Flushes, GraphStore
+from agentroute.kg.view import graph_view
 from agentroute.llm import LLMSettings, connect_parts
 from agentroute.normalize import exact_match, normalize_answer
 from agentroute.routers.base import Router, TracksSpend
