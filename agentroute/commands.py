@@ -450,6 +450,12 @@ def profile_agents(
     if failed:
         counts = ", ".join(f"{a} {n}/{len(todo)}" for a, n in sorted(failed.items()))
         progress(f"warning: failed calls (scored 0, the error is in the row's `error` field): {counts}")
+    ungraded = sum(q.gold is None for q in todo)
+    if ungraded:
+        progress(
+            f"warning: {ungraded} of {len(todo)} questions have no gold answer: their rows record answers but no "
+            "scores, so no router can learn from them"
+        )
     return {
         "questions": len(queries),
         "skipped": len(queries) - len(todo),

@@ -388,3 +388,12 @@ def test_bench_run_refuses_what_it_would_silently_ignore(tmp_path: Path) -> None
     assert code == 2 and "--folds: no folds with --test-logs" in stderr
     code, stdout, _ = run("bench", "run", "--logs", log, "--routers", "all", "--aggregate", "majority", "--json")
     assert code == 0 and json.loads(stdout)["results"][0]["router"] == "all"  # ask's spelling works here too
+
+
+def test_profile_warns_when_questions_have_no_gold(tmp_path: Path) -> None:
+    data = tmp_path / "qa.jsonl"
+    rows = [{"id": "g", "question": "What is 1 + 1?", "answer": "2"}, {"id": "n", "question": "What is 2 + 2?"}]
+    data.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    toolbox = str(REPO / "agents" / "toolbox.py")
+    code, _, stderr = run("profile", "--data", str(data), "--agents", toolbox, "--out", str(tmp_path / "o.jsonl"))
+    assert code == 0 and "warning: 1 of 2 questions have no gold answer" in stderr, stderr
