@@ -86,6 +86,58 @@ def _problem(e: ValidationError) -> str:
     return f"{where}: {err.get('msg', 'invalid value')}"
 
 
+def _authorize(request: Request, key: bytes | None) -> None:
+    """Nothing when no key is set or the request shows it as a bearer token; else a 401 ``ApiError``."""
+    if key is None:
+        return
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), key):
+        raise ApiError(
+            401,
+            "missing or wrong API key: send the header 'Authorization: Bearer <key>'",
+            "authentication_error",
+            "invalid_api_key",
+        )
+
+
+async def _read_json(request: Request, model: type[BaseModel], limit: int) -> Any:
+    """The body validated as ``model``, read in chunks so a body over ``limit`` bytes is refused (413)
+    before it is all in memory, whatever its content-length says."""
+    length = request.headers.get("content-length", "")
+    too_big = f"request body is larger than {limit} bytes (the server's max_body_bytes)"
+    if length.isdigit() and int(length) > limit:
+        raise ApiError(413, too_big, code="request_too_large")
+    chunks, size = [], 0
+    async for part in request.stream():
+        size += len(part)
+        if size > limit:
+            raise ApiError(413, too_big, code="request_too_large")
+        chunks.append(part)
+    try:
+        return model.model_validate_json(b"".join(chunks))
+    except ValidationError as e:
+        raise ApiError(400, _problem(e), param=_param(e)) from None
+
+
+def _error_response(e: Exception, request: Request, redact: Callable[[str | None], str | None]) -> Response:
+    """An exception as OpenAI's error shape, in one redacted line: the client's mistakes as 4xx, what the
+    operator can fix (an untrained router, no LLM endpoint) saying how, anything else a bare 500."""
+    if isinstance(e, ApiError):
+        headers = {"www-authenticate": "Bearer"} if e.status == 401 else NO_RETRY if e.status == 504 else None
+        return _json(protocol.error_body(redact(e.message) or "", e.type, e.code, e.param), e.status, headers)
+    if isinstance(e, NotTrainedError):
+        why = (
+            f"{e}; it trains on the store's scored runs: serve --model CHECKPOINT, or --refit-every N "
+            "to retrain it after every N feedbacks"
+        )
+        return _json(protocol.error_body(redact(why) or "", "model_not_ready", "model_not_trained"), 409, NO_RETRY)
+    if isinstance(e, LLMConfigError):
+        why = f"this model calls an LLM and none is configured or reachable: {e}"
+        return _json(protocol.error_body(redact(why) or "", "server_error", "llm_not_configured"), 503, NO_RETRY)
+    log.error("%s %s failed: %s: %s", request.method, request.url.path, type(e).__name__, redact(str(e)))
+    return _json(protocol.error_body(f"internal error ({type(e).__name__})", "server_error"), 500)
+
+
 def create_app(service: RoutingService, config: ServeConfig | None = None) -> FastAPI:
     """The HTTP app over a ``RoutingService``. Closing the service's store stays with its owner."""
     cfg = config or ServeConfig()
@@ -100,36 +152,6 @@ def create_app(service: RoutingService, config: ServeConfig | None = None) -> Fa
 
     app = FastAPI(title="agentroute", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
 
-    def authorize(request: Request) -> None:
-        if key is None:
-            return
-        given = request.headers.get("authorization", "")
-        scheme, _, token = given.partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), key):
-            raise ApiError(
-                401,
-                "missing or wrong API key: send the header 'Authorization: Bearer <key>'",
-                "authentication_error",
-                "invalid_api_key",
-            )
-
-    async def read_json(request: Request, model: type[BaseModel]) -> Any:
-        limit = cfg.max_body_bytes
-        length = request.headers.get("content-length", "")
-        too_big = f"request body is larger than {limit} bytes (the server's max_body_bytes)"
-        if length.isdigit() and int(length) > limit:
-            raise ApiError(413, too_big, code="request_too_large")
-        chunks, size = [], 0
-        async for part in request.stream():
-            size += len(part)
-            if size > limit:
-                raise ApiError(413, too_big, code="request_too_large")
-            chunks.append(part)
-        try:
-            return model.model_validate_json(b"".join(chunks))
-        except ValidationError as e:
-            raise ApiError(400, _problem(e), param=_param(e)) from None
-
     def guarded(handler: Handler, public: bool = False) -> Handler:
         """Checks the key (unless ``public``); errors become one-line JSON bodies, never a traceback."""
 
@@ -137,27 +159,10 @@ def create_app(service: RoutingService, config: ServeConfig | None = None) -> Fa
         async def wrapper(request: Request) -> Response:
             try:
                 if not public:
-                    authorize(request)
+                    _authorize(request, key)
                 return await handler(request)
-            except ApiError as e:
-                headers = {"www-authenticate": "Bearer"} if e.status == 401 else NO_RETRY if e.status == 504 else None
-                body = protocol.error_body(redact(e.message) or "", e.type, e.code, e.param)
-                return _json(body, e.status, headers)
-            except NotTrainedError as e:  # the operator can fix it: say how, not "internal error"
-                why = (
-                    f"{e}; it trains on the store's scored runs: serve --model CHECKPOINT, or --refit-every N "
-                    "to retrain it after every N feedbacks"
-                )
-                body = protocol.error_body(redact(why) or "", "model_not_ready", "model_not_trained")
-                return _json(body, 409, NO_RETRY)
-            except LLMConfigError as e:
-                why = f"this model calls an LLM and none is configured or reachable: {e}"
-                body = protocol.error_body(redact(why) or "", "server_error", "llm_not_configured")
-                return _json(body, 503, NO_RETRY)
             except Exception as e:  # noqa: BLE001 - the client gets one line, never a traceback
-                log.error("%s %s failed: %s: %s", request.method, request.url.path, type(e).__name__, redact(str(e)))
-                body = protocol.error_body(f"internal error ({type(e).__name__})", "server_error")
-                return _json(body, 500)
+                return _error_response(e, request, redact)
 
         return wrapper
 
@@ -196,7 +201,7 @@ def create_app(service: RoutingService, config: ServeConfig | None = None) -> Fa
     @app.post("/v1/chat/completions")
     @guarded
     async def chat(request: Request) -> Response:
-        req: protocol.ChatRequest = await read_json(request, protocol.ChatRequest)
+        req: protocol.ChatRequest = await _read_json(request, protocol.ChatRequest, cfg.max_body_bytes)
         if len(req.messages) > cfg.max_messages:
             many = f"messages: {len(req.messages)} messages, more than the limit of {cfg.max_messages}"
             raise ApiError(400, many, param="messages")
@@ -224,7 +229,7 @@ def create_app(service: RoutingService, config: ServeConfig | None = None) -> Fa
     @app.post("/v1/feedback")
     @guarded
     async def feedback(request: Request) -> Response:
-        req: protocol.FeedbackRequest = await read_json(request, protocol.FeedbackRequest)
+        req: protocol.FeedbackRequest = await _read_json(request, protocol.FeedbackRequest, cfg.max_body_bytes)
         try:
             result = await service.feedback(req.id, req.score, req.preferred, req.scores)
         except UnknownRun as e:
