@@ -486,6 +486,93 @@ def _fold_progress(say: Callable[[str], None], fold: int, n_folds: int) -> Calla
     return lambda msg: say(f"fold {fold + 1}/{n_folds}: {msg}")
 
 
+def _input_warnings(
+    records: Sequence[RunRecord],
+    test_records: Sequence[RunRecord] | None,
+    usable: Sequence[RunRecord],
+    fold_of: Sequence[int],
+    dropped: int,
+    prices: Mapping[str, Mapping[str, float]] | None,
+) -> list[str]:
+    """What a reader of the table would otherwise not know about its inputs: scores off the [0, 1] scale,
+    a prices file that misses or misnames agents, and ``_log_warnings``."""
+    logs = [("the routing log", records)] if test_records is None else [("the training log", records)]
+    logs += [("the test log", test_records)] if test_records is not None else []
+    notes = [note.removeprefix("warning: ") for source, rows in logs if (note := score_scale_note(rows, source))]
+    if prices and (gap := price_gap_note(usable, prices)):
+        notes.append(f"{gap}: the report counts their calls, not dollars")
+    return notes + _log_warnings(usable, fold_of, dropped)
+
+
+def _run_folds(
+    plan: _Plan,
+    jobs: int,
+    agg: Aggregator,
+    say: Callable[[str], None],
+    record: Callable[[list[dict[str, Any]]], None],
+    llm: LLMSettings | None,
+) -> dict[int, _FoldRun]:
+    """Every fold's run: in ``jobs`` worker processes (questions embedded once, split between them), or here
+    one after another (always so with an LLM router, whose client stays in this process)."""
+    n_folds, rows = plan.n_folds, plan.rows
+    if jobs > 1 and n_folds > 1 and not any(info.needs_llm for info in plan.infos.values()):
+        workers = min(jobs, n_folds)
+        texts = texts_to_embed([r.question for r in rows], (plan.builder_options or {}).get("extractor"))
+        say(f"embedding {len(rows)} questions and their entities ({len(texts)} texts) in {workers} worker processes")
+        plan.vectors = embed_in_processes(plan.embedder, texts, workers)
+        say(f"running {n_folds} folds in {workers} worker processes")
+
+        def on_event(event: str | list[dict[str, Any]]) -> None:  # a progress line, or rows just scored
+            if isinstance(event, str):
+                say(event)
+            else:
+                record(event)
+
+        done = run_in_processes(
+            _fold_in_worker, plan, range(n_folds), jobs, on_event, lambda f: f"fold {f + 1}/{n_folds}"
+        )
+        return {run.fold: run for run in done}
+    emb = make_embedder(plan.embedder)
+    return {fold: _run_fold(plan, fold, emb, agg, say, record, llm) for fold in range(n_folds)}
+
+
+def _tally_folds(
+    runs: Mapping[int, _FoldRun], rows: Sequence[RunRecord], routers: Sequence[str]
+) -> tuple[dict[str, _Tally], list[int], list[float], list[str], float]:
+    """Each router's outcomes over the folds, in evaluation order, with the tested row indexes, best
+    single's scores, each fold's best single agent and the seconds spent building graphs."""
+    tallies = {name: _Tally() for name in routers}
+    tested: list[int] = []  # row indexes in evaluation order (fold by fold, as one process runs them)
+    best_scores: list[float] = []
+    best_agents: list[str] = []
+    seconds_graphs = 0.0
+    for fold in sorted(runs):
+        run = runs[fold]
+        tested += run.test_idx
+        best_scores += run.best_scores
+        best_agents.append(run.best_agent)
+        seconds_graphs += run.seconds_graphs
+        for name in routers:
+            tally, fold_rows = tallies[name], run.rows[name]
+            tally.decisions += run.decisions[name]
+            if fold_rows and fold_rows[0].get("guard") is not None:
+                tally.guard.append(GuardState.from_dict(fold_rows[0]["guard"]))
+            fold_scores = [float(r["score"]) for r in fold_rows]
+            for r in fold_rows:
+                tally.calls.append(len(r["called"]))
+                tally.costs.append(r["cost"])
+                tally.chosen.update(r["called"])
+                recorded = rows[r["row"]].scores()
+                best = max(recorded.values())
+                if best > 0:
+                    tally.hits.append(any(recorded.get(a, 0.0) >= best for a in r["called"]))
+            tally.scores += fold_scores
+            tally.fold_accuracy.append(float(np.mean(fold_scores)) if fold_scores else 0.0)
+            tally.seconds += sum(float(r["seconds"]) for r in fold_rows)
+
+    return tallies, tested, best_scores, best_agents, seconds_graphs
+
+
 def run_replay_benchmark(
     records: Sequence[RunRecord],
     *,
@@ -525,16 +612,11 @@ def run_replay_benchmark(
     usable, fold_of, skipped, dropped = _split(records, test_records, folds, seed)
     if skipped:
         say(f"skipped {skipped} row{'s' if skipped > 1 else ''} where no agent has a score")
-    logs = [("the routing log", records)] if test_records is None else [("the training log", records)]
-    logs += [("the test log", test_records)] if test_records is not None else []
-    notes = [note for source, rows in logs if (note := score_scale_note(rows, source))]
-    if prices and (gap := price_gap_note(usable, prices)):  # a prices file that misses agents, or misnames them
-        notes.append(f"warning: {gap}: the report counts their calls, not dollars")
-    for warning in [*notes, *("warning: " + w for w in _log_warnings(usable, fold_of, dropped))]:
+    for warning in _input_warnings(records, test_records, usable, fold_of, dropped, prices):
         if progress is None:  # a script or notebook: a Python warning, which it sees (or filters) as it likes
-            warnings.warn(warning.removeprefix("warning: "), UserWarning, stacklevel=2)
+            warnings.warn(warning, UserWarning, stacklevel=2)
         else:
-            say(warning)
+            say(f"warning: {warning}")
     n_folds = folds if test_records is None else 1
     rows = [routing_view(r, f"q{i:06d}") for i, r in enumerate(with_costs(usable, prices))]
     given = {s.name: s for s in agent_specs or ()}
@@ -557,60 +639,9 @@ def run_replay_benchmark(
         finished=dict(results_log.done) if results_log is not None else {},
     )
     agg = make_aggregator(aggregator, **plan.aggregator_options)
-    runs: dict[int, _FoldRun] = {}
     record = results_log.append if results_log is not None else _ignore
-    if jobs > 1 and n_folds > 1 and not any(router_info(name).needs_llm for name in routers):
-        workers = min(jobs, n_folds)
-        texts = texts_to_embed([r.question for r in rows], (builder_options or {}).get("extractor"))
-        say(f"embedding {len(rows)} questions and their entities ({len(texts)} texts) in {workers} worker processes")
-        plan.vectors = embed_in_processes(embedder, texts, workers)
-        say(f"running {n_folds} folds in {workers} worker processes")
-
-        def on_event(event: str | list[dict[str, Any]]) -> None:  # a progress line, or rows just scored
-            if isinstance(event, str):
-                say(event)
-            else:
-                record(event)
-
-        folds_run = run_in_processes(
-            _fold_in_worker, plan, range(n_folds), jobs, on_event, lambda f: f"fold {f + 1}/{n_folds}"
-        )
-        for run in folds_run:
-            runs[run.fold] = run
-    else:
-        emb = make_embedder(embedder)
-        for fold in range(n_folds):
-            runs[fold] = _run_fold(plan, fold, emb, agg, say, record, llm)
-
-    tallies = {name: _Tally() for name in routers}
-    tested: list[int] = []  # row indexes in evaluation order (fold by fold, as one process runs them)
-    best_scores: list[float] = []
-    best_agents: list[str] = []
-    seconds_graphs = 0.0
-    for fold in range(n_folds):
-        run = runs[fold]
-        tested += run.test_idx
-        best_scores += run.best_scores
-        best_agents.append(run.best_agent)
-        seconds_graphs += run.seconds_graphs
-        for name in routers:
-            tally, fold_rows = tallies[name], run.rows[name]
-            tally.decisions += run.decisions[name]
-            if fold_rows and fold_rows[0].get("guard") is not None:
-                tally.guard.append(GuardState.from_dict(fold_rows[0]["guard"]))
-            fold_scores = [float(r["score"]) for r in fold_rows]
-            for r in fold_rows:
-                tally.calls.append(len(r["called"]))
-                tally.costs.append(r["cost"])
-                tally.chosen.update(r["called"])
-                recorded = rows[r["row"]].scores()
-                best = max(recorded.values())
-                if best > 0:
-                    tally.hits.append(any(recorded.get(a, 0.0) >= best for a in r["called"]))
-            tally.scores += fold_scores
-            tally.fold_accuracy.append(float(np.mean(fold_scores)) if fold_scores else 0.0)
-            tally.seconds += sum(float(r["seconds"]) for r in fold_rows)
-
+    runs = _run_folds(plan, jobs, agg, say, record, llm)
+    tallies, tested, best_scores, best_agents, seconds_graphs = _tally_folds(runs, rows, routers)
     evaluated = [rows[i] for i in tested]
     n = len(evaluated)
     oracle = float(np.mean([max(r.scores().values()) for r in evaluated])) if n else 0.0
