@@ -38,6 +38,8 @@ from agentroute.waves import next_wave
 if TYPE_CHECKING:  # pragma: no cover - langgraph is imported when a graph is built, not on import
     from langgraph.graph import StateGraph
 
+    from agentroute.nodes import Node
+
 
 @dataclass(frozen=True)
 class RouteKeys:
@@ -241,6 +243,43 @@ def build_router_graph(
     def settle(state: dict[str, Any]) -> dict[str, Any]:
         return {}
 
+    # The state's keys are chosen at run time (``keys``), so nodes take plain dicts, not the TypedDict
+    # LangGraph's stubs ask of a function node (the ignores below).
+    graph: StateGraph[Any, Any, Any, Any] = StateGraph(
+        state_schema, input_schema=input_schema, output_schema=output_schema
+    )
+    # may block (store I/O, history load): LangGraph's worker thread
+    graph.add_node("build_graph", build_graph)  # type: ignore[type-var]
+    graph.add_node("run_agent", _agent_node(agents, keys, timeout_s, retries, executor))
+    graph.add_node("aggregate", _aggregate_node(router, aggregator, keys))
+    graph.add_edge(START, "build_graph")
+    graph.add_edge("build_graph", "route")
+    graph.add_edge("aggregate", END)
+    if isinstance(router, TurnRouter):
+        add_turn_loop(graph, router, decided, keys)
+        return graph
+    in_place = isinstance(router, AsyncRouter) or getattr(router, "nonblocking", False)
+    # else: on a worker thread
+    graph.add_node("route", Node("route", route, aroute) if in_place else route)  # type: ignore[type-var]
+    graph.add_node("settle", Node("settle", settle), defer=True)
+    dispatch = "route"
+    if approval:
+        graph.add_node("approve", approve)  # type: ignore[type-var]
+        graph.add_edge("route", "approve")
+        dispatch = "approve"
+    dispatch_wave = Node("fan_out", fan_out)
+    graph.add_conditional_edges(dispatch, dispatch_wave, ["run_agent", "aggregate"])
+    graph.add_edge("run_agent", "settle")
+    graph.add_conditional_edges("settle", dispatch_wave, ["run_agent", "aggregate"])
+    return graph
+
+
+def _agent_node(
+    agents: AgentPool, keys: RouteKeys, timeout_s: float | None, retries: int, executor: Executor | None
+) -> Node:
+    """``run_agent``: one agent on the question (one ``Send`` each), its result appended to the results."""
+    from agentroute.nodes import Node
+
     async def arun_agent(task: AgentTask) -> dict[str, Any]:
         await aemit(agent_start_event(task["agent"]))
         with using_executor(executor):
@@ -257,6 +296,14 @@ def build_router_graph(
             result = run_closing_chat_models(invoke_with_retries(agent, task["query"], timeout_s, retries), [agent])
         emit(agent_finish_event(result))
         return {keys.results: [result]}
+
+    return Node("run_agent", run_agent, arun_agent)
+
+
+def _aggregate_node(router: Router, aggregator: Aggregator, keys: RouteKeys) -> Node:
+    """``aggregate``: the router's own answer or the aggregator's, then the question's spend charged to a
+    router pacing a budget."""
+    from agentroute.nodes import Node
 
     tracks_spend = router if isinstance(router, TracksSpend) else None  # asked once, not per question
 
@@ -282,35 +329,7 @@ def build_router_graph(
         emit(answer_event(answer.text, answer.support, results))
         return {keys.answer: answer.text, keys.support: answer.support, "aggregation": aggregation(answer)}
 
-    # The state's keys are chosen at run time (``keys``), so nodes take plain dicts, not the TypedDict
-    # LangGraph's stubs ask of a function node (the ignores below).
-    graph: StateGraph[Any, Any, Any, Any] = StateGraph(
-        state_schema, input_schema=input_schema, output_schema=output_schema
-    )
-    # may block (store I/O, history load): LangGraph's worker thread
-    graph.add_node("build_graph", build_graph)  # type: ignore[type-var]
-    graph.add_node("run_agent", Node("run_agent", run_agent, arun_agent))
-    graph.add_node("aggregate", Node("aggregate", aggregate, aaggregate))
-    graph.add_edge(START, "build_graph")
-    graph.add_edge("build_graph", "route")
-    graph.add_edge("aggregate", END)
-    if isinstance(router, TurnRouter):
-        add_turn_loop(graph, router, decided, keys)
-        return graph
-    in_place = isinstance(router, AsyncRouter) or getattr(router, "nonblocking", False)
-    # else: on a worker thread
-    graph.add_node("route", Node("route", route, aroute) if in_place else route)  # type: ignore[type-var]
-    graph.add_node("settle", Node("settle", settle), defer=True)
-    dispatch = "route"
-    if approval:
-        graph.add_node("approve", approve)  # type: ignore[type-var]
-        graph.add_edge("route", "approve")
-        dispatch = "approve"
-    dispatch_wave = Node("fan_out", fan_out)
-    graph.add_conditional_edges(dispatch, dispatch_wave, ["run_agent", "aggregate"])
-    graph.add_edge("run_agent", "settle")
-    graph.add_conditional_edges("settle", dispatch_wave, ["run_agent", "aggregate"])
-    return graph
+    return Node("aggregate", aggregate, aaggregate)
 
 
 def router_answer(decision: RoutingDecision, results: Sequence[AgentResult]) -> Answer | None:
