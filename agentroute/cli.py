@@ -72,6 +72,11 @@ LLM_TIMEOUT_HELP = "Seconds one LLM request may take (agents, routers and the re
 LLM_RETRIES_HELP = "Retries of a failed LLM request (timeouts, 429, 5xx), with backoff."
 
 
+def flag(default: bool, *names: str, help: str = "") -> Any:
+    """A boolean option; its help shows no ``<bool>`` placeholder (Typer 0.29 prints one for flags)."""
+    return typer.Option(default, *names, help=help, metavar="")
+
+
 def llm_settings(
     base_url: str | None,
     llm_model: str | None,
@@ -255,7 +260,7 @@ def cold_start_notice(agents: list[str], store: str) -> str:
 @handle_errors
 def agents_list(
     agents: str = typer.Option(None, "--agents", "-a", help=AGENTS_HELP),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    as_json: bool = flag(False, "--json", help="Print JSON."),
 ) -> None:
     """List the agents of a pool with their descriptions and skills."""
     from agentroute.commands import load_pool
@@ -281,7 +286,7 @@ def agents_describe(
     api_key_env: str = typer.Option(None, "--api-key-env", help=API_KEY_ENV_HELP),
     llm_timeout: float = typer.Option(60.0, "--llm-timeout", min=0.001, help=LLM_TIMEOUT_HELP),
     llm_retries: int = typer.Option(4, "--llm-retries", min=0, help=LLM_RETRIES_HELP),
-    as_json: bool = typer.Option(False, "--json", help="Print the descriptions as one JSON object."),
+    as_json: bool = flag(False, "--json", help="Print the descriptions as one JSON object."),
 ) -> None:
     """Write a description for each agent from sample questions it answered well (for LLM routers)."""
     from agentroute.commands import describe_pool
@@ -323,7 +328,7 @@ def ask(
     seed: int = typer.Option(0, "--seed", min=0, help="Seed of the built-in suite and the router."),
     timeout: float = typer.Option(60.0, "--timeout", min=0.001, help="Per-agent timeout in seconds."),
     device: str = typer.Option("auto", "--device", help="Device of a router that takes one: auto, cpu or cuda."),
-    stream: bool = typer.Option(
+    stream: bool = flag(
         False, "--stream", help="Print the decision and each agent's start/finish as they happen (--json: JSON lines)."
     ),
     aggregate: str = typer.Option(
@@ -338,7 +343,7 @@ def ask(
     llm_timeout: float = typer.Option(60.0, "--llm-timeout", min=0.001, help=LLM_TIMEOUT_HELP),
     llm_retries: int = typer.Option(4, "--llm-retries", min=0, help=LLM_RETRIES_HELP),
     prices: Path = typer.Option(None, "--prices", help=PRICES_HELP),
-    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    as_json: bool = flag(False, "--json", help="Print one JSON object."),
 ) -> None:
     """Answer one question: route it, run the chosen agents in parallel, aggregate (exit status 1 when no
     agent answered)."""
@@ -439,9 +444,9 @@ def quickstart(
     n_train: int = typer.Option(600, "--train", min=20, help="Generated training questions."),
     n_test: int = typer.Option(300, "--test", min=10, help="Generated test questions."),
     store: str = typer.Option("memory", "--store", help=STORE_HELP),
-    resume: bool = typer.Option(False, "--resume", help=RESUME_HELP),
-    force: bool = typer.Option(False, "--force", help=FORCE_HELP),
-    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    resume: bool = flag(False, "--resume", help=RESUME_HELP),
+    force: bool = flag(False, "--force", help=FORCE_HELP),
+    as_json: bool = flag(False, "--json", help="Print one JSON object."),
 ) -> None:
     """Offline demo: train every router on a built-in suite of tool agents and compare them.
 
@@ -501,9 +506,9 @@ def bench_run(
     out_dir: Path = typer.Option(
         None, "--out", "-o", help="Write results.jsonl (as it goes), report.json, report.md and plots here."
     ),
-    resume: bool = typer.Option(False, "--resume", help=RESUME_HELP),
-    force: bool = typer.Option(False, "--force", help=FORCE_HELP),
-    sweep: bool = typer.Option(
+    resume: bool = flag(False, "--resume", help=RESUME_HELP),
+    force: bool = flag(False, "--force", help=FORCE_HELP),
+    sweep: bool = flag(
         False, "--sweep", help="Sweep cost weight and confidence threshold: curves, AIQ, APGR/CPT (2 agents)."
     ),
     prices: Path = typer.Option(
@@ -527,7 +532,7 @@ def bench_run(
     api_key_env: str = typer.Option(None, "--api-key-env", help=API_KEY_ENV_HELP),
     llm_timeout: float = typer.Option(60.0, "--llm-timeout", min=0.001, help=LLM_TIMEOUT_HELP),
     llm_retries: int = typer.Option(4, "--llm-retries", min=0, help=LLM_RETRIES_HELP),
-    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    as_json: bool = flag(False, "--json", help="Print one JSON object."),
 ) -> None:
     """Replay a routing log: train and evaluate every router on the same folds, print one table."""
     from agentroute.agents.descriptions import read_agent_info
@@ -635,7 +640,7 @@ def train(
     device: str = typer.Option("auto", "--device", help="auto (CUDA when present), cpu or cuda."),
     epochs: int = typer.Option(40, "--epochs", min=1),
     seed: int = typer.Option(0, "--seed", min=0),
-    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    as_json: bool = flag(False, "--json", help="Print one JSON object."),
 ) -> None:
     """Train the GNN router on a routing log or on a store's history and save a checkpoint."""
     if (logs is None) == (store is None):
@@ -685,7 +690,7 @@ def calibrate(
     folds: int = typer.Option(
         1, "--folds", min=1, help="Held-out predictions: 1 = one 20% slice; N = cross-fitted (N extra trainings)."
     ),
-    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    as_json: bool = flag(False, "--json", help="Print one JSON object."),
 ) -> None:
     """Train the GNN router and pick the cost weight that meets a budget on held-out questions.
 
@@ -735,7 +740,7 @@ def profile(
     ),
     agents: str = typer.Option(None, "--agents", "-a", help=AGENTS_HELP),
     store: str = typer.Option(None, "--store", help=STORE_HELP + " Also record the runs there."),
-    resume: bool = typer.Option(False, "--resume", help="Continue an interrupted run, skipping finished questions."),
+    resume: bool = flag(False, "--resume", help="Continue an interrupted run, skipping finished questions."),
     limit: int = typer.Option(None, "--limit", min=1, help="Only the first N questions."),
     timeout: float = typer.Option(60.0, "--timeout", min=0.001, help="Per-agent timeout in seconds."),
     concurrency: int = typer.Option(8, "--concurrency", "-c", min=1, help="Questions run at the same time."),
@@ -746,7 +751,7 @@ def profile(
     llm_timeout: float = typer.Option(60.0, "--llm-timeout", min=0.001, help=LLM_TIMEOUT_HELP),
     llm_retries: int = typer.Option(4, "--llm-retries", min=0, help=LLM_RETRIES_HELP),
     prices: Path = typer.Option(None, "--prices", help=PRICES_HELP),
-    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    as_json: bool = flag(False, "--json", help="Print one JSON object."),
 ) -> None:
     """Run every agent on a QA benchmark and write a routing log you can `train` and `bench run` on."""
     check_input_file(data, "--data")
@@ -792,7 +797,7 @@ def serve(
     max_body: int = typer.Option(1_000_000, "--max-body", min=1, help="Largest request body in bytes (else 413)."),
     max_messages: int = typer.Option(256, "--max-messages", min=1, help="Most messages in one request (else 400)."),
     refit_every: int = typer.Option(0, "--refit-every", min=0, help="Refit routers every N feedbacks (0: never)."),
-    access_log: bool = typer.Option(True, "--access-log/--no-access-log", help="Log one line per request."),
+    access_log: bool = flag(True, "--access-log/--no-access-log", help="Log one line per request."),
     base_url: str = typer.Option(None, "--base-url", help=BASE_URL_HELP),
     llm_model: str = typer.Option(None, "--llm-model", help=LLM_MODEL_HELP),
     api_key_env: str = typer.Option(None, "--api-key-env", help=API_KEY_ENV_HELP),
@@ -842,7 +847,7 @@ def serve(
 @handle_errors
 def kg_stats(
     store: str = typer.Option("memory", "--store", help=STORE_HELP),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    as_json: bool = flag(False, "--json", help="Print JSON."),
 ) -> None:
     """Count nodes per label and relationships per type."""
     from agentroute.kg.store import open_store
@@ -860,7 +865,7 @@ def kg_stats(
 def kg_bootstrap(
     store: str = typer.Option(..., "--store", help=STORE_HELP),
     seed: int = typer.Option(0, "--seed", min=0, help="Seed of the built-in suite."),
-    as_json: bool = typer.Option(False, "--json", help="Print the counts written as JSON."),
+    as_json: bool = flag(False, "--json", help="Print the counts written as JSON."),
 ) -> None:
     """Load the built-in suite into a store: its world and its agents' scores on the training questions."""
     from agentroute.commands import bootstrap_suite, has_history
@@ -883,7 +888,7 @@ def kg_show(
     agents: str = typer.Option(None, "--agents", "-a", help=AGENTS_HELP),
     store: str = typer.Option("memory", "--store", help=STORE_HELP),
     seed: int = typer.Option(0, "--seed", min=0, help="Seed of the built-in suite."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    as_json: bool = flag(False, "--json", help="Print JSON."),
 ) -> None:
     """Show a question's knowledge graph: entities, neighbours, agents, similar past questions."""
     check_store(store)
@@ -912,7 +917,7 @@ def kg_show(
 def kg_ingest(
     logs: Path = typer.Option(..., "--logs", help="A routing log (unified JSONL, optionally .gz)."),
     store: str = typer.Option("memory", "--store", help=STORE_HELP),
-    as_json: bool = typer.Option(False, "--json", help="Print the counts written as JSON."),
+    as_json: bool = flag(False, "--json", help="Print the counts written as JSON."),
 ) -> None:
     """Load a routing log into the store: questions, entities, agents, PERFORMED scores and costs."""
     check_input_file(logs, "--logs")
