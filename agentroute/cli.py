@@ -57,7 +57,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 AGENTS_HELP = "Agent pool: a .py file or module path (default: the built-in suite's tool agents)."
 RESUME_HELP = "Continue a killed run: keep the rows already in --out's results.jsonl, do only the rest."
-FORCE_HELP = "Start over although --out holds an unfinished run (its files move to --out/previous/)."
+FORCE_HELP = "Start over although --out holds an unfinished run (its files move to --out/unfinished/)."
 STORE_HELP = "Graph store: memory, file:PATH, bolt://host:port, neo4j://…, neo4j+s://… (NEO4J_USER/NEO4J_PASSWORD)."
 
 

@@ -18,7 +18,8 @@ from rich.console import Console
 
 from agentroute.bench.logs import read_routing_log
 from agentroute.bench.replay import run_replay_benchmark
-from agentroute.bench.report import report_table, write_report
+from agentroute.bench.report import report_table
+from agentroute.bench.write import write_report
 from agentroute.routers import DEFAULT_ROUTERS
 from agentroute.threads import set_torch_threads
 

@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     embedder = make_embedder(args.embedder)
     builder = QueryGraphBuilder(NetworkXStore(), agents, embedder=embedder, history=train)
     if args.checkpoint:
-        router = GNNRouter.load(args.checkpoint, device=args.device)
+        router = GNNRouter.load_unguarded(args.checkpoint, device=args.device)  # the bare GNN, as trained below
     else:
         err.print(f"training on {len(train)} questions ...", highlight=False)
         router = GNNRouter(seed=0, device=args.device, embedder=embedder)

@@ -21,7 +21,7 @@ from rich.console import Console
 from rich.table import Table
 
 from agentroute.commands import train_gnn
-from agentroute.routers.gnn import GNNRouter
+from agentroute.routers.registry import load_router
 from agentroute.threads import set_torch_threads
 
 MEMBER = re.compile(r"ensemble member (\d+)/\d+: (\d+) epochs \(best (\d+)\)")
@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
         summary = train_gnn(out, logs=Path(args.log), embedder=args.embedder, device="cpu", progress=progress)
         size_mb = out.stat().st_size / 1e6
         t = time.perf_counter()
-        GNNRouter.load(out, device="cpu")
+        load_router("gnn", out, device="cpu")  # as `ask --model` loads it
         load_s = time.perf_counter() - t
     members = [MEMBER.match(m) for _, m in events]
     epochs = " ".join(f"{m.group(2)}({m.group(3)})" for m in members if m)

@@ -76,3 +76,28 @@ def test_routers_other_than_the_gnn_train_and_route_without_torch_geometric() ->
     result = json.loads(out.splitlines()[-1])
     assert result["pyg"] is False
     assert min(result["accuracy"]) > 0.9  # they really trained: each task has its own right agent
+
+
+def test_every_agentroute_import_in_the_repository_resolves() -> None:
+    """Scripts outside the package (benchmarks, examples, graphs, agents) import names that exist: a module
+    moved or a name renamed breaks no script silently (they are not all run by the suite)."""
+    import ast
+    import importlib
+
+    root = Path(__file__).resolve().parents[1]
+    missing = []
+    for folder in ("benchmarks", "examples", "graphs", "agents", "agentroute", "tests"):
+        for path in sorted((root / folder).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if not (isinstance(node, ast.ImportFrom) and node.level == 0 and node.module):
+                    continue
+                if node.module.split(".")[0] != "agentroute":
+                    continue
+                module = importlib.import_module(node.module)
+                for alias in node.names:
+                    if alias.name != "*" and not hasattr(module, alias.name):
+                        try:
+                            importlib.import_module(f"{node.module}.{alias.name}")
+                        except ImportError:
+                            missing.append(f"{path.relative_to(root)}:{node.lineno}: {node.module}.{alias.name}")
+    assert missing == []

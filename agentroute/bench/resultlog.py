@@ -82,17 +82,18 @@ RUN_FILES = (
 
 
 def set_aside_previous_run(folder: Path) -> None:
-    """Before a new run: the previous run's files (finished or not) move to ``DIR/previous/``, replacing
-    the ones there. Why: a new run killed half-way must neither lose the last run's rows and report nor
-    leave them beside rows they did not come from. Other files in the folder are not touched."""
+    """Before a new run: a finished previous run (it has ``report.json``) moves to ``DIR/previous/``, an
+    unfinished one to ``DIR/unfinished/``, each replacing what was there. Why: a new run killed half-way
+    must neither lose the last finished report nor the rows of a run killed before it, nor leave either
+    beside rows they did not come from. Other files in the folder are not touched."""
     if not any((folder / name).is_file() for name in RUN_FILES):
         return
-    previous = folder / "previous"
-    previous.mkdir(exist_ok=True)
+    aside = folder / ("previous" if (folder / "report.json").is_file() else "unfinished")
+    aside.mkdir(exist_ok=True)
     for name in RUN_FILES:
-        (previous / name).unlink(missing_ok=True)
+        (aside / name).unlink(missing_ok=True)
         if (folder / name).is_file():
-            (folder / name).replace(previous / name)
+            (folder / name).replace(aside / name)
 
 
 def unfinished_rows(folder: Path) -> int:
@@ -143,6 +144,8 @@ class ResultsLog:
                 found = json.loads(meta_path.read_text(encoding="utf-8"))
             except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
                 raise ResultsFileError(f"{meta_path}: unreadable run description ({e})") from None
+            if isinstance(found, dict):  # a run.json written before inputs were fingerprinted: not a mismatch
+                found.update({k: v for k, v in config.items() if k.endswith("_sha256") and k not in found})
             if found != config:
                 diff = (
                     ", ".join(
@@ -159,7 +162,7 @@ class ResultsLog:
             if left and not force:
                 raise ResultsFileError(
                     f"{folder} holds an unfinished run ({left} rows, no report): pass --resume to continue it, "
-                    f"or --force to start over (its rows then move to {folder / 'previous'})"
+                    f"or --force to start over (its rows then move to {folder / 'unfinished'})"
                 )
             set_aside_previous_run(folder)
         atomic_write_text(meta_path, json.dumps(config, indent=2, sort_keys=True))

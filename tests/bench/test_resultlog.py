@@ -35,7 +35,20 @@ def test_a_new_run_sets_the_previous_one_aside_and_leaves_other_files(tmp_path: 
         ResultsLog(tmp_path, lambda r: r["qid"], {"run": 3}, resume=False)
     assert [json.loads(x)["qid"] for x in (tmp_path / "results.jsonl").read_text().splitlines()] == ["c"]
     third = ResultsLog(tmp_path, lambda r: r["qid"], {"run": 3}, resume=False, force=True)
-    third.append([{"qid": "d"}])  # the unfinished run's rows are set aside too, never deleted
+    third.append([{"qid": "d"}])  # the unfinished run's rows are set aside too, never deleted ...
     assert [json.loads(x)["qid"] for x in (tmp_path / "results.jsonl").read_text().splitlines()] == ["d"]
-    assert [json.loads(x)["qid"] for x in (previous / "results.jsonl").read_text().splitlines()] == ["c"]
-    assert json.loads((previous / "run.json").read_text()) == {"run": 2}
+    unfinished = tmp_path / "unfinished"
+    assert [json.loads(x)["qid"] for x in (unfinished / "results.jsonl").read_text().splitlines()] == ["c"]
+    assert json.loads((unfinished / "run.json").read_text()) == {"run": 2}
+    # ... and the last finished run stays where it was
+    assert json.loads((previous / "report.json").read_text()) == {"run": 1}
+    assert [json.loads(x)["qid"] for x in (previous / "results.jsonl").read_text().splitlines()] == ["a", "b"]
+
+
+def test_a_run_described_before_inputs_were_fingerprinted_resumes(tmp_path: Path) -> None:
+    old = ResultsLog(tmp_path, lambda r: r["qid"], {"logs": "x.jsonl"}, resume=False)
+    old.append([{"qid": "a"}])
+    now = {"logs": "x.jsonl", "logs_sha256": "538c15dced890ec2"}
+    assert set(ResultsLog(tmp_path, lambda r: r["qid"], now, resume=True).done) == {"a"}
+    with pytest.raises(ResultsFileError, match="logs_sha256='538c15dced890ec2' there, 'ffff' now"):
+        ResultsLog(tmp_path, lambda r: r["qid"], {**now, "logs_sha256": "ffff"}, resume=True)

@@ -200,4 +200,4 @@ def test_resume_refuses_a_changed_log_and_a_new_run_refuses_an_unfinished_one(tm
     assert code == 2 and "unfinished run (48 rows, no report): pass --resume" in err
     assert complete_lines(out / "results.jsonl") == 48
     assert run_inproc(*args, "--force")[0] == 0
-    assert complete_lines(out / "results.jsonl") == 60 and complete_lines(out / "previous" / "results.jsonl") == 48
+    assert complete_lines(out / "results.jsonl") == 60 and complete_lines(out / "unfinished" / "results.jsonl") == 48
