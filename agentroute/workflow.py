@@ -367,7 +367,7 @@ class AgentRoute:
                     # A failed call is a wrong answer (score 0), not a missing one; its error is kept.
                     score=None if q.gold is None else (0.0 if r.error else scorer(r.answer, q.gold)),
                     pred=r.answer,
-                    cost_usd=r.cost or None,  # no cost reported: left for --prices to price later
+                    cost_usd=recorded_cost(self.agents.get(r.agent), r),
                     latency_s=r.latency_s,
                     error=r.error,
                     **_token_fields(r),
@@ -416,7 +416,7 @@ class AgentRoute:
             cells[r.agent] = AgentRecord(
                 score=score,
                 pred=r.answer,
-                cost_usd=r.cost or None,
+                cost_usd=recorded_cost(self.agents.get(r.agent), r),
                 latency_s=r.latency_s,
                 error=r.error,
                 **_token_fields(r),
@@ -471,6 +471,15 @@ class _Prebuilt:
     def build(self, query: Query) -> QueryGraph:
         graph = self.graphs.get(decision_key(query))
         return graph if graph is not None else self.builder.build(query)
+
+
+def recorded_cost(agent: Agent | None, result: AgentResult) -> float | None:
+    """What a call cost, as a routing log or store records it: None when nothing says (no cost reported,
+    no ``cost_per_call`` declared), so a prices file can price the call later; a declared 0 is a real 0
+    (a free tool)."""
+    if result.cost or (agent is not None and "cost_per_call" in agent.spec.model_fields_set):
+        return result.cost
+    return None
 
 
 def _token_fields(result: AgentResult) -> dict[str, int]:

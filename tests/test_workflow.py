@@ -243,3 +243,14 @@ def test_fit_skips_history_about_agents_not_in_the_pool_and_says_when_none_is_le
         assert ar.ask("What is m1?").text in {"2", "3"}
         with pytest.raises(ValueError, match=r"none of the 1 recorded questions has a score for an agent of this pool"):
             ar.fit([row("m4", {"retired-agent": 1.0})])
+
+
+def test_profile_records_a_declared_cost_and_leaves_an_unknown_one_open() -> None:
+    """A tool declared free costs 0; an agent that says nothing has no recorded cost (a prices file may
+    price it later); a declared price is recorded as it is."""
+    free = agent(name="free", cost_per_call=0.0)(lambda q: "1")
+    silent = agent(name="silent")(lambda q: "1")
+    paid = agent(name="paid", cost_per_call=0.002)(lambda q: "1")
+    with AgentRoute([free, silent, paid], "all") as ar:
+        (run,) = ar.profile([Query(id="q", text="What is 0 plus 1?", gold=["1"])])
+    assert {a: c.cost_usd for a, c in run.agents.items()} == {"free": 0.0, "silent": None, "paid": 0.002}

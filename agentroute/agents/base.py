@@ -32,18 +32,19 @@ def make_spec(
     name: str,
     description: str = "",
     skills: Sequence[str] = (),
-    cost_per_call: float = 0.0,
+    cost_per_call: float | None = None,
     model: str | None = None,
     strategy: str | None = None,
 ) -> AgentSpec:
+    declared = {} if cost_per_call is None else {"cost_per_call": cost_per_call}  # unset: nothing said
     try:
         return AgentSpec(
             name=name,
             description=description,
             skills=[skills] if isinstance(skills, str) else list(skills),  # "math" is one skill, not four
-            cost_per_call=cost_per_call,
             model=model,
             strategy=strategy,
+            **declared,
         )
     except ValidationError as e:
         msg = "; ".join(f"{'.'.join(map(str, err['loc']))}: {err['msg']}" for err in e.errors())
@@ -60,7 +61,7 @@ class Agent:
         name: str,
         description: str = "",
         skills: Sequence[str] = (),
-        cost_per_call: float = 0.0,
+        cost_per_call: float | None = None,
         model: str | None = None,
         strategy: str | None = None,
     ) -> None:
@@ -189,7 +190,7 @@ def agent(
     name: str | None = None,
     description: str | None = None,
     skills: Sequence[str] = (),
-    cost_per_call: float = 0.0,
+    cost_per_call: float | None = None,
     model: str | None = None,
     strategy: str | None = None,
 ) -> Callable[[Callable[..., Any]], FunctionAgent]: ...
@@ -202,7 +203,7 @@ def agent(
     name: str | None = None,
     description: str | None = None,
     skills: Sequence[str] = (),
-    cost_per_call: float = 0.0,
+    cost_per_call: float | None = None,
     model: str | None = None,
     strategy: str | None = None,
 ) -> FunctionAgent | Callable[[Callable[..., Any]], FunctionAgent]:

@@ -73,7 +73,7 @@ class LLMAgent(Agent, UsesChatModel):
         short_answer: bool = True,
         temperature: float | None = None,
         max_tokens: int | None = None,
-        cost_per_call: float = 0.0,
+        cost_per_call: float | None = None,
     ) -> None:
         if strategy not in STRATEGIES:
             raise ValueError(f"agent {name!r}: unknown strategy {strategy!r}: expected one of {', '.join(STRATEGIES)}")

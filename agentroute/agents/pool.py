@@ -18,6 +18,8 @@ class AgentPool:
 
     def add(self, agent: Agent) -> None:
         if not isinstance(agent, Agent):
+            if isinstance(agent, type) and issubclass(agent, Agent):
+                raise AgentDefinitionError(f"expected an Agent, got the class {agent.__name__!r}: instantiate it")
             if callable(agent) and hasattr(agent, "__name__"):
                 name = agent.__name__
                 raise AgentDefinitionError(
@@ -34,6 +36,10 @@ class AgentPool:
             return self._agents[name]
         except KeyError:
             raise KeyError(f"no agent named {name!r}; known: {', '.join(self._agents)}") from None
+
+    def get(self, name: str) -> Agent | None:
+        """The agent named ``name``, or None."""
+        return self._agents.get(name)
 
     def __contains__(self, name: object) -> bool:
         return name in self._agents

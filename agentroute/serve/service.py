@@ -27,7 +27,7 @@ from agentroute.normalize import exact_match, normalize_answer
 from agentroute.routers.base import Router, TracksSpend
 from agentroute.routers.registry import make_router, router_info, router_names
 from agentroute.types import SERVED_DATASET, AgentRecord, AgentResult, Answer, Query, RunRecord
-from agentroute.workflow import AgentRoute, answer_channels, answer_from
+from agentroute.workflow import AgentRoute, answer_channels, answer_from, recorded_cost
 
 log = logging.getLogger("agentroute.serve")
 
@@ -246,7 +246,9 @@ class RoutingService:
         for served in batch:
             answer, d = served.answer, served.answer.decision
             cells = {
-                r.agent: AgentRecord(pred=r.answer, cost_usd=r.cost, latency_s=round(r.latency_s, 6))
+                r.agent: AgentRecord(
+                    pred=r.answer, cost_usd=recorded_cost(self.agents.get(r.agent), r), latency_s=round(r.latency_s, 6)
+                )
                 for r in answer.results
             }
             runs.append(RunRecord(qid=served.id, question=served.query.text, dataset=SERVED, agents=cells))

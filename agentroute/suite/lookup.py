@@ -96,7 +96,7 @@ class KBLookupAgent(Agent):
         hops: int,
         vocab: Collection[str] = ALL_CUES,
         compare: bool = True,
-        cost_per_call: float = 0.0,
+        cost_per_call: float | None = None,
     ) -> None:
         super().__init__(name, description, skills, cost_per_call)
         self.finder = EntityFinder(world.types)

@@ -214,3 +214,14 @@ def test_a_query_without_an_id_gets_one_from_its_text() -> None:
 
     assert Query(text="Who wrote Dune?").id == Query(text="Who wrote Dune?").id != Query(text="Who?").id
     assert Query(text="Who wrote Dune?").id.startswith("q-") and Query(id="mine", text="x").id == "mine"
+
+
+def test_an_agent_class_in_a_pool_is_an_error_that_says_to_instantiate_it() -> None:
+    from agentroute import AgentPool
+
+    class Lookup(Agent):
+        def run(self, query: Query) -> str:
+            return "x"
+
+    with pytest.raises(AgentDefinitionError, match="got the class 'Lookup': instantiate it"):
+        AgentPool([Lookup])  # type: ignore[list-item]
