@@ -59,7 +59,8 @@ class AgentSpec(BaseModel):
 
 class Query(BaseModel):
     """A question. ``gold`` is for evaluation only and never reaches a router. Without an ``id``, the
-    question gets one from its text (``q-`` and a hash), as ``AgentRoute.ask("...")`` gives it."""
+    question gets one from its text and context (``q-`` and a hash), as ``AgentRoute.ask("...")`` gives it:
+    the same question asked again is the same run, one asked over other context is another."""
 
     id: str = ""
     text: str
@@ -70,7 +71,8 @@ class Query(BaseModel):
     @model_validator(mode="after")
     def _id_from_text(self) -> Query:
         if not self.id:
-            self.id = "q-" + hashlib.sha1(self.text.encode()).hexdigest()[:12]
+            said = "\x00".join([self.text, *self.context])  # the text alone when there is no context
+            self.id = "q-" + hashlib.sha1(said.encode()).hexdigest()[:12]
         return self
 
     def for_routing(self) -> Query:

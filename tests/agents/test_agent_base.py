@@ -214,6 +214,7 @@ def test_a_query_without_an_id_gets_one_from_its_text() -> None:
 
     assert Query(text="Who wrote Dune?").id == Query(text="Who wrote Dune?").id != Query(text="Who?").id
     assert Query(text="Who wrote Dune?").id.startswith("q-") and Query(id="mine", text="x").id == "mine"
+    assert Query(text="Is it?", context=["a"]).id != Query(text="Is it?", context=["b"]).id != Query(text="Is it?").id
 
 
 def test_an_agent_class_in_a_pool_is_an_error_that_says_to_instantiate_it() -> None:

@@ -56,7 +56,9 @@ def test_parse_bolt_url_reads_credentials_database_and_dialect(monkeypatch: pyte
         parse_bolt_url("http://localhost:7474")
     with pytest.raises(ValueError):
         Neo4jStore("bolt://user:pw@localhost:7687")  # credentials go in arguments, never in the kept URI
-    for url in ("bolt://neo4j:S3cr3t/Pw@db:7687", "bolt://neo4j:S3cr3t#@db:7687", "bolt://neo4j:S3cr3t?x@db"):
+    urls = ["bolt://neo4j:S3cr3t/Pw@db:7687", "bolt://neo4j:S3cr3t#@db:7687", "bolt://neo4j:S3cr3t?x@db"]
+    urls += ["bolt://neo4j:4711/S3cr3t@db:7687", "bolt://neo4j:4711?S3cr3t@db"]  # the password's digits read as a port
+    for url in urls:
         with pytest.raises(ValueError, match="percent-encode") as raised:
             parse_bolt_url(url)  # urllib reads "S3cr3t" as the port: the error must not quote it
         assert "S3cr3t" not in str(raised.value)

@@ -98,6 +98,8 @@ def parse_bolt_url(url: str) -> dict[str, Any]:
     parts = urlsplit(url)
     if parts.scheme not in SCHEMES:
         raise ValueError(f"not a Bolt URL: {parts.scheme}://… (expected one of {', '.join(SCHEMES)})")
+    if "@" in parts.path + parts.query + parts.fragment:  # bolt://neo4j:4711/pw@db: the password split up
+        raise ValueError(f"{parts.scheme}:// URL has an '@' after its host: percent-encode a password's / # ?")
     if not parts.hostname:
         raise ValueError(f"Bolt URL has no host: {parts.scheme}://…")
     query = parse_qs(parts.query)

@@ -8,13 +8,14 @@ shared conformance suite runs against it and against Neo4j alike.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 import networkx as nx
 
@@ -78,7 +79,9 @@ class NetworkXStore:
         self._touching: dict[NodeKey, set[EdgeKey]] = {}
         self._lock = threading.RLock()
         self._dirty = False
-        self._seen = _version(self.path)  # the file as loaded (or last saved): another writer changes it
+        # the file as loaded or last saved (its stat, then its bytes' hash): another writer changes them
+        self._seen: tuple[tuple[int, int, int] | None, str | None] = (_version(self.path), None)
+        self._aside: Path | None = None  # once another writer saved the file: where this store saves instead
         if self.path is not None and self.path.exists():
             self._load(self.path)
 
@@ -255,9 +258,10 @@ class NetworkXStore:
         """Write the file atomically (temp file in the same folder, fsync, rename) if anything changed (so
         opening and closing a store that does not exist yet creates no file).
 
-        One writer per file: when another process saved the file since this store loaded it, saving would
-        drop that process's changes, so this store's graph goes to ``<file>.conflict-<pid>.json`` instead
-        and ``StoreFileError`` names both files."""
+        One writer per file: when another process saved the file since this store loaded it (its bytes
+        changed, not merely its time stamp), saving would drop that process's changes, so this store's
+        graph goes to ``<file>.conflict-<pid>.json`` instead, then and at every later save, and the first
+        such save raises ``StoreFileError`` naming both files."""
         if self.path is None:
             return
         with self._lock:
@@ -271,24 +275,45 @@ class NetworkXStore:
                     for u, v, key, data in self._g.edges(keys=True, data=True)
                 ],
             }
-            if _version(self.path) != self._seen:
-                aside = self.path.with_name(f"{self.path.name}.conflict-{os.getpid()}.json")
-                atomic_write(aside, lambda fh: _dump_json(doc, fh))
+            if self._aside is not None:
+                atomic_write(self._aside, lambda fh: _dump_json(doc, fh))
+                self._dirty = False
+                return
+            if self._changed_on_disk():
+                self._aside = self.path.with_name(f"{self.path.name}.conflict-{os.getpid()}.json")
+                atomic_write(self._aside, lambda fh: _dump_json(doc, fh))
                 self._dirty = False
                 raise StoreFileError(
                     f"{self.path} changed on disk since this store loaded it (another process saved it): "
-                    f"not overwritten; this store's graph is in {aside}"
+                    f"not overwritten; this store's graph is in {self._aside}, and goes on being saved there"
                 )
-            atomic_write(self.path, lambda fh: _dump_json(doc, fh))
+            digest = hashlib.sha256()
+            atomic_write(self.path, lambda fh: _dump_json(doc, cast(BinaryIO, _Hashing(fh, digest))))
             self._dirty = False
-            self._seen = _version(self.path)
+            self._seen = (_version(self.path), digest.hexdigest())
+
+    def _changed_on_disk(self) -> bool:
+        """Whether the file is not what this store loaded or last saved (a new time stamp alone is not)."""
+        assert self.path is not None
+        stat, digest = self._seen
+        now = _version(self.path)
+        if now == stat:
+            return False
+        if now is None or stat is None or digest is None:
+            return True
+        same = _file_hash(self.path) == digest
+        if same:
+            self._seen = (now, digest)
+        return not same
 
     def close(self) -> None:
         self.flush()
 
     def _load(self, path: Path) -> None:
         try:
-            doc = json.loads(path.read_text(encoding="utf-8"))
+            raw = path.read_bytes()
+            doc = json.loads(raw.decode("utf-8"))
+            self._seen = (self._seen[0], hashlib.sha256(raw).hexdigest())
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
             raise StoreFileError(f"{path}: not a readable agentroute graph file ({e})") from None
         if not isinstance(doc, dict) or "format_version" not in doc:
@@ -364,6 +389,27 @@ class NetworkXStore:
     def _add_missing(self, label: str, ids: Sequence[str]) -> None:
         for id in ids:
             self._ensure_key(label, str(id))
+
+
+class _Hashing(io.RawIOBase):
+    """A binary file that also feeds what is written to it into a hash (the save's fingerprint)."""
+
+    def __init__(self, fh: BinaryIO, digest: Any) -> None:
+        self._fh, self._digest = fh, digest
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        self._digest.update(data)
+        return self._fh.write(data)
+
+
+def _file_hash(path: Path) -> str | None:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
 
 
 def _version(path: Path | None) -> tuple[int, int, int] | None:
