@@ -424,6 +424,17 @@ class AgentRoute:
         unknown = sorted(set(scores or {}) - set(cells))
         if unknown:
             raise ValueError(f"learn: scores for agents this answer did not call: {', '.join(unknown)}")
+        # feedback on a question learned before keeps what it does not replace: the gold, other scores
+        stored = self.store.get_node("Query", query.id) or {}
+        if golds is None and stored.get("gold") is not None:
+            golds = list(stored["gold"])
+        for edge in self.store.edges("PERFORMED", src=query.id) if stored else ():
+            before = AgentRecord(score=edge.get("score"), pred=edge.get("pred"), cost_usd=edge.get("cost"))
+            now = cells.get(edge["dst"])
+            if now is None:
+                cells[edge["dst"]] = before
+            elif now.score is None:
+                cells[edge["dst"]] = now.model_copy(update={"score": before.score})
         run = RunRecord(qid=query.id, question=query.text, gold=golds, agents=cells)
         self.record([run])
         return run

@@ -173,6 +173,12 @@ def test_feedback_on_answers_teaches_the_router() -> None:
         graded = ar.ask("What is 7 plus 1?")
         run = ar.learn("What is 7 plus 1?", graded, scores={"math": 1.0})
         assert run.agents["math"].score == 1.0 and run.agents["facts"].score is None
+        # feedback again keeps what it does not replace: the gold, and scores given before
+        ar.learn("What is 7 plus 1?", graded, gold="8")
+        run = ar.learn("What is 7 plus 1?", graded, scores={"math": 0.5})
+        assert run.gold == ["8"] and run.agents["math"].score == 0.5 and run.agents["facts"].score == 0.0
+        stored = {r.qid: r for r in ar.store.history()}[run.qid]
+        assert stored.gold == ["8"] and stored.scores() == {"math": 0.5, "facts": 0.0}
         with pytest.raises(ValueError, match="either gold"):
             ar.learn("What is 7 plus 1?", graded)
         with pytest.raises(ValueError, match="did not call: nobody"):
