@@ -296,6 +296,8 @@ def fit_saving_router(
     if not records:
         raise ValueError(f"no scored questions to train on in {logs or store}")
     agents = sorted({a for r in records for a in r.agents})
+    if len(agents) == 1:
+        progress(f"warning: {logs or store} scores one agent ({agents[0]}): the router has nothing to choose")
     emb = make_embedder(embedder)
     specs = [known.get(a) or AgentSpec(name=a) for a in agents]
     builder = QueryGraphBuilder(open_store("memory"), specs, embedder=emb)

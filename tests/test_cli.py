@@ -397,3 +397,11 @@ def test_profile_warns_when_questions_have_no_gold(tmp_path: Path) -> None:
     toolbox = str(REPO / "agents" / "toolbox.py")
     code, _, stderr = run("profile", "--data", str(data), "--agents", toolbox, "--out", str(tmp_path / "o.jsonl"))
     assert code == 0 and "warning: 1 of 2 questions have no gold answer" in stderr, stderr
+
+
+def test_train_on_a_log_of_one_agent_warns(tmp_path: Path) -> None:
+    log = tmp_path / "one.jsonl"
+    rows = [{"qid": f"q{i}", "question": f"What is {i}?", "agents": {"solo": {"score": 1.0}}} for i in range(30)]
+    log.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    code, _, stderr = run("train", "--logs", str(log), "--out", str(tmp_path / "m.pt"), "--epochs", "1")
+    assert code == 0 and "scores one agent (solo): the router has nothing to choose" in stderr, stderr
