@@ -46,6 +46,9 @@ class ServeConfig:
     max_messages: int = 256
     request_timeout_s: float = 120.0
     redact: tuple[str, ...] = field(default=(), repr=False)
+    #: the Host headers served (None: any). ``serve`` on loopback allows only loopback names, so a web page
+    #: the user visits cannot reach the server through a DNS name rebound to 127.0.0.1.
+    allowed_hosts: tuple[str, ...] | None = None
 
 
 class ApiError(Exception):
@@ -100,23 +103,46 @@ def _authorize(request: Request, key: bytes | None) -> None:
         )
 
 
-async def _read_json(request: Request, model: type[BaseModel], limit: int) -> Any:
-    """The body validated as ``model``, read in chunks so a body over ``limit`` bytes is refused (413)
-    before it is all in memory, whatever its content-length says."""
+async def _read_json(request: Request, model: type[BaseModel], cfg: ServeConfig) -> Any:
+    """The body validated as ``model``: JSON only (a web page can post other types to a local server
+    without asking it first), read in chunks so a body over ``max_body_bytes`` is refused (413) before it
+    is all in memory, whatever its content-length says, and within the request timeout (408: a half-sent
+    body holds nothing open)."""
+    limit, timeout_s = cfg.max_body_bytes, cfg.request_timeout_s
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind != "application/json":
+        why = f"expected content-type application/json, got {kind or 'none'}"
+        raise ApiError(415, why, code="unsupported_media_type")
     length = request.headers.get("content-length", "")
     too_big = f"request body is larger than {limit} bytes (the server's max_body_bytes)"
     if length.isdigit() and int(length) > limit:
         raise ApiError(413, too_big, code="request_too_large")
-    chunks, size = [], 0
-    async for part in request.stream():
-        size += len(part)
-        if size > limit:
-            raise ApiError(413, too_big, code="request_too_large")
-        chunks.append(part)
+
+    async def read() -> bytes:
+        chunks, size = [], 0
+        async for part in request.stream():
+            size += len(part)
+            if size > limit:
+                raise ApiError(413, too_big, code="request_too_large")
+            chunks.append(part)
+        return b"".join(chunks)
+
     try:
-        return model.model_validate_json(b"".join(chunks))
+        body = await asyncio.wait_for(read(), timeout_s)
+    except asyncio.TimeoutError:
+        raise ApiError(408, f"request body not received within {timeout_s:g} s", code="request_timeout") from None
+    try:
+        return model.model_validate_json(body)
     except ValidationError as e:
         raise ApiError(400, _problem(e), param=_param(e)) from None
+
+
+def _host_name(header: str) -> str:
+    """The host of a Host header, without its port (``[::1]:8000`` -> ``::1``)."""
+    header = header.strip().lower()
+    if header.startswith("["):
+        return header[1:].split("]", 1)[0]
+    return header.rsplit(":", 1)[0] if header.count(":") == 1 else header
 
 
 def _error_response(e: Exception, request: Request, redact: Callable[[str | None], str | None]) -> Response:
@@ -151,6 +177,16 @@ def create_app(service: RoutingService, config: ServeConfig | None = None) -> Fa
         await service.aclose()
 
     app = FastAPI(title="agentroute", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
+
+    if cfg.allowed_hosts is not None:
+        allowed = {h.lower() for h in cfg.allowed_hosts}
+
+        @app.middleware("http")
+        async def known_host(request: Request, call_next: Handler) -> Response:
+            if _host_name(request.headers.get("host", "")) not in allowed:
+                body = protocol.error_body("unexpected Host header", "invalid_request_error", "host_not_allowed")
+                return _json(body, 421)
+            return await call_next(request)
 
     def guarded(handler: Handler, public: bool = False) -> Handler:
         """Checks the key (unless ``public``); errors become one-line JSON bodies, never a traceback."""
@@ -201,7 +237,7 @@ def create_app(service: RoutingService, config: ServeConfig | None = None) -> Fa
     @app.post("/v1/chat/completions")
     @guarded
     async def chat(request: Request) -> Response:
-        req: protocol.ChatRequest = await _read_json(request, protocol.ChatRequest, cfg.max_body_bytes)
+        req: protocol.ChatRequest = await _read_json(request, protocol.ChatRequest, cfg)
         if len(req.messages) > cfg.max_messages:
             many = f"messages: {len(req.messages)} messages, more than the limit of {cfg.max_messages}"
             raise ApiError(400, many, param="messages")
@@ -210,17 +246,22 @@ def create_app(service: RoutingService, config: ServeConfig | None = None) -> Fa
             query = service.query(question, context)
         except ValueError as e:
             raise ApiError(400, str(e), param="messages") from None
-        try:
-            await service.engine(req.model)
+        started = time.monotonic()
+        try:  # a router built on first use (trained, maybe) counts against the request's time too
+            await asyncio.wait_for(service.engine(req.model), cfg.request_timeout_s)
         except UnknownModel as e:
             raise ApiError(404, str(e), code="model_not_found") from None
+        except asyncio.TimeoutError:
+            why = f"router {req.model!r} not ready within {cfg.request_timeout_s:g} s (it goes on being built)"
+            raise ApiError(504, why, "timeout") from None
         if req.stream:
             include_usage = bool(req.stream_options and req.stream_options.include_usage)
             events = _stream(service, req.model, query, req.include_graph, include_usage, cfg, redact)
             headers = {"cache-control": "no-cache", "x-agentroute-id": query.id}
             return StreamingResponse(events, media_type="text/event-stream", headers=headers)
         try:
-            served = await asyncio.wait_for(service.ask(req.model, query), cfg.request_timeout_s)
+            left = cfg.request_timeout_s - (time.monotonic() - started)
+            served = await asyncio.wait_for(service.ask(req.model, query), max(left, 0.001))
         except asyncio.TimeoutError:
             raise ApiError(504, f"no answer within {cfg.request_timeout_s:g} s (request timeout)", "timeout") from None
         headers = {"x-agentroute-decision": protocol.header_decision(served), "x-agentroute-id": served.id}
@@ -229,7 +270,7 @@ def create_app(service: RoutingService, config: ServeConfig | None = None) -> Fa
     @app.post("/v1/feedback")
     @guarded
     async def feedback(request: Request) -> Response:
-        req: protocol.FeedbackRequest = await _read_json(request, protocol.FeedbackRequest, cfg.max_body_bytes)
+        req: protocol.FeedbackRequest = await _read_json(request, protocol.FeedbackRequest, cfg)
         try:
             result = await service.feedback(req.id, req.score, req.preferred, req.scores)
         except UnknownRun as e:

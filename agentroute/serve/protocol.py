@@ -115,7 +115,7 @@ def routing(served: Served, redact: Any) -> dict[str, Any]:
         "called": [r.agent for r in answer.results],
         "failed": [r.agent for r in served.failed],
         "agents": [agent_view(r, redact) for r in answer.results],
-        "support": {a: round(w, 6) for a, w in answer.support.items()},
+        "support": {str(redact(a)): round(w, 6) for a, w in answer.support.items()},  # keyed by answer
         "cost": agents_cost + own_cost,
         "agents_cost": agents_cost,
         "latency_s": round(served.latency_s, 6),
@@ -123,9 +123,10 @@ def routing(served: Served, redact: Any) -> dict[str, Any]:
 
 
 def content(served: Served, redact: Any) -> str:
-    """The assistant message: the answer, or a sentence saying which agents failed and why."""
+    """The assistant message: the answer (redacted: an agent may echo a secret), or a sentence saying which
+    agents failed and why."""
     if served.answer.text:
-        return served.answer.text
+        return str(redact(served.answer.text))
     failed = served.failed
     if failed:
         why = "; ".join(f"{r.agent}: {redact(r.error)}" for r in failed)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import os
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from pathlib import Path
 
 from agentroute.agents.loading import load_agents
@@ -12,7 +13,7 @@ from agentroute.agents.pool import AgentPool
 from agentroute.commands import builtin_pool, has_history, is_scratch, load_router, unknown_pool_notice
 from agentroute.kg.store import GraphStore, open_store
 from agentroute.llm import LLMSettings, connect_parts
-from agentroute.secrets import secret_values
+from agentroute.secrets import redactor, secret_values
 from agentroute.serve.app import ServeConfig, create_app
 from agentroute.serve.service import RoutingService
 
@@ -39,11 +40,12 @@ def build_service(
     progress: Callable[[str], None] = lambda _: None,
     bootstrap: bool = False,
     llm: LLMSettings | None = None,
+    redact: Callable[[str | None], str | None] = lambda text: text,
 ) -> RoutingService:
     """The service behind ``agentroute serve``. With the built-in agents and ``bootstrap`` (the in-memory
     store), the suite's training history is loaded first (as ``ask`` does), so a learned router has history;
     a store the user names is never written here. Parts calling an LLM are bound to ``llm``'s endpoint, which
-    is checked before anything is served."""
+    is checked before anything is served; ``redact`` blanks secrets out of what the store keeps."""
     if agents is None:
         pool = builtin_pool(store, seed, bootstrap=bootstrap, notice=progress)
     else:
@@ -65,6 +67,7 @@ def build_service(
         timeout_s=timeout_s,
         refit_every=refit_every,
         llm=llm,
+        redact=redact,
     )
 
 
@@ -91,6 +94,8 @@ def serve(
     cfg = config or ServeConfig()
     if not is_loopback(host) and not cfg.api_key:
         progress(f"warning: serving on {host} without AGENTROUTE_API_KEY: anyone who can reach it can use it")
+    if is_loopback(host) and cfg.allowed_hosts is None:  # a DNS name rebound to 127.0.0.1 is turned away
+        cfg = replace(cfg, allowed_hosts=("localhost", "127.0.0.1", "::1", host))
     graph_store = open_store(store)
     try:
         service = build_service(
@@ -105,6 +110,7 @@ def serve(
             progress=progress,
             bootstrap=is_scratch(store),
             llm=llm,
+            redact=redactor([*cfg.redact, cfg.api_key or ""]),
         )
         app = create_app(service, cfg)
         progress(f"inspector: http://{host}:{port}/  ·  OpenAI base_url: http://{host}:{port}/v1")

@@ -10,11 +10,12 @@ traffic never crowds scored neighbours out of a query graph.
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 import logging
 import secrets
 import time
-from collections.abc import AsyncGenerator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -85,8 +86,10 @@ class RoutingService:
         timeout_s: float | None = 60.0,
         refit_every: int = 0,
         llm: LLMSettings | None = None,
+        redact: Callable[[str | None], str | None] = lambda text: text,
     ) -> None:
         self.agents, self.store, self.seed, self.llm = agents, store, seed, llm
+        self.redact = redact  # what the store keeps of questions and answers (an agent may echo a secret)
         if llm is not None:  # else each part keeps its own settings (or the environment's, on first use)
             connect_parts([*agents, router], llm, check=False)
         self.k, self.timeout_s, self.refit_every = k, timeout_s, refit_every
@@ -100,12 +103,13 @@ class RoutingService:
             main.builder.set_history(history)
         self._frozen = {router.name} if fitted else set()
         self._engines: dict[str, AgentRoute] = {router.name: main}
-        self._engine_lock = asyncio.Lock()
+        self._building: dict[str, asyncio.Future[AgentRoute]] = {}  # routers being built on first use
         self._refit_lock = asyncio.Lock()
         self._pending: dict[str, asyncio.Future[None]] = {}  # run id -> its recording batch
         self._batch: list[Served] = []
         self._batch_done: asyncio.Future[None] | None = None
         self._feedbacks = 0
+        self._refit_queued = False
         # completion ids: random per server start (unique across restarts sharing a store), then a counter
         self._id_prefix, self._ids = secrets.token_hex(8), itertools.count()
         self._background: set[asyncio.Task[Any]] = set()
@@ -129,15 +133,22 @@ class RoutingService:
         return name
 
     async def engine(self, model: str) -> AgentRoute:
-        """The ``AgentRoute`` for a model name; a router not built yet is built and fitted (in a thread)."""
+        """The ``AgentRoute`` for a model name; a router not built yet is built and fitted (in a thread),
+        once: requests for it wait on that one build, which a request that stops waiting does not stop."""
         name = self.router_of(model)
         ar = self._engines.get(name)
         if ar is not None:
             return ar
-        async with self._engine_lock:
-            if name not in self._engines:
-                self._engines[name] = await asyncio.to_thread(self._build, name)
-            return self._engines[name]
+        build = self._building.get(name)
+        if build is None:
+            build = self._building[name] = asyncio.ensure_future(asyncio.to_thread(self._build, name))
+            build.add_done_callback(functools.partial(self._built, name))
+        return await asyncio.shield(build)
+
+    def _built(self, name: str, build: asyncio.Future[AgentRoute]) -> None:
+        self._building.pop(name, None)
+        if not build.cancelled() and build.exception() is None:
+            self._engines.setdefault(name, build.result())
 
     def _build(self, name: str) -> AgentRoute:
         main = self._engines[self.default]
@@ -247,18 +258,21 @@ class RoutingService:
             answer, d = served.answer, served.answer.decision
             cells = {
                 r.agent: AgentRecord(
-                    pred=r.answer, cost_usd=recorded_cost(self.agents.get(r.agent), r), latency_s=round(r.latency_s, 6)
+                    pred=self.redact(r.answer),
+                    cost_usd=recorded_cost(self.agents.get(r.agent), r),
+                    latency_s=round(r.latency_s, 6),
                 )
                 for r in answer.results
             }
-            runs.append(RunRecord(qid=served.id, question=served.query.text, dataset=SERVED, agents=cells))
+            question = self.redact(served.query.text) or ""
+            runs.append(RunRecord(qid=served.id, question=question, dataset=SERVED, agents=cells))
             nodes.append(
                 {
                     "id": served.id,
                     "served_at": now,
                     "model": served.model,
                     "router": d.router,
-                    "answer": answer.text,
+                    "answer": self.redact(answer.text),
                     "selected": list(d.selected),
                     "called": [r.agent for r in answer.results],
                     "failed": [r.agent for r in served.failed],
@@ -295,18 +309,26 @@ class RoutingService:
         """Score a served run: ``score`` of the served answer, or a ``preferred`` answer, or per-agent
         ``scores``. Returns the scores written onto the run's PERFORMED edges."""
         await self.recorded(id)
-        written = await asyncio.to_thread(self._feedback, id, score, preferred, scores)
-        self._feedbacks += 1
-        if self.refit_every > 0 and self._feedbacks % self.refit_every == 0:
-            self._spawn(self.refit())
+        written, first = await asyncio.to_thread(self._feedback, id, score, preferred, scores)
+        self._feedbacks += first  # feedback again on one run changes its scores, not how much was learned
+        if first and self.refit_every > 0 and self._feedbacks % self.refit_every == 0 and not self._refit_queued:
+            self._refit_queued = True  # at most one refit waiting behind the one running: they coalesce
+            self._spawn(self._queued_refit())
         return {"id": id, "scores": written}
+
+    async def _queued_refit(self) -> None:
+        async with self._refit_lock:
+            self._refit_queued = False  # feedback from now on may queue the next one
+            await self._refit_unlocked()
 
     def _feedback(
         self, id: str, score: float | None, preferred: str | None, scores: Mapping[str, float] | None
-    ) -> dict[str, float]:
+    ) -> tuple[dict[str, float], bool]:
+        """The scores written, and whether this was the run's first feedback."""
         node = self.store.get_node("Query", id)
         if node is None or node.get("dataset") != SERVED:
             raise UnknownRun(f"no served run with id {id!r}")
+        first = "feedback_at" not in node
         edges = {e["dst"]: e for e in self.store.edges("PERFORMED", src=id)}
         failed = set(node.get("failed") or ())
         if scores is not None:
@@ -334,15 +356,18 @@ class RoutingService:
         run = _run_from_store(self.store, id, str(node.get("text", "")))
         if run.scores():
             self._engines[self.default].builder.add_history([run])
-        return written
+        return written, first
 
     async def refit(self) -> list[str]:
         """Retrain every router built by name on the store's scored history; swap each in when trained."""
         async with self._refit_lock:
-            names = [n for n in self._engines if n not in self._frozen and _trainable(n)]
-            for name in names:  # requests still running on the old instance finish there
-                self._engines[name] = await asyncio.to_thread(self._build, name)
-            return names
+            return await self._refit_unlocked()
+
+    async def _refit_unlocked(self) -> list[str]:
+        names = [n for n in self._engines if n not in self._frozen and _trainable(n)]
+        for name in names:  # requests still running on the old instance finish there
+            self._engines[name] = await asyncio.to_thread(self._build, name)
+        return names
 
     # -- reading runs back ------------------------------------------------------------------------------
 

@@ -269,7 +269,7 @@ def test_a_router_that_cannot_route_yet_is_a_clear_4xx_or_503_not_an_internal_er
         )
         assert "No answer: needs-training router is not trained" in streamed.text  # in-band once headers are sent
         # gnn on an empty store: no agent has history, so it routes by description, as every learned router
-        gnn = httpx.post(base + "/v1/chat/completions", json={**ask, "model": "agentroute:gnn"})
+        gnn = httpx.post(base + "/v1/chat/completions", json={**ask, "model": "agentroute:gnn"}, timeout=60)
         assert gnn.status_code == 200 and gnn.json()["agentroute"]["rationale"].startswith("cold start")
         llm = httpx.post(base + "/v1/chat/completions", json={**ask, "model": "agentroute:reasoning"})
         assert llm.status_code == 503, llm.text
@@ -289,13 +289,14 @@ def test_limits_give_clear_413_and_400() -> None:
         url = base + "/v1/chat/completions"
         big = httpx.post(url, json={"messages": [{"role": "user", "content": "x" * 5_000}]})
         assert big.status_code == 413 and "larger than 2000 bytes" in big.json()["error"]["message"]
-        chunked = httpx.post(url, content=iter([b'{"messages": [', b" " * 3_000, b"]}"]))
+        as_json = {"content-type": "application/json"}
+        chunked = httpx.post(url, content=iter([b'{"messages": [', b" " * 3_000, b"]}"]), headers=as_json)
         assert chunked.status_code == 413
         many = httpx.post(url, json={"messages": [{"role": "user", "content": "hi"}] * 4})
         assert many.status_code == 400 and "more than the limit of 3" in many.json()["error"]["message"]
         no_user = httpx.post(url, json={"messages": [{"role": "system", "content": "hi"}]})
         assert no_user.status_code == 400 and "no user message" in no_user.json()["error"]["message"]
-        bad = httpx.post(url, content=b"{not json")
+        bad = httpx.post(url, content=b"{not json", headers=as_json)
         assert bad.status_code == 400 and "json" in bad.json()["error"]["message"].lower()
         wrong_type = httpx.post(url, json={"messages": [{"role": "user", "content": 5}]})
         assert wrong_type.status_code == 400 and wrong_type.json()["error"]["message"].startswith("messages.0.content")
