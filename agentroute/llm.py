@@ -31,6 +31,7 @@ from pydantic import BaseModel, SecretStr
 
 from agentroute.prices import Price, PriceFileError, as_prices, load_prices, price_for
 from agentroute.secrets import redact
+from agentroute.threads import LentPool
 from agentroute.types import TokenUsage
 
 __all__ = [
@@ -614,7 +615,9 @@ def close_built_chat_models(parts: Sequence[object]) -> None:
             model.close()
 
 
-def run_closing_chat_models(coro: Coroutine[Any, Any, T], parts: Sequence[object]) -> T:
+def run_closing_chat_models(
+    coro: Coroutine[Any, Any, T], parts: Sequence[object], executor: LentPool | None = None
+) -> T:
     """``asyncio.run(coro)``, closing the clients the parts' chat models opened for that loop before it
     ends: an ``OpenAIChatModel`` keeps one async client per loop, and a synchronous caller makes a loop
     per call. Called where an event loop already runs (a notebook, an async handler calling a synchronous
@@ -629,30 +632,33 @@ def run_closing_chat_models(coro: Coroutine[Any, Any, T], parts: Sequence[object
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return run_on_new_loop(run())
+        return run_on_new_loop(run(), executor)
     context = contextvars.copy_context()
     with ThreadPoolExecutor(1, thread_name_prefix="agentroute-sync") as pool:
-        return pool.submit(context.run, run_on_new_loop, run()).result()
+        return pool.submit(context.run, run_on_new_loop, run(), executor).result()
 
 
-def run_on_new_loop(coro: Coroutine[Any, Any, T]) -> T:
+def run_on_new_loop(coro: Coroutine[Any, Any, T], executor: LentPool | None = None) -> T:
     """``asyncio.run``, leaving the thread's current event loop as it found it: ``asyncio.run`` leaves none
     set afterwards (and LangGraph sets the loop it runs on as current), which breaks a host that set one
     and calls ``get_event_loop()``. Tasks left over are cancelled, async generators finalised (which
-    closes the chat clients opened on this loop), then the loop is closed."""
+    closes the chat clients opened on this loop), then the loop is closed. ``executor``: worker threads
+    lent to the loop as its default executor (kept when it closes)."""
     local = getattr(asyncio.get_event_loop_policy(), "_local", None)
     host_loop = getattr(local, "_loop", None)  # the default policy keeps it there; else None
     loop = asyncio.new_event_loop()
+    if executor is not None:
+        loop.set_default_executor(executor)
     try:
         return loop.run_until_complete(coro)
     finally:
         try:
-            _finish_leftovers(loop)
+            _finish_leftovers(loop, lent=executor is not None)
         finally:
             asyncio.set_event_loop(host_loop)  # last: LangGraph sets its loop again while it runs
 
 
-def _finish_leftovers(loop: asyncio.AbstractEventLoop) -> None:
+def _finish_leftovers(loop: asyncio.AbstractEventLoop, lent: bool = False) -> None:
     """Cancel the tasks left on ``loop`` and close it; tasks that ignore the cancellation must not hold the
     caller: they finish on a daemon thread, which closes the loop after them."""
     stuck: set[asyncio.Task[Any]] = set()
@@ -662,21 +668,23 @@ def _finish_leftovers(loop: asyncio.AbstractEventLoop) -> None:
     if left:
         _, stuck = loop.run_until_complete(asyncio.wait(left, timeout=_LEFTOVER_WAIT_S))
     if stuck:
-        threading.Thread(target=_close_loop, args=(loop, stuck), name="agentroute-leftover", daemon=True).start()
+        threading.Thread(target=_close_loop, args=(loop, stuck, lent), name="agentroute-leftover", daemon=True).start()
     else:
-        _close_loop(loop, stuck)
+        _close_loop(loop, stuck, lent)
 
 
 _LEFTOVER_WAIT_S = 0.1  # cancelled tasks usually end at once
 
 
-def _close_loop(loop: asyncio.AbstractEventLoop, stuck: set[asyncio.Task[Any]]) -> None:
-    """Let the tasks still running finish, finalise async generators (closing chat clients), close."""
+def _close_loop(loop: asyncio.AbstractEventLoop, stuck: set[asyncio.Task[Any]], lent: bool = False) -> None:
+    """Let the tasks still running finish, finalise async generators (closing chat clients), stop the
+    loop's own worker threads (not lent ones), close."""
     try:
         if stuck:
             loop.run_until_complete(asyncio.wait(stuck))
         loop.run_until_complete(loop.shutdown_asyncgens())
-        loop.run_until_complete(loop.shutdown_default_executor())
+        if not lent:
+            loop.run_until_complete(loop.shutdown_default_executor())
     finally:
         loop.close()
 

@@ -43,6 +43,7 @@ from agentroute.routers.coldstart import route_with_cold_start
 from agentroute.routers.decided import DecidedRouter, decision_key
 from agentroute.routers.pacing import PACE_MIN_BATCH
 from agentroute.routers.registry import make_router
+from agentroute.threads import LentPool
 from agentroute.types import AgentRecord, AgentResult, Answer, Query, QueryGraph, RoutingDecision, RunRecord
 
 if TYPE_CHECKING:  # pragma: no cover - langgraph is imported when a graph is built, not on import
@@ -108,6 +109,7 @@ class AgentRoute:
                 self.store.close()
             raise
         self._owns_executor = executor is None
+        self._loop_threads: LentPool | None = None  # lent to the event loop of each synchronous call
         self.executor: Executor = executor if executor is not None else AgentExecutor()
         self._closed = False
         self.k, self.timeout_s, self.retries = k, timeout_s, retries
@@ -159,6 +161,8 @@ class AgentRoute:
         self._closed = True
         if self._owns_executor:
             self.executor.shutdown(wait=False, cancel_futures=True)
+        if self._loop_threads is not None:
+            self._loop_threads.close()
         if self._owns_store:
             self.store.close()
         close_built_chat_models(self._parts)
@@ -341,7 +345,9 @@ class AgentRoute:
         for that loop before it goes: an ``OpenAIChatModel`` keeps one async client per loop. Inside a
         running event loop (a notebook) the loop runs on a helper thread and blocks the caller's loop
         until done: async code should ``await`` the ``a*`` variant."""
-        return run_closing_chat_models(coro, self._parts)
+        if self._loop_threads is None:
+            self._loop_threads = LentPool()
+        return run_closing_chat_models(coro, self._parts, self._loop_threads)
 
     # -- learning ----------------------------------------------------------------------------------
 

@@ -145,7 +145,7 @@ def test_an_instance_dropped_without_close_stops_its_worker_threads():
     import gc
 
     def workers() -> set[threading.Thread]:
-        return {t for t in threading.enumerate() if t.name.startswith("agentroute-agent")}
+        return {t for t in threading.enumerate() if t.name.startswith(("agentroute-agent", "agentroute-loop"))}
 
     before = workers()
     for i in range(3):
@@ -271,3 +271,42 @@ def test_a_call_queued_behind_an_abandoned_one_gets_a_thread():
     finally:
         release.set()
         pool.shutdown(wait=False)
+
+
+def test_synchronous_calls_reuse_worker_threads_that_follow_the_torch_thread_count(monkeypatch) -> None:
+    """A question's blocking steps (routing here) run on threads kept across calls, each set to the torch
+    thread count the application chose (torch keeps OpenMP's count per thread: a new one would run torch
+    on every core); close() stops them."""
+    import torch
+
+    from agentroute import BaseRouter, RoutingDecision, set_torch_threads
+
+    routed_on: list[threading.Thread] = []
+
+    class Spy(BaseRouter):
+        name = "spy"
+
+        def route(self, graph, k=None):  # type: ignore[no-untyped-def]
+            routed_on.append(threading.current_thread())
+            return RoutingDecision(router=self.name, selected=["echo"], probs={"echo": 1.0})
+
+    before = torch.get_num_threads()
+    set_torch_threads(1)
+    real_set = torch.set_num_threads
+    set_on: list[tuple[str, int]] = []
+    monkeypatch.setattr(
+        torch, "set_num_threads", lambda n: (set_on.append((threading.current_thread().name, n)), real_set(n))
+    )
+    try:
+        with AgentRoute([echo], Spy()) as ar:
+            for i in range(6):
+                assert ar.ask(f"hi {i}").text == f"hi {i}"
+        threads = set(routed_on)
+        assert len(threads) <= 2 and all(t.name.startswith("agentroute-loop") for t in threads)
+        assert {(t.name, 1) for t in threads} <= set(set_on)  # each set itself to the chosen count
+        for t in threads:
+            t.join(timeout=5)
+        assert not any(t.is_alive() for t in threads)
+    finally:
+        monkeypatch.undo()
+        set_torch_threads(before)
