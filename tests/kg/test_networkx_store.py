@@ -144,11 +144,14 @@ def test_write_is_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     before = path.read_bytes()
     store.record(_run("q3", geo={"score": 0.5}), [])
 
-    def broken_dump(obj: object, fh, **kw: object) -> None:
-        fh.write('{"format_version": 1, "nodes": [')  # a partial write, then a crash
-        raise OSError("disk full")
+    real_dumps = json.dumps
 
-    monkeypatch.setattr(json, "dump", broken_dump)
+    def broken_dumps(obj: object, **kw: object) -> str:
+        if isinstance(obj, list):  # the header is written, then a crash part of the way through
+            raise OSError("disk full")
+        return real_dumps(obj, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(json, "dumps", broken_dumps)
     with pytest.raises(OSError, match="disk full"):
         store.flush()
     assert path.read_bytes() == before  # the old file is intact
@@ -236,3 +239,21 @@ def test_a_saved_file_keeps_its_permissions(tmp_path: Path) -> None:
     with NetworkXStore(path) as store:
         store.record(_run("q2", geo={"score": 1.0}), [])
     assert path.stat().st_mode & 0o777 == 0o644
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 7, 10_000])
+def test_the_file_holds_exactly_json_dumps_of_the_graph(chunk: int) -> None:
+    """Saved list by list (bounded memory, the C encoder), the bytes are those of one ``json.dumps``."""
+    import io
+
+    from agentroute.kg.stores.networkx_store import _dump_json
+
+    docs = [
+        {"format_version": 1, "nodes": [], "edges": []},
+        {"format_version": 1, "nodes": [{"label": "Query", "props": {"id": "é – 東京", "v": [1.0, 2.5]}}] * 25},
+        {"a": "x", "b": [1, [2], {"c": None}], "d": {"e": [1]}},
+    ]
+    for doc in docs:
+        out = io.BytesIO()
+        _dump_json(doc, out, chunk)
+        assert out.getvalue() == json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8")

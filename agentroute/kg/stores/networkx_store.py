@@ -8,6 +8,7 @@ shared conformance suite runs against it and against Neo4j alike.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import json
@@ -61,12 +62,23 @@ def _merge(data: dict[str, Any], props: Mapping[str, Any]) -> None:
             data[key] = value
 
 
-def _dump_json(doc: dict[str, Any], fh: BinaryIO) -> None:
-    """Stream ``doc`` as compact UTF-8 JSON into a binary file (no second copy of a large graph in memory)."""
-    text = io.TextIOWrapper(fh, encoding="utf-8")
-    json.dump(doc, text, ensure_ascii=False, separators=(",", ":"))
-    text.flush()
-    text.detach()
+def _dump_json(doc: dict[str, Any], fh: BinaryIO, chunk: int = 10_000) -> None:
+    """Write ``doc`` as compact UTF-8 JSON into a binary file, its lists ``chunk`` items at a time: the same
+    bytes as ``json.dumps(doc)``, without a second copy of a large graph in memory, and with the C encoder
+    (``json.dump`` to a file runs the pure-Python one, 3-4x slower: a fifth of a ``kg ingest``)."""
+    dumps = functools.partial(json.dumps, ensure_ascii=False, separators=(",", ":"))
+    fh.write(b"{")
+    for i, (key, value) in enumerate(doc.items()):
+        fh.write((b"," if i else b"") + dumps(key).encode("utf-8") + b":")
+        if not isinstance(value, list):
+            fh.write(dumps(value).encode("utf-8"))
+            continue
+        fh.write(b"[")
+        for start in range(0, len(value), chunk):
+            part = dumps(value[start : start + chunk])[1:-1]  # the items, without the list's brackets
+            fh.write(((b"," if start else b"") + part.encode("utf-8")) if part else b"")
+        fh.write(b"]")
+    fh.write(b"}")
 
 
 class NetworkXStore:
