@@ -11,9 +11,13 @@ other threads run torch).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 _CHOSEN: list[int] = []  # the count the application chose with ``set_torch_threads`` (none: torch's own)
 
@@ -27,30 +31,56 @@ def set_torch_threads(n: int) -> None:
     _CHOSEN[:] = [max(1, int(n))]
 
 
+_WORKER = threading.local()  # in a LentPool worker: the torch thread count it last applied
+
+
 def _follow_torch_threads() -> None:
-    """A worker thread's start: torch's OpenMP thread count is kept per thread, so a new thread would run
-    torch on every core whatever the application chose; measured on 2 busy cores, a GNN routed on such a
-    thread took 36-46 ms a question instead of 8."""
-    if _CHOSEN:
+    """Before each task on a worker thread: torch keeps OpenMP's thread count per thread, so a new thread
+    would run torch on every core whatever the application chose (measured on 2 busy cores, a GNN routed
+    on such a thread took 36-46 ms a question instead of 8), and a count chosen later must reach threads
+    already running."""
+    chosen = _CHOSEN[0] if _CHOSEN else None
+    if chosen is not None and getattr(_WORKER, "applied", None) != chosen:
         import torch
 
-        torch.set_num_threads(_CHOSEN[0])
+        torch.set_num_threads(chosen)
+        _WORKER.applied = chosen
+
+
+def in_lent_thread() -> bool:
+    """Whether the current thread is a ``LentPool`` worker (a synchronous call made from one must not wait
+    on the pool it holds a worker of)."""
+    return getattr(_WORKER, "lent", False)
+
+
+def _mark_worker() -> None:
+    _WORKER.lent = True
 
 
 class LentPool(ThreadPoolExecutor):
     """Worker threads kept across event loops. A synchronous call runs on a new event loop, lent this pool
     as its default executor (where LangGraph runs the graph's blocking steps: building the query graph,
     routing), so a question does not start and join threads of its own (about 0.7 ms a question), and
-    its threads follow ``set_torch_threads``. A loop closing does not shut it down; ``close()`` does."""
+    its threads follow ``set_torch_threads``. Up to 64 threads, started as needed (idle ones are reused):
+    concurrent callers' blocking steps (a store's I/O) do not queue behind each other. A loop closing does
+    not shut it down; ``close()`` does."""
 
     def __init__(self) -> None:
-        super().__init__(thread_name_prefix="agentroute-loop", initializer=_follow_torch_threads)
+        super().__init__(max_workers=64, thread_name_prefix="agentroute-loop", initializer=_mark_worker)
+
+    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
+        return super().submit(_following_torch_threads, fn, *args, **kwargs)
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         """A no-op: the loops it is lent to close without closing it."""
 
     def close(self) -> None:
         super().shutdown(wait=False, cancel_futures=True)
+
+
+def _following_torch_threads(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    _follow_torch_threads()
+    return fn(*args, **kwargs)
 
 
 @contextmanager

@@ -43,7 +43,7 @@ from agentroute.routers.coldstart import route_with_cold_start
 from agentroute.routers.decided import DecidedRouter, decision_key
 from agentroute.routers.pacing import PACE_MIN_BATCH
 from agentroute.routers.registry import make_router
-from agentroute.threads import LentPool
+from agentroute.threads import LentPool, in_lent_thread
 from agentroute.types import AgentRecord, AgentResult, Answer, Query, QueryGraph, RoutingDecision, RunRecord
 
 if TYPE_CHECKING:  # pragma: no cover - langgraph is imported when a graph is built, not on import
@@ -345,6 +345,8 @@ class AgentRoute:
         for that loop before it goes: an ``OpenAIChatModel`` keeps one async client per loop. Inside a
         running event loop (a notebook) the loop runs on a helper thread and blocks the caller's loop
         until done: async code should ``await`` the ``a*`` variant."""
+        if in_lent_thread():  # a call made from a worker of the pool: its loop gets threads of its own
+            return run_closing_chat_models(coro, self._parts)
         if self._loop_threads is None:
             self._loop_threads = LentPool()
         return run_closing_chat_models(coro, self._parts, self._loop_threads)

@@ -310,3 +310,29 @@ def test_synchronous_calls_reuse_worker_threads_that_follow_the_torch_thread_cou
     finally:
         monkeypatch.undo()
         set_torch_threads(before)
+
+
+def test_synchronous_calls_nested_in_a_routing_step_from_many_threads_all_finish() -> None:
+    """A blocking step (a router) that asks the same instance synchronously holds a pool worker while its
+    nested call runs: the nested call's loop gets threads of its own, so nothing waits on itself."""
+    from agentroute import BaseRouter, RoutingDecision
+
+    class AsksFirst(BaseRouter):
+        name = "asks-first"
+
+        def route(self, graph, k=None):  # type: ignore[no-untyped-def]
+            if not graph.query.text.startswith("inner"):
+                assert ar.ask("inner " + graph.query.text).text.startswith("inner")
+            return RoutingDecision(router=self.name, selected=["echo"], probs={"echo": 1.0})
+
+    ar = AgentRoute([echo], AsksFirst())
+    answers: list[str] = []
+    threads = [
+        threading.Thread(target=lambda i=i: answers.append(ar.ask(f"q{i}").text), daemon=True) for i in range(12)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    ar.close()
+    assert sorted(answers) == sorted(f"q{i}" for i in range(12))
