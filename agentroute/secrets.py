@@ -76,3 +76,14 @@ def redactor(secrets: Iterable[str]) -> Callable[[str | None], str | None]:
 def redact(text: str, env: Mapping[str, str] | None = None) -> str:
     """``text`` without the environment's secrets, key-shaped text or URL credentials."""
     return redactor(secret_values(env))(text) or text
+
+
+#: a known secret at least this long is blanked out of answers too; a shorter one may be a word an answer
+#: holds by chance ("secret", a short password), which only errors and rationales lose
+ANSWER_SECRET_MIN = 12
+
+
+def answer_redactor(secrets: Iterable[str], always: Iterable[str] = ()) -> Callable[[str | None], str | None]:
+    """A redactor for answers: key-shaped text, URL credentials, ``always`` (e.g. the server's own API key)
+    and the known secrets of at least ``ANSWER_SECRET_MIN`` characters."""
+    return redactor([*(s for s in secrets if len(s) >= ANSWER_SECRET_MIN), *always])

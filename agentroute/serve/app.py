@@ -26,7 +26,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from agentroute.llm import LLMConfigError
 from agentroute.routers.base import NotTrainedError
-from agentroute.secrets import redactor
+from agentroute.secrets import answer_redactor, redactor
 from agentroute.serve import protocol
 from agentroute.serve.service import RoutingService, Served, UnknownModel, UnknownRun
 
@@ -167,7 +167,10 @@ def _error_response(e: Exception, request: Request, redact: Callable[[str | None
 def create_app(service: RoutingService, config: ServeConfig | None = None) -> FastAPI:
     """The HTTP app over a ``RoutingService``. Closing the service's store stays with its owner."""
     cfg = config or ServeConfig()
-    redact = redactor([*(cfg.redact or ()), cfg.api_key or ""])
+    redact = protocol.Redaction(
+        errors=redactor([*(cfg.redact or ()), cfg.api_key or ""]),
+        answers=answer_redactor(cfg.redact or (), always=[cfg.api_key or ""]),
+    )
     key = cfg.api_key.encode() if cfg.api_key else None
     page = resources.files("agentroute.serve").joinpath("inspector.html").read_text(encoding="utf-8")
 
@@ -198,7 +201,7 @@ def create_app(service: RoutingService, config: ServeConfig | None = None) -> Fa
                     _authorize(request, key)
                 return await handler(request)
             except Exception as e:  # noqa: BLE001 - the client gets one line, never a traceback
-                return _error_response(e, request, redact)
+                return _error_response(e, request, redact.errors)
 
         return wrapper
 
@@ -230,7 +233,7 @@ def create_app(service: RoutingService, config: ServeConfig | None = None) -> Fa
     async def http_error(request: Request, e: StarletteHTTPException) -> Response:
         """Unknown paths and methods answer in OpenAI's error shape too, not FastAPI's ``{"detail": ...}``."""
         what = "no such endpoint" if e.status_code == 404 else str(e.detail).lower()
-        path = redact(request.url.path) or ""  # a client may paste anything into a path
+        path = redact.errors(request.url.path) or ""  # a client may paste anything into a path
         body = protocol.error_body(f"{request.method} {path}: {what}", "invalid_request_error")
         return _json(body, e.status_code, dict(e.headers or {}))  # a 405 keeps its Allow header
 
@@ -313,7 +316,7 @@ async def _stream(
     graph: bool,
     include_usage: bool,
     cfg: ServeConfig,
-    redact: Callable[[str | None], str | None],
+    redact: protocol.Redaction,
 ) -> AsyncIterator[bytes]:
     """Chat-completion chunks: the role and the decision first, one chunk per agent as it finishes, the
     answer, a final chunk with the whole routing record (and usage when asked), then ``[DONE]``."""
@@ -374,9 +377,9 @@ async def _stream(
             extra={"event": "error", "error": text},
         )
     except Exception as e:  # noqa: BLE001 - headers are sent: report in-band, in one line
-        log.error("stream %s failed: %s: %s", id, type(e).__name__, redact(str(e)))
+        log.error("stream %s failed: %s: %s", id, type(e).__name__, redact.errors(str(e)))
         fixable = isinstance(e, (NotTrainedError, LLMConfigError))  # the operator's to fix: say what
-        text = f"No answer: {redact(str(e))}." if fixable else f"No answer: internal error ({type(e).__name__})."
+        text = f"No answer: {redact.errors(str(e))}." if fixable else f"No answer: internal error ({type(e).__name__})."
         delta = {"role": "assistant", "content": text} if first else {"content": text}
         yield chunk(id, model, created, delta, "stop", extra={"event": "error", "error": text})
     finally:

@@ -7,6 +7,8 @@ routing decision rides along in the extra ``agentroute`` field, which clients ke
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
@@ -70,23 +72,33 @@ class FeedbackRequest(BaseModel):
     scores: dict[str, float] | None = None
 
 
-def agent_view(r: AgentResult, redact: Any) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Redaction:
+    """What the server blanks out of what it sends: ``errors`` (error text, rationales, paths: every known
+    secret) and ``answers`` (answers: key-shaped text and the longer known secrets, ``answer_redactor``,
+    so an answer saying "secret" stays whole when some password is "secret")."""
+
+    errors: Callable[[str | None], str | None]
+    answers: Callable[[str | None], str | None]
+
+
+def agent_view(r: AgentResult, redact: Redaction) -> dict[str, Any]:
     return {
         "agent": r.agent,
-        "answer": redact(r.answer),
-        "error": redact(r.error),
+        "answer": redact.answers(r.answer),
+        "error": redact.errors(r.error),
         "cost": r.cost,
         "latency_s": round(r.latency_s, 6),
     }
 
 
-def decision_view(d: RoutingDecision, redact: Any) -> dict[str, Any]:
+def decision_view(d: RoutingDecision, redact: Redaction) -> dict[str, Any]:
     """The decision as the API shows it (a rationale may quote a router model's error: redacted)."""
     return {
         "router": d.router,
         "selected": list(d.selected),
         "probs": {a: round(p, 6) for a, p in d.probs.items()},
-        "rationale": redact(d.rationale),
+        "rationale": redact.errors(d.rationale),
         "early_stop": d.early_stop,
         "cold_start": list(d.cold_start),
     }
@@ -106,7 +118,7 @@ def usage(answer: Answer) -> dict[str, int]:
     return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
 
 
-def routing(served: Served, redact: Any) -> dict[str, Any]:
+def routing(served: Served, redact: Redaction) -> dict[str, Any]:
     """The ``agentroute`` extra field: the decision, every called agent's answer, cost and latency."""
     answer = served.answer
     _, agents_cost, own_cost = _spent(answer)
@@ -115,28 +127,28 @@ def routing(served: Served, redact: Any) -> dict[str, Any]:
         "called": [r.agent for r in answer.results],
         "failed": [r.agent for r in served.failed],
         "agents": [agent_view(r, redact) for r in answer.results],
-        "support": {str(redact(a)): round(w, 6) for a, w in answer.support.items()},  # keyed by answer
+        "support": {str(redact.answers(a)): round(w, 6) for a, w in answer.support.items()},  # keyed by answer
         "cost": agents_cost + own_cost,
         "agents_cost": agents_cost,
         "latency_s": round(served.latency_s, 6),
     }
 
 
-def content(served: Served, redact: Any) -> str:
+def content(served: Served, redact: Redaction) -> str:
     """The assistant message: the answer (redacted: an agent may echo a secret), or a sentence saying which
     agents failed and why."""
     if served.answer.text:
-        return str(redact(served.answer.text))
+        return str(redact.answers(served.answer.text))
     failed = served.failed
     if failed:
-        why = "; ".join(f"{r.agent}: {redact(r.error)}" for r in failed)
+        why = "; ".join(f"{r.agent}: {redact.errors(r.error)}" for r in failed)
         return f"No answer: {len(failed)} agent(s) failed ({why})."
     if not served.answer.results:
         return "No answer: the router selected no agent."
     return "No answer: the agents called gave no answer."
 
 
-def completion(served: Served, redact: Any) -> dict[str, Any]:
+def completion(served: Served, redact: Redaction) -> dict[str, Any]:
     return {
         "id": served.id,
         "object": "chat.completion",

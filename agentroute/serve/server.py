@@ -13,7 +13,7 @@ from agentroute.agents.pool import AgentPool
 from agentroute.commands import builtin_pool, has_history, is_scratch, load_router, unknown_pool_notice
 from agentroute.kg.store import GraphStore, open_store
 from agentroute.llm import LLMSettings, connect_parts
-from agentroute.secrets import redactor, secret_values
+from agentroute.secrets import answer_redactor, secret_values
 from agentroute.serve.app import ServeConfig, create_app
 from agentroute.serve.service import RoutingService
 
@@ -110,7 +110,7 @@ def serve(
             progress=progress,
             bootstrap=is_scratch(store),
             llm=llm,
-            redact=redactor([*cfg.redact, cfg.api_key or ""]),
+            redact=answer_redactor(cfg.redact, always=[cfg.api_key or ""]),
         )
         app = create_app(service, cfg)
         progress(f"inspector: http://{host}:{port}/  ·  OpenAI base_url: http://{host}:{port}/v1")

@@ -89,7 +89,7 @@ class RoutingService:
         redact: Callable[[str | None], str | None] = lambda text: text,
     ) -> None:
         self.agents, self.store, self.seed, self.llm = agents, store, seed, llm
-        self.redact = redact  # what the store keeps of questions and answers (an agent may echo a secret)
+        self.redact = redact  # what the store keeps of the answers (an agent may echo a secret)
         if llm is not None:  # else each part keeps its own settings (or the environment's, on first use)
             connect_parts([*agents, router], llm, check=False)
         self.k, self.timeout_s, self.refit_every = k, timeout_s, refit_every
@@ -264,8 +264,7 @@ class RoutingService:
                 )
                 for r in answer.results
             }
-            question = self.redact(served.query.text) or ""
-            runs.append(RunRecord(qid=served.id, question=question, dataset=SERVED, agents=cells))
+            runs.append(RunRecord(qid=served.id, question=served.query.text, dataset=SERVED, agents=cells))
             nodes.append(
                 {
                     "id": served.id,

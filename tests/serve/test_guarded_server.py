@@ -115,3 +115,22 @@ def test_feedback_floods_coalesce_into_few_refits() -> None:
 
     asyncio.run(flood())
     assert 1 <= len(builds) <= 2, builds  # two first feedbacks: at most one refit running, one queued
+
+
+def test_a_short_secret_value_blanks_errors_but_leaves_answers_whole() -> None:
+    """An env password as short as "secret" is a word an answer may hold: answers keep it, errors do not."""
+
+    @agent(name="civics", description="Knows ballots.")
+    def civics(q):  # type: ignore[no-untyped-def]
+        return "A secret ballot"
+
+    @agent(name="failing", description="Fails quoting its password.")
+    def failing(q):  # type: ignore[no-untyped-def]
+        raise RuntimeError("login with password secret refused")
+
+    svc = RoutingService(AgentPool([civics, failing]), make_router("all"), open_store("memory"))
+    with running(svc, ServeConfig(redact=("secret",))) as base:
+        out = httpx.post(base + "/v1/chat/completions", json=ASK).json()
+    assert out["choices"][0]["message"]["content"] == "A secret ballot"
+    (error,) = [a["error"] for a in out["agentroute"]["agents"] if a["agent"] == "failing"]
+    assert "secret" not in error and "***" in error
