@@ -798,6 +798,11 @@ def serve(
     max_messages: int = typer.Option(256, "--max-messages", min=1, help="Most messages in one request (else 400)."),
     refit_every: int = typer.Option(0, "--refit-every", min=0, help="Refit routers every N feedbacks (0: never)."),
     access_log: bool = flag(True, "--access-log/--no-access-log", help="Log one line per request."),
+    allowed_hosts: str = typer.Option(
+        None,
+        "--allowed-hosts",
+        help="More Host names to answer on loopback, comma-separated (a reverse proxy's; '*': any).",
+    ),
     base_url: str = typer.Option(None, "--base-url", help=BASE_URL_HELP),
     llm_model: str = typer.Option(None, "--llm-model", help=LLM_MODEL_HELP),
     api_key_env: str = typer.Option(None, "--api-key-env", help=API_KEY_ENV_HELP),
@@ -822,6 +827,10 @@ def serve(
     from agentroute.serve.server import serve as run_server
 
     config = config_from_env(max_body_bytes=max_body, max_messages=max_messages, request_timeout_s=request_timeout)
+    if allowed_hosts:
+        from dataclasses import replace
+
+        config = replace(config, allowed_hosts=tuple(h.strip() for h in allowed_hosts.split(",") if h.strip()))
     run_server(
         agents=pool,
         router=router,

@@ -437,7 +437,13 @@ class AgentRoute:
         if golds is None and stored.get("gold") is not None:
             golds = list(stored["gold"])
         for edge in self.store.edges("PERFORMED", src=query.id) if stored else ():
-            before = AgentRecord(score=edge.get("score"), pred=edge.get("pred"), cost_usd=edge.get("cost"))
+            before = AgentRecord(
+                score=edge.get("score"),
+                pred=edge.get("pred"),
+                cost_usd=edge.get("cost"),
+                latency_s=edge.get("latency_s"),
+                steps=edge.get("steps"),
+            )
             now = cells.get(edge["dst"])
             if now is None:
                 cells[edge["dst"]] = before

@@ -46,8 +46,9 @@ class ServeConfig:
     max_messages: int = 256
     request_timeout_s: float = 120.0
     redact: tuple[str, ...] = field(default=(), repr=False)
-    #: the Host headers served (None: any). ``serve`` on loopback allows only loopback names, so a web page
-    #: the user visits cannot reach the server through a DNS name rebound to 127.0.0.1.
+    #: the Host headers served (None or "*" among them: any). ``serve`` on loopback allows only loopback
+    #: names unless told others (a reverse proxy's), so a web page the user visits cannot reach the server
+    #: through a DNS name rebound to 127.0.0.1.
     allowed_hosts: tuple[str, ...] | None = None
 
 
@@ -142,7 +143,8 @@ def _host_name(header: str) -> str:
     header = header.strip().lower()
     if header.startswith("["):
         return header[1:].split("]", 1)[0]
-    return header.rsplit(":", 1)[0] if header.count(":") == 1 else header
+    name = header.rsplit(":", 1)[0] if header.count(":") == 1 else header
+    return name.rstrip(".")  # "localhost." is localhost
 
 
 def _error_response(e: Exception, request: Request, redact: Callable[[str | None], str | None]) -> Response:
@@ -181,8 +183,8 @@ def create_app(service: RoutingService, config: ServeConfig | None = None) -> Fa
 
     app = FastAPI(title="agentroute", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
 
-    if cfg.allowed_hosts is not None:
-        allowed = {h.lower() for h in cfg.allowed_hosts}
+    if cfg.allowed_hosts is not None and "*" not in cfg.allowed_hosts:
+        allowed = {_host_name(h) for h in cfg.allowed_hosts}
 
         @app.middleware("http")
         async def known_host(request: Request, call_next: Handler) -> Response:
@@ -240,6 +242,11 @@ def create_app(service: RoutingService, config: ServeConfig | None = None) -> Fa
     @app.post("/v1/chat/completions")
     @guarded
     async def chat(request: Request) -> Response:
+        started = time.monotonic()  # the request's time runs from here: body, router build, agents
+
+        def left() -> float:
+            return max(cfg.request_timeout_s - (time.monotonic() - started), 0.001)
+
         req: protocol.ChatRequest = await _read_json(request, protocol.ChatRequest, cfg)
         if len(req.messages) > cfg.max_messages:
             many = f"messages: {len(req.messages)} messages, more than the limit of {cfg.max_messages}"
@@ -249,9 +256,8 @@ def create_app(service: RoutingService, config: ServeConfig | None = None) -> Fa
             query = service.query(question, context)
         except ValueError as e:
             raise ApiError(400, str(e), param="messages") from None
-        started = time.monotonic()
         try:  # a router built on first use (trained, maybe) counts against the request's time too
-            await asyncio.wait_for(service.engine(req.model), cfg.request_timeout_s)
+            await asyncio.wait_for(service.engine(req.model), left())
         except UnknownModel as e:
             raise ApiError(404, str(e), code="model_not_found") from None
         except asyncio.TimeoutError:
@@ -259,12 +265,11 @@ def create_app(service: RoutingService, config: ServeConfig | None = None) -> Fa
             raise ApiError(504, why, "timeout") from None
         if req.stream:
             include_usage = bool(req.stream_options and req.stream_options.include_usage)
-            events = _stream(service, req.model, query, req.include_graph, include_usage, cfg, redact)
+            events = _stream(service, req.model, query, req.include_graph, include_usage, cfg, redact, left())
             headers = {"cache-control": "no-cache", "x-agentroute-id": query.id}
             return StreamingResponse(events, media_type="text/event-stream", headers=headers)
         try:
-            left = cfg.request_timeout_s - (time.monotonic() - started)
-            served = await asyncio.wait_for(service.ask(req.model, query), max(left, 0.001))
+            served = await asyncio.wait_for(service.ask(req.model, query), left())
         except asyncio.TimeoutError:
             raise ApiError(504, f"no answer within {cfg.request_timeout_s:g} s (request timeout)", "timeout") from None
         headers = {"x-agentroute-decision": protocol.header_decision(served), "x-agentroute-id": served.id}
@@ -317,13 +322,14 @@ async def _stream(
     include_usage: bool,
     cfg: ServeConfig,
     redact: protocol.Redaction,
+    time_left: float,
 ) -> AsyncIterator[bytes]:
     """Chat-completion chunks: the role and the decision first, one chunk per agent as it finishes, the
     answer, a final chunk with the whole routing record (and usage when asked), then ``[DONE]``."""
     id, created = query.id, int(time.time())
     chunk = functools.partial(protocol.chunk, usage_follows=include_usage)
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + cfg.request_timeout_s
+    deadline = loop.time() + time_left
     # The pipeline runs in a task of its own, which this response cancels however it ends (done, timed
     # out, or the client went away), so the agents still running are cancelled too.
     inbox: asyncio.Queue[Any] = asyncio.Queue()

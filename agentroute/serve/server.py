@@ -94,8 +94,8 @@ def serve(
     cfg = config or ServeConfig()
     if not is_loopback(host) and not cfg.api_key:
         progress(f"warning: serving on {host} without AGENTROUTE_API_KEY: anyone who can reach it can use it")
-    if is_loopback(host) and cfg.allowed_hosts is None:  # a DNS name rebound to 127.0.0.1 is turned away
-        cfg = replace(cfg, allowed_hosts=("localhost", "127.0.0.1", "::1", host))
+    if is_loopback(host):  # a DNS name rebound to 127.0.0.1 is turned away, unless the operator names it
+        cfg = replace(cfg, allowed_hosts=("localhost", "127.0.0.1", "::1", host, *(cfg.allowed_hosts or ())))
     graph_store = open_store(store)
     try:
         service = build_service(

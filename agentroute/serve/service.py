@@ -147,8 +147,13 @@ class RoutingService:
 
     def _built(self, name: str, build: asyncio.Future[AgentRoute]) -> None:
         self._building.pop(name, None)
-        if not build.cancelled() and build.exception() is None:
+        if build.cancelled():
+            return
+        error = build.exception()
+        if error is None:
             self._engines.setdefault(name, build.result())
+        else:  # the requests that waited for it may have given up: the operator hears it here
+            log.warning("building router %r failed: %s: %s", name, type(error).__name__, error)
 
     def _build(self, name: str) -> AgentRoute:
         main = self._engines[self.default]

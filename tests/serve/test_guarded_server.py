@@ -134,3 +134,35 @@ def test_a_short_secret_value_blanks_errors_but_leaves_answers_whole() -> None:
     assert out["choices"][0]["message"]["content"] == "A secret ballot"
     (error,) = [a["error"] for a in out["agentroute"]["agents"] if a["agent"] == "failing"]
     assert "secret" not in error and "***" in error
+
+
+def test_an_operator_names_more_hosts_or_any() -> None:
+    svc = RoutingService(pool("alpha"), make_router("all"), open_store("memory"))
+    with running(svc, ServeConfig(allowed_hosts=("127.0.0.1", "localhost", "proxy.example"))) as base:
+        for host, status in (("proxy.example", 200), ("localhost.:8000", 200), ("evil.example", 421)):
+            assert httpx.get(base + "/health", headers={"host": host}).status_code == status, host
+    with running(svc, ServeConfig(allowed_hosts=("*",))) as base:
+        assert httpx.get(base + "/health", headers={"host": "evil.example"}).status_code == 200
+
+
+class BuildsInOneSecond(KnnRouter):
+    def __init__(self, **options: object) -> None:
+        time.sleep(1.0)
+        super().__init__(**options)  # type: ignore[arg-type]
+
+
+def test_a_stream_gets_what_is_left_of_the_request_time() -> None:
+    register_router("builds-in-one-second", BuildsInOneSecond, trainable=False)
+
+    @agent(name="slow", description="Takes a second.")
+    def slow(q):  # type: ignore[no-untyped-def]
+        time.sleep(1.0)
+        return "late"
+
+    svc = RoutingService(AgentPool([slow]), make_router("all"), open_store("memory"))
+    with running(svc, ServeConfig(request_timeout_s=1.5)) as base:
+        start = time.monotonic()
+        body = {**ASK, "model": "agentroute:builds-in-one-second", "stream": True}
+        text = httpx.post(base + "/v1/chat/completions", json=body, timeout=30).text
+        took = time.monotonic() - start
+    assert "request timeout" in text and "late" not in text and took < 1.9, (took, text[-300:])
