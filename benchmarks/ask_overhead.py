@@ -4,7 +4,7 @@ the router (knn, gnn) fitted on 1,500 questions of the log, then questions asked
 The blocking steps of a question (the query graph, the router) run on worker threads: kept across calls
 and set to the torch thread count the application chose (``threads.LentPool``). Before that, each question
 started threads of its own, and the GNN, routed on a thread where torch used every core, took 36-46 ms a
-question on 2 busy cores instead of 6.5.
+question on 2 busy cores (14-15 ms on idle ones) instead of about 7.
 
     .venv/bin/python benchmarks/ask_overhead.py [--n 150] [--routers knn,gnn] [--threads 1]
 """

@@ -17,7 +17,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from agentroute.routers.base import select_by_mass
+from agentroute.routers.base import Router, select_by_mass
 from agentroute.routers.fallback import GuardedRouter, HeldOut, cost_scale, utility_pick
 
 _POS = tuple(float(x) for x in np.geomspace(1e-3, 1e3, 61))
@@ -158,11 +158,13 @@ def check_budget(target_cost: float | None, target_calls: float | None) -> None:
         raise ValueError(f"--target-calls must be a number of at least 1, got {target_calls}")
 
 
-def calibrate(
-    router: GuardedRouter, target_cost: float | None = None, target_calls: float | None = None
-) -> Calibration:
+def calibrate(router: Router, target_cost: float | None = None, target_calls: float | None = None) -> Calibration:
     """Set ``router``'s cost weight (``target_cost``, which batches of questions then pace to: see
-    ``GuardedRouter.paced``) or its wrapped router's ``mass`` (``target_calls``)."""
+    ``GuardedRouter.paced``) or its wrapped router's ``mass`` (``target_calls``). ``router`` is a fitted
+    guarded router (``make_router`` of one registered ``guarded``, or ``load_router``): it calibrates on
+    the questions its guard held out."""
+    if not isinstance(router, GuardedRouter):
+        raise ValueError(f"calibrate needs a fitted guarded router (e.g. make_router('gnn')), got {router.name!r}")
     check_budget(target_cost, target_calls)
     if target_cost is not None:
         result = calibrate_cost(router.held, router.state.prior_costs, target_cost)

@@ -147,3 +147,10 @@ def test_calls_calibration_bounds_the_set_size() -> None:
     cal = calibrate_calls(held, 1.5)
     assert cal.met and 1.0 <= cal.calls <= 1.5
     assert calibrate_calls(held, 1.0).calls == 1.0
+
+
+def test_calibrate_takes_any_router_and_says_when_it_is_not_a_guarded_one() -> None:
+    from agentroute import calibrate, make_router
+
+    with pytest.raises(ValueError, match="needs a fitted guarded router"):
+        calibrate(make_router("knn", guard=False), target_cost=0.1)
