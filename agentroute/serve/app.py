@@ -138,6 +138,23 @@ async def _read_json(request: Request, model: type[BaseModel], cfg: ServeConfig)
         raise ApiError(400, _problem(e), param=_param(e)) from None
 
 
+class _KnownHosts:
+    """ASGI middleware answering 421 to a request whose Host is not allowed (a plain ASGI wrapper: starlette's
+    ``BaseHTTPMiddleware`` would cost every request, streams included, a task of its own)."""
+
+    def __init__(self, app: Any, allowed: set[str]) -> None:
+        self.app, self.allowed = app, allowed
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            host = dict(scope.get("headers") or ()).get(b"host", b"").decode("latin-1")
+            if _host_name(host) not in self.allowed:
+                body = protocol.error_body("unexpected Host header", "invalid_request_error", "host_not_allowed")
+                await _json(body, 421)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
 def _host_name(header: str) -> str:
     """The host of a Host header, without its port (``[::1]:8000`` -> ``::1``)."""
     header = header.strip().lower()
@@ -184,14 +201,7 @@ def create_app(service: RoutingService, config: ServeConfig | None = None) -> Fa
     app = FastAPI(title="agentroute", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
 
     if cfg.allowed_hosts is not None and "*" not in cfg.allowed_hosts:
-        allowed = {_host_name(h) for h in cfg.allowed_hosts}
-
-        @app.middleware("http")
-        async def known_host(request: Request, call_next: Handler) -> Response:
-            if _host_name(request.headers.get("host", "")) not in allowed:
-                body = protocol.error_body("unexpected Host header", "invalid_request_error", "host_not_allowed")
-                return _json(body, 421)
-            return await call_next(request)
+        app.add_middleware(_KnownHosts, allowed={_host_name(h) for h in cfg.allowed_hosts})
 
     def guarded(handler: Handler, public: bool = False) -> Handler:
         """Checks the key (unless ``public``); errors become one-line JSON bodies, never a traceback."""

@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -121,7 +122,11 @@ def budgeted_service(markup: float = 1.5) -> tuple[RoutingService, float]:
 
 @contextmanager
 def running(service: RoutingService, config: ServeConfig | None = None) -> Iterator[str]:
-    """Serve the app on a free loopback port in a thread; yields the base URL; stops (lifespan included)."""
+    """Serve the app on a free loopback port in a thread; yields the base URL; stops (lifespan included).
+    Unless the config says otherwise, only loopback Host names are served, as ``agentroute serve`` does."""
+    config = config or ServeConfig()
+    if config.allowed_hosts is None:
+        config = replace(config, allowed_hosts=("127.0.0.1", "localhost"))
     app = create_app(service, config)
     sock = socket.create_server(("127.0.0.1", 0))  # bound before the server starts: no port to lose
     port = sock.getsockname()[1]
