@@ -613,6 +613,7 @@ def bench_run(
         aggregator=aggregator,
         aggregator_options=agg_options,
         jobs=jobs or cores,
+        log_names=[str(logs), *([str(test_logs)] if test_logs else [])],
     )
     if out_dir is not None:
         paths = write_report(report, out_dir)

@@ -176,7 +176,7 @@ def test_logs_scored_outside_0_1_get_a_warning_from_every_command_that_reads_the
     ratings.write_text("".join(json.dumps(r) + "\n" for r in rows))
     warning = f"warning: {ratings}: scores range over [1, 10], but routers read them on [0, 1]"
     code, _, stderr = run("bench", "run", "--logs", str(ratings), "--folds", "2", "--routers", "best-single")
-    assert code == 0 and "warning: the routing log: scores range over [1, 10]" in stderr
+    assert code == 0 and warning in stderr
     code, _, stderr = run("train", "--logs", str(ratings), "--out", str(tmp_path / "m.pt"), "--epochs", "1")
     assert code == 0 and warning in stderr
     code, _, stderr = run("kg", "ingest", "--logs", str(ratings), "--store", f"file:{tmp_path / 'kg.json'}")

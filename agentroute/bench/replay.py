@@ -493,11 +493,13 @@ def _input_warnings(
     fold_of: Sequence[int],
     dropped: int,
     prices: Mapping[str, Mapping[str, float]] | None,
+    log_names: Sequence[str] | None = None,
 ) -> list[str]:
     """What a reader of the table would otherwise not know about its inputs: scores off the [0, 1] scale,
     a prices file that misses or misnames agents, and ``_log_warnings``."""
-    logs = [("the routing log", records)] if test_records is None else [("the training log", records)]
-    logs += [("the test log", test_records)] if test_records is not None else []
+    train_name, test_name = (*(log_names or ()), None, None)[:2]
+    logs = [(train_name or ("the routing log" if test_records is None else "the training log"), records)]
+    logs += [(test_name or "the test log", test_records)] if test_records is not None else []
     notes = [note.removeprefix("warning: ") for source, rows in logs if (note := score_scale_note(rows, source))]
     if prices and (gap := price_gap_note(usable, prices)):
         notes.append(f"{gap}: the report counts their calls, not dollars")
@@ -593,6 +595,7 @@ def run_replay_benchmark(
     llm: LLMSettings | None = None,
     results_log: ResultsLog | None = None,
     jobs: int = 1,
+    log_names: Sequence[str] | None = None,
 ) -> BenchReport:
     """Replay ``records`` with k-fold cross-validation by question (or train on ``records`` and test on
     ``test_records``, minus test questions that also appear in train) and compare ``routers``.
@@ -605,6 +608,7 @@ def run_replay_benchmark(
     soon as they are scored, and rows already there (a resumed run) are reused: the router is not trained
     again unless ``sweep`` needs its decisions. ``jobs`` > 1 runs the folds in that many worker processes
     (``bench/fold_pool.py``; one torch thread each, same figures); LLM routers keep them in this process.
+    ``log_names`` (the training and test logs' file names) name the logs in warnings.
     """
     say = progress or (lambda _msg: None)
     _check_routers(routers)
@@ -612,7 +616,7 @@ def run_replay_benchmark(
     usable, fold_of, skipped, dropped = _split(records, test_records, folds, seed)
     if skipped:
         say(f"skipped {skipped} row{'s' if skipped > 1 else ''} where no agent has a score")
-    for warning in _input_warnings(records, test_records, usable, fold_of, dropped, prices):
+    for warning in _input_warnings(records, test_records, usable, fold_of, dropped, prices, log_names):
         if progress is None:  # a script or notebook: a Python warning, which it sees (or filters) as it likes
             warnings.warn(warning, UserWarning, stacklevel=2)
         else:
