@@ -181,8 +181,8 @@ def parse_aggregator_options(name: str, text: str) -> dict[str, Any]:
     check_choice("--aggregator", name, aggregator_names())
     if getattr(aggregator_factory(name), "needs_llm", False) is True:
         raise BadInput(
-            f"--aggregator {name}: calls an LLM on every question, which a replay of recorded answers does not "
-            f"connect (try it with `agentroute ask --aggregate {name}`)"
+            f"--aggregator {name}: needs an LLM on every question, and a replay of recorded answers calls none "
+            f"(try it with `agentroute ask --aggregate {name}`)"
         )
     try:
         options = json.loads(text)
@@ -463,6 +463,8 @@ def quickstart(
     set_torch_threads(1)
     config = {"command": "quickstart", "seed": seed, "train": n_train, "test": n_test, "routers": DEFAULT_ROUTERS}
     results_log = ResultsLog(out_dir, lambda r: (r["router"], r["qid"]), config, resume, force)
+    if results_log.set_aside is not None:
+        err.print(literal(f"moved the previous run to {results_log.set_aside}", one_line=True))
     graph_store = open_store(store)
     try:
         report = run_quickstart(
@@ -551,7 +553,9 @@ def bench_run(
     if test_logs is not None:
         check_input_file(test_logs, "--test-logs")
         if folds is not None:
-            raise BadInput("--folds: no folds with --test-logs (train on --logs, test on --test-logs)")
+            raise BadInput(
+                "--folds: no folds with --test-logs (it trains on --logs, tests on --test-logs): drop --folds"
+            )
     folds = 5 if folds is None else folds
     if prices is not None:
         check_input_file(prices, "--prices")
@@ -595,6 +599,8 @@ def bench_run(
             "aggregator_options": agg_options,
         }
         results_log = ResultsLog(out_dir, lambda r: (r["router"], r["row"]), config, resume, force)
+        if results_log.set_aside is not None:
+            err.print(literal(f"moved the previous run to {results_log.set_aside}", one_line=True))
     report = run_replay_benchmark(
         records,
         test_records=test_records,

@@ -160,7 +160,8 @@ def ask_one(
             notice(strangers)
         if model is not None and not has_history(graph_store):
             notice(
-                f"warning: the store {store} holds no scored questions, so {model} routes without the similar "
+                f"warning: {'the in-memory store (no --store given)' if is_scratch(store) else 'the store ' + store} "
+                f"holds no scored questions, so {model} routes without the similar "
                 "past questions it learned from: pass the --store it was trained on, or load its log with "
                 "`agentroute kg ingest --logs LOG --store file:PATH`"
             )
@@ -302,7 +303,7 @@ def fit_saving_router(
     specs = [known.get(a) or AgentSpec(name=a) for a in agents]
     builder = QueryGraphBuilder(open_store("memory"), specs, embedder=emb)
     builder.set_history(records)
-    progress(f"building {len(records)} training graphs over {len(agents)} agents")
+    progress(f"building {len(records)} training graphs over {len(agents)} agent{'s' if len(agents) != 1 else ''}")
     examples = make_examples(builder, records, progress)
     guard = {"folds": guard_folds} if guard_folds > 1 else True
     gnn = make_router(router, seed=seed, device=device, epochs=epochs, embedder=emb, guard=guard)
@@ -343,7 +344,7 @@ def calibrate_budget(
     if folds > distinct:  # before any of the ``folds`` trainings
         raise ValueError(f"--folds {folds}: more folds than the log's {distinct} distinct scored questions")
     if target_cost is not None and (gap := price_gap_note(rows, prices)):
-        raise ValueError(f"{logs}: {gap}: give --prices FILE with their prices")
+        raise ValueError(gap if prices else f"{logs}: {gap}: give --prices FILE with their prices")
     gnn, _ = fit_saving_router(logs, None, router, embedder, device, epochs, seed, prices, progress, folds)
     if not isinstance(gnn, GuardedRouter):
         raise ValueError("calibrate needs the guarded router (it calibrates on the guard's held-out questions)")
@@ -452,10 +453,11 @@ def profile_agents(
     if failed:
         counts = ", ".join(f"{a} {n}/{len(todo)}" for a, n in sorted(failed.items()))
         progress(f"warning: failed calls (scored 0, the error is in the row's `error` field): {counts}")
-    ungraded = sum(q.gold is None for q in todo)
+    ungraded = sum(not q.gold for q in todo)
     if ungraded:
+        has = "has" if ungraded == 1 else "have"
         progress(
-            f"warning: {ungraded} of {len(todo)} questions have no gold answer: their rows record answers but no "
+            f"warning: {ungraded} of {len(todo)} questions {has} no gold answer: their rows record answers but no "
             "scores, so no router can learn from them"
         )
     return {

@@ -373,7 +373,7 @@ class AgentRoute:
             cells = {
                 r.agent: AgentRecord(
                     # A failed call is a wrong answer (score 0), not a missing one; its error is kept.
-                    score=None if q.gold is None else (0.0 if r.error else scorer(r.answer, q.gold)),
+                    score=None if not q.gold else (0.0 if r.error else scorer(r.answer, q.gold)),
                     pred=r.answer,
                     cost_usd=recorded_cost(self.agents.get(r.agent), r),
                     latency_s=r.latency_s,

@@ -373,7 +373,7 @@ def test_ask_with_a_checkpoint_warns_when_the_store_has_no_history(tmp_path: Pat
         "@agent(name='trivia')\ndef trivia(q):\n    return 'x'\n"
     )
     code, _, stderr = run("ask", "What is 2 plus 2?", "--agents", str(pool), "--model", str(ckpt))
-    assert code == 0 and "warning: the store memory holds no scored questions" in stderr
+    assert code == 0 and "warning: the in-memory store (no --store given) holds no scored questions" in stderr
     store = f"file:{tmp_path / 'kg.json'}"
     assert run("kg", "ingest", "--logs", str(log), "--store", store)[0] == 0
     code, _, stderr = run("ask", "What is 2 plus 2?", "--agents", str(pool), "--model", str(ckpt), "--store", store)
@@ -383,7 +383,7 @@ def test_ask_with_a_checkpoint_warns_when_the_store_has_no_history(tmp_path: Pat
 def test_bench_run_refuses_what_it_would_silently_ignore(tmp_path: Path) -> None:
     log = str(write_log(tmp_path / "log.jsonl", n=40))
     code, _, stderr = run("bench", "run", "--logs", log, "--routers", "all", "--aggregator", "refine")
-    assert code == 2 and "--aggregator refine: calls an LLM on every question" in stderr
+    assert code == 2 and "--aggregator refine: needs an LLM on every question" in stderr
     code, _, stderr = run("bench", "run", "--logs", log, "--test-logs", log, "--folds", "3", "--routers", "all")
     assert code == 2 and "--folds: no folds with --test-logs" in stderr
     code, stdout, _ = run("bench", "run", "--logs", log, "--routers", "all", "--aggregate", "majority", "--json")
@@ -393,10 +393,11 @@ def test_bench_run_refuses_what_it_would_silently_ignore(tmp_path: Path) -> None
 def test_profile_warns_when_questions_have_no_gold(tmp_path: Path) -> None:
     data = tmp_path / "qa.jsonl"
     rows = [{"id": "g", "question": "What is 1 + 1?", "answer": "2"}, {"id": "n", "question": "What is 2 + 2?"}]
+    rows.append({"id": "e", "question": "What is 3 + 3?", "gold": []})  # an empty gold list is no gold either
     data.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
     toolbox = str(REPO / "agents" / "toolbox.py")
     code, _, stderr = run("profile", "--data", str(data), "--agents", toolbox, "--out", str(tmp_path / "o.jsonl"))
-    assert code == 0 and "warning: 1 of 2 questions have no gold answer" in stderr, stderr
+    assert code == 0 and "warning: 2 of 3 questions have no gold answer" in stderr, stderr
 
 
 def test_train_on_a_log_of_one_agent_warns(tmp_path: Path) -> None:

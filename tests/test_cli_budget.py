@@ -137,6 +137,9 @@ def test_calibrate_rejects_bad_budgets(tmp_path: Path) -> None:
     code, _, stderr = run(
         "calibrate", "--logs", str(log), "--out", out, "--target-cost", "0.01", "--prices", str(prices)
     )
-    assert code == 2 and "for calls of cheap (the prices name Cheap, which no agent of the log is)" in stderr
+    assert (
+        code == 2
+        and "--prices has no price for cheap (it names Cheap, which is no agent of the log: a typo?)" in stderr
+    )
     code, _, stderr = run("calibrate", "--logs", str(log), "--out", out, "--target-calls", "1.5", "--folds", "500")
     assert code == 2 and "--folds 500: more folds than the log's 60 distinct scored questions" in stderr

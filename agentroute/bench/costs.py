@@ -94,7 +94,9 @@ def price_gap_note(records: Sequence[RunRecord], prices: Mapping[str, Mapping[st
     unpriced, unused = price_gaps(records, prices)
     if not unpriced:
         return ""
-    note = f"no cost_usd, nor tokens with prices, for calls of {', '.join(unpriced)}"
+    if not prices:
+        return f"no cost_usd, nor tokens with prices, for calls of {', '.join(unpriced)}"
+    note = f"--prices has no price for {', '.join(unpriced)}"
     if unused:
-        note += f" (the prices name {', '.join(unused)}, which no agent of the log is)"
+        note += f" (it names {', '.join(unused)}, which is no agent of the log: a typo?)"
     return note

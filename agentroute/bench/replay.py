@@ -269,9 +269,12 @@ def _split(
 
 
 def _log_warnings(rows: Sequence[RunRecord], fold_of: Sequence[int], dropped: int) -> list[str]:
-    """What a reader of the table would otherwise not know: test questions dropped as repeats of training
-    ones, test agents no router could learn, agents whose answers the votes never see."""
+    """What a reader of the table would otherwise not know: a log of one agent, test questions dropped as
+    repeats of training ones, test agents no router could learn, agents whose answers the votes never see."""
     out = []
+    scored = sorted({a for r in rows for a in r.scores()})
+    if len(scored) == 1:
+        out.append(f"the log scores one agent ({scored[0]}): every router calls it")
     if dropped:
         out.append(f"dropped {dropped} test question{'s' if dropped > 1 else ''} also in the training log")
     trained = {a for r, f in zip(rows, fold_of, strict=True) if f < 0 for a in r.scores()}

@@ -81,19 +81,21 @@ RUN_FILES = (
 )
 
 
-def set_aside_previous_run(folder: Path) -> None:
+def set_aside_previous_run(folder: Path) -> Path | None:
     """Before a new run: a finished previous run (it has ``report.json``) moves to ``DIR/previous/``, an
     unfinished one to ``DIR/unfinished/``, each replacing what was there. Why: a new run killed half-way
     must neither lose the last finished report nor the rows of a run killed before it, nor leave either
-    beside rows they did not come from. Other files in the folder are not touched."""
+    beside rows they did not come from. Other files in the folder are not touched. Returns where the run
+    went (None: there was none)."""
     if not any((folder / name).is_file() for name in RUN_FILES):
-        return
+        return None
     aside = folder / ("previous" if (folder / "report.json").is_file() else "unfinished")
     aside.mkdir(exist_ok=True)
     for name in RUN_FILES:
         (aside / name).unlink(missing_ok=True)
         if (folder / name).is_file():
             (folder / name).replace(aside / name)
+    return aside
 
 
 def unfinished_rows(folder: Path) -> int:
@@ -136,6 +138,7 @@ class ResultsLog:
     ) -> None:
         self.path = folder / "results.jsonl"
         self.key = key
+        self.set_aside: Path | None = None  # where a previous run's files were moved to
         folder.mkdir(parents=True, exist_ok=True)
         meta_path = folder / "run.json"
         config = json.loads(json.dumps(dict(config)))  # what the file will hold (tuples become lists)
@@ -146,17 +149,22 @@ class ResultsLog:
                 raise ResultsFileError(f"{meta_path}: unreadable run description ({e})") from None
             if isinstance(found, dict):  # a run.json written before inputs were fingerprinted: not a mismatch
                 found.update({k: v for k, v in config.items() if k.endswith("_sha256") and k not in found})
+            if not isinstance(found, dict):
+                raise ResultsFileError(f"{meta_path}: not a run description")
             if found != config:
-                diff = (
-                    ", ".join(
-                        f"{k}={found.get(k)!r} there, {config.get(k)!r} now"
-                        for k in sorted(set(found) | set(config))
-                        if found.get(k) != config.get(k)
+                changed = sorted(k for k in set(found) | set(config) if found.get(k) != config.get(k))
+                inputs = [k.removesuffix("_sha256") for k in changed if k.endswith("_sha256")]
+                if inputs and len(inputs) == len(changed):
+                    names = ", ".join(f"--{k.replace('_', '-')} {config.get(k) or ''}".rstrip() for k in inputs)
+                    raise ResultsFileError(
+                        f"--resume: {names} changed since this run started in {folder}: resume with the file as "
+                        "it was, or pass --force without --resume to start over"
                     )
-                    if isinstance(found, dict)
-                    else "not a run description"
+                diff = ", ".join(f"{k}={found.get(k)!r} there, {config.get(k)!r} now" for k in changed)
+                raise ResultsFileError(
+                    f"--resume: {folder} holds a run with other settings ({diff}): resume with those, or pass "
+                    "--force without --resume to start over"
                 )
-                raise ResultsFileError(f"--resume: {folder} holds another run's results ({diff})")
         if not resume:
             left = unfinished_rows(folder)
             if left and not force:
@@ -164,7 +172,7 @@ class ResultsLog:
                     f"{folder} holds an unfinished run ({left} rows, no report): pass --resume to continue it, "
                     f"or --force to start over (its rows then move to {folder / 'unfinished'})"
                 )
-            set_aside_previous_run(folder)
+            self.set_aside = set_aside_previous_run(folder)
         atomic_write_text(meta_path, json.dumps(config, indent=2, sort_keys=True))
         self.done: dict[Hashable, dict[str, Any]] = {}
         for row in read_rows(self.path, _json_row):

@@ -149,7 +149,13 @@ class _KnownHosts:
         if scope["type"] == "http":
             host = dict(scope.get("headers") or ()).get(b"host", b"").decode("latin-1")
             if _host_name(host) not in self.allowed:
-                body = protocol.error_body("unexpected Host header", "invalid_request_error", "host_not_allowed")
+                why = (
+                    f"Host {_host_name(host)!r} is not served here: the server answers loopback names "
+                    f"(agentroute serve --allowed-hosts {_host_name(host)} adds it)"
+                    if host
+                    else "missing Host header"
+                )
+                body = protocol.error_body(why, "invalid_request_error", "host_not_allowed")
                 await _json(body, 421)(scope, receive, send)
                 return
         await self.app(scope, receive, send)

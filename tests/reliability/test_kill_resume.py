@@ -177,7 +177,7 @@ def test_resume_refuses_another_runs_folder(tmp_path: Path) -> None:
     assert run_inproc(*args, "--seed", "1")[0] == 0
     code, _, err = run_inproc(*args, "--seed", "2", "--resume")
     assert code == 2
-    assert "another run" in err and "seed=1" in err and "Traceback" not in err
+    assert "a run with other settings" in err and "seed=1" in err and "Traceback" not in err
     assert complete_lines(tmp_path / "results.jsonl") == 24 * 2  # the first run's rows are untouched
 
     (tmp_path / "results.jsonl").write_bytes(b'{"router": "knn", "row": 0}\nnot json\n{"router": "knn"}\n')
@@ -195,7 +195,7 @@ def test_resume_refuses_a_changed_log_and_a_new_run_refuses_an_unfinished_one(tm
     (out / "report.json").unlink()  # as if killed before the report
     write_routing_log(log, n=30)
     code, _, err = run_inproc(*args, "--resume")
-    assert code == 2 and "another run" in err and "logs_sha256=" in err
+    assert code == 2 and f"--resume: --logs {log} changed since this run started in {out}" in err
     code, _, err = run_inproc(*args)
     assert code == 2 and "unfinished run (48 rows, no report): pass --resume" in err
     assert complete_lines(out / "results.jsonl") == 48

@@ -31,7 +31,8 @@ def test_only_json_from_known_hosts_is_served() -> None:
         )  # what a page on another site may post without asking
         assert form.status_code == 415 and form.json()["error"]["code"] == "unsupported_media_type"
         rebound = httpx.get(base + "/v1/runs", headers={"host": "evil.example:8000"})
-        assert rebound.status_code == 421 and "Host" in rebound.json()["error"]["message"]
+        assert rebound.status_code == 421
+        assert rebound.json()["error"]["message"].startswith("Host 'evil.example' is not served here")
         assert httpx.get(base.replace("127.0.0.1", "localhost") + "/health").status_code == 200
         assert httpx.post(url, json=ASK).status_code == 200
 
