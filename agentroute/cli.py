@@ -742,8 +742,11 @@ def calibrate(
 @handle_errors
 def profile(
     data: Path = typer.Option(..., "--data", "-d", help="QA file (.jsonl, .json, .csv) with questions and gold."),
-    output: Path = typer.Option(
-        ..., "--out", "-o", help="Routing log to write (one JSON line per question), or a folder for results.jsonl."
+    out: str = typer.Option(
+        ...,
+        "--out",
+        "-o",
+        help="Routing log to write (one JSON line per question), or a folder (DIR/) for results.jsonl.",
     ),
     agents: str = typer.Option(None, "--agents", "-a", help=AGENTS_HELP),
     store: str = typer.Option(None, "--store", help=STORE_HELP + " Also record the runs there."),
@@ -762,6 +765,7 @@ def profile(
 ) -> None:
     """Run every agent on a QA benchmark and write a routing log you can `train` and `bench run` on."""
     check_input_file(data, "--data")
+    output = Path(out) / "results.jsonl" if out.endswith(("/", os.sep)) else Path(out)  # DIR/: typed a folder
     check_output_file(output / "results.jsonl" if output.is_dir() else output, "--out")  # --out DIR: inside it
     if store is not None:
         check_store(store)

@@ -406,3 +406,13 @@ def test_train_on_a_log_of_one_agent_warns(tmp_path: Path) -> None:
     log.write_text("".join(json.dumps(r) + "\n" for r in rows))
     code, _, stderr = run("train", "--logs", str(log), "--out", str(tmp_path / "m.pt"), "--epochs", "1")
     assert code == 0 and "scores one agent (solo): the router has nothing to choose" in stderr, stderr
+
+
+def test_profile_out_with_a_trailing_slash_is_a_folder(tmp_path: Path) -> None:
+    data = tmp_path / "qa.jsonl"
+    data.write_text(json.dumps({"id": "a", "question": "What is 1 + 1?", "answer": "2"}) + "\n")
+    toolbox = str(REPO / "agents" / "toolbox.py")
+    folder = tmp_path / "new"
+    code, stdout, stderr = run("profile", "--data", str(data), "--agents", toolbox, "--out", f"{folder}/", "--json")
+    assert code == 0, stderr
+    assert json.loads(stdout)["out"] == str(folder / "results.jsonl") and (folder / "results.jsonl").is_file()
