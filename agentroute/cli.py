@@ -463,8 +463,8 @@ def quickstart(
     set_torch_threads(1)
     config = {"command": "quickstart", "seed": seed, "train": n_train, "test": n_test, "routers": DEFAULT_ROUTERS}
     results_log = ResultsLog(out_dir, lambda r: (r["router"], r["qid"]), config, resume, force)
-    if results_log.set_aside is not None:
-        err.print(literal(f"moved the previous run to {results_log.set_aside}", one_line=True))
+    if (moved := results_log.start()) is not None:
+        err.print(literal(f"moved the previous run to {moved}", one_line=True))
     graph_store = open_store(store)
     try:
         report = run_quickstart(
@@ -599,8 +599,6 @@ def bench_run(
             "aggregator_options": agg_options,
         }
         results_log = ResultsLog(out_dir, lambda r: (r["router"], r["row"]), config, resume, force)
-        if results_log.set_aside is not None:
-            err.print(literal(f"moved the previous run to {results_log.set_aside}", one_line=True))
     report = run_replay_benchmark(
         records,
         test_records=test_records,

@@ -624,6 +624,8 @@ def run_replay_benchmark(
             warnings.warn(warning, UserWarning, stacklevel=2)
         else:
             say(f"warning: {warning}")
+    if results_log is not None and (moved := results_log.start()) is not None:  # the input is good: the
+        say(f"moved the previous run to {moved}")  # folder becomes this run's (a refused run left it alone)
     n_folds = folds if test_records is None else 1
     rows = [routing_view(r, f"q{i:06d}") for i, r in enumerate(with_costs(usable, prices))]
     given = {s.name: s for s in agent_specs or ()}

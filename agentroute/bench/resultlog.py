@@ -124,8 +124,9 @@ class ResultsLog:
     ``config`` describes the run (``DIR/run.json``, with the inputs' ``fingerprint``); ``resume`` keeps
     finished rows, refusing a folder written by a run with another config (mixing two runs' rows would
     silently corrupt the results). Without ``resume`` a previous run's files are moved to ``DIR/previous/``
-    first (``set_aside_previous_run``); an unfinished run is refused unless ``force`` (it was most likely
-    meant to be resumed).
+    (``set_aside_previous_run``); an unfinished run is refused unless ``force`` (it was most likely meant to
+    be resumed). Making one only checks the folder; ``start()`` changes it, so a command can check the rest
+    of its input in between and a refused run leaves the folder as it was.
     """
 
     def __init__(
@@ -136,12 +137,14 @@ class ResultsLog:
         resume: bool,
         force: bool = False,
     ) -> None:
+        self.folder = folder
         self.path = folder / "results.jsonl"
         self.key = key
-        self.set_aside: Path | None = None  # where a previous run's files were moved to
-        folder.mkdir(parents=True, exist_ok=True)
+        self.set_aside: Path | None = None  # where a previous run's files were moved to (by ``start``)
+        self.started = False
+        self.resume = resume
         meta_path = folder / "run.json"
-        config = json.loads(json.dumps(dict(config)))  # what the file will hold (tuples become lists)
+        self.config = config = json.loads(json.dumps(dict(config)))  # what the file will hold (tuples: lists)
         if resume and meta_path.exists():
             try:
                 found = json.loads(meta_path.read_text(encoding="utf-8"))
@@ -172,17 +175,28 @@ class ResultsLog:
                     f"{folder} holds an unfinished run ({left} rows, no report): pass --resume to continue it, "
                     f"or --force to start over (its rows then move to {folder / 'unfinished'})"
                 )
-            self.set_aside = set_aside_previous_run(folder)
-        atomic_write_text(meta_path, json.dumps(config, indent=2, sort_keys=True))
         self.done: dict[Hashable, dict[str, Any]] = {}
-        for row in read_rows(self.path, _json_row):
+        for row in read_rows(self.path, _json_row) if resume else ():
             try:
                 self.done.setdefault(key(row), row)
             except (KeyError, TypeError) as e:
                 raise ResultsFileError(f"{self.path}: a row lacks the field {e} this command writes") from None
 
+    def start(self) -> Path | None:
+        """Make the folder this run's: set a previous run aside (unless resuming) and write ``run.json``.
+        Returns where the previous run went (None: nowhere). Calling it again does nothing."""
+        if not self.started:
+            self.started = True
+            self.folder.mkdir(parents=True, exist_ok=True)
+            if not self.resume:
+                self.set_aside = set_aside_previous_run(self.folder)
+            atomic_write_text(self.folder / "run.json", json.dumps(self.config, indent=2, sort_keys=True))
+            return self.set_aside
+        return None
+
     def append(self, rows: Iterable[Mapping[str, Any]]) -> None:
         """Write a batch of rows (skipping any already finished) and remember them as done."""
+        self.start()
         fresh = [dict(r) for r in rows if self.key(r) not in self.done]
         append_rows(self.path, (json.dumps(r, ensure_ascii=False, sort_keys=True) for r in fresh))
         for r in fresh:

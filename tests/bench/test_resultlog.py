@@ -49,6 +49,31 @@ def test_a_run_described_before_inputs_were_fingerprinted_resumes(tmp_path: Path
     old = ResultsLog(tmp_path, lambda r: r["qid"], {"logs": "x.jsonl"}, resume=False)
     old.append([{"qid": "a"}])
     now = {"logs": "x.jsonl", "logs_sha256": "538c15dced890ec2"}
-    assert set(ResultsLog(tmp_path, lambda r: r["qid"], now, resume=True).done) == {"a"}
+    resumed = ResultsLog(tmp_path, lambda r: r["qid"], now, resume=True)
+    assert set(resumed.done) == {"a"}
+    resumed.start()  # run.json now holds the fingerprint
     with pytest.raises(ResultsFileError, match="--logs x.jsonl changed since this run started"):
         ResultsLog(tmp_path, lambda r: r["qid"], {**now, "logs_sha256": "ffff"}, resume=True)
+
+
+def test_a_run_refused_for_its_input_leaves_the_folder_as_it_was(tmp_path: Path) -> None:
+    """``bench run --folds 9`` on a six-question log into a folder holding a finished run: the error, and
+    the finished run where it was (it was moved to previous/ before the folds were checked)."""
+    from typer.testing import CliRunner
+
+    from agentroute.cli import app
+
+    log = tmp_path / "log.jsonl"
+    rows = [{"qid": f"q{i}", "question": f"{i} + 2?", "gold": ["x"], "agents": {"a": {"score": 1.0}}} for i in range(6)]
+    log.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    out = tmp_path / "out"
+    finished = ResultsLog(out, lambda r: r["qid"], {"run": 1}, resume=False)
+    finished.append([{"qid": "a"}])
+    (out / "report.json").write_text('{"run": 1}')
+    before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+
+    result = CliRunner().invoke(app, ["bench", "run", "--logs", str(log), "--folds", "9", "--out", str(out)])
+
+    assert result.exit_code == 2 and "folds must be between 2 and" in result.output
+    assert {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+    assert "moved the previous run" not in result.output
