@@ -50,6 +50,7 @@ _EXPORTS: dict[str, str] = {
     "GraphStore": "agentroute.kg.store",
     "open_store": "agentroute.kg.store",
     "register_store": "agentroute.kg.store",
+    "StoreFileError": "agentroute.kg.stores.networkx_store",
     "QueryGraphBuilder": "agentroute.kg.builder",
     "Embedder": "agentroute.kg.embed",
     "make_embedder": "agentroute.kg.embed",
@@ -62,6 +63,8 @@ _EXPORTS: dict[str, str] = {
     "BaseRouter": "agentroute.routers.base",
     "SharesTraining": "agentroute.routers.base",
     "TracksSpend": "agentroute.routers.base",
+    "ReasoningRouter": "agentroute.routers.reasoning",
+    "MultiRoundRouter": "agentroute.routers.multiround",
     "make_router": "agentroute.routers.registry",
     "register_router": "agentroute.routers.registry",
     "router_names": "agentroute.routers.registry",
@@ -79,6 +82,9 @@ _EXPORTS: dict[str, str] = {
     "make_aggregator": "agentroute.aggregate",
     "register_aggregator": "agentroute.aggregate",
     "aggregator_names": "agentroute.aggregate",
+    "AnswerAware": "agentroute.selection",
+    "RefiningAggregator": "agentroute.refine",
+    "format_event": "agentroute.events",
     "AgentRoute": "agentroute.workflow",
     "build_router_graph": "agentroute.pipeline",
     "RouteKeys": "agentroute.pipeline",
@@ -144,6 +150,7 @@ if TYPE_CHECKING:  # pragma: no cover - what type checkers see: every lazy name,
     from agentroute.bench.report import RouterResult as RouterResult
     from agentroute.bench.write import write_report as write_report
     from agentroute.commands import bootstrap_suite as bootstrap_suite
+    from agentroute.events import format_event as format_event
     from agentroute.kg.builder import QueryGraphBuilder as QueryGraphBuilder
     from agentroute.kg.embed import Embedder as Embedder
     from agentroute.kg.embed import make_embedder as make_embedder
@@ -155,6 +162,7 @@ if TYPE_CHECKING:  # pragma: no cover - what type checkers see: every lazy name,
     from agentroute.kg.store import GraphStore as GraphStore
     from agentroute.kg.store import open_store as open_store
     from agentroute.kg.store import register_store as register_store
+    from agentroute.kg.stores.networkx_store import StoreFileError as StoreFileError
     from agentroute.llm import ChatModel as ChatModel
     from agentroute.llm import Completion as Completion
     from agentroute.llm import LLMConfigError as LLMConfigError
@@ -168,6 +176,7 @@ if TYPE_CHECKING:  # pragma: no cover - what type checkers see: every lazy name,
     from agentroute.pipeline import RouteKeys as RouteKeys
     from agentroute.pipeline import build_router_graph as build_router_graph
     from agentroute.prices import load_prices as load_prices
+    from agentroute.refine import RefiningAggregator as RefiningAggregator
     from agentroute.routers.base import BaseRouter as BaseRouter
     from agentroute.routers.base import Router as Router
     from agentroute.routers.base import SharesTraining as SharesTraining
@@ -177,6 +186,8 @@ if TYPE_CHECKING:  # pragma: no cover - what type checkers see: every lazy name,
     from agentroute.routers.gnn.checkpoint import CheckpointError as CheckpointError
     from agentroute.routers.gnn.config import GNNConfig as GNNConfig
     from agentroute.routers.gnn.router import GNNRouter as GNNRouter
+    from agentroute.routers.multiround import MultiRoundRouter as MultiRoundRouter
+    from agentroute.routers.reasoning import ReasoningRouter as ReasoningRouter
     from agentroute.routers.registry import DEFAULT_ROUTERS as DEFAULT_ROUTERS
     from agentroute.routers.registry import RouterInfo as RouterInfo
     from agentroute.routers.registry import load_router as load_router
@@ -184,6 +195,7 @@ if TYPE_CHECKING:  # pragma: no cover - what type checkers see: every lazy name,
     from agentroute.routers.registry import register_router as register_router
     from agentroute.routers.registry import router_info as router_info
     from agentroute.routers.registry import router_names as router_names
+    from agentroute.selection import AnswerAware as AnswerAware
     from agentroute.serve.app import ServeConfig as ServeConfig
     from agentroute.serve.app import create_app as create_app
     from agentroute.serve.service import RoutingService as RoutingService

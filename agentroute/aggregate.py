@@ -271,6 +271,7 @@ def register_aggregator(
 
 
 def aggregator_names() -> list[str]:
+    """The registered aggregator names (built-in and ``register_aggregator``'s), sorted."""
     return _AGGREGATORS.names()
 
 
@@ -280,4 +281,5 @@ def aggregator_factory(name: str) -> Callable[..., Aggregator]:
 
 
 def make_aggregator(name: str = "weighted-vote", **options: Any) -> Aggregator:
+    """The aggregator registered as ``name``, built with ``options`` (an unknown name lists the known ones)."""
     return _AGGREGATORS.make(name, **options)

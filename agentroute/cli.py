@@ -335,7 +335,8 @@ def ask(
         "weighted-vote",
         "--aggregate",
         "--aggregator",
-        help="weighted-vote, majority, top-one or refine (an LLM merges the answers).",
+        help="weighted-vote, answer-aware (reads the answers where that beat the vote on held-out questions), "
+        "majority, top-one or refine (an LLM merges the answers).",
     ),
     base_url: str = typer.Option(None, "--base-url", help=BASE_URL_HELP),
     llm_model: str = typer.Option(None, "--llm-model", help=LLM_MODEL_HELP),
@@ -499,7 +500,7 @@ def bench_run(
         help="Run the folds in N worker processes (one torch thread each; same figures); 0: one per CPU core.",
     ),
     routers_opt: str = typer.Option(",".join(DEFAULT_ROUTERS), "--routers", help="Comma-separated routers."),
-    seed: int = typer.Option(0, "--seed", min=0),
+    seed: int = typer.Option(0, "--seed", min=0, help="Seed of the folds and of every router."),
     embedder: str = typer.Option("hashing", "--embedder", help=EMBEDDER_HELP),
     device: str = typer.Option("auto", "--device", help="Device of routers that take one: auto, cpu or cuda."),
     options: str = typer.Option(
@@ -643,8 +644,8 @@ def train(
     router: str = typer.Option("gnn", "--router", help="A router that saves checkpoints (gnn, gnn-top1)."),
     embedder: str = typer.Option("hashing", "--embedder", help=EMBEDDER_HELP),
     device: str = typer.Option("auto", "--device", help="auto (CUDA when present), cpu or cuda."),
-    epochs: int = typer.Option(40, "--epochs", min=1),
-    seed: int = typer.Option(0, "--seed", min=0),
+    epochs: int = typer.Option(40, "--epochs", min=1, help="Training passes over the examples (per ensemble member)."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Seed of the training (the same seed: the same checkpoint)."),
     as_json: bool = flag(False, "--json", help="Print one JSON object."),
 ) -> None:
     """Train the GNN router on a routing log or on a store's history and save a checkpoint."""
@@ -690,8 +691,8 @@ def calibrate(
     prices: Path = typer.Option(None, "--prices", help="Agent prices JSON (when the log has no cost_usd)."),
     embedder: str = typer.Option("hashing", "--embedder", help=EMBEDDER_HELP),
     device: str = typer.Option("auto", "--device", help="auto (CUDA when present), cpu or cuda."),
-    epochs: int = typer.Option(40, "--epochs", min=1),
-    seed: int = typer.Option(0, "--seed", min=0),
+    epochs: int = typer.Option(40, "--epochs", min=1, help="Training passes over the examples (per ensemble member)."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Seed of the training (the same seed: the same checkpoint)."),
     folds: int = typer.Option(
         1, "--folds", min=1, help="Held-out predictions: 1 = one 20% slice; N = cross-fitted (N extra trainings)."
     ),
@@ -796,7 +797,7 @@ def serve(
     model: Path = typer.Option(None, "--model", "-m", help="A trained GNN checkpoint as the default router."),
     store: str = typer.Option("memory", "--store", help=STORE_HELP + " Every served run is recorded there."),
     host: str = typer.Option("127.0.0.1", "--host", help="Interface to bind (loopback unless told otherwise)."),
-    port: int = typer.Option(8000, "--port", "-p", min=1, max=65535),
+    port: int = typer.Option(8000, "--port", "-p", min=1, max=65535, help="Port to listen on."),
     k: int = typer.Option(None, "--k", min=1, help="Number of agents to call (default: the router's own rule)."),
     seed: int = typer.Option(0, "--seed", min=0, help="Seed of the built-in suite and the routers."),
     timeout: float = typer.Option(60.0, "--timeout", min=0.001, help="Per-agent timeout in seconds."),

@@ -35,11 +35,13 @@ def normalize_answer(text: str | None) -> str:
 
 
 def exact_match(pred: str | None, golds: Sequence[str]) -> float:
+    """1.0 when the normalised prediction equals a normalised gold answer (``normalize_answer``), else 0.0."""
     p = normalize_answer(pred)
     return float(bool(p) and any(p == normalize_answer(g) for g in golds))
 
 
 def f1(pred: str | None, golds: Sequence[str]) -> float:
+    """The best token-overlap F1 of the normalised prediction against any gold answer (SQuAD's metric)."""
     ptoks = normalize_answer(pred).split()
     best = 0.0
     for g in golds:

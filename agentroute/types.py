@@ -185,7 +185,7 @@ SERVED_DATASET = "served"
 
 
 class RunRecord(BaseModel):
-    """One question with every agent's outcome: the routing-log row of DESIGN.md."""
+    """One question with every agent's outcome: a routing log's row (README, "Routing logs")."""
 
     model_config = ConfigDict(extra="allow")
 

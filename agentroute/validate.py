@@ -66,16 +66,20 @@ def check_router_options(name: str, options: Mapping[str, Any], option: str = "-
     info = check_router(name, option)
     if info.reads_scores:  # evaluation-only routers are built with the recorded scores later
         return
-    own = {k: v for k, v in options.items() if not (k == "guard" and info.guarded)}  # make_router takes guard
-    check_keywords(option, name, info.factory(), own)  # a misspelt option names the ones it takes
+    also = ("guard",) if info.guarded else ()  # make_router's own option for a guarded router
+    check_keywords(option, name, info.factory(), options, also)  # a misspelt option names the ones it takes
     try:
         make_router(name, seed=seed, **dict(options))
     except (TypeError, ValueError) as e:
         raise OptionError(f"{option} for {name}: {e}") from None
 
 
-def check_keywords(option: str, what: str, factory: Callable[..., Any], options: Mapping[str, Any]) -> None:
-    """A misspelt keyword of ``factory`` fails now, naming the ones it takes (nothing is built)."""
+def check_keywords(
+    option: str, what: str, factory: Callable[..., Any], options: Mapping[str, Any], also: Sequence[str] = ()
+) -> None:
+    """A misspelt keyword of ``factory`` (or of ``also``, keywords taken before it) fails now, naming the
+    ones it takes (nothing is built)."""
+    options = {k: v for k, v in options.items() if k not in also}
     try:
         params = inspect.signature(factory).parameters.values()
     except (TypeError, ValueError):  # a builtin or C factory without a signature: it will say so itself
@@ -83,7 +87,7 @@ def check_keywords(option: str, what: str, factory: Callable[..., Any], options:
     if any(p.kind is p.VAR_KEYWORD for p in params):  # its **options say for themselves (options_type)
         check_types(option, what, factory, options)
         return
-    taken = [p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    taken = [p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)] + list(also)
     unknown = sorted(set(options) - set(taken))
     if unknown:
         raise OptionError(f"{option} for {what}: unknown {', '.join(unknown)}; it takes {', '.join(taken) or 'none'}")

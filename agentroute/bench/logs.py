@@ -1,4 +1,4 @@
-"""Reading routing logs: the unified JSONL format of DESIGN.md, one question per line, plain or gzipped.
+"""Reading routing logs: the unified JSONL format (README, "Routing logs"), one question per line, plain or gzipped.
 
 Every line is validated as it is read so a bad file fails with the file, the line and what was expected,
 instead of a KeyError deep inside a benchmark run.

@@ -1,7 +1,7 @@
 """Scoring replayed answers and summarising results: answer score, cost, bootstrap CI, gap closed.
 
-The answer rule (DESIGN.md) lets a routing log score answers no agent was asked for again: a final answer
-is worth the recorded score of an executed agent that gave that answer.
+The answer rule (README, "Routing logs") lets a routing log score answers no agent was asked for again: a
+final answer is worth the recorded score of an executed agent that gave that answer.
 """
 
 from __future__ import annotations

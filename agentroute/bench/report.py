@@ -59,6 +59,10 @@ class RouterResult(BaseModel):
 
 
 class BenchReport(BaseModel):
+    """What a benchmark measured: per router a ``RouterResult`` (accuracy, calls, cost, paired comparisons),
+    the reference points (best single, oracle, best in hindsight) and what each router chose; ``to_json``
+    is ``report.json``, ``write_report`` writes it with the Markdown table and the plots."""
+
     title: str
     n: int
     folds: int

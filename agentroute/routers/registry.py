@@ -70,7 +70,7 @@ def register_router(
 ) -> Callable[[RouterFactory], RouterFactory]:
     """Register a router under ``name``; capabilities are ``RouterInfo`` fields (``summary``,
     ``trainable``, ``shares_training``, ``checkpoint``, ``device``, ``reads_scores``, ``guarded``,
-    ``baseline``).
+    ``baseline``, ``needs_llm``, ``replays_agents``: each field's comment says what it declares).
 
     Three forms: ``register_router("x", "pkg.mod:make_x", trainable=False)`` (lazy: nothing is imported
     until the router is built), ``register_router("x", make_x)``, and the decorator

@@ -1,6 +1,6 @@
 """GNN router (AgentRouter-style): query graphs -> HeteroData -> heterogeneous GNN -> agent probabilities.
 
-The "gnn" and "gnn-top1" routers are registered lazily in ``routers/base.py``: listing them imports nothing here.
+The "gnn" and "gnn-top1" routers are registered lazily in ``routers/registry.py``: listing them imports nothing here.
 """
 
 from agentroute.routers.gnn.checkpoint import FORMAT_VERSION, CheckpointError
