@@ -61,6 +61,7 @@ _EXPORTS: dict[str, str] = {
     # routing, aggregation, execution
     "Router": "agentroute.routers.base",
     "BaseRouter": "agentroute.routers.base",
+    "NotTrainedError": "agentroute.routers.base",
     "SharesTraining": "agentroute.routers.base",
     "TracksSpend": "agentroute.routers.base",
     "ReasoningRouter": "agentroute.routers.reasoning",
@@ -178,6 +179,7 @@ if TYPE_CHECKING:  # pragma: no cover - what type checkers see: every lazy name,
     from agentroute.prices import load_prices as load_prices
     from agentroute.refine import RefiningAggregator as RefiningAggregator
     from agentroute.routers.base import BaseRouter as BaseRouter
+    from agentroute.routers.base import NotTrainedError as NotTrainedError
     from agentroute.routers.base import Router as Router
     from agentroute.routers.base import SharesTraining as SharesTraining
     from agentroute.routers.base import TracksSpend as TracksSpend

@@ -77,6 +77,16 @@ def flag(default: bool, *names: str, help: str = "") -> Any:
     return typer.Option(default, *names, help=help, metavar="")
 
 
+def torch_router_threads(router: str) -> None:
+    """A router that runs on torch (declared ``device``) gets one intra-op thread, as in the commands that
+    train: fitted on a store's history at start-up, the GNN trained ~10x slower with torch's default on 2
+    busy cores, and its small graphs route fastest on one (``threads.py``). Others do not import torch."""
+    from agentroute.routers.registry import router_info
+
+    if router_info(router).device:
+        set_torch_threads(1)
+
+
 def llm_settings(
     base_url: str | None,
     llm_model: str | None,
@@ -367,6 +377,7 @@ def ask(
     if model is not None:
         check_checkpoint(model)
     check_store(store)
+    torch_router_threads(router)
     from agentroute.commands import ask_one  # after the checks: importing the pipeline takes a second
 
     with agents_print_to_stderr(as_json):
@@ -833,6 +844,7 @@ def serve(
     if model is not None:
         check_checkpoint(model)
     check_store(store)
+    torch_router_threads(router)
     from agentroute.serve.server import config_from_env
     from agentroute.serve.server import serve as run_server
 

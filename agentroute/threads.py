@@ -53,32 +53,34 @@ def in_lent_thread() -> bool:
     return getattr(_WORKER, "lent", False)
 
 
-def _mark_worker() -> None:
-    _WORKER.lent = True
-
-
 class LentPool(ThreadPoolExecutor):
     """Worker threads kept across event loops. A synchronous call runs on a new event loop, lent this pool
     as its default executor (where LangGraph runs the graph's blocking steps: building the query graph,
     routing), so a question does not start and join threads of its own (about 0.7 ms a question), and
     its threads follow ``set_torch_threads``. Up to 64 threads, started as needed (idle ones are reused):
     concurrent callers' blocking steps (a store's I/O) do not queue behind each other. A loop closing does
-    not shut it down; ``close()`` does."""
+    not shut it down; ``close()`` does. The work runs on an ``AgentExecutor``'s threads: daemons (a step
+    blocked on a stalled store cannot hold up the process's exit), started afresh in a forked child. (A
+    ``ThreadPoolExecutor`` only because asyncio accepts nothing else as a default executor.)"""
 
     def __init__(self) -> None:
-        super().__init__(max_workers=64, thread_name_prefix="agentroute-loop", initializer=_mark_worker)
+        from agentroute.agents.executor import AgentExecutor  # the CLI imports this module: keep it light
+
+        super().__init__(max_workers=1)  # starts no thread: every call goes to the daemon workers
+        self._daemons = AgentExecutor(max_workers=64, thread_name_prefix="agentroute-loop")
 
     def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
-        return super().submit(_following_torch_threads, fn, *args, **kwargs)
+        return self._daemons.submit(_lent_call, fn, *args, **kwargs)
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         """A no-op: the loops it is lent to close without closing it."""
 
     def close(self) -> None:
-        super().shutdown(wait=False, cancel_futures=True)
+        self._daemons.shutdown(wait=False, cancel_futures=True)
 
 
-def _following_torch_threads(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+def _lent_call(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    _WORKER.lent = True
     _follow_torch_threads()
     return fn(*args, **kwargs)
 
@@ -91,9 +93,11 @@ def torch_threads(n: int | None) -> Iterator[None]:
         return
     import torch
 
-    before = torch.get_num_threads()
+    before, chosen = torch.get_num_threads(), list(_CHOSEN)
     torch.set_num_threads(max(1, int(n)))
+    _CHOSEN[:] = [max(1, int(n))]  # agentroute's worker threads follow it too, while the block lasts
     try:
         yield
     finally:
         torch.set_num_threads(before)
+        _CHOSEN[:] = chosen

@@ -9,6 +9,7 @@ by the host) and ``as_node`` (a node for a host state of any shape).
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Executor
 from types import TracebackType
@@ -110,6 +111,7 @@ class AgentRoute:
             raise
         self._owns_executor = executor is None
         self._loop_threads: LentPool | None = None  # lent to the event loop of each synchronous call
+        self._loop_threads_lock = threading.Lock()
         self.executor: Executor = executor if executor is not None else AgentExecutor()
         self._closed = False
         self.k, self.timeout_s, self.retries = k, timeout_s, retries
@@ -161,8 +163,9 @@ class AgentRoute:
         self._closed = True
         if self._owns_executor:
             self.executor.shutdown(wait=False, cancel_futures=True)
-        if self._loop_threads is not None:
-            self._loop_threads.close()
+        with self._loop_threads_lock:
+            if self._loop_threads is not None:
+                self._loop_threads.close()
         if self._owns_store:
             self.store.close()
         close_built_chat_models(self._parts)
@@ -345,11 +348,20 @@ class AgentRoute:
         for that loop before it goes: an ``OpenAIChatModel`` keeps one async client per loop. Inside a
         running event loop (a notebook) the loop runs on a helper thread and blocks the caller's loop
         until done: async code should ``await`` the ``a*`` variant."""
+        if self._closed:
+            coro.close()
+            self._check_open()
         if in_lent_thread():  # a call made from a worker of the pool: its loop gets threads of its own
             return run_closing_chat_models(coro, self._parts)
-        if self._loop_threads is None:
-            self._loop_threads = LentPool()
-        return run_closing_chat_models(coro, self._parts, self._loop_threads)
+        with self._loop_threads_lock:
+            if self._loop_threads is None:
+                self._loop_threads = LentPool()
+            pool = self._loop_threads
+        try:
+            return run_closing_chat_models(coro, self._parts, pool)
+        except RuntimeError:
+            self._check_open()  # closed while this call ran: say so (not the pool's "after shutdown")
+            raise
 
     # -- learning ----------------------------------------------------------------------------------
 

@@ -10,7 +10,7 @@ from typing import Annotated, Any, TypedDict
 
 from langgraph.graph import END, START, StateGraph
 
-from agentroute import AgentRoute, build_suite
+from agentroute import AgentResult, AgentRoute, RoutingDecision, build_suite
 
 suite = build_suite(seed=0)  # the built-in offline suite: a generated world and its tool agents
 ar = AgentRoute(suite.agents, router="knn")
@@ -25,8 +25,8 @@ class Chat(TypedDict, total=False):
     transcript: Annotated[list[str], operator.add]
     user_message: str
     bot_answer: str
-    routing: Any  # agentroute's RoutingDecision
-    agent_runs: list[Any]  # one AgentResult per agent called
+    routing: RoutingDecision  # declared, so a strict checkpointer restores it as one
+    agent_runs: list[AgentResult]  # one per agent called
 
 
 def reply(state: Chat) -> dict[str, Any]:

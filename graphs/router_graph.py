@@ -14,6 +14,9 @@ Environment (all optional):
   NEO4J_PASSWORD).
 - ``AGENTROUTE_K``: agents per question (default: the router's own rule).
 - ``AGENTROUTE_APPROVAL``: ``1`` pauses every run after routing until a person accepts, edits or rejects.
+- ``AGENTROUTE_TORCH_THREADS``: torch's intra-op CPU threads for a router that runs on torch (default 1: the
+  GNN's small graphs train and route fastest on one; with torch's default, fitting on 2 busy cores took
+  ten times as long).
 
 Input: ``{"question": "..."}``. Output: ``answer`` (text), ``decision``, ``results`` (one per agent called),
 ``support`` (vote mass per answer); progress events arrive with ``stream_mode="custom"``.
@@ -29,6 +32,7 @@ from typing import Any
 from agentroute.commands import has_history, load_pool, load_router
 from agentroute.kg.store import open_store
 from agentroute.routers.registry import router_info
+from agentroute.threads import set_torch_threads
 from agentroute.workflow import AgentRoute
 
 
@@ -37,6 +41,9 @@ def make_app(env: Mapping[str, str] = os.environ) -> AgentRoute:
     name = env.get("AGENTROUTE_ROUTER", "knn")
     model = env.get("AGENTROUTE_MODEL")
     k = _positive_int(env, "AGENTROUTE_K")
+    threads = _positive_int(env, "AGENTROUTE_TORCH_THREADS")
+    if router_info(name).device:  # this module is the application here: it may set a process-wide count
+        set_torch_threads(threads or 1)
     router = load_router(name, Path(model) if model else None)
     ar = AgentRoute(
         load_pool(env.get("AGENTROUTE_AGENTS")),

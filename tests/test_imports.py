@@ -29,6 +29,7 @@ def echo(q):
 
 with AgentRoute([echo], "knn") as ar:
     answer = ar.ask("hello?")
+agentroute.CheckpointError, agentroute.GNNConfig, agentroute.GNNConfig().train_config()  # names, not models
 heavy = sorted(m for m in ("torch", "torch_geometric") if m in sys.modules)
 print(json.dumps({"answer": answer.text, "codes": codes, "heavy": heavy}))
 """

@@ -6,6 +6,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -336,3 +337,180 @@ def test_synchronous_calls_nested_in_a_routing_step_from_many_threads_all_finish
         t.join(timeout=30)
     ar.close()
     assert sorted(answers) == sorted(f"q{i}" for i in range(12))
+
+
+def test_a_process_forked_after_a_question_answers_questions_too() -> None:
+    """The prefork pattern (gunicorn, celery, multiprocessing's fork): a child inherits the parent's
+    instance, but none of its worker threads; its questions must run (they waited forever, the pools
+    counting on idle workers the child does not have)."""
+    script = textwrap.dedent(
+        """
+        import os, sys, time
+        from agentroute import AgentRoute, agent
+
+        @agent(name="sync-echo")
+        def sync_echo(q):
+            return q.text
+
+        ar = AgentRoute([sync_echo], "all", timeout_s=20)
+        assert ar.ask("parent").text == "parent"
+        pid = os.fork()
+        if pid == 0:
+            ok = ar.ask("child").text == "child" and ar.ask_many(["a", "b"])[1].text == "b"
+            os._exit(0 if ok else 3)
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                print("child exit", os.waitstatus_to_exitcode(status))
+                break
+            time.sleep(0.05)
+        else:
+            os.kill(pid, 9)
+            print("child hung")
+        assert ar.ask("parent again").text == "parent again"
+        ar.close()
+        """
+    )
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == ["child exit 0"], proc.stdout
+
+
+def test_a_routing_step_still_blocked_does_not_hold_up_the_exit() -> None:
+    """A routing step stuck (a stalled store or router) on a worker thread: the application closes and
+    exits, and the process ends at once, not when the step returns."""
+    script = textwrap.dedent(
+        """
+        import threading, time
+        from agentroute import AgentRoute, BaseRouter, RoutingDecision, agent
+
+        @agent(name="echo")
+        def echo(q):
+            return q.text
+
+        class Stalled(BaseRouter):
+            name = "stalled"
+
+            def route(self, graph, k=None):
+                time.sleep(60)
+                return RoutingDecision(router=self.name, selected=["echo"], probs={"echo": 1.0})
+
+        ar = AgentRoute([echo], Stalled())
+        threading.Thread(target=lambda: ar.ask("stuck?"), daemon=True).start()
+        time.sleep(1)
+        ar.close()
+        print("closed")
+        """
+    )
+    started = time.monotonic()
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and proc.stdout.splitlines() == ["closed"], proc.stderr
+    assert time.monotonic() - started < 40  # the step sleeps 60 s: the exit did not wait for it
+
+
+def test_sync_agents_run_in_the_callers_context() -> None:
+    """A sync agent sees what an async one sees: the application's context variables, and LangGraph's
+    stream writer (its custom events reach the caller's stream)."""
+    import contextvars
+
+    from langgraph.config import get_stream_writer
+
+    request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
+    seen: list[str | None] = []
+
+    @agent(name="reporter")
+    def reporter(q):  # type: ignore[no-untyped-def]
+        seen.append(request_id.get())
+        get_stream_writer()({"note": f"working on {q.text}"})
+        return "done"
+
+    with AgentRoute([reporter], "all") as ar:
+        request_id.set("req-7")
+        assert ar.ask("first?").text == "done"
+        graph = ar.as_graph().compile()
+        custom = [c for mode, c in graph.stream({"question": "second?"}, stream_mode=["custom"]) if mode == "custom"]
+    assert seen == ["req-7", "req-7"]
+    assert {"note": "working on second?"} in custom
+
+
+def test_a_refit_while_other_threads_route_never_routes_on_a_half_trained_router() -> None:
+    """``fit`` trains aside and swaps in at the end: questions routed meanwhile use the previous model
+    (they raised NotTrainedError while the guard's new router was not yet trained)."""
+    from agentroute import AgentSpec, NotTrainedError, QueryGraphBuilder, make_examples, open_store
+    from agentroute.routers.baselines import KnnRouter
+    from agentroute.routers.fallback import guard_router
+    from agentroute.testing.routing_log import synthetic_routing_log
+
+    class SlowToTrain(KnnRouter):
+        """Refuses to route until trained, and trains slowly (as a GNN does)."""
+
+        fitted = False
+
+        def fit(self, examples):  # type: ignore[no-untyped-def]
+            time.sleep(0.05)
+            super().fit(examples)
+            self.fitted = True
+            return self
+
+        def route_many(self, graphs, k=None):  # type: ignore[no-untyped-def]
+            if not self.fitted:
+                raise NotTrainedError("not trained yet")
+            return super().route_many(graphs, k)
+
+    records = synthetic_routing_log(240, seed=3)
+    store = open_store("memory")
+    builder = QueryGraphBuilder(store, [AgentSpec(name=a) for a in sorted({a for r in records for a in r.agents})])
+    builder.set_history(records)
+    examples = make_examples(builder, records)
+    router = guard_router(SlowToTrain(), SlowToTrain, True).fit(examples)
+    graphs = [ex.graph for ex in examples[:20]]
+    errors: list[BaseException] = []
+    stop = threading.Event()
+
+    def route_all_the_time() -> None:
+        while not stop.is_set():
+            try:
+                router.route_many(graphs)
+            except BaseException as e:  # noqa: BLE001 - what the test looks for
+                errors.append(e)
+                return
+
+    threads = [threading.Thread(target=route_all_the_time) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for _ in range(3):
+        router.fit(examples)
+    stop.set()
+    for t in threads:
+        t.join(timeout=30)
+    store.close()
+    assert errors == []
+
+
+def test_a_question_asked_after_close_says_the_instance_is_closed() -> None:
+    ar = AgentRoute([echo], "all")
+    ar.close()
+    with pytest.raises(RuntimeError, match="this AgentRoute is closed"):
+        ar.ask("late?")
+    assert ar._loop_threads is None  # no worker pool made for it
+
+
+def test_building_the_gnn_leaves_the_warning_filters_alone(monkeypatch) -> None:
+    """The GNN's layers are built without ``catch_warnings`` (which, when it exits, resets the filters of
+    every thread: another thread's new filter was lost) and without a warning to silence."""
+    import warnings
+
+    from agentroute.routers.gnn.model import GNNScorer
+
+    def refuse(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise AssertionError("warnings.catch_warnings called")
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        monkeypatch.setattr(warnings, "catch_warnings", refuse)
+        try:
+            GNNScorer({"query": 8, "entity": 8, "agent": 8, "past": 8}, hidden=16, heads=2, layers=2)
+        finally:
+            monkeypatch.undo()
+    assert [str(w.message) for w in caught if "node types" in str(w.message)] == []

@@ -18,6 +18,7 @@ import contextlib
 import contextvars
 import functools
 import logging
+import os
 import queue
 import threading
 import weakref
@@ -28,6 +29,7 @@ from typing import Any
 
 log = logging.getLogger("agentroute.agents")  # as agents/base.py: one logger for agent runs
 _current: contextvars.ContextVar[Executor | None] = contextvars.ContextVar("agentroute_executor", default=None)
+_AFRESH = threading.Lock()  # one thread of a forked child resets a pool it inherited
 
 
 class AgentExecutor(Executor):
@@ -35,7 +37,8 @@ class AgentExecutor(Executor):
 
     ``shutdown(wait=True)`` waits for queued and running calls; ``shutdown(wait=False)`` (what
     ``AgentRoute.close`` does) returns at once, drops queued calls and leaves running ones to finish on
-    their own threads, which never keep the process alive.
+    their own threads, which never keep the process alive. A process forked from this one has none of
+    its threads: there it starts afresh (counting on idle workers it does not have, calls would only wait).
     """
 
     def __init__(self, max_workers: int = 64, thread_name_prefix: str = "agentroute-agent") -> None:
@@ -43,6 +46,11 @@ class AgentExecutor(Executor):
             raise ValueError("max_workers must be at least 1")
         self.max_workers = max_workers
         self._prefix = thread_name_prefix
+        self._closed = False
+        self._start_afresh()
+
+    def _start_afresh(self) -> None:
+        """No threads, no calls: a new pool, or this one in a process forked from the one that made it."""
         self._work: Work = queue.SimpleQueue()
         self._threads: list[threading.Thread] = []
         self._started = 0
@@ -50,12 +58,16 @@ class AgentExecutor(Executor):
         self._idle = 0  # workers waiting for a call
         self._waiting = 0  # queued calls no worker is assigned to yet
         self._lock = threading.Lock()
-        self._closed = False
         # workers hold only this weak reference, so a pool nobody can reach any more stops its threads
         self._ref = weakref.ref(self, functools.partial(_wake, self._work))
+        self._pid = os.getpid()  # last: another thread checking it finds the pool ready
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
         future: Future[Any] = Future()
+        if self._pid != os.getpid():  # forked: the parent's workers (and maybe its lock's holder) are not here
+            with _AFRESH:
+                if self._pid != os.getpid():
+                    self._start_afresh()
         with self._lock:
             if self._closed:
                 raise RuntimeError("cannot submit to a closed AgentExecutor")
@@ -189,9 +201,13 @@ def using_executor(executor: Executor | None) -> Iterator[None]:
 
 async def run_sync(fn: Callable[..., Any], *args: Any) -> Any:
     """Run a blocking callable on the executor in effect, or (none set: an agent invoked directly) on a
-    daemon thread of its own, so even then a hung call cannot hold up the process."""
+    daemon thread of its own, so even then a hung call cannot hold up the process. It runs in a copy of the
+    caller's context, as ``asyncio.to_thread`` does: LangGraph's ``get_config`` / ``get_stream_writer``,
+    LangChain callbacks (a chat model's tokens on the ``messages`` stream) and the application's own
+    context variables reach a sync agent as they reach an async one."""
     executor = _current.get()
     loop = asyncio.get_running_loop()
+    fn = functools.partial(contextvars.copy_context().run, fn)
     if isinstance(executor, AgentExecutor):
         pending = executor.submit(fn, *args)
         try:

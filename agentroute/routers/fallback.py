@@ -277,47 +277,54 @@ class GuardedRouter(BaseRouter):
 
     # -- training ------------------------------------------------------------------------------------
     def fit(self, examples: Sequence[TrainExample], **fit_options: Any) -> GuardedRouter:
-        """``fit_options`` (e.g. a GNN's ``progress``) go to every fit of the wrapped router."""
+        """``fit_options`` (e.g. a GNN's ``progress``) go to every fit of the wrapped router. Everything is
+        trained aside and swapped in at the end: questions routed meanwhile (other threads) use the previous
+        model, never a half-trained one."""
         prior = mean_by_agent(examples)
         costs = mean_by_agent(examples, costs=True)
-        self.cost_model = CostModel.fit(examples)
-        self._stream = None  # a budget stream restarts with the new model
+        cost_model = CostModel.fit(examples)
         n_val = int(round(len(examples) * self.config.val_fraction))
         if len(examples) < self.config.min_examples or n_val < 10:
-            self.inner = self._make()
-            self.inner.fit(examples, **fit_options)
-            self.held = HeldOut()
+            inner = self._make()
+            inner.fit(examples, **fit_options)
             note = f"guard off: {len(examples)} training questions are too few to hold some out"
-            self.state = GuardState(prior, costs, note=note)
+            self._swap_in(inner, HeldOut(), GuardState(prior, costs, note=note), cost_model)
             return self
         order = np.random.default_rng([self.config.seed, len(examples)]).permutation(len(examples))
         parts = np.array_split(order, self.config.folds) if self.config.folds > 1 else [order[:n_val]]
-        self.held, probe = HeldOut(), None
+        held, probe = HeldOut(), None
         for part in parts:
             inside = set(part.tolist())
             val = [examples[i] for i in part]
             copy = self._make()
             copy.fit([examples[i] for i in order if i not in inside], **fit_options)
             decisions = copy.route_many([ex.graph for ex in val])
-            self.held.probs += [dict(d.probs) for d in decisions]
-            self.held.selected += [list(d.selected) for d in decisions]
-            self.held.reliability += [dict(d.reliability) for d in decisions]
-            self.held.scores += [dict(ex.scores) for ex in val]
-            self.held.costs += [dict(ex.costs) for ex in val]
-            self.held.ids += [ex.graph.query.id for ex in val]
+            held.probs += [dict(d.probs) for d in decisions]
+            held.selected += [list(d.selected) for d in decisions]
+            held.reliability += [dict(d.reliability) for d in decisions]
+            held.scores += [dict(ex.scores) for ex in val]
+            held.costs += [dict(ex.costs) for ex in val]
+            held.ids += [ex.graph.query.id for ex in val]
             probe = probe or copy
         assert probe is not None
-        self._judge(prior, costs)
-        if self.state.fallback:
-            self.inner = probe  # its probabilities still inform the rationale and cost-aware routing
+        state = self._judge(held, prior, costs)
+        if state.fallback:
+            inner = probe  # its probabilities still inform the rationale and cost-aware routing
         else:
-            self.inner = self._make()
-            self.inner.fit(examples, **fit_options)
+            inner = self._make()
+            inner.fit(examples, **fit_options)
+        self._swap_in(inner, held, state, cost_model)
         return self
 
-    def _judge(self, prior: dict[str, float], costs: dict[str, float]) -> None:
-        self.state = choose_margin(self.held, prior, self.config)
-        self.state.prior_costs = costs
+    def _judge(self, held: HeldOut, prior: dict[str, float], costs: dict[str, float]) -> GuardState:
+        state = choose_margin(held, prior, self.config)
+        state.prior_costs = costs
+        return state
+
+    def _swap_in(self, inner: Router, held: HeldOut, state: GuardState, cost_model: CostModel | None) -> None:
+        """A fit's results replace the previous ones (the wrapped router first: what routing reads most)."""
+        self.inner, self.held, self.state, self.cost_model = inner, held, state, cost_model
+        self._stream = None  # a budget stream restarts with the new model
 
     # -- routing -------------------------------------------------------------------------------------
     def route(self, graph: QueryGraph, k: int | None = None) -> RoutingDecision:

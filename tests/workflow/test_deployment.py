@@ -46,6 +46,32 @@ def test_graph_module_only_builds_the_graph(tmp_path: Path) -> None:
             graph_module()["make_graph"]({**env, "AGENTROUTE_K": bad})
 
 
+def test_graph_module_gives_a_torch_router_one_torch_thread_unless_told() -> None:
+    """A GNN fitted at start-up with torch's default thread count took ten times as long on busy cores;
+    a router that does not run on torch does not import it."""
+    script = (
+        "import runpy, sys\n"
+        f"module = runpy.run_path({str(GRAPHS / 'router_graph.py')!r}, run_name='not_main')\n"
+        "env = dict(a.split('=', 1) for a in sys.argv[1:])\n"
+        "module['make_app'](env).close()\n"
+        "import torch\n"
+        "print('torch' if 'torch_geometric' in sys.modules else 'no torch', torch.get_num_threads())\n"
+    )
+    root = str(GRAPHS.parent)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([root, os.environ.get("PYTHONPATH", "")])}
+
+    def run(*assignments: str) -> str:
+        proc = subprocess.run(
+            [sys.executable, "-c", script, *assignments], capture_output=True, text=True, env=env, timeout=300
+        )
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        return proc.stdout.strip().splitlines()[-1]
+
+    assert run("AGENTROUTE_ROUTER=gnn") == "torch 1"
+    assert run("AGENTROUTE_ROUTER=gnn", "AGENTROUTE_TORCH_THREADS=3") == "torch 3"
+    assert run("AGENTROUTE_ROUTER=knn").startswith("no torch")
+
+
 @pytest.fixture
 def dev_server(tmp_path: Path) -> Any:
     """``langgraph dev`` on a free loopback port serving graphs/langgraph.json, stopped after.

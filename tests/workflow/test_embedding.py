@@ -124,3 +124,56 @@ def test_a_thread_that_answers_two_questions_keeps_them_apart() -> None:
     second = app.invoke({"question": "What is 10 plus 5?"}, config)
     assert (first["answer"], second["answer"]) == ("7", "15")
     assert {r.agent: r.answer for r in second["results"]} == {"add": "15", "echo": "What is 10 plus 5?"}
+
+
+STRICT_HOST = """
+from typing import Any, TypedDict
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.graph import END, START, StateGraph
+from agentroute import AgentResult, AgentRoute, RoutingDecision, agent
+
+@agent(name="echo")
+def echo(q):
+    return q.text
+
+class Typed(TypedDict, total=False):
+    user_message: str
+    bot_answer: str
+    routing: RoutingDecision
+    agent_runs: list[AgentResult]
+
+class Untyped(Typed, total=False):
+    routing: Any
+
+with AgentRoute([echo], "all") as ar:
+    for state in (Typed, Untyped):
+        g = StateGraph(state)
+        node = ar.as_node("user_message", "bot_answer", decision_key="routing", results_key="agent_runs")
+        g.add_node("agentroute", node)
+        g.add_edge(START, "agentroute")
+        g.add_edge("agentroute", END)
+        app = g.compile(checkpointer=InMemorySaver())
+        cfg = {"configurable": {"thread_id": "t"}}
+        app.invoke({"user_message": "hi"}, cfg)
+        values = app.get_state(cfg).values
+        print(type(values["routing"]).__name__, type(values["agent_runs"][0]).__name__)
+"""
+
+
+def test_a_strict_checkpointer_restores_the_types_a_host_state_declares() -> None:
+    """The README's claim: under LANGGRAPH_STRICT_MSGPACK a host state that declares agentroute's types gets
+    them back from its checkpoints; one that types the key ``Any`` gets a plain dict."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = str(Path(__file__).resolve().parents[2])
+    env = {
+        **os.environ,
+        "LANGGRAPH_STRICT_MSGPACK": "true",
+        "PYTHONPATH": os.pathsep.join([root, os.environ.get("PYTHONPATH", "")]),
+    }
+    proc = subprocess.run([sys.executable, "-c", STRICT_HOST], capture_output=True, text=True, env=env, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.splitlines() == ["RoutingDecision AgentResult", "dict AgentResult"]

@@ -13,8 +13,6 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from agentroute.atomic import atomic_write
 
 FORMAT_VERSION = 2  # 2: ensemble members (state_dicts), lexicon, agent ids
@@ -28,6 +26,8 @@ class CheckpointError(ValueError):
 def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> Path:
     """Write ``payload`` (plain containers and tensors) with the kind and format version stamped in,
     atomically: a crash mid-save leaves the previous checkpoint at ``path`` intact."""
+    import torch  # here, not at import: naming CheckpointError must not load torch
+
     body = {"kind": KIND, "format_version": FORMAT_VERSION, **payload}
     body["state_dicts"] = [{k: v.detach().cpu().clone() for k, v in state.items()} for state in payload["state_dicts"]]
     body["digest"] = content_digest(body)
@@ -39,6 +39,8 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"{path}: no such checkpoint file")
+    import torch
+
     try:
         body = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # unpickling errors come in many types; report them uniformly, in one line
@@ -61,6 +63,8 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
 
 def content_digest(body: dict[str, Any]) -> str:
     """SHA-256 over a canonical walk of the checkpoint (keys sorted; tensors by dtype, shape and bytes)."""
+    import torch
+
     h = hashlib.sha256()
 
     def walk(x: Any) -> None:

@@ -9,10 +9,23 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-from agentroute.routers.gnn.train import TrainConfig
-
 #: Options that only change which agents are selected from the probabilities (not what is learned).
 SELECTION = frozenset({"mass", "max_calls", "k", "top1", "prune", "early_stop", "hold_unproven"})
+
+
+@dataclass
+class TrainConfig:
+    """How one ensemble member trains (``GNNConfig.train_config()`` fills it)."""
+
+    epochs: int = 40
+    batch_size: int = 128
+    lr: float = 1e-3
+    weight_decay: float = 0.01
+    clip: float = 1.0
+    patience: int = 6  # validations without improvement before stopping
+    eval_steps: int = 50  # validate at least every this many optimiser steps (epochs split in equal parts)
+    val_fraction: float = 0.1
+    time_limit_s: float | None = None  # stop early (keeping the best weights) after this many seconds
 
 
 @dataclass

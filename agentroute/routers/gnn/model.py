@@ -15,7 +15,6 @@ means the same for every agent (``features.py``), so an unseen agent is scored f
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterable
 from typing import cast
 
@@ -28,6 +27,18 @@ from torch_geometric.utils import scatter
 
 from agentroute.routers.gnn.data import EDGE_DIMS, EDGE_TYPES, NODE_TYPES, EdgeType
 from agentroute.routers.gnn.features import N_EVIDENCE
+
+
+def _hetero_conv(convs: dict[EdgeType, nn.Module]) -> HeteroConv:
+    """``HeteroConv(convs, aggr="sum")``. The last layer updates only query and agent nodes, on purpose, and
+    HeteroConv warns when some node type is updated by no edge type: parameterless placeholders for the
+    other edge types keep it quiet and are removed at once (silencing it with ``warnings.catch_warnings``
+    would reset the filters of the application's other threads)."""
+    placeholders = {et: nn.Identity() for et in EDGE_TYPES if et not in convs}
+    layer = HeteroConv({**convs, **placeholders}, aggr="sum")
+    for et in placeholders:
+        layer.convs.pop(et)
+    return layer
 
 
 def _conv(edge_type: EdgeType, hidden: int, heads: int, dropout: float) -> nn.Module:
@@ -86,9 +97,7 @@ class GNNScorer(nn.Module):
         for i in range(layers):
             last = i == layers - 1
             kept = [et for et in EDGE_TYPES if not last or et[2] in ("query", "agent")]
-            with warnings.catch_warnings():  # the last layer leaves entity/past untouched on purpose
-                warnings.filterwarnings("ignore", message="There exist node types")
-                self.convs.append(HeteroConv({et: _conv(et, hidden, heads, dropout) for et in kept}, aggr="sum"))
+            self.convs.append(_hetero_conv({et: _conv(et, hidden, heads, dropout) for et in kept}))
             self.norms.append(nn.ModuleDict({t: nn.LayerNorm(hidden) for t in NODE_TYPES}))
         self.dropout = nn.Dropout(dropout)
         self.evidence_norm = nn.LayerNorm(n_evidence)

@@ -24,22 +24,10 @@ from torch import Tensor, nn
 from torch_geometric.data import HeteroData
 from torch_geometric.utils import scatter
 
+from agentroute.routers.gnn.config import TrainConfig
 from agentroute.routers.gnn.data import GraphArrays, collate
 from agentroute.routers.gnn.model import GNNScorer, segment_log_softmax
 from agentroute.seeded import seeded
-
-
-@dataclass
-class TrainConfig:
-    epochs: int = 40
-    batch_size: int = 128
-    lr: float = 1e-3
-    weight_decay: float = 0.01
-    clip: float = 1.0
-    patience: int = 6  # validations without improvement before stopping
-    eval_steps: int = 50  # validate at least every this many optimiser steps (epochs split in equal parts)
-    val_fraction: float = 0.1
-    time_limit_s: float | None = None  # stop early (keeping the best weights) after this many seconds
 
 
 @dataclass
