@@ -8,6 +8,7 @@ import pytest
 
 from agentroute import Query, agent
 from agentroute.testing.fixtures import chat_server, llm_endpoint  # noqa: F401
+from agentroute.testing.registries import restored_registries
 from agentroute.threads import set_torch_threads
 
 # The test session is the application: one intra-op thread, as the CLI uses (see agentroute.threads).
@@ -20,18 +21,8 @@ CountingAgents = Callable[[dict[str, str], Counter[str]], list]
 def _registries_restored() -> Iterator[None]:
     """Whatever a test registers (itself, or through an ``--agents`` file it loads) is gone after it, so no
     test sees another's routers, stores, aggregators, embedders or extractors."""
-    from agentroute import aggregate
-    from agentroute.kg import embed, extract, store
-    from agentroute.routers import registry as registry_module
-
-    registries = [aggregate._AGGREGATORS, embed._EMBEDDERS, extract._EXTRACTORS, store._STORES]
-    routers, targets = dict(registry_module._ROUTERS), [dict(r._targets) for r in registries]
-    yield
-    registry_module._ROUTERS.clear()
-    registry_module._ROUTERS.update(routers)
-    for registry, saved in zip(registries, targets, strict=True):
-        registry._targets.clear()
-        registry._targets.update(saved)
+    with restored_registries():
+        yield
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

@@ -65,6 +65,17 @@ def test_ask_json_with_builtin_agents() -> None:
     assert {r["agent"] for r in out["results"]} == set(out["selected"]) == set(out["called"])
 
 
+def test_routers_lists_every_registered_router_with_what_it_does() -> None:
+    from agentroute import router_info, router_names
+
+    result = CliRunner().invoke(app, ["routers"])
+    assert result.exit_code == 0
+    listed = [line.split(maxsplit=1) for line in result.stdout.splitlines() if line.strip()]
+    assert [name for name, _ in listed] == router_names()
+    assert all(summary == router_info(name).summary for name, summary in listed)
+    assert {"gnn", "gnn-top1", "knn", "reasoning", "multiround", "oracle"} <= set(router_names())
+
+
 def test_unknown_router_is_bad_input() -> None:
     code, _, stderr = run("ask", "hi", "--router", "nope")
     assert code == 2
@@ -262,6 +273,10 @@ def test_profile_writes_a_routing_log_and_resumes_without_duplicates(tmp_path: P
     pool.write_text("from agentroute import agent\n@agent(name='solo')\ndef solo(q):\n    return '1'\n")
     code, _, stderr = run("profile", "--data", str(data), "--agents", str(pool), "--out", str(out), "--resume")
     assert code == 2 and "the pool has solo" in stderr, stderr
+    grown = tmp_path / "grown.py"  # the same pool and one agent more: its rows would lack the new agent
+    grown.write_text(Path(toolbox).read_text() + "\n\n@agent(name='newcomer')\ndef newcomer(q):\n    return '1'\n")
+    code, _, stderr = run("profile", "--data", str(data), "--agents", str(grown), "--out", str(out), "--resume")
+    assert code == 2 and "newcomer" in stderr and "profile a changed pool into another --out" in stderr, stderr
     assert len(out.read_text().splitlines()) == 12  # nothing was added
 
 

@@ -130,6 +130,9 @@ def test_calibrate_rejects_bad_budgets(tmp_path: Path) -> None:
     assert code == 2 and "--target-cost" in stderr
     code, _, stderr = run("calibrate", "--logs", str(log), "--out", out, "--target-cost", "1", "--target-calls", "2")
     assert code == 2 and "exactly one" in stderr
+    for calls in ("0.5", "0", "nan"):  # fewer than one agent per question cannot be met
+        code, _, stderr = run("calibrate", "--logs", str(log), "--out", out, "--target-calls", calls)
+        assert code == 2 and f"--target-calls must be a number of at least 1, got {float(calls)}" in stderr, stderr
     code, _, stderr = run("calibrate", "--logs", str(log), "--out", out, "--target-cost", "0.01", "--epochs", "2")
     assert code == 2 and "for calls of cheap, dear: give --prices FILE" in stderr
     prices = tmp_path / "prices.json"

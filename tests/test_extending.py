@@ -177,13 +177,23 @@ def test_the_cli_uses_what_the_agents_file_registers(tmp_path: Path) -> None:
     assert unknown.exit_code == 2 and "loudest" in unknown.output
 
 
-def test_registrations_do_not_outlive_the_test_that_made_them() -> None:
-    """Runs after the tests above (file order): what they registered is gone (tests/conftest.py)."""
-    from agentroute.aggregate import aggregator_names
+def test_registrations_do_not_outlive_the_block_that_made_them(tmp_path: Path) -> None:
+    """What a test registers, itself or through an agents file, is gone after it (tests/conftest.py runs
+    every test in ``restored_registries``); what was registered before stays."""
+    from agentroute import aggregator_names, load_agents, register_aggregator, router_names
     from agentroute.kg.store import store_schemes
+    from agentroute.testing.registries import restored_registries
 
-    assert not {"longest", "shortest"} & set(aggregator_names())
-    assert not {"counting", "counting2", "scratch"} & set(store_schemes())
+    pool = tmp_path / "pool.py"
+    pool.write_text(POOL)
+    before = (set(aggregator_names()), set(router_names()), set(store_schemes()))
+    with restored_registries():
+        register_aggregator("loudest", lambda: None)
+        load_agents(str(pool))  # registers "longest", "everyone" and "scratch"
+        assert {"loudest", "longest"} <= set(aggregator_names()) and "everyone" in router_names()
+        assert "scratch" in store_schemes()
+    assert (set(aggregator_names()), set(router_names()), set(store_schemes())) == before
+    assert "weighted-vote" in before[0] and "gnn" in before[1]
 
 
 def test_a_router_without_a_seed_parameter_is_still_built_by_name() -> None:

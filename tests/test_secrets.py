@@ -121,6 +121,8 @@ def test_redact_blanks_env_secrets_key_shapes_and_url_credentials() -> None:
     short = {"NEO4J_PASSWORD": "hunter2", "NEO4J_AUTH": "neo4j/s3cret", "PGPASS": "pgpass9", "PWD": "/home/me"}
     assert redact("hunter2 neo4j/s3cret pgpass9 /home/me", short) == "*** *** *** /home/me"  # PWD: a folder
     assert redact("Authorization: Basic dXNlcjpwYXNzd29yZA==", env) == "Authorization: Basic ***"
+    nested = {"DB_PASSWORD": "pass1234", "SERVICE_SECRET": "pass1234EXTRA-tail"}  # one begins the other
+    assert redact("got pass1234EXTRA-tail and pass1234.", nested) == "got *** and ***."
     assert redact("host=db password=pg999 user=u; GET /v1?api_key=abc123&q=1", env) == (
         "host=db password=*** user=u; GET /v1?api_key=***&q=1"
     )

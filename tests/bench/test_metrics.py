@@ -71,3 +71,16 @@ def test_gap_closed() -> None:
     assert gap_closed(0.7, 0.5, 0.7) == pytest.approx(1.0)
     assert gap_closed(0.4, 0.5, 0.7) == pytest.approx(-0.5)
     assert gap_closed(0.5, 0.5, 0.5) is None
+
+
+def test_a_replayed_question_costs_its_agents_plus_the_routers_own_llm_spend() -> None:
+    from agentroute.aggregate import WeightedVote
+    from agentroute.bench.recorded import replay_question
+    from agentroute.types import Query
+
+    rec = record(
+        {"a": {"score": 1.0, "pred": "x", "cost_usd": 0.01}, "b": {"score": 0.0, "pred": "y", "cost_usd": 0.03}}
+    )
+    routed = RoutingDecision(router="reasoning", probs={"a": 1.0}, selected=["a"], cost=0.002)
+    score, ran, cost = replay_question(WeightedVote(), Query(text="?"), routed, rec)
+    assert (score, ran) == (1.0, ["a"]) and cost == pytest.approx(0.012)

@@ -212,6 +212,20 @@ def test_a_file_saved_by_another_writer_is_not_overwritten(tmp_path: Path) -> No
     assert [r.qid for r in NetworkXStore(aside).history()] == ["q0", "served-1", "served-2"]
 
 
+def test_a_file_another_writer_created_after_this_store_opened_is_not_overwritten(tmp_path: Path) -> None:
+    """The store opened a path with no file yet; another process created it before this one saved."""
+    path = tmp_path / "g.json"
+    late = NetworkXStore(path)
+    late.record(_run("late-1", geo={"score": 1.0}), [])
+    with NetworkXStore(path) as early:
+        early.record(_run("early-1", geo={"score": 1.0}), [])
+    with pytest.raises(StoreFileError, match="changed on disk since this store loaded it"):
+        late.close()
+    assert [r.qid for r in NetworkXStore(path).history()] == ["early-1"]
+    aside = next(p for p in tmp_path.iterdir() if ".conflict-" in p.name)
+    assert [r.qid for r in NetworkXStore(aside).history()] == ["late-1"]
+
+
 def test_a_file_only_touched_is_not_a_conflict(tmp_path: Path) -> None:
     """A backup tool or ``touch`` changes the time stamp, not the graph: the store saves over it."""
     import os

@@ -207,3 +207,19 @@ def test_retry_after_and_backoff_rules():
 def test_a_prices_file_that_does_not_name_the_model_is_a_warning() -> None:
     with pytest.warns(UserWarning, match=r"no price for model 'small' \(the prices name smal\): its calls cost \$0"):
         OpenAIChatModel("small", base_url="http://127.0.0.1:1/v1", prices={"smal": {"input": 1.0, "output": 2.0}})
+
+
+def test_make_chat_model_names_a_model_at_an_endpoint_or_passes_a_model_through(chat_server, monkeypatch):
+    from agentroute import ScriptedChatModel, make_chat_model
+
+    server = chat_server(["Paris"])
+    monkeypatch.setenv("MY_KEY_VAR", "sk-from-env")
+    model = make_chat_model("m", base_url=server.url, api_key_env="MY_KEY_VAR", prices={"m": [1.0, 2.0]})
+    try:
+        out = model.complete(USER)
+    finally:
+        model.close()
+    assert out.text == "Paris" and out.cost_usd == pytest.approx((3 * 1.0 + 1 * 2.0) / 1e6)
+    assert server.chat_requests[0].headers["authorization"] == "Bearer sk-from-env"
+    scripted = ScriptedChatModel(["x"])
+    assert make_chat_model(scripted) is scripted

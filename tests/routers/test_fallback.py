@@ -147,6 +147,23 @@ def test_guard_option_is_validated() -> None:
     assert not isinstance(make_router("best-single"), GuardedRouter)  # not learned: nothing to guard
 
 
+def test_too_few_training_questions_turn_the_guard_off_and_say_so() -> None:
+    from agentroute.kg.builder import QueryGraphBuilder
+    from agentroute.kg.examples import make_examples
+    from agentroute.kg.store import open_store
+    from agentroute.types import AgentSpec
+
+    rows = routable_log(90)
+    with open_store("memory") as store:
+        builder = QueryGraphBuilder(store, [AgentSpec(name=t) for t in TOPICS])
+        builder.set_history(rows)
+        examples = make_examples(builder, rows)
+        off = make_router("knn", guard={"min_examples": 100}).fit(examples)
+        on = make_router("knn", guard={"min_examples": 50}).fit(examples)
+    assert off.state.note == "guard off: 90 training questions are too few to hold some out"
+    assert off.held.ids == [] and len(on.held.ids) > 0 and not (on.state.note or "").startswith("guard off")
+
+
 def test_the_margin_keeps_a_set_that_already_asks_the_best_single_agent() -> None:
     from agentroute.routers.fallback import GuardState
     from agentroute.types import RoutingDecision

@@ -229,7 +229,9 @@ def test_api_key_guards_every_endpoint_but_health(caplog: pytest.LogCaptureFixtu
             ("GET", "/v1/runs/x"),
             ("GET", "/v1/budget"),
         ]:
-            for headers in ({}, {"authorization": "Bearer wrong"}, {"authorization": key}):
+            wrong = ({}, {"authorization": "Bearer wrong"}, {"authorization": key}, {"authorization": "Bearer"})
+            prefix = {"authorization": "Bearer " + key[:-1]}  # a key's prefix is no key
+            for headers in (*wrong, prefix, {"authorization": "Bearer " + key + "x"}):
                 r = httpx.request(method, base + path, headers=headers, json={})
                 assert r.status_code == 401, (path, headers)
                 assert "API key" in r.json()["error"]["message"] and key not in r.text
@@ -300,7 +302,9 @@ def test_limits_give_clear_413_and_400() -> None:
         assert bad.status_code == 400 and "json" in bad.json()["error"]["message"].lower()
         wrong_type = httpx.post(url, json={"messages": [{"role": "user", "content": 5}]})
         assert wrong_type.status_code == 400 and wrong_type.json()["error"]["message"].startswith("messages.0.content")
-        assert httpx.get(base + "/v1/runs?limit=abc").status_code == 400
+        for limit in ("abc", "0", "1001", "-1"):
+            assert httpx.get(base + f"/v1/runs?limit={limit}").status_code == 400, limit
+        assert httpx.get(base + "/v1/runs?limit=1000").status_code == 200
 
 
 def test_request_timeout_is_an_error_not_a_hang() -> None:
