@@ -154,3 +154,29 @@ def test_calibrate_takes_any_router_and_says_when_it_is_not_a_guarded_one() -> N
 
     with pytest.raises(ValueError, match="needs a fitted guarded router"):
         calibrate(make_router("knn", guard=False), target_cost=0.1)
+
+
+def test_the_cost_sweep_knows_prices_only_from_the_training_folds() -> None:
+    """What an agent costs is learned on the other folds: the test fold's own recorded costs, which a
+    deployed router cannot know, must not move its choices."""
+    from agentroute.bench.curves import _fold_costs, cost_sweep
+
+    rows = [
+        RunRecord(
+            qid=f"q{i}",
+            question="?",
+            agents={"a": AgentRecord(score=1.0, cost_usd=c), "b": AgentRecord(score=0.0, cost_usd=0.01)},
+        )
+        for i, c in enumerate([0.02, 0.02, 0.02, 9.0])  # the last row (fold 1) is dear for a
+    ]
+    fold_of = [0, 0, 0, 1]
+    assert _fold_costs(rows, fold_of, 1) == {"a": pytest.approx(0.02), "b": pytest.approx(0.01)}
+    assert _fold_costs(rows, fold_of, 0) == {"a": pytest.approx(9.0), "b": pytest.approx(0.01)}
+    decision = RoutingDecision(router="t", probs={"a": 0.6, "b": 0.4}, selected=["a"])
+    sweep = cost_sweep([decision], rows[3:], [_fold_costs(rows, fold_of, 1)])
+    by_lambda = {p["lambda"]: p for p in sweep}
+    assert by_lambda[0.0]["accuracy"] == 1.0 and by_lambda[0.0]["cost"] == pytest.approx(9.0)  # charged as recorded
+    # costs are scaled by the dearest known price (0.02): a's utility 0.6 - λ, b's 0.4 - λ/2, so a is kept
+    # up to λ = 0.4 (a router that knew the test row's 9.0 would drop it at once)
+    kept = [p["lambda"] for p in sweep if p["lambda"] >= 0 and p["accuracy"] == 1.0]
+    assert max(kept) == 0.3

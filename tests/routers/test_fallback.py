@@ -242,3 +242,16 @@ def test_a_guarded_checkpoint_loads_whole_through_load_router(tmp_path) -> None:
     with pytest.warns(UserWarning, match=r"saved with the do-no-harm guard.*load_router\('gnn', path\)"):
         bare = GNNRouter.load(path, device="cpu")
     assert not isinstance(bare, GuardedRouter)
+
+
+def test_a_gain_counts_only_beyond_z_paired_standard_errors() -> None:
+    from agentroute.routers.fallback import paired_gain
+
+    better = np.array([1.0, 1.0, 0.0, 1.0, 1.0, 0.0, 1.0, 0.0])
+    base = np.array([0.0, 1.0, 0.0, 0.0, 1.0, 1.0, 0.0, 0.0])
+    diff = better - base  # 1, 0, 0, 1, 0, -1, 1, 0: mean 0.25, sample sd 0.7071
+    gain, needed = paired_gain(better, base, z=1.64)
+    assert gain == pytest.approx(0.25)
+    assert needed == pytest.approx(1.64 * diff.std(ddof=1) / np.sqrt(8)) and needed == pytest.approx(0.41, abs=0.01)
+    assert paired_gain(better, better, z=1.64) == (0.0, 0.0)  # never differ: any gain would count
+    assert paired_gain(better[:1], base[:1], z=1.64)[1] == float("inf")  # one question proves nothing
