@@ -475,10 +475,10 @@ def quickstart(
     set_torch_threads(1)
     config = {"command": "quickstart", "seed": seed, "train": n_train, "test": n_test, "routers": DEFAULT_ROUTERS}
     results_log = ResultsLog(out_dir, lambda r: (r["router"], r["qid"]), config, resume, force)
-    if (moved := results_log.start()) is not None:
-        err.print(literal(f"moved the previous run to {moved}", one_line=True))
     graph_store = open_store(store)
     try:
+        if (moved := results_log.start()) is not None:  # after the store opened: a refused run moves nothing
+            err.print(literal(f"moved the previous run to {moved}", one_line=True))
         report = run_quickstart(
             seed=seed,
             n_train=n_train,

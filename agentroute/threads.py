@@ -100,4 +100,4 @@ def torch_threads(n: int | None) -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(before)
-        _CHOSEN[:] = chosen
+        _CHOSEN[:] = chosen or [before]  # the workers go back to the count in effect before, too

@@ -9,14 +9,14 @@ by the host) and ``as_node`` (a node for a host state of any shape).
 from __future__ import annotations
 
 import asyncio
-import threading
+import os
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Executor
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from agentroute.agents.base import Agent
-from agentroute.agents.executor import AgentExecutor, using_executor
+from agentroute.agents.executor import AgentExecutor, this_process_lock, using_executor
 from agentroute.agents.pool import AgentPool
 from agentroute.aggregate import Aggregator, make_aggregator
 from agentroute.events import Event
@@ -110,8 +110,7 @@ class AgentRoute:
                 self.store.close()
             raise
         self._owns_executor = executor is None
-        self._loop_threads: LentPool | None = None  # lent to the event loop of each synchronous call
-        self._loop_threads_lock = threading.Lock()
+        self._loop_threads: dict[int, LentPool] = {}  # per process: lent to each synchronous call's loop
         self.executor: Executor = executor if executor is not None else AgentExecutor()
         self._closed = False
         self.k, self.timeout_s, self.retries = k, timeout_s, retries
@@ -163,9 +162,10 @@ class AgentRoute:
         self._closed = True
         if self._owns_executor:
             self.executor.shutdown(wait=False, cancel_futures=True)
-        with self._loop_threads_lock:
-            if self._loop_threads is not None:
-                self._loop_threads.close()
+        with this_process_lock():
+            pool = self._loop_threads.pop(os.getpid(), None)
+        if pool is not None:
+            pool.close()
         if self._owns_store:
             self.store.close()
         close_built_chat_models(self._parts)
@@ -348,15 +348,15 @@ class AgentRoute:
         for that loop before it goes: an ``OpenAIChatModel`` keeps one async client per loop. Inside a
         running event loop (a notebook) the loop runs on a helper thread and blocks the caller's loop
         until done: async code should ``await`` the ``a*`` variant."""
-        if self._closed:
+        pool = None
+        if not self._closed and in_lent_thread():  # called from a worker of the pool: threads of its own
+            return run_closing_chat_models(coro, self._parts)
+        with this_process_lock():  # one pool (a forked child makes its own: it has none of the threads)
+            if not self._closed:  # under the lock: close() takes it to close the pool
+                pool = self._loop_threads.get(os.getpid()) or self._loop_threads.setdefault(os.getpid(), LentPool())
+        if pool is None:
             coro.close()
             self._check_open()
-        if in_lent_thread():  # a call made from a worker of the pool: its loop gets threads of its own
-            return run_closing_chat_models(coro, self._parts)
-        with self._loop_threads_lock:
-            if self._loop_threads is None:
-                self._loop_threads = LentPool()
-            pool = self._loop_threads
         try:
             return run_closing_chat_models(coro, self._parts, pool)
         except RuntimeError:

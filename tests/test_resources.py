@@ -493,7 +493,7 @@ def test_a_question_asked_after_close_says_the_instance_is_closed() -> None:
     ar.close()
     with pytest.raises(RuntimeError, match="this AgentRoute is closed"):
         ar.ask("late?")
-    assert ar._loop_threads is None  # no worker pool made for it
+    assert ar._loop_threads == {}  # no worker pool made for it
 
 
 def test_building_the_gnn_leaves_the_warning_filters_alone(monkeypatch) -> None:
@@ -514,3 +514,51 @@ def test_building_the_gnn_leaves_the_warning_filters_alone(monkeypatch) -> None:
         finally:
             monkeypatch.undo()
     assert [str(w.message) for w in caught if "node types" in str(w.message)] == []
+
+
+def test_a_sync_agent_that_calls_another_agent_gives_it_a_thread_of_its_own() -> None:
+    """The caller's context reaches a sync agent, but not agentroute's executor setting: a sub-agent it
+    invokes runs on its own daemon thread instead of queueing behind its caller on a one-thread pool."""
+    import asyncio
+
+    from agentroute import Query
+
+    @agent(name="sub")
+    def sub(q):  # type: ignore[no-untyped-def]
+        return "sub:" + q.text
+
+    @agent(name="caller")
+    def caller(q):  # type: ignore[no-untyped-def]
+        return asyncio.run(sub.invoke(Query(text=q.text), 3)).answer
+
+    with AgentExecutor(max_workers=1) as pool, AgentRoute([caller], "all", executor=pool, timeout_s=10) as ar:
+        answer = ar.ask("x")
+    assert (answer.text, [r.error for r in answer.results]) == ("sub:x", [None])
+
+
+def test_torch_threads_reaches_the_worker_threads_and_restores_them(monkeypatch) -> None:
+    import torch
+
+    from agentroute import BaseRouter, RoutingDecision, torch_threads
+
+    counts: list[int] = []
+
+    class Counts(BaseRouter):
+        name = "counts"
+
+        def route(self, graph, k=None):  # type: ignore[no-untyped-def]
+            counts.append(torch.get_num_threads())
+            return RoutingDecision(router=self.name, selected=["echo"], probs={"echo": 1.0})
+
+    monkeypatch.setattr("agentroute.threads._CHOSEN", [])  # nothing chosen with set_torch_threads
+    original = torch.get_num_threads()
+    torch.set_num_threads(3)  # the application's own count, on its thread
+    try:
+        with AgentRoute([echo], Counts()) as ar:
+            with torch_threads(1):
+                ar.ask("inside")
+            ar.ask("after")
+        assert torch.get_num_threads() == 3
+    finally:
+        torch.set_num_threads(original)
+    assert counts == [1, 3]  # the worker followed the block, then went back to the count before it

@@ -29,7 +29,13 @@ from typing import Any
 
 log = logging.getLogger("agentroute.agents")  # as agents/base.py: one logger for agent runs
 _current: contextvars.ContextVar[Executor | None] = contextvars.ContextVar("agentroute_executor", default=None)
-_AFRESH = threading.Lock()  # one thread of a forked child resets a pool it inherited
+_AFRESH: dict[int, threading.Lock] = {}  # per process (a lock copied by a fork may be held for ever)
+
+
+def this_process_lock() -> threading.Lock:
+    """A lock of this process's own: ``setdefault`` is atomic, so all its threads get the same one, and a
+    forked child gets a new one (a lock it copied from its parent may have been held by a thread it lacks)."""
+    return _AFRESH.get(os.getpid()) or _AFRESH.setdefault(os.getpid(), threading.Lock())
 
 
 class AgentExecutor(Executor):
@@ -64,10 +70,7 @@ class AgentExecutor(Executor):
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
         future: Future[Any] = Future()
-        if self._pid != os.getpid():  # forked: the parent's workers (and maybe its lock's holder) are not here
-            with _AFRESH:
-                if self._pid != os.getpid():
-                    self._start_afresh()
+        self._check_process()
         with self._lock:
             if self._closed:
                 raise RuntimeError("cannot submit to a closed AgentExecutor")
@@ -77,6 +80,14 @@ class AgentExecutor(Executor):
             elif not self._start_worker():
                 self._waiting += 1  # the next worker to finish takes it
         return future
+
+    def _check_process(self) -> None:
+        """In a process forked from the one that made this pool: start afresh (its workers, and maybe the
+        holder of its lock, are not here)."""
+        if self._pid != os.getpid():
+            with this_process_lock():
+                if self._pid != os.getpid():
+                    self._start_afresh()
 
     def _start_worker(self) -> bool:
         """Start a thread if fewer than ``max_workers`` serve callers (hung, abandoned calls not counted).
@@ -100,6 +111,7 @@ class AgentExecutor(Executor):
         until it returns, and the pool starts another thread in its place when calls are queued."""
         if future.cancel():
             return
+        self._check_process()
         with self._lock:
             if future.done() or future in self._abandoned:
                 return
@@ -130,6 +142,7 @@ class AgentExecutor(Executor):
             return True
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        self._check_process()
         with self._lock:
             if self._closed:
                 return
@@ -207,7 +220,9 @@ async def run_sync(fn: Callable[..., Any], *args: Any) -> Any:
     context variables reach a sync agent as they reach an async one."""
     executor = _current.get()
     loop = asyncio.get_running_loop()
-    fn = functools.partial(contextvars.copy_context().run, fn)
+    context = contextvars.copy_context()
+    context.run(_current.set, None)  # a sync agent calling agents itself gives them threads of their own
+    fn = functools.partial(context.run, fn)
     if isinstance(executor, AgentExecutor):
         pending = executor.submit(fn, *args)
         try:

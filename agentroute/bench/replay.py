@@ -624,8 +624,6 @@ def run_replay_benchmark(
             warnings.warn(warning, UserWarning, stacklevel=2)
         else:
             say(f"warning: {warning}")
-    if results_log is not None and (moved := results_log.start()) is not None:  # the input is good: the
-        say(f"moved the previous run to {moved}")  # folder becomes this run's (a refused run left it alone)
     n_folds = folds if test_records is None else 1
     rows = [routing_view(r, f"q{i:06d}") for i, r in enumerate(with_costs(usable, prices))]
     given = {s.name: s for s in agent_specs or ()}
@@ -648,6 +646,8 @@ def run_replay_benchmark(
         finished=dict(results_log.done) if results_log is not None else {},
     )
     agg = make_aggregator(aggregator, **plan.aggregator_options)
+    if results_log is not None and (moved := results_log.start()) is not None:  # the input is good: the
+        say(f"moved the previous run to {moved}")  # folder becomes this run's (a refused run left it alone)
     record = results_log.append if results_log is not None else _ignore
     runs = _run_folds(plan, jobs, agg, say, record, llm)
     tallies, tested, best_scores, best_agents, seconds_graphs = _tally_folds(runs, rows, routers)

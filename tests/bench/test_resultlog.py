@@ -57,8 +57,9 @@ def test_a_run_described_before_inputs_were_fingerprinted_resumes(tmp_path: Path
 
 
 def test_a_run_refused_for_its_input_leaves_the_folder_as_it_was(tmp_path: Path) -> None:
-    """``bench run --folds 9`` on a six-question log into a folder holding a finished run: the error, and
-    the finished run where it was (it was moved to previous/ before the folds were checked)."""
+    """``bench run`` with bad input (folds beyond a six-question log, a missing selector file) or
+    ``quickstart`` with an unreadable store, into a folder holding a finished run: the error, and the
+    finished run where it was (it was moved to previous/ before the input was checked)."""
     from typer.testing import CliRunner
 
     from agentroute.cli import app
@@ -72,8 +73,18 @@ def test_a_run_refused_for_its_input_leaves_the_folder_as_it_was(tmp_path: Path)
     (out / "report.json").write_text('{"run": 1}')
     before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
 
-    result = CliRunner().invoke(app, ["bench", "run", "--logs", str(log), "--folds", "9", "--out", str(out)])
+    refused = {
+        "folds must be between 2 and": ["--folds", "9"],
+        "missing.json": ["--folds", "2", "--aggregator-options", '{"selector": "missing.json"}'],
+    }
+    for why, args in refused.items():
+        result = CliRunner().invoke(app, ["bench", "run", "--logs", str(log), *args, "--out", str(out)])
+        assert result.exit_code == 2 and why in result.output, result.output
+        assert {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+        assert "moved the previous run" not in result.output
 
-    assert result.exit_code == 2 and "folds must be between 2 and" in result.output
+    store = tmp_path / "not-a-store.json"
+    store.write_text("{")  # quickstart refuses an unreadable store before the folder changes
+    result = CliRunner().invoke(app, ["quickstart", "--store", f"file:{store}", "--out", str(out), "--train", "20"])
+    assert result.exit_code == 2 and str(store) in result.output, result.output
     assert {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
-    assert "moved the previous run" not in result.output
