@@ -84,6 +84,9 @@ class BaseRouter:
     #: Declared: ``route`` is quick CPU-only work (no I/O, no model, no lock a writer may hold), so under
     #: ``ainvoke`` the router graph calls it on the event loop instead of paying a worker-thread hop.
     nonblocking = False
+    #: Declared: ``route_many`` on a batch depends on the whole batch (a budget paced over it), so
+    #: ``AgentRoute.ask_many`` routes its questions together (a calibrated ``GuardedRouter`` says so).
+    paces_batches = False
 
     def fit(self, examples: Sequence[TrainExample]) -> BaseRouter:
         return self

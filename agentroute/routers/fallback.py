@@ -262,7 +262,7 @@ class GuardedRouter(BaseRouter):
         self._stream: StreamPacer | None = None  # a new budget starts a new stream
 
     @property
-    def paces_batches(self) -> bool:
+    def paces_batches(self) -> bool:  # type: ignore[override]
         """Whether ``route_many`` on a batch depends on the whole batch (a budget to pace: ``target_cost``);
         ``AgentRoute.ask_many`` then routes its questions together (``routers/decided.py``)."""
         return self.target_cost is not None and self.cost_model is not None
