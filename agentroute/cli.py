@@ -837,7 +837,13 @@ def serve(
 
     Set AGENTROUTE_API_KEY to require 'Authorization: Bearer <key>'.
     """
+    import importlib.util
+
     from agentroute.agents.loading import load_agents
+
+    missing = [m for m in ("fastapi", "uvicorn") if importlib.util.find_spec(m) is None]
+    if missing:
+        raise OptionError(f"serve needs {' and '.join(missing)}: pip install 'agentroute[serve]'")
 
     pool = load_agents(agents) if agents is not None else None  # first: it may register the router or store
     router = router_for_model(router, model)

@@ -181,8 +181,8 @@ class SentenceTransformerEmbedder:
             from sentence_transformers import SentenceTransformer
         except ImportError as e:
             raise ImportError(
-                "SentenceTransformerEmbedder needs sentence-transformers: pip install sentence-transformers "
-                "(the packaged MiniLM runs without it: --embedder minilm)"
+                "SentenceTransformerEmbedder needs sentence-transformers: pip install "
+                "'agentroute[sentence-transformers]' (the packaged MiniLM runs without it: --embedder minilm)"
             ) from e
         if model is None:
             try:

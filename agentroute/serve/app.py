@@ -130,7 +130,7 @@ async def _read_json(request: Request, model: type[BaseModel], cfg: ServeConfig)
 
     try:
         body = await asyncio.wait_for(read(), timeout_s)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         raise ApiError(408, f"request body not received within {timeout_s:g} s", code="request_timeout") from None
     try:
         return model.model_validate_json(body)
@@ -276,7 +276,7 @@ def create_app(service: RoutingService, config: ServeConfig | None = None) -> Fa
             await asyncio.wait_for(service.engine(req.model), left())
         except UnknownModel as e:
             raise ApiError(404, str(e), code="model_not_found") from None
-        except asyncio.TimeoutError:
+        except TimeoutError:
             why = f"router {req.model!r} not ready within {cfg.request_timeout_s:g} s (it goes on being built)"
             raise ApiError(504, why, "timeout") from None
         if req.stream:
@@ -286,7 +286,7 @@ def create_app(service: RoutingService, config: ServeConfig | None = None) -> Fa
             return StreamingResponse(events, media_type="text/event-stream", headers=headers)
         try:
             served = await asyncio.wait_for(service.ask(req.model, query), left())
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise ApiError(504, f"no answer within {cfg.request_timeout_s:g} s (request timeout)", "timeout") from None
         headers = {"x-agentroute-decision": protocol.header_decision(served), "x-agentroute-id": served.id}
         return _json(protocol.completion(served, redact), headers=headers)
@@ -355,7 +355,7 @@ async def _stream(
         while True:
             left = deadline - loop.time()
             if left <= 0:
-                raise asyncio.TimeoutError
+                raise TimeoutError
             item = await asyncio.wait_for(inbox.get(), left)
             if item is _END:
                 break
@@ -388,7 +388,7 @@ async def _stream(
                             "usage": usage,
                         }
                     )
-    except asyncio.TimeoutError:
+    except TimeoutError:
         text = f"No answer within {cfg.request_timeout_s:g} s (request timeout)."
         yield chunk(
             id,

@@ -98,8 +98,7 @@ def test_a_failing_item_raises_in_the_caller_with_its_own_error() -> None:
             got.append(result)
     assert got == [0]  # one worker: item 0 finished and came back before item 1 failed
     assert "work 0" in said
-    if sys.version_info >= (3, 11):  # where it happened comes along
-        assert "in fails_on_fold_one" in "".join(info.value.__notes__)
+    assert "in fails_on_fold_one" in "".join(info.value.__notes__)
 
 
 def dies_or_sleeps(plan: str, item: int, emit: Any) -> int:

@@ -147,3 +147,17 @@ def test_serve_answers_openai_clients_records_feedback_and_trains(tmp_path: Path
         return [r.agent for r in served.answer.results]
 
     assert asyncio.run(ask_with_checkpoint())
+
+
+def test_serve_without_the_serve_extra_names_the_extra(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import importlib.util
+
+    from typer.testing import CliRunner
+
+    from agentroute.cli import app
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "fastapi" else real(name, *a))
+    result = CliRunner().invoke(app, ["serve", "--port", "1"])
+    assert result.exit_code == 2
+    assert "serve needs fastapi: pip install 'agentroute[serve]'" in result.output
