@@ -359,8 +359,9 @@ class AgentRoute:
             self._check_open()
         try:
             return run_closing_chat_models(coro, self._parts, pool)
-        except RuntimeError:
-            self._check_open()  # closed while this call ran: say so (not the pool's "after shutdown")
+        except Exception as e:
+            if self._closed:  # closed while this call ran: say so (not "after shutdown", "Node cancelled")
+                raise RuntimeError("this AgentRoute is closed") from e
             raise
 
     # -- learning ----------------------------------------------------------------------------------
