@@ -5,8 +5,7 @@ Names are imported on first use, so importing one part (say the store protocol) 
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from agentroute.lazy import lazy_exports
 
 _EXPORTS: dict[str, str] = {
     "QueryGraphBuilder": "agentroute.kg.builder",
@@ -33,14 +32,4 @@ _EXPORTS: dict[str, str] = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'agentroute.kg' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return __all__
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())

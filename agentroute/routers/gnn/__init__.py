@@ -7,32 +7,25 @@ neither torch nor PyG.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-_EXPORTS = {
-    "FORMAT_VERSION": "checkpoint",
-    "CheckpointError": "checkpoint",
-    "GNNConfig": "config",
-    "GNNRouter": "router",
-    "GNNScorer": "model",
-    "collate": "data",
-    "graph_arrays": "data",
-    "resolve_device": "router",
-    "to_heterodata": "data",
+from agentroute.lazy import lazy_exports
+
+_EXPORTS: dict[str, str] = {
+    "FORMAT_VERSION": "agentroute.routers.gnn.checkpoint",
+    "CheckpointError": "agentroute.routers.gnn.checkpoint",
+    "GNNConfig": "agentroute.routers.gnn.config",
+    "GNNRouter": "agentroute.routers.gnn.router",
+    "GNNScorer": "agentroute.routers.gnn.model",
+    "collate": "agentroute.routers.gnn.data",
+    "graph_arrays": "agentroute.routers.gnn.data",
+    "resolve_device": "agentroute.routers.gnn.router",
+    "to_heterodata": "agentroute.routers.gnn.data",
 }
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'agentroute.routers.gnn' has no attribute {name!r}")
-    return getattr(importlib.import_module(f"agentroute.routers.gnn.{module}"), name)
-
-
-def __dir__() -> list[str]:
-    return __all__
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())
 
 
 if TYPE_CHECKING:  # pragma: no cover - what type checkers see: the real names and signatures
