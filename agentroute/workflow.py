@@ -353,7 +353,9 @@ class AgentRoute:
             return run_closing_chat_models(coro, self._parts)
         with this_process_lock():  # one pool (a forked child makes its own: it has none of the threads)
             if not self._closed:  # under the lock: close() takes it to close the pool
-                pool = self._loop_threads.get(os.getpid()) or self._loop_threads.setdefault(os.getpid(), LentPool())
+                pool = self._loop_threads.get(os.getpid())
+                if pool is None:
+                    pool = self._loop_threads[os.getpid()] = LentPool()
         if pool is None:
             coro.close()
             self._check_open()
